@@ -1,0 +1,116 @@
+"""The worker lane: the calls made once per task (start, batch poll, update, update-v2) served
+before FastAPI's router, which costs more per request than the rest of the call.
+
+Pure ASGI, installed as the innermost middleware. It matches with Starlette's routes and calls the
+same handler functions as the documented FastAPI routes (which stay in place for OpenAPI and as a
+fallback), parsing bodies with the same pydantic models and rendering errors the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+
+import orjson
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from podium.api.conductor import tasks, workflow
+from podium.api.conductor.errors import OUT_OF_RANGE, error_response, podium_error, validation_response
+from podium.api.conductor.services import Services
+from podium.errors import BadRequest, PodiumError
+from podium.model.definitions import StartWorkflowRequest, TaskResult
+
+Endpoint = Callable[[Request, Services], Awaitable[Response]]
+
+
+async def _start(request: Request, svc: Services) -> Response:
+    return await workflow.start(svc, StartWorkflowRequest.model_validate(await _json(request)))
+
+
+async def _start_by_name(request: Request, svc: Services) -> Response:
+    body = await _json(request)
+    if not isinstance(body, dict):
+        return error_response(400, "The workflow input must be a JSON object")
+    q = request.query_params
+    return await workflow.start_by_name(svc, request.path_params["name"], body, q.get("version"),
+                                        q.get("correlationId"), q.get("priority"))
+
+
+async def _batch_poll(request: Request, svc: Services) -> Response:
+    return await tasks.batch_poll_from_query(svc, request.path_params["task_type"], request.query_params)
+
+
+async def _update(request: Request, svc: Services) -> Response:
+    return await tasks.update(svc, TaskResult.model_validate(await _json(request)))
+
+
+async def _update_v2(request: Request, svc: Services) -> Response:
+    return await tasks.update_v2(svc, TaskResult.model_validate(await _json(request)))
+
+
+async def _json(request: Request) -> object:
+    raw = await request.body()
+    if _LONG_NUMBER.search(raw):  # orjson would silently turn an integer past 64 bits into a float
+        data = json.loads(raw)
+        if _has_huge_int(data):
+            raise BadRequest(OUT_OF_RANGE)
+        return data
+    return orjson.loads(raw)
+
+
+_LONG_NUMBER = re.compile(rb"\d{20,}")
+
+
+def _has_huge_int(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(_has_huge_int(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_huge_int(v) for v in value)
+    return isinstance(value, int) and not -(2**63) <= value < 2**64
+
+
+def _endpoint(handler: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request, request.app.state.services)
+        except PodiumError as exc:
+            return await podium_error(request, exc)
+        except orjson.JSONDecodeError as exc:
+            return error_response(400, f"Malformed JSON in request body: {exc}")
+        except ValidationError as exc:
+            return validation_response(exc.errors(), prefix="body")
+
+    return endpoint
+
+
+ROUTES = [
+    Route("/api/workflow", _endpoint(_start), methods=["POST"]),
+    Route("/api/workflow/{name}", _endpoint(_start_by_name), methods=["POST"]),
+    Route("/api/tasks/poll/batch/{task_type}", _endpoint(_batch_poll), methods=["GET"]),
+    Route("/api/tasks", _endpoint(_update), methods=["POST"]),
+    Route("/api/tasks/update-v2", _endpoint(_update_v2), methods=["POST"]),
+]
+
+
+# `POST /api/workflow/{name}` must leave the literal routes beside it to FastAPI.
+LITERAL_NAMES = frozenset({"test"})
+
+
+class WorkerLane:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route in ROUTES:
+                match, child = route.matches(scope)
+                if match is Match.FULL and child["path_params"].get("name") not in LITERAL_NAMES:
+                    scope.update(child)
+                    await route.handle(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

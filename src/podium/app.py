@@ -1,0 +1,77 @@
+"""The app factory: builds the store, the services and the loops from settings, in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from podium.__about__ import __version__
+from podium.api.conductor import admin, bulk, errors, metadata, misc, tasks, workflow
+from podium.api.conductor.lane import WorkerLane
+from podium.api.conductor.services import Services
+from podium.api.limits import BodyLimit
+from podium.loops.checkpoint import run_checkpoint_loop
+from podium.loops.indexer import run_indexer_loop
+from podium.loops.polldata import flush, run_poll_data_loop
+from podium.loops.repair import run_repair_loop
+from podium.loops.timers import run_timer_loop
+from podium.service.clock import Clock, FakeClock, SystemClock
+from podium.service.context import Context, PollTracker
+from podium.service.executions import TIMER_CHANNEL, Executions
+from podium.service.metadata import Metadata
+from podium.service.tasks import Tasks
+from podium.service.waker import Waker
+from podium.service.workflows import Workflows
+from podium.settings import Settings
+from podium.store import open_store
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, loops: bool = True) -> FastAPI:
+    settings = settings or Settings.load()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings.database_url)
+        await store.open()
+        await store.migrate()
+        waker, polls = Waker(), PollTracker()
+        meta = Metadata(store, clock)
+        await meta.load()
+        async with store.reader() as s:
+            polls.load(await s.list_poll_data())
+        executions = Executions(store, meta, Context(meta, polls, settings.workflow_env), clock, waker)
+        app.state.services = Services(meta, executions, Workflows(executions), Tasks(executions, polls))
+        app.state.store = store
+        if isinstance(clock, FakeClock):
+            clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
+        running = [asyncio.create_task(run_timer_loop(executions)),
+                   asyncio.create_task(run_indexer_loop(executions)),
+                   asyncio.create_task(run_repair_loop(executions)),
+                   asyncio.create_task(run_checkpoint_loop(store)),
+                   asyncio.create_task(run_poll_data_loop(store, polls))] if loops else []
+        try:
+            yield
+        finally:
+            for task in running:
+                task.cancel()
+            for task in running:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await flush(store, polls)
+            await store.close()
+
+    app = FastAPI(title="Podium", version=__version__, lifespan=lifespan, docs_url="/docs",
+                  openapi_url="/openapi.json",
+                  description="Workflow and process orchestration server with a Conductor-compatible API.")
+    app.state.settings = settings
+    errors.install(app)
+    for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router):
+        app.include_router(router)
+    app.add_middleware(WorkerLane)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
+    return app

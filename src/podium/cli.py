@@ -1,0 +1,94 @@
+"""`podium`: the command line. Every option can also be given as the PODIUM_* variable shown."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from podium.__about__ import __version__
+from podium.errors import PodiumError
+from podium.settings import Settings
+
+_OPTIONS = (
+    ("--host", "host", str, "interface to listen on"),
+    ("--port", "port", int, "HTTP port"),
+    ("--database-url", "database_url", str, "sqlite:///path.db (default ./podium.db) or postgresql://..."),
+    ("--log-level", "log_level", str, "debug, info, warning or error"),
+    ("--config", "config", str, "TOML file with any of these settings"),
+)
+
+
+def _add_settings_options(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
+    defaults = Settings.model_fields
+    for flag, name, kind, text in _OPTIONS:
+        if name not in names:
+            continue
+        default = defaults[name].default
+        parser.add_argument(flag, dest=name, type=kind, default=None,
+                            help=f"{text} [env: PODIUM_{name.upper()}] [default: {default}]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podium", description="Podium workflow orchestration server.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    server = commands.add_parser("server", help="run the server (API and background loops)")
+    _add_settings_options(server, ("host", "port", "database_url", "log_level", "config"))
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="create or migrate the database schema")
+    _add_settings_options(upgrade, ("database_url", "config"))
+    commands.add_parser("version", help="print the version")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    given = {name: getattr(args, name, None) for _, name, _, _ in _OPTIONS}
+    return Settings.load(**given)
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from podium.app import create_app
+    from podium.logs import configure
+
+    configure(settings.log_level, settings.log_json)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                access_log=settings.log_level == "debug", loop="uvloop", http="httptools",
+                timeout_graceful_shutdown=5)
+
+
+async def upgrade(settings: Settings) -> list[int]:
+    from podium.store import open_store
+
+    store = open_store(settings.database_url)
+    await store.open()
+    try:
+        return await store.migrate()
+    finally:
+        await store.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "version":
+        print(__version__)
+        return 0
+    settings = _settings(args)
+    try:
+        applied = asyncio.run(upgrade(settings))
+    except (PodiumError, ValueError, NotImplementedError) as exc:
+        print(f"podium: {exc}", file=sys.stderr)
+        return 1
+    if args.command == "db":
+        print(f"applied migrations: {applied}" if applied else "schema is up to date")
+        return 0
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

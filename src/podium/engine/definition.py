@@ -1,0 +1,86 @@
+"""A workflow definition indexed for the decider: where each task sits and what comes after it.
+
+Built once per definition snapshot and cached by the service; navigation is O(1) per step, so
+deciding does not get slower as a definition or an execution grows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from podium.engine.expressions import referenced_roots
+from podium.model.definitions import WorkflowDef, WorkflowTask
+from podium.model.records import base_ref
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    siblings: tuple[WorkflowTask, ...]
+    index: int
+    container: WorkflowTask | None  # the task whose branch holds this one; None at top level
+
+
+class Definition:
+    def __init__(self, wdef: WorkflowDef, def_hash: str, text: str = "") -> None:
+        self.wdef = wdef
+        self.def_hash = def_hash
+        self.text = text  # the canonical JSON the hash was taken of
+        self._places: dict[str, Place] = {}
+        self._wire: dict[str, dict[str, Any]] = {}
+        self._index(tuple(wdef.tasks), None)
+
+    def _index(self, tasks: tuple[WorkflowTask, ...], container: WorkflowTask | None) -> None:
+        for i, wt in enumerate(tasks):
+            self._places[wt.task_reference_name] = Place(tasks, i, container)
+            for branch in wt.children():
+                self._index(tuple(branch), wt)
+
+    @property
+    def name(self) -> str:
+        return self.wdef.name
+
+    @property
+    def version(self) -> int:
+        return self.wdef.version
+
+    def first(self) -> WorkflowTask | None:
+        return self.wdef.tasks[0] if self.wdef.tasks else None
+
+    def get(self, ref_name: str) -> WorkflowTask | None:
+        place = self._places.get(base_ref(ref_name))
+        return place.siblings[place.index] if place else None
+
+    def place(self, ref_name: str) -> Place | None:
+        return self._places.get(base_ref(ref_name))
+
+    def next_sibling(self, ref_name: str) -> WorkflowTask | None:
+        """The task after this one in the same list, or None at the end of its list."""
+        place = self.place(ref_name)
+        if place is None or place.index + 1 >= len(place.siblings):
+            return None
+        return place.siblings[place.index + 1]
+
+    def container_of(self, ref_name: str) -> WorkflowTask | None:
+        place = self.place(ref_name)
+        return place.container if place else None
+
+    def wire(self, wt: WorkflowTask) -> dict[str, Any]:
+        """The task's definition as JSON (tasks embed it): computed once for this definition's own
+        tasks, every time for tasks made at run time."""
+        ref = wt.task_reference_name or ""
+        if self.get(ref) is not wt:
+            return wt.to_wire()
+        if ref not in self._wire:
+            self._wire[ref] = wt.to_wire()
+        return self._wire[ref]
+
+    @cached_property
+    def referenced_refs(self) -> frozenset[str]:
+        """Every task reference name that an expression of this definition reads."""
+        roots: set[str] = set(referenced_roots(self.wdef.output_parameters))
+        for wt in self.wdef.all_tasks():
+            roots |= referenced_roots(wt.input_parameters)
+        roots.discard("workflow")
+        return frozenset(r for r in roots if r in self._places)

@@ -1,0 +1,32 @@
+"""The operator table: how each task type is scheduled and run, one module per operator."""
+
+from __future__ import annotations
+
+from podium.engine.operators.base import Operator
+from podium.engine.operators.inline import Inline, Lambda
+from podium.engine.operators.jq_transform import JqTransform
+from podium.engine.operators.noop import Noop
+from podium.engine.operators.set_variable import SetVariable
+from podium.engine.operators.simple import SIMPLE, UserDefined
+from podium.engine.operators.switch import Decision, Switch
+from podium.engine.operators.terminate import Terminate
+
+OPERATORS: dict[str, Operator] = {
+    "SIMPLE": SIMPLE,
+    "NOOP": Noop(),
+    "SET_VARIABLE": SetVariable(),
+    "TERMINATE": Terminate(),
+    "SWITCH": Switch(),
+    "DECISION": Decision(),
+    "INLINE": Inline(),
+    "LAMBDA": Lambda(),
+    "JSON_JQ_TRANSFORM": JqTransform(),
+}
+
+
+def operator_for(task_type: str) -> Operator:
+    """Unknown type names are user-defined worker tasks, as in Conductor."""
+    return OPERATORS.get(task_type) or UserDefined(task_type)
+
+
+__all__ = ["OPERATORS", "Operator", "operator_for"]

@@ -1,0 +1,64 @@
+"""SWITCH and DECISION: evaluate, then run the chosen branch; after its last task, the flow
+continues after the switch (the default `branch_done`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from podium.engine.operators.base import SyncOperator
+from podium.engine.scripting import ScriptError, as_case, evaluate
+from podium.model.definitions import WorkflowTask
+from podium.model.enums import TaskStatus
+from podium.model.records import Task
+
+if TYPE_CHECKING:
+    from podium.engine.turn import Turn
+
+
+class Switch(SyncOperator):
+    """`evaluatorType` value-param (the expression names an input key) or javascript/graaljs."""
+
+    output_key = "evaluationResult"
+
+    def execute(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
+        try:
+            value = self.evaluate(task, wt)
+        except ScriptError as exc:
+            turn.end_task(task, TaskStatus.FAILED, f"Error evaluating the expression: {exc}")
+            return
+        case = as_case(value)
+        task.output = {self.output_key: [value], "selectedCase": case}
+        turn.end_task(task, TaskStatus.COMPLETED)
+
+    def evaluate(self, task: Task, wt: WorkflowTask) -> Any:
+        if (wt.evaluator_type or "value-param") == "value-param":
+            return task.input.get(wt.expression or "")
+        return evaluate(wt.expression or "", task.input)
+
+    def branch(self, wt: WorkflowTask, case: str) -> list[WorkflowTask]:
+        """The chosen case; the default case only when the case is absent (an empty case is a no-op)."""
+        return wt.decision_cases.get(case, wt.default_case)
+
+    def follow(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
+        from podium.engine.decider import schedule, schedule_after
+
+        chosen = self.branch(wt, str(task.output.get("selectedCase")))
+        if chosen:
+            schedule(turn, chosen[0])
+        else:
+            schedule_after(turn, task.ref_name)
+
+
+class Decision(Switch):
+    """The deprecated form: `caseValueParam` (input key) or `caseExpression` (JavaScript); its
+    default case also serves an empty case."""
+
+    output_key = "caseOutput"
+
+    def evaluate(self, task: Task, wt: WorkflowTask) -> Any:
+        if wt.case_value_param:
+            return task.input.get(wt.case_value_param)
+        return evaluate(wt.case_expression or "", task.input)
+
+    def branch(self, wt: WorkflowTask, case: str) -> list[WorkflowTask]:
+        return wt.decision_cases.get(case) or wt.default_case

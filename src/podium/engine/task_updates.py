@@ -1,0 +1,88 @@
+"""What happens to a task from the outside: a worker claims it, reports on it, or its timer fires."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from podium.engine import timeouts
+from podium.engine.decider import decide, end_workflow
+from podium.engine.state import SetTimer
+from podium.engine.turn import Turn
+from podium.model.definitions import TaskDef
+from podium.model.enums import TaskStatus, TaskTimeoutPolicy, WorkflowStatus
+from podium.model.records import Task
+
+log = logging.getLogger(__name__)
+
+
+def claim(task: Task, worker_id: str | None, tdef: TaskDef | None, now: int) -> SetTimer | None:
+    """SCHEDULED -> IN_PROGRESS on poll; returns the task's re-armed timer (its response timeout)."""
+    task.status = TaskStatus.IN_PROGRESS
+    task.start_time = task.start_time or now
+    task.worker_id = worker_id
+    task.poll_count += 1
+    task.callback_after_seconds = 0
+    task.update_time = now
+    due = timeouts.next_deadline(task, tdef, now)
+    return SetTimer(timeouts.TASK_TIMER, task.task_id, due) if due is not None else None
+
+
+def apply_result(
+    turn: Turn, task: Task, status: TaskStatus, *, output: dict[str, Any] | None,
+    reason: str | None, worker_id: str | None, callback_after_seconds: int,
+) -> None:
+    """A worker's TaskResult. IN_PROGRESS hands the task back to the queue after the callback delay."""
+    task.output = output or {}
+    task.reason = reason
+    task.worker_id = worker_id or task.worker_id
+    task.callback_after_seconds = max(callback_after_seconds, 0)
+    task.update_time = turn.now
+    turn.state.touch(task)
+    if status == TaskStatus.IN_PROGRESS:
+        task.status = TaskStatus.SCHEDULED
+        turn.enqueue(task, task.callback_after_seconds * 1000)
+        turn.arm_timer(task)
+    else:
+        turn.end_task(task, status)
+    decide(turn)
+
+
+def extend_lease(task: Task, now: int) -> None:
+    task.update_time = now
+
+
+def on_task_timer(turn: Turn, task: Task) -> None:
+    """The task's deadline passed (or moved): time it out per its policy, or re-arm."""
+    if task.status.terminal:
+        return
+    tdef = turn.task_def_of(task)
+    rule = timeouts.expired_rule(task, tdef, turn.now)
+    if rule is None or rule.policy == TaskTimeoutPolicy.ALERT_ONLY:
+        if rule is not None:
+            log.warning("task timeout (alert only)", extra={"action": "task_timeout_alert",
+                                                            "task_id": task.task_id, "rule": rule.name})
+        turn.arm_timer(task)
+        return
+    turn.end_task(task, TaskStatus.TIMED_OUT, rule.reason)
+    if rule.policy == TaskTimeoutPolicy.TIME_OUT_WF:
+        task.executed = True
+        end_workflow(turn, WorkflowStatus.TIMED_OUT, rule.reason, failed_task=task, run_failure_workflow=True)
+        return
+    decide(turn)
+
+
+def on_workflow_timer(turn: Turn) -> None:
+    ex = turn.execution
+    if ex.status.terminal:
+        return
+    wdef = turn.state.definition.wdef
+    due = timeouts.workflow_deadline(ex, wdef)
+    if due is None:
+        return
+    if turn.now < due:
+        turn.state.emit(SetTimer(timeouts.WORKFLOW_TIMER, ex.workflow_id, due))
+        return
+    reason = (f"Workflow timed out after {wdef.timeout_seconds} seconds. Timeout configured as "
+              f"{wdef.timeout_seconds} seconds. Timeout policy configured to {wdef.timeout_policy.value}")
+    end_workflow(turn, WorkflowStatus.TIMED_OUT, reason, run_failure_workflow=True)

@@ -1,0 +1,69 @@
+"""Podium's exceptions, one tree.
+
+    PodiumError
+    ├── NotFound            unknown execution, task, definition ...      (Conductor: 404)
+    ├── Conflict            a state that forbids the request             (409)
+    ├── BadRequest          input that cannot be accepted                (400)
+    │   └── ValidationFailed   field-level errors, each {path, message, invalidValue}
+    ├── PayloadTooLarge     a payload over the configured limit          (413)
+    └── StoreError          the database failed
+        └── StoreUnavailable   the database cannot be reached right now  (503, retryable)
+
+Services raise these; each dialect renders them in its own error shape. Driver errors are
+translated at the store boundary with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class PodiumError(Exception):
+    """Base of every error Podium raises on purpose."""
+
+    status = 500
+    retryable = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(PodiumError):
+    status = 404
+
+
+class Conflict(PodiumError):
+    status = 409
+
+
+class BadRequest(PodiumError):
+    status = 400
+
+
+@dataclass(frozen=True)
+class FieldError:
+    path: str
+    message: str
+    invalid_value: Any = None
+
+
+class ValidationFailed(BadRequest):
+    def __init__(self, errors: list[FieldError],
+                 message: str = "Validation failed, check below errors for detail.") -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class PayloadTooLarge(PodiumError):
+    status = 413
+
+
+class StoreError(PodiumError):
+    status = 500
+
+
+class StoreUnavailable(StoreError):
+    status = 503
+    retryable = True

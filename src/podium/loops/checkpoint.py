@@ -1,0 +1,19 @@
+"""Runs the store's housekeeping (SQLite: WAL checkpoints) every second, off the hot path."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from podium.store.port import Store
+
+log = logging.getLogger(__name__)
+
+
+async def run_checkpoint_loop(store: Store, interval_s: float = 1.0) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await store.checkpoint()
+        except Exception:
+            log.exception("checkpoint failed", extra={"action": "checkpoint_error"})

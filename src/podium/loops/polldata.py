@@ -1,0 +1,28 @@
+"""Writes the in-memory poll data (last poll per queue) to the store about once a second."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from podium.service.context import PollTracker
+from podium.store.port import Store
+
+log = logging.getLogger(__name__)
+
+
+async def run_poll_data_loop(store: Store, polls: PollTracker, interval_s: float = 1.0) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        await flush(store, polls)
+
+
+async def flush(store: Store, polls: PollTracker) -> None:
+    dirty = polls.take_dirty()
+    if not dirty:
+        return
+    try:
+        async with store.unit() as s:
+            await s.save_poll_data(dirty)
+    except Exception:
+        log.exception("poll data flush failed", extra={"action": "poll_data_error"})

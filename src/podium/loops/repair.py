@@ -1,0 +1,20 @@
+"""Runs the repair sweep (`podium.service.repair`) every minute: a safety net, not a scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from podium.service.executions import Executions
+from podium.service.repair import repair
+
+log = logging.getLogger(__name__)
+
+
+async def run_repair_loop(x: Executions, interval_s: float = 60.0) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await repair(x)
+        except Exception:
+            log.exception("repair sweep failed", extra={"action": "repair_error"})

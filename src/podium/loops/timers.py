@@ -1,0 +1,45 @@
+"""The timer loop: claims due timers in batches and fires each; sleeps until the next one is due
+(or until a nearer one is set), never longer than a second."""
+
+from __future__ import annotations
+
+import logging
+
+from podium.service import timers
+from podium.service.executions import TIMER_CHANNEL, Executions
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+MAX_SLEEP_S = 1.0
+
+
+async def run_timer_loop(x: Executions) -> None:
+    while True:
+        try:
+            fired = await fire_due(x)
+        except Exception:  # a broken store must not kill the loop; it retries after a pause
+            log.exception("timer loop failed", extra={"action": "timer_loop_error"})
+            fired = 0
+        if fired >= BATCH:
+            continue
+        await x.waker.wait(TIMER_CHANNEL, await _pause(x))
+
+
+async def fire_due(x: Executions) -> int:
+    async with x.store.reader() as s:
+        due = await s.due_timers(x.clock.now(), BATCH)
+    for timer in due:
+        try:
+            await timers.fire(x, timer)
+        except Exception:
+            log.exception("timer failed", extra={"action": "timer_error", "timer": timer.kind, "key": timer.key})
+    return len(due)
+
+
+async def _pause(x: Executions) -> float:
+    async with x.store.reader() as s:
+        nxt = await s.next_timer_due()
+    if nxt is None:
+        return MAX_SLEEP_S
+    return min(max((nxt - x.clock.now()) / 1000, 0.001), MAX_SLEEP_S)

@@ -1,0 +1,153 @@
+"""The engine's records: one execution row and its task rows.
+
+Indexed facts are attributes; everything else rides in the JSON payload columns. Times are epoch
+milliseconds (0 = not yet), as on Conductor's wire.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.model.enums import TaskStatus, WorkflowStatus
+
+_ITERATION_SUFFIX = re.compile(r"__\d+$")
+
+
+def base_ref(ref_name: str) -> str:
+    """`step__3` (a loop iteration's reference name) -> `step`."""
+    return _ITERATION_SUFFIX.sub("", ref_name)
+
+
+@dataclass(slots=True)
+class Execution:
+    workflow_id: str
+    workflow_type: str
+    version: int
+    status: WorkflowStatus
+    def_hash: str
+    create_time: int
+    update_time: int
+    end_time: int = 0
+    correlation_id: str | None = None
+    priority: int = 0
+    parent_workflow_id: str | None = None
+    parent_task_id: str | None = None
+    idempotency_key: str | None = None
+    task_seq: int = 0
+    last_retried_time: int = 0
+    input: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+    task_to_domain: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None
+    failed_ref_names: list[str] = field(default_factory=list)
+    failed_task_names: list[str] = field(default_factory=list)
+    permissive_failures: list[str] = field(default_factory=list)
+    skipped_refs: list[str] = field(default_factory=list)
+    created_by: str | None = None
+    rerun_from_workflow_id: str | None = None
+    event: str | None = None
+    #: The row as read from the store; updates then write only the columns that differ from it.
+    loaded: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+
+    def next_seq(self) -> int:
+        self.task_seq += 1
+        return self.task_seq
+
+
+@dataclass(slots=True)
+class Task:
+    task_id: str
+    workflow_id: str
+    workflow_type: str
+    seq: int
+    ref_name: str
+    task_type: str
+    task_def_name: str
+    status: TaskStatus
+    scheduled_time: int
+    update_time: int
+    retry_count: int = 0
+    poll_count: int = 0
+    start_time: int = 0
+    end_time: int = 0
+    first_scheduled_time: int = 0
+    callback_after_seconds: int = 0
+    start_delay_seconds: int = 0
+    response_timeout_seconds: int = 0
+    correlation_id: str | None = None
+    workflow_priority: int = 0
+    worker_id: str | None = None
+    domain: str | None = None
+    due_at: int | None = None  # the task's durable timer (see engine.timeouts)
+    reason: str | None = None
+    retried: bool = False
+    executed: bool = False
+    retried_task_id: str | None = None
+    iteration: int = 0
+    parent_task_id: str | None = None
+    sub_workflow_id: str | None = None
+    input: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(default_factory=dict)
+    workflow_task: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: The row as read from the store; updates then write only the columns that differ from it.
+    loaded: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def live(self) -> bool:
+        """Not yet decided upon: running, or terminal but its consequences not yet applied."""
+        return not self.executed
+
+    @property
+    def base_ref(self) -> str:
+        return base_ref(self.ref_name)
+
+    @property
+    def queue_name(self) -> str:
+        return queue_name(self.task_type, self.domain)
+
+
+def queue_name(task_type: str, domain: str | None) -> str:
+    """Conductor's queue-name grammar, `domain:taskType`."""
+    return f"{domain}:{task_type}" if domain else task_type
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    task_id: str
+    workflow_id: str
+    queue_name: str
+    priority: int
+    visible_at: int
+
+
+TASK_TIMER = "task"  # a task's own timer: its row's `due_at`
+WORKFLOW_TIMER = "workflow"  # an execution's timeout, in the `timers` table
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A durable timer: when `due_at` passes, the timer loop fires `kind` for `key`."""
+
+    kind: str
+    key: str
+    workflow_id: str
+    due_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollData:
+    queue_name: str
+    domain: str | None
+    worker_id: str | None
+    last_poll_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLog:
+    task_id: str
+    log: str
+    created_time: int

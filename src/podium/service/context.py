@@ -1,0 +1,61 @@
+"""What the engine may ask of the world, answered from memory: task definitions, worker activity
+(poll data, flushed to the store in the background), the environment, and fresh ids."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from podium.ids import new_id
+from podium.model.definitions import TaskDef
+from podium.model.records import PollData
+from podium.service.metadata import Metadata
+
+
+class PollTracker:
+    """Last poll per queue: kept in memory on the hot path, written to the store in batches."""
+
+    def __init__(self) -> None:
+        self._latest: dict[str, PollData] = {}
+        self._dirty: set[str] = set()
+
+    def record(self, queue_name: str, domain: str | None, worker_id: str | None, now: int) -> None:
+        self._latest[queue_name] = PollData(queue_name, domain, worker_id, now)
+        self._dirty.add(queue_name)
+
+    def last_poll_time(self, queue_name: str) -> int | None:
+        found = self._latest.get(queue_name)
+        return found.last_poll_time if found else None
+
+    def load(self, entries: list[PollData]) -> None:
+        for entry in entries:
+            held = self._latest.get(entry.queue_name)
+            if held is None or held.last_poll_time < entry.last_poll_time:
+                self._latest[entry.queue_name] = entry
+
+    def take_dirty(self) -> list[PollData]:
+        dirty = [self._latest[q] for q in self._dirty]
+        self._dirty.clear()
+        return dirty
+
+    def all(self) -> list[PollData]:
+        return sorted(self._latest.values(), key=lambda p: p.queue_name)
+
+
+class Context:
+    def __init__(self, metadata: Metadata, polls: PollTracker, env: Mapping[str, str]) -> None:
+        self._metadata = metadata
+        self._polls = polls
+        self._env = env
+
+    def task_def(self, name: str) -> TaskDef | None:
+        return self._metadata.task_def(name)
+
+    def last_poll_time(self, queue_name: str) -> int | None:
+        return self._polls.last_poll_time(queue_name)
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self._env
+
+    def new_id(self) -> str:
+        return new_id()

@@ -1,0 +1,197 @@
+"""The unit of work every mutation of an execution goes through:
+
+    lock the execution -> load its live tasks -> apply the command -> decide -> persist the
+    changed rows and the effects -> commit -> wake the queues and the timer loop
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from podium.engine.inputs import evaluate
+from podium.engine.state import (
+    ClearTimer,
+    Dequeue,
+    Enqueue,
+    ExecutionState,
+    SetTimer,
+    StartFailureWorkflow,
+    WorkflowEnded,
+)
+from podium.engine.turn import Turn
+from podium.errors import NotFound
+from podium.model.records import TASK_TIMER, Execution, QueueEntry, Timer
+from podium.model.wire import workflow_json
+from podium.service.clock import Clock
+from podium.service.context import Context
+from podium.service.metadata import Metadata
+from podium.service.waker import Waker
+from podium.store.port import Store
+from podium.store.session import Session
+
+log = logging.getLogger(__name__)
+
+Load = Literal["live", "all"]
+TIMER_CHANNEL = "__timers__"
+INDEX_CHANNEL = "__index__"
+
+
+def _fold_task_timers(state: ExecutionState) -> None:
+    """A task's timer is its row's `due_at`: apply the engine's task-timer effects to the rows."""
+    for effect in state.effects:
+        if isinstance(effect, (SetTimer, ClearTimer)) and effect.kind == TASK_TIMER:
+            task = state.tasks.get(effect.key)
+            if task is not None:
+                task.due_at = effect.due_at if isinstance(effect, SetTimer) else None
+                state.touch(task)
+
+
+def workflow_channel(workflow_id: str) -> str:
+    """Waker channel notified whenever a unit of work on this execution commits."""
+    return f"workflow:{workflow_id}"
+
+
+@dataclass
+class Outcome:
+    """What a committed unit leaves to do: queues to wake, whether a timer moved earlier."""
+
+    queues: set[str] = field(default_factory=set)
+    workflows: set[str] = field(default_factory=set)
+    timers_changed: bool = False
+    ended: list[WorkflowEnded] = field(default_factory=list)
+
+
+class Executions:
+    def __init__(self, store: Store, metadata: Metadata, context: Context, clock: Clock,
+                 waker: Waker) -> None:
+        self.store = store
+        self.metadata = metadata
+        self.context = context
+        self.clock = clock
+        self.waker = waker
+
+    # --- loading -------------------------------------------------------------------------------
+
+    async def load(self, s: Session, workflow_id: str, *, tasks: Load = "live",
+                   refs: tuple[str, ...] = ()) -> ExecutionState:
+        ex = await s.get_execution(workflow_id, lock=True)
+        if ex is None:
+            raise NotFound(f"No such workflow found by id: {workflow_id}")
+        return await self.state_of(s, ex, tasks=tasks, refs=refs)
+
+    async def state_of(self, s: Session, ex: Execution, *, tasks: Load = "live",
+                       refs: tuple[str, ...] = ()) -> ExecutionState:
+        definition = await self.metadata.definition(s, ex.def_hash)
+        state = ExecutionState(ex, definition)
+        if tasks == "all":
+            loaded = await s.load_tasks(ex.workflow_id)
+        else:
+            loaded = await s.load_live_tasks(ex.workflow_id)
+            wanted = tuple(definition.referenced_refs) + refs
+            if wanted:
+                loaded += await s.load_tasks_by_ref(ex.workflow_id, wanted)
+        state.tasks = {t.task_id: t for t in loaded}
+        return state
+
+    def turn(self, state: ExecutionState) -> Turn:
+        return Turn(state, self.context, self.clock.now())
+
+    # --- one unit ------------------------------------------------------------------------------
+
+    async def mutate(self, workflow_id: str, command: Callable[[Turn], None], *, tasks: Load = "live",
+                     refs: tuple[str, ...] = ()) -> ExecutionState:
+        async with self.store.unit() as s:
+            state = await self.load(s, workflow_id, tasks=tasks, refs=refs)
+            command(self.turn(state))
+            outcome = await self.persist(s, state)
+        self.after_commit(outcome)
+        return state
+
+    async def persist(self, s: Session, state: ExecutionState, *, new: bool = False) -> Outcome:
+        ex = state.execution
+        _fold_task_timers(state)
+        if state.deleted_task_ids:  # first: restart/rerun re-create the same (ref, retry) rows
+            await s.delete_tasks(sorted(state.deleted_task_ids))
+        await s.insert_tasks(state.new_tasks())
+        await s.update_tasks(state.dirty_tasks())
+        outcome = await self._apply_effects(s, state)
+        if new:  # last: starting a failure workflow above may still have changed it
+            await s.insert_execution(ex)
+        elif state.execution_dirty:
+            await s.update_execution(ex, reindex=bool(outcome.ended))
+        if new or outcome.ended:
+            self.waker.notify(INDEX_CHANNEL)
+        return outcome
+
+    async def _apply_effects(self, s: Session, state: ExecutionState) -> Outcome:
+        outcome = Outcome(workflows={state.execution.workflow_id})
+        queue_ops: dict[str, Enqueue | Dequeue] = {}
+        timer_ops: dict[tuple[str, str], SetTimer | ClearTimer] = {}
+        later: list[StartFailureWorkflow] = []
+        for effect in state.effects:
+            if isinstance(effect, (Enqueue, Dequeue)):
+                queue_ops[effect.task_id] = effect
+            elif isinstance(effect, (SetTimer, ClearTimer)) and effect.kind != TASK_TIMER:
+                timer_ops[(effect.kind, effect.key)] = effect
+            elif isinstance(effect, SetTimer):
+                outcome.timers_changed = True
+            elif isinstance(effect, StartFailureWorkflow):
+                later.append(effect)
+            elif isinstance(effect, WorkflowEnded):
+                outcome.ended.append(effect)
+        state.effects.clear()
+        wid = state.execution.workflow_id
+        entries = [QueueEntry(e.task_id, wid, e.queue_name, e.priority, e.visible_at)
+                   for e in queue_ops.values() if isinstance(e, Enqueue)]
+        await s.enqueue(entries)
+        await s.dequeue([e.task_id for e in queue_ops.values() if isinstance(e, Dequeue)])
+        outcome.queues = {e.queue_name for e in entries}
+        await s.set_timers([Timer(t.kind, t.key, wid, t.due_at) for t in timer_ops.values()
+                            if isinstance(t, SetTimer)])
+        await s.clear_timers([k for k, t in timer_ops.items() if isinstance(t, ClearTimer)])
+        outcome.timers_changed |= any(isinstance(t, SetTimer) for t in timer_ops.values())
+        for effect in later:
+            await self._start_failure_workflow(s, state, effect, outcome)
+        return outcome
+
+    def after_commit(self, outcome: Outcome) -> None:
+        for name in outcome.queues:
+            self.waker.notify(name)
+        for workflow_id in outcome.workflows:
+            self.waker.notify(workflow_channel(workflow_id))
+        if outcome.timers_changed:
+            self.waker.notify(TIMER_CHANNEL)
+
+    # --- starting ------------------------------------------------------------------------------
+
+    async def _start_failure_workflow(self, s: Session, failed: ExecutionState, effect: StartFailureWorkflow,
+                                      outcome: Outcome) -> None:
+        from podium.service.starts import start_in_session  # starts builds on this module
+
+        ex = failed.execution
+        name = effect.name
+        if name.startswith("$"):
+            name = str(evaluate(failed, name) or "")
+        all_tasks = await s.load_tasks(ex.workflow_id)
+        merged = {t.task_id: t for t in all_tasks} | failed.tasks
+        failed_json = workflow_json(ex, list(merged.values()), failed.definition.wdef.to_wire())
+        payload: dict[str, Any] = dict(ex.input) | {
+            "workflowId": ex.workflow_id, "reason": effect.reason, "failureStatus": effect.failure_status,
+            "failedWorkflow": failed_json,
+        }
+        if effect.failed_task_id:
+            payload["failureTaskId"] = effect.failed_task_id
+        try:
+            child_id, child_outcome = await start_in_session(
+                self, s, name=name, version=effect.version, input=payload,
+                correlation_id=ex.correlation_id, task_to_domain=ex.task_to_domain)
+            ex.output["conductor.failure_workflow"] = child_id
+            outcome.queues |= child_outcome.queues
+            outcome.workflows |= child_outcome.workflows
+            outcome.timers_changed |= child_outcome.timers_changed
+        except NotFound as exc:
+            ex.output["conductor.failure_workflow"] = exc.message
+        failed.touch_execution()

@@ -1,0 +1,185 @@
+"""Task and workflow definitions: registration rules, versions, and the in-memory caches the engine
+reads (task definitions by name, parsed definition snapshots by hash)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from typing import Any
+
+import orjson
+
+from podium.engine.definition import Definition
+from podium.errors import Conflict, NotFound
+from podium.model.definitions import TaskDef, WorkflowDef
+from podium.model.validation import check_task_defs, check_workflow_def
+from podium.service.clock import Clock
+from podium.store.port import Store
+from podium.store.session import Session
+
+_SNAPSHOT_CACHE = 2048
+
+
+def def_hash(body: dict[str, Any]) -> tuple[str, str]:
+    text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
+    return hashlib.sha256(text.encode()).hexdigest()[:32], text
+
+
+class Metadata:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self._task_defs: dict[str, TaskDef] = {}
+        self._snapshots: OrderedDict[str, Definition] = OrderedDict()
+        self._registered: dict[tuple[str, int | None], Definition] = {}  # cleared by any definition write
+
+    async def load(self) -> None:
+        async with self.store.reader() as s:
+            rows = await s.list_task_defs()
+        self._task_defs = {b["name"]: TaskDef.model_validate(b) for b, _, _ in rows}
+
+    # --- task definitions ----------------------------------------------------------------------
+
+    def task_def(self, name: str) -> TaskDef | None:
+        return self._task_defs.get(name)
+
+    async def register_task_defs(self, defs: list[TaskDef], created_by: str | None = None) -> None:
+        check_task_defs(defs)
+        now = self.clock.now()
+        async with self.store.unit() as s:
+            for td in defs:
+                await s.put_task_def(td.name, td.to_wire(), now)
+        self._task_defs.update({td.name: td for td in defs})
+
+    async def update_task_def(self, td: TaskDef) -> None:
+        check_task_defs([td])
+        async with self.store.unit() as s:
+            if await s.get_task_def(td.name) is None:
+                raise NotFound(f"No such task by name {td.name}")
+            await s.put_task_def(td.name, td.to_wire(), self.clock.now())
+        self._task_defs[td.name] = td
+
+    async def get_task_def(self, name: str) -> dict[str, Any]:
+        async with self.store.reader() as s:
+            found = await s.get_task_def(name)
+        if found is None:
+            raise NotFound(f"No such taskType found by name: {name}")
+        return _with_times(*found)
+
+    async def list_task_defs(self) -> list[dict[str, Any]]:
+        async with self.store.reader() as s:
+            return [_with_times(*row) for row in await s.list_task_defs()]
+
+    async def delete_task_def(self, name: str) -> None:
+        async with self.store.unit() as s:
+            if not await s.delete_task_def(name):
+                raise NotFound("No such task definition")
+        self._task_defs.pop(name, None)
+
+    # --- workflow definitions ------------------------------------------------------------------
+
+    async def register_workflow_def(self, wd: WorkflowDef, overwrite: bool) -> None:
+        check_workflow_def(wd)
+        async with self.store.unit() as s:
+            if not overwrite and await s.workflow_def_exists(wd.name, wd.version):
+                raise Conflict(f"Workflow with {wd.name}.{wd.version} already exists!")
+            await s.put_workflow_def(wd.name, wd.version, wd.to_wire(), self.clock.now())
+        self._registered.clear()
+
+    async def upsert_workflow_defs(self, defs: list[WorkflowDef]) -> dict[str, Any]:
+        for wd in defs:
+            check_workflow_def(wd)
+        errors: dict[str, str] = {}
+        done: list[str] = []
+        async with self.store.unit() as s:
+            for wd in defs:
+                await s.put_workflow_def(wd.name, wd.version, wd.to_wire(), self.clock.now())
+                done.append(wd.name)
+        self._registered.clear()
+        return {"bulkErrorResults": errors, "bulkSuccessfulResults": done}
+
+    async def get_workflow_def(self, name: str, version: int | None, session: Session | None = None
+                               ) -> dict[str, Any]:
+        found = await self._find_workflow_def(name, version, session)
+        if found is None:
+            raise NotFound(f"No such workflow found by name: {name}, version: {_java(version)}")
+        return found
+
+    async def find_workflow_def(self, name: str, version: int | None,
+                                session: Session | None = None) -> WorkflowDef | None:
+        found = await self._find_workflow_def(name, version, session)
+        return WorkflowDef.model_validate(found) if found is not None else None
+
+    async def _find_workflow_def(self, name: str, version: int | None,
+                                 session: Session | None) -> dict[str, Any] | None:
+        if session is not None:
+            row = await session.get_workflow_def(name, version)
+        else:
+            async with self.store.reader() as s:
+                row = await s.get_workflow_def(name, version)
+        return _with_times(*row) if row else None
+
+    async def list_workflow_defs(self, name: str | None = None) -> list[dict[str, Any]]:
+        async with self.store.reader() as s:
+            return [_with_times(*row) for row in await s.list_workflow_defs(name)]
+
+    async def delete_workflow_def(self, name: str, version: int) -> None:
+        async with self.store.unit() as s:
+            if not await s.delete_workflow_def(name, version):
+                raise NotFound(f"No such workflow definition: {name} version: {version}")
+        self._registered.clear()
+
+    # --- snapshots: the exact definition each execution runs ----------------------------------
+
+    async def registered(self, session: Session, name: str, version: int | None) -> Definition | None:
+        """The registered definition (latest if no version) as a snapshot, parsed once per write."""
+        key = (name, version)
+        found = self._registered.get(key)
+        if found is None:
+            wd = await self.find_workflow_def(name, version, session=session)
+            if wd is None:
+                return None
+            found = self._registered[key] = await self.snapshot(session, wd)
+        else:
+            await session.put_snapshot(found.def_hash, found.text)
+        return found
+
+    async def snapshot(self, session: Session, wd: WorkflowDef) -> Definition:
+        """Store the definition an execution runs (once per distinct content) and parse it once."""
+        body = wd.to_wire()
+        for key in ("createTime", "updateTime"):
+            body.pop(key, None)
+        digest, text = def_hash(body)
+        await session.put_snapshot(digest, text)  # every time: the cache may outlive a rolled-back unit
+        cached = self._snapshots.get(digest)
+        if cached is None:
+            cached = self._remember(Definition(wd, digest, text))
+        return cached
+
+    async def definition(self, session: Session, digest: str) -> Definition:
+        cached = self._snapshots.get(digest)
+        if cached is not None:
+            self._snapshots.move_to_end(digest)
+            return cached
+        text = await session.get_snapshot(digest)
+        if text is None:
+            raise NotFound(f"definition snapshot {digest} is missing")
+        return self._remember(Definition(WorkflowDef.model_validate(orjson.loads(text)), digest, text))
+
+    def _remember(self, definition: Definition) -> Definition:
+        self._snapshots[definition.def_hash] = definition
+        while len(self._snapshots) > _SNAPSHOT_CACHE:
+            self._snapshots.popitem(last=False)
+        return definition
+
+
+def _with_times(body: dict[str, Any], create_time: int, update_time: int) -> dict[str, Any]:
+    out = dict(body)
+    out["createTime"] = create_time
+    if update_time:
+        out["updateTime"] = update_time
+    return out
+
+
+def _java(value: object) -> str:
+    return "null" if value is None else str(value)

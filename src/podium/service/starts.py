@@ -1,0 +1,83 @@
+"""Starting executions: by name or with an embedded definition, idempotency keys, input templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podium.engine import lifecycle
+from podium.engine.state import ExecutionState
+from podium.errors import BadRequest, Conflict, NotFound
+from podium.model.definitions import StartWorkflowRequest, WorkflowDef
+from podium.model.enums import IdempotencyStrategy, WorkflowStatus
+from podium.model.records import Execution
+from podium.model.validation import check_start_request
+from podium.service.executions import Executions, Outcome
+from podium.store.session import Session
+
+
+class DefinitionNotFound(NotFound):
+    """The workflow definition to start does not exist (endpoints word it differently)."""
+
+
+async def start(executions: Executions, req: StartWorkflowRequest) -> str:
+    check_start_request(req)
+    if req.input is None and not req.external_input_payload_storage_path:
+        raise BadRequest("NULL input passed when starting workflow")
+    async with executions.store.unit() as s:
+        existing = await _idempotent_match(s, req)
+        if existing is not None:
+            return existing
+        workflow_id, outcome = await start_in_session(
+            executions, s, name=req.name, version=req.version, input=req.input or {},
+            correlation_id=req.correlation_id, task_to_domain=req.task_to_domain or {},
+            priority=req.priority or 0, embedded=req.workflow_def, idempotency_key=req.idempotency_key,
+            created_by=req.created_by)
+    executions.after_commit(outcome)
+    return workflow_id
+
+
+async def _idempotent_match(s: Session, req: StartWorkflowRequest) -> str | None:
+    key = req.idempotency_key
+    if not key:
+        return None
+    found = await s.find_by_idempotency_key(key)
+    if found is None:
+        return None
+    strategy = req.idempotency_strategy or IdempotencyStrategy.FAIL
+    if strategy == IdempotencyStrategy.RETURN_EXISTING:
+        return found.workflow_id
+    running = found.status in (WorkflowStatus.RUNNING, WorkflowStatus.PAUSED)
+    if strategy == IdempotencyStrategy.FAIL or running:
+        raise Conflict(f"Workflow with idempotencyKey {key} already exists: {found.workflow_id} "
+                       f"(status {found.status.value})")
+    return None
+
+
+async def start_in_session(
+    executions: Executions, s: Session, *, name: str, version: int | None, input: dict[str, Any],
+    correlation_id: str | None = None, task_to_domain: dict[str, str] | None = None, priority: int = 0,
+    embedded: WorkflowDef | None = None, idempotency_key: str | None = None, created_by: str | None = None,
+    parent_workflow_id: str | None = None, parent_task_id: str | None = None,
+) -> tuple[str, Outcome]:
+    if embedded is not None:
+        definition = await executions.metadata.snapshot(s, embedded)
+    else:
+        found = await executions.metadata.registered(s, name, version or None)
+        if found is None:
+            shown = "null" if version is None else version  # as Java formats a null Integer
+            raise DefinitionNotFound(f"No such workflow defined. name={name}, version={shown}")
+        definition = found
+    wdef = definition.wdef
+    now = executions.clock.now()
+    merged = dict(wdef.input_template or {}) | dict(input)
+    ex = Execution(
+        workflow_id=executions.context.new_id(), workflow_type=wdef.name, version=wdef.version,
+        status=WorkflowStatus.RUNNING, def_hash=definition.def_hash, create_time=now, update_time=now,
+        correlation_id=correlation_id or None, priority=priority, parent_workflow_id=parent_workflow_id,
+        parent_task_id=parent_task_id, idempotency_key=idempotency_key or None, input=merged,
+        variables=dict(wdef.variables or {}), task_to_domain=dict(task_to_domain or {}), created_by=created_by,
+    )
+    state = ExecutionState(ex, definition)
+    lifecycle.start(executions.turn(state))
+    outcome = await executions.persist(s, state, new=True)
+    return ex.workflow_id, outcome

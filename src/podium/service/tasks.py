@@ -1,0 +1,235 @@
+"""Use cases of workers: poll (with a real long poll), update, leases, logs, queue inspection."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from podium.engine import task_updates
+from podium.errors import FieldError, NotFound, ValidationFailed
+from podium.model.definitions import TaskDef, TaskResult
+from podium.model.enums import TaskStatus
+from podium.model.records import QueueEntry, Task, TaskLog, queue_name
+from podium.model.wire import task_json
+from podium.service.context import PollTracker
+from podium.service.executions import Executions, Outcome
+from podium.store.session import Session
+
+log = logging.getLogger(__name__)
+
+MAX_POLL_COUNT = 1000
+
+
+class Tasks:
+    def __init__(self, executions: Executions, polls: PollTracker) -> None:
+        self.x = executions
+        self.polls = polls
+
+    # --- polling -------------------------------------------------------------------------------
+
+    async def poll(self, task_type: str, worker_id: str | None, domain: str | None, count: int,
+                   timeout_ms: int) -> list[dict[str, Any]]:
+        qname = queue_name(task_type, domain)
+        self.polls.record(qname, domain, worker_id, self.x.clock.now())
+        count = max(1, min(count, MAX_POLL_COUNT))
+        deadline = time.monotonic() + max(timeout_ms, 0) / 1000  # real time, even under a fake clock
+        while True:
+            claimed = await self._claim(qname, task_type, worker_id, count)
+            remaining = deadline - time.monotonic()
+            if claimed or remaining <= 0:
+                return [task_json(t) for t in claimed]
+            await self.x.waker.wait(qname, remaining)
+
+    async def _claim(self, qname: str, task_type: str, worker_id: str | None, count: int) -> list[Task]:
+        async with self.x.store.unit() as s:
+            return await self._claim_in(s, qname, task_type, worker_id, count)
+
+    async def _claim_in(self, s: Session, qname: str, task_type: str, worker_id: str | None,
+                        count: int) -> list[Task]:
+        now = self.x.clock.now()
+        limit = await self._capacity(s, task_type, count, now)
+        if limit <= 0:
+            return []
+        ids = await s.claim_queue(qname, now, limit)
+        if not ids:
+            return []
+        claimed: list[Task] = []
+        order = {task_id: i for i, task_id in enumerate(ids)}  # claim order: priority, then age
+        for task in sorted(await s.get_tasks(ids), key=lambda t: order[t.task_id]):
+            if task.status != TaskStatus.SCHEDULED:
+                continue
+            timer = task_updates.claim(task, worker_id, self._task_def(task), now)
+            task.due_at = timer.due_at if timer is not None else None  # the response timeout
+            claimed.append(task)
+        await s.update_tasks(claimed)
+        return claimed
+
+    async def _capacity(self, s: Session, task_type: str, wanted: int, now: int) -> int:
+        """Concurrency and rate limits of the task definition, enforced at claim time."""
+        tdef = self.x.metadata.task_def(task_type)
+        if tdef is None:
+            return wanted
+        if tdef.concurrent_exec_limit:
+            wanted = min(wanted, tdef.concurrent_exec_limit - await s.count_in_progress(task_type))
+        if tdef.rate_limit_per_frequency > 0:
+            window = max(tdef.rate_limit_frequency_in_seconds, 1) * 1000
+            started = await s.count_started_since(task_type, now - window)
+            wanted = min(wanted, tdef.rate_limit_per_frequency - started)
+        return wanted
+
+    def _task_def(self, task: Task) -> TaskDef | None:
+        embedded = task.workflow_task.get("taskDefinition")
+        if embedded:
+            return TaskDef.model_validate(embedded)
+        return self.x.metadata.task_def(task.task_def_name)
+
+    # --- updates -------------------------------------------------------------------------------
+
+    async def update(self, result: TaskResult) -> Task | None:
+        """Apply a worker's result; returns the task as updated (None if it was already final)."""
+        async with self.x.store.unit() as s:
+            task, outcome = await self._apply(s, result)
+        if outcome is not None:
+            self.x.after_commit(outcome)
+        return task
+
+    async def update_v2(self, result: TaskResult) -> dict[str, Any] | None:
+        """Update, then hand the worker the next task of the same type, in the same transaction."""
+        async with self.x.store.unit() as s:
+            task, outcome = await self._apply(s, result)
+            following: list[Task] = []
+            if task is not None and task.status.terminal:
+                following = await self._claim_in(s, task.queue_name, task.task_type, result.worker_id, 1)
+        if outcome is not None:
+            self.x.after_commit(outcome)
+        if task is not None:
+            self.polls.record(task.queue_name, task.domain, result.worker_id, self.x.clock.now())
+        return task_json(following[0]) if following else None
+
+    async def _apply(self, s: Session, result: TaskResult) -> tuple[Task | None, Outcome | None]:
+        _check_result(result)
+        workflow_id, task_id = str(result.workflow_instance_id), str(result.task_id)
+        ex = await s.get_execution(workflow_id, lock=True)
+        if ex is None:
+            raise NotFound(f"No such workflow found by id: {workflow_id}")
+        state = await self.x.state_of(s, ex) if not ex.status.terminal else None
+        task = state.tasks.get(task_id) if state is not None else None
+        task = task or await s.get_task(task_id)  # not live: finished (or unknown)
+        if task is None or task.workflow_id != workflow_id:
+            raise NotFound(f"No such task found by id: {task_id}")
+        await self._store_logs(s, task_id, result)
+        if state is None or task.status.terminal:
+            await s.dequeue([task_id])
+            return None, None
+        if result.extend_lease:
+            task_updates.extend_lease(task, self.x.clock.now())
+            await s.update_tasks([task])
+            return task, None
+        task_updates.apply_result(
+            self.x.turn(state), task, result.status or TaskStatus.COMPLETED, output=result.output_data,
+            reason=result.reason_for_incompletion, worker_id=result.worker_id,
+            callback_after_seconds=result.callback_after_seconds or 0)
+        outcome = await self.x.persist(s, state)
+        tdef = self._task_def(task)
+        if task.status.terminal and tdef is not None and tdef.concurrent_exec_limit:
+            outcome.queues.add(task.queue_name)  # a slot freed: wake pollers held back by the limit
+        return task, outcome
+
+    async def update_by_ref(self, workflow_id: str, ref_name: str, status: TaskStatus,
+                            output: dict[str, Any], worker_id: str | None, *, merge: bool = False) -> str | None:
+        """Update the first unfinished task with this reference name (or its loop iterations);
+        None if there is none. With `merge`, the output is merged into the task's, not replacing it."""
+        async with self.x.store.reader() as s:
+            if await s.get_execution(workflow_id) is None:
+                raise NotFound(f"No such workflow found by id: {workflow_id}")
+            task = await s.find_pending_by_ref(workflow_id, ref_name)
+        if task is None:
+            return None
+        await self._update_found(task, status, output, worker_id, merge)
+        return task.task_id
+
+    async def update_by_id(self, workflow_id: str, task_id: str, status: TaskStatus, output: dict[str, Any],
+                           *, merge: bool = False) -> None:
+        async with self.x.store.reader() as s:
+            task = await s.get_task(task_id)
+        if task is None or task.workflow_id != workflow_id:
+            raise NotFound(f"No such task found by id: {task_id}")
+        await self._update_found(task, status, output, None, merge)
+
+    async def _update_found(self, task: Task, status: TaskStatus, output: dict[str, Any], worker_id: str | None,
+                            merge: bool) -> None:
+        data = task.output | output if merge else output
+        await self.update(TaskResult(workflow_instance_id=task.workflow_id, task_id=task.task_id, status=status,
+                                     output_data=data, worker_id=worker_id))
+
+    async def _store_logs(self, s: Session, task_id: str, result: TaskResult) -> None:
+        logs = [TaskLog(task_id, entry.log or "", _millis(entry.created_time) or self.x.clock.now())
+                for entry in (result.logs or [])[:10]]
+        if logs:
+            await s.add_logs(logs)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def get(self, task_id: str) -> dict[str, Any]:
+        async with self.x.store.reader() as s:
+            task = await s.get_task(task_id)
+        if task is None:
+            raise NotFound(f"Task not found for taskId: {task_id}")
+        return task_json(task)
+
+    async def add_log(self, task_id: str, text: str) -> None:
+        async with self.x.store.unit() as s:
+            await s.add_logs([TaskLog(task_id, text, self.x.clock.now())])
+
+    async def logs(self, task_id: str) -> list[dict[str, Any]]:
+        async with self.x.store.reader() as s:
+            found = await s.get_logs(task_id)
+        return [{"log": e.log, "taskId": e.task_id, "createdTime": e.created_time} for e in found]
+
+    async def queue_sizes(self) -> dict[str, int]:
+        async with self.x.store.searcher() as s:
+            return await s.queue_sizes()
+
+    async def queue_size(self, task_type: str, domain: str | None) -> int:
+        async with self.x.store.reader() as s:
+            return await s.queue_size(queue_name(task_type, domain))
+
+    def poll_data(self, task_type: str | None = None) -> list[dict[str, Any]]:
+        found = self.polls.all()
+        if task_type is not None:
+            found = [p for p in found if p.queue_name.split(":")[-1] == task_type]
+        return [{k: v for k, v in {"queueName": p.queue_name, "domain": p.domain, "workerId": p.worker_id,
+                                   "lastPollTime": p.last_poll_time}.items() if v is not None} for p in found]
+
+    async def requeue(self, task_type: str) -> int:
+        """Put back every SCHEDULED task of the type that lost its queue entry (repair)."""
+        now = self.x.clock.now()
+        async with self.x.store.unit() as s:
+            lost = await s.scheduled_without_queue_entry(task_type)
+            await s.enqueue([QueueEntry(t.task_id, t.workflow_id, t.queue_name, t.workflow_priority, now)
+                             for t in lost])
+        for name in {t.queue_name for t in lost}:
+            self.x.waker.notify(name)
+        return len(lost)
+
+    async def pending(self, task_type: str, start: int, count: int) -> list[dict[str, Any]]:
+        async with self.x.store.searcher() as s:
+            return [task_json(t) for t in await s.pending_of_type(task_type, start, count)]
+
+
+def _check_result(result: TaskResult) -> None:
+    errors = []
+    if not result.workflow_instance_id:
+        errors.append(FieldError("updateTask.taskResult.workflowInstanceId", "Workflow Id cannot be null or empty"))
+    if not result.task_id:
+        errors.append(FieldError("updateTask.taskResult.taskId", "Task ID cannot be null or empty"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _millis(value: int | None) -> int:
+    """conductor-python sends log times in epoch seconds; Conductor stores milliseconds."""
+    if not value:
+        return 0
+    return value * 1000 if value < 100_000_000_000 else value

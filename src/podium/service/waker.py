@@ -1,0 +1,40 @@
+"""In-process wake-ups for long polls and the timer loop: a waiter sleeps until notified or timed out.
+
+Between server processes (PostgreSQL) the store adds LISTEN/NOTIFY on top; within one process this
+is all it takes, and nothing polls on a fixed interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+
+class Waker:
+    def __init__(self) -> None:
+        self._waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
+
+    async def wait(self, channel: str, timeout: float) -> bool:
+        """True if notified, False on timeout."""
+        if timeout <= 0:
+            return False
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiters = self._waiters[channel]
+        waiters.add(fut)
+        try:
+            await asyncio.wait_for(fut, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiters.discard(fut)
+            if not waiters:
+                self._waiters.pop(channel, None)
+
+    def notify(self, channel: str) -> None:
+        for fut in self._waiters.get(channel, ()):
+            if not fut.done():
+                fut.set_result(None)
+
+    def has_waiters(self, channel: str) -> bool:
+        return bool(self._waiters.get(channel))

@@ -1,0 +1,37 @@
+"""Settings are data: one typed object, read once at start-up from PODIUM_* variables, CLI flags and
+an optional TOML file (PODIUM_CONFIG)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PODIUM_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 for every interface).")
+    port: int = Field(8080, description="HTTP port.")
+    database_url: str = Field("sqlite:///podium.db",
+                              description="sqlite:///path/to/file.db or postgresql://user@host/db.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_json: bool = Field(False, description="Write logs as JSON lines.")
+    max_payload_bytes: int = Field(10 * 1024 * 1024,
+                                   description="Largest request body (workflow input, task output) accepted.")
+    workflow_env: dict[str, str] = Field(default_factory=dict,
+                                         description="Names readable as ${NAME} in workflow expressions.")
+    config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Environment and flags; a TOML file fills what neither gives."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        first = cls(**given)
+        if first.config is None:
+            return first
+        from_file = tomllib.loads(first.config.read_text())
+        return cls(**(from_file | first.model_dump(exclude_unset=True) | given))

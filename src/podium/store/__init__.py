@@ -1,0 +1,19 @@
+"""Persistence: the Store port and its adapters."""
+
+from __future__ import annotations
+
+from podium.store.port import Store
+
+
+def open_store(url: str) -> Store:
+    """The adapter for a database URL (`sqlite:///file.db`, `postgresql://...`)."""
+    if url.startswith("sqlite:"):
+        from podium.store.sqlite import SqliteStore
+
+        return SqliteStore(url)
+    if url.startswith(("postgresql:", "postgres:")):
+        raise NotImplementedError("the PostgreSQL store is not available in this version")
+    raise ValueError(f"unsupported database URL: {url!r} (use sqlite:///path.db or postgresql://...)")
+
+
+__all__ = ["Store", "open_store"]

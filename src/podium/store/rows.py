@@ -1,0 +1,105 @@
+"""Records <-> rows: indexed columns plus JSON payload columns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from podium.model.enums import TaskStatus, WorkflowStatus
+from podium.model.records import Execution, Task
+
+EXECUTION_COLUMNS = (
+    "workflow_id", "workflow_type", "version", "status", "correlation_id", "priority", "parent_workflow_id",
+    "parent_task_id", "idempotency_key", "create_time", "update_time", "end_time", "def_hash", "task_seq",
+    "input", "output", "variables", "state",
+)
+TASK_COLUMNS = (
+    "task_id", "workflow_id", "seq", "ref_name", "retry_count", "task_type", "task_def_name", "status",
+    "executed", "scheduled_time", "start_time", "end_time", "update_time", "worker_id", "domain", "due_at",
+    "input", "output", "state",
+)
+
+_EXECUTION_STATE = (
+    "last_retried_time", "task_to_domain", "reason", "failed_ref_names", "failed_task_names",
+    "permissive_failures", "skipped_refs", "created_by", "rerun_from_workflow_id", "event",
+)
+_TASK_STATE = (
+    "workflow_type", "poll_count", "first_scheduled_time", "callback_after_seconds", "start_delay_seconds",
+    "response_timeout_seconds", "correlation_id", "workflow_priority", "reason", "retried",
+    "retried_task_id", "iteration", "parent_task_id", "sub_workflow_id", "workflow_task", "extra",
+)
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def loads(text: str | bytes | None) -> Any:
+    return orjson.loads(text) if text else {}
+
+
+def execution_row(ex: Execution) -> tuple[Any, ...]:
+    state = {k: getattr(ex, k) for k in _EXECUTION_STATE}
+    return (
+        ex.workflow_id, ex.workflow_type, ex.version, ex.status.value, ex.correlation_id, ex.priority,
+        ex.parent_workflow_id, ex.parent_task_id, ex.idempotency_key, ex.create_time, ex.update_time,
+        ex.end_time, ex.def_hash, ex.task_seq, dumps(ex.input), dumps(ex.output), dumps(ex.variables),
+        dumps(state),
+    )
+
+
+def execution_from(row: Mapping[str, Any] | Sequence[Any]) -> Execution:
+    loaded = _as_tuple(row, EXECUTION_COLUMNS)
+    (workflow_id, workflow_type, version, status, correlation_id, priority, parent_workflow_id, parent_task_id,
+     idempotency_key, create_time, update_time, end_time, def_hash, task_seq, input_, output, variables,
+     state) = loaded
+    return Execution(
+        workflow_id=workflow_id, workflow_type=workflow_type, version=version, status=WorkflowStatus(status),
+        def_hash=def_hash, create_time=create_time, update_time=update_time, end_time=end_time,
+        correlation_id=correlation_id, priority=priority, parent_workflow_id=parent_workflow_id,
+        parent_task_id=parent_task_id, idempotency_key=idempotency_key, task_seq=task_seq, input=loads(input_),
+        output=loads(output), variables=loads(variables), loaded=loaded, **loads(state),
+    )
+
+
+def task_row(task: Task) -> tuple[Any, ...]:
+    state = {k: getattr(task, k) for k in _TASK_STATE}
+    return (
+        task.task_id, task.workflow_id, task.seq, task.ref_name, task.retry_count, task.task_type,
+        task.task_def_name, task.status.value, int(task.executed), task.scheduled_time, task.start_time,
+        task.end_time, task.update_time, task.worker_id, task.domain, task.due_at, dumps(task.input),
+        dumps(task.output),
+        dumps(state),
+    )
+
+
+def task_from(row: Mapping[str, Any] | Sequence[Any]) -> Task:
+    loaded = _as_tuple(row, TASK_COLUMNS)
+    (task_id, workflow_id, seq, ref_name, retry_count, task_type, task_def_name, status, executed,
+     scheduled_time, start_time, end_time, update_time, worker_id, domain, due_at, input_, output, state) = loaded
+    return Task(
+        task_id=task_id, workflow_id=workflow_id, seq=seq, ref_name=ref_name, retry_count=retry_count,
+        task_type=task_type, task_def_name=task_def_name, status=TaskStatus(status), executed=bool(executed),
+        scheduled_time=scheduled_time, start_time=start_time, end_time=end_time, update_time=update_time,
+        worker_id=worker_id, domain=domain, due_at=due_at, input=loads(input_), output=loads(output), loaded=loaded,
+        **loads(state),
+    )
+
+
+def changed_columns(columns: tuple[str, ...], new: tuple[Any, ...], old: tuple[Any, ...] | None
+                    ) -> tuple[int, ...]:
+    """Positions (after the key, position 0) whose value differs from the row as loaded."""
+    if old is None:
+        return tuple(range(1, len(columns)))
+    return tuple(i for i in range(1, len(columns)) if new[i] != old[i])
+
+
+def _as_tuple(row: Mapping[str, Any] | Sequence[Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
+    """The row's values in column order (SQLite gives tuples; a mapping is accepted too)."""
+    if isinstance(row, tuple):
+        return row
+    if isinstance(row, Mapping):
+        return tuple(row[c] for c in columns)
+    return tuple(row)

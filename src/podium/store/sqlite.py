@@ -1,0 +1,256 @@
+"""The SQLite adapter: one writer connection driven from the event loop, WAL, short transactions.
+
+Statements run synchronously on the loop thread: a SQLite statement on a hot path takes
+microseconds, far less than a hop to a thread would. Units of work are serialised by an
+asyncio lock (SQLite has one writer anyway). Long reads (search) use a separate reader connection
+in a worker thread so they never hold up the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from podium.errors import StoreError, StoreUnavailable
+from podium.store.migrate import MIGRATIONS_SQLITE, migrations
+from podium.store.port import Store
+from podium.store.session import Session
+
+COMMIT_ROUNDS = 2  # event-loop turns a group commit waits for more units (measured: 0, 2, 6 -> 2 is best)
+WAL_RESET_FRAMES = 4096  # about 16 MiB of log before it is rewound
+
+
+def _checkpoint(conn: sqlite3.Connection, mode: str) -> tuple[int, int, int]:
+    """(busy, frames in the log, frames copied) of `PRAGMA wal_checkpoint(mode)`."""
+    with _translated():
+        row = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///relative.db`, `sqlite:////abs/path.db`, `sqlite://:memory:` -> a path."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    if rest.startswith("/"):
+        rest = rest[1:]
+    return rest or ":memory:"
+
+
+def _connect(path: str, *, checkpoints: bool = True) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    if not checkpoints:  # the writer: checkpoints (and their fsyncs) run in the background instead
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute("PRAGMA journal_size_limit = 67108864")  # the WAL file shrinks back to 64 MiB
+    return conn
+
+
+class SqliteSession(Session):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # The four primitives translate driver errors with a plain try (they run for every statement).
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> None:
+        try:
+            self.conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise store_error(exc) from exc
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            try:
+                self.conn.executemany(sql, rows)
+            except sqlite3.Error as exc:
+                raise store_error(exc) from exc
+
+    async def fetchone(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
+        try:
+            row: Sequence[Any] | None = self.conn.execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise store_error(exc) from exc
+        return row
+
+    async def fetchall(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise store_error(exc) from exc
+
+    async def claim_queue(self, queue_name: str, now: int, limit: int) -> list[str]:
+        rows = await self.fetchall(
+            "DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? AND visible_at <= ? "
+            "ORDER BY priority DESC, visible_at LIMIT ?) RETURNING task_id, priority, visible_at",
+            (queue_name, now, limit))
+        return [r[0] for r in sorted(rows, key=lambda r: (-r[1], r[2]))]
+
+
+class _ThreadSession(SqliteSession):
+    """Reads on the reader connection, run in a worker thread."""
+
+    async def fetchone(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
+        return await asyncio.to_thread(self._fetchone, sql, params)
+
+    async def fetchall(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        return await asyncio.to_thread(self._fetchall, sql, params)
+
+    def _fetchone(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
+        with _translated():
+            row: Sequence[Any] | None = self.conn.execute(sql, params).fetchone()
+            return row
+
+    def _fetchall(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        with _translated():
+            return self.conn.execute(sql, params).fetchall()
+
+
+def store_error(exc: sqlite3.Error) -> StoreError:
+    """A driver error as Podium's: a busy database is retryable (503), anything else a 500."""
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return StoreUnavailable(f"database is busy: {exc}")
+    return StoreError(f"database error: {exc}")
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Driver errors become StoreError at the boundary (for the statements outside a session)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise store_error(exc) from exc
+
+
+class SqliteStore(Store):
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        self.path = sqlite_path(url)
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._reader_lock = asyncio.Lock()
+        self._batch: asyncio.Future[None] | None = None  # the open group-commit transaction
+
+    async def open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        memory = self.path == ":memory:"
+        self._writer = _connect(self.path, checkpoints=memory)
+        self._reader = _connect(self.path) if not memory else self._writer
+
+    async def close(self) -> None:
+        if self._batch is not None:
+            with contextlib.suppress(StoreError):
+                await asyncio.shield(self._batch)
+        for conn in {id(c): c for c in (self._reader, self._writer) if c is not None}.values():
+            conn.close()
+        self._writer = self._reader = None
+
+    @property
+    def writer(self) -> sqlite3.Connection:
+        if self._writer is None:
+            raise StoreUnavailable("the store is not open")
+        return self._writer
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file off the event loop (PASSIVE: writers go on), and
+        when the log has grown past `WAL_RESET_FRAMES`, rewind it between two units of work.
+
+        Under steady writes a PASSIVE checkpoint never catches up with the newest frames, and
+        SQLite only rewinds the log after a complete one; so the rewind holds the write lock for
+        the moment it takes to copy the few frames PASSIVE left and truncate the file.
+        """
+        if self._reader is None or self._reader is self._writer:
+            return
+        async with self._reader_lock:
+            _, frames, _ = await asyncio.to_thread(_checkpoint, self._reader, "PASSIVE")
+            if frames < WAL_RESET_FRAMES:
+                return
+            async with self._lock:
+                self._commit_open_batch()  # its commit callback would wait for this lock
+                await asyncio.to_thread(_checkpoint, self._reader, "TRUNCATE")
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied."""
+        return migrations(MIGRATIONS_SQLITE).apply_sqlite(self.writer)
+
+    async def schema_version(self) -> int:
+        return migrations(MIGRATIONS_SQLITE).current_sqlite(self.writer)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Session]:
+        """One unit of work, in its own savepoint of the shared transaction (group commit).
+
+        Every unit that runs in the same turn of the event loop joins one transaction, committed
+        right after; each caller resumes only once that commit is done, so an answer never
+        promises what is not on disk. A failing unit rolls back to its savepoint alone.
+        """
+        async with self._lock:
+            conn = self.writer
+            batch = self._batch or self._open_batch(conn)
+            conn.execute("SAVEPOINT unit")
+            try:
+                yield SqliteSession(conn)
+            except BaseException:
+                conn.execute("ROLLBACK TO unit")
+                conn.execute("RELEASE unit")
+                raise
+            conn.execute("RELEASE unit")
+        await asyncio.shield(batch)
+
+    def _open_batch(self, conn: sqlite3.Connection) -> asyncio.Future[None]:
+        with _translated():
+            conn.execute("BEGIN IMMEDIATE")
+        loop = asyncio.get_running_loop()
+        self._batch = loop.create_future()
+        loop.call_soon(self._commit_batch, COMMIT_ROUNDS)
+        return self._batch
+
+    def _commit_batch(self, rounds: int = 0) -> None:
+        """Commit once `rounds` more turns of the event loop have let requests that arrived
+        meanwhile join, and no unit is inside the transaction."""
+        if rounds > 0 or self._lock.locked():
+            asyncio.get_running_loop().call_soon(self._commit_batch, max(rounds - 1, 0))
+            return
+        self._commit_open_batch()
+
+    def _commit_open_batch(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        try:
+            with _translated():
+                self.writer.execute("COMMIT")
+        except StoreError as exc:
+            if self.writer.in_transaction:
+                self.writer.execute("ROLLBACK")
+            batch.set_exception(exc)
+        else:
+            batch.set_result(None)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Session]:
+        """Point reads: microseconds each, so they run on the writer connection in the loop
+        (after any pending group commit, so they never see what might yet be rolled back)."""
+        if self._batch is not None:
+            with contextlib.suppress(StoreError):
+                await asyncio.shield(self._batch)
+        yield SqliteSession(self.writer)
+
+    @asynccontextmanager
+    async def searcher(self) -> AsyncIterator[Session]:
+        """Scans (search, listings) on the reader connection in a worker thread."""
+        if self._reader is self._writer or self._reader is None:
+            yield SqliteSession(self.writer)
+            return
+        async with self._reader_lock:
+            yield _ThreadSession(self._reader)

@@ -1,0 +1,114 @@
+"""Shared fixtures: an in-process app (API tier) and a real server process (acceptance tier)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from podium.app import create_app
+from podium.service.clock import FakeClock
+from podium.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/podium.db"
+
+
+@pytest.fixture
+async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The real ASGI app in process, on a fresh SQLite file, with its background loops."""
+    app = create_app(Settings(database_url=db_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://podium") as c:
+            yield c
+
+
+@dataclass
+class Clocked:
+    client: httpx.AsyncClient
+    clock: FakeClock
+
+
+@pytest.fixture
+async def clocked(db_url: str) -> AsyncIterator[Clocked]:
+    """Like `client`, but time only moves when the test calls `clock.advance(ms)`."""
+    clock = FakeClock()
+    app = create_app(Settings(database_url=db_url), clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://podium") as c:
+            yield Clocked(c, clock)
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    port: int
+    db_path: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api"
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_server(db_path: Path, log_path: Path, port: int | None = None) -> ServerProcess:
+    port = port or free_port()
+    env = dict(os.environ, PODIUM_LOG_LEVEL="warning")
+    with log_path.open("ab") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "podium.cli", "server", "--port", str(port),
+             "--database-url", f"sqlite:///{db_path}"],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+    server = ServerProcess(f"http://127.0.0.1:{port}", port, db_path, process, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    server.kill()
+    raise RuntimeError("server did not start in 30 s")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real `podium server` process on a free loopback port and a fresh SQLite file."""
+    proc = start_server(tmp_path / "podium.db", tmp_path / "server.log")
+    try:
+        yield proc
+    finally:
+        proc.stop()

@@ -1,0 +1,169 @@
+"""What every Store adapter must do (the services rely on each of these)."""
+
+from __future__ import annotations
+
+import pytest
+
+from podium.errors import StoreError
+from podium.model.enums import TaskStatus, WorkflowStatus
+from podium.model.records import Execution, QueueEntry, Task, TaskLog, Timer
+from podium.store import Store
+
+
+def execution(wid: str = "w1", **kw: object) -> Execution:
+    base = dict(workflow_id=wid, workflow_type="flow", version=1, status=WorkflowStatus.RUNNING,
+                def_hash="h", create_time=1000, update_time=1000)
+    base.update(kw)
+    return Execution(**base)  # type: ignore[arg-type]
+
+
+def task(tid: str, wid: str = "w1", ref: str = "a", retry: int = 0, seq: int = 1, **kw: object) -> Task:
+    base = dict(task_id=tid, workflow_id=wid, workflow_type="flow", seq=seq, ref_name=ref, task_type="t",
+                task_def_name="t", status=TaskStatus.SCHEDULED, scheduled_time=1000, update_time=1000,
+                retry_count=retry)
+    base.update(kw)
+    return Task(**base)  # type: ignore[arg-type]
+
+
+async def test_execution_round_trip_keeps_every_field(store: Store) -> None:
+    ex = execution(correlation_id="c", priority=7, input={"a": [1, {"b": None}]}, variables={"v": 1},
+                   task_to_domain={"*": "d"}, failed_ref_names=["x"], reason="why", last_retried_time=5)
+    async with store.unit() as s:
+        await s.insert_execution(ex)
+    async with store.reader() as s:
+        assert await s.get_execution("w1") == ex
+
+
+async def test_task_round_trip_and_live_set(store: Store) -> None:
+    t1 = task("t1", input={"x": 1}, workflow_task={"name": "t"})
+    t2 = task("t2", ref="b", seq=2, executed=True, status=TaskStatus.COMPLETED)
+    async with store.unit() as s:
+        await s.insert_execution(execution())
+        await s.insert_tasks([t1, t2])
+    async with store.reader() as s:
+        assert await s.get_task("t1") == t1
+        assert [t.task_id for t in await s.load_live_tasks("w1")] == ["t1"]
+        assert [t.task_id for t in await s.load_tasks("w1")] == ["t1", "t2"]
+        assert [t.task_id for t in await s.load_tasks_by_ref("w1", ["b"])] == ["t2"]
+
+
+async def test_same_ref_and_attempt_cannot_be_scheduled_twice(store: Store) -> None:
+    async with store.unit() as s:
+        await s.insert_tasks([task("t1")])
+    with pytest.raises(StoreError):
+        async with store.unit() as s:
+            await s.insert_tasks([task("t2")])
+    async with store.reader() as s:
+        assert await s.get_task("t2") is None
+
+
+async def test_a_failed_unit_leaves_nothing_behind(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.unit() as s:
+            await s.insert_execution(execution())
+            raise RuntimeError("boom")
+    async with store.reader() as s:
+        assert await s.get_execution("w1") is None
+
+
+async def test_claim_follows_priority_then_visibility_and_takes_each_entry_once(store: Store) -> None:
+    entries = [QueueEntry("low", "w", "q", 0, 100), QueueEntry("high", "w", "q", 9, 200),
+               QueueEntry("later", "w", "q", 9, 5000), QueueEntry("other", "w", "q2", 0, 100)]
+    async with store.unit() as s:
+        await s.enqueue(entries)
+    async with store.unit() as s:
+        assert await s.claim_queue("q", 1000, 10) == ["high", "low"]
+    async with store.unit() as s:
+        assert await s.claim_queue("q", 1000, 10) == []
+        assert await s.claim_queue("q", 6000, 10) == ["later"]
+    async with store.reader() as s:
+        assert await s.queue_sizes() == {"q2": 1}
+
+
+async def test_enqueue_is_an_upsert(store: Store) -> None:
+    async with store.unit() as s:
+        await s.enqueue([QueueEntry("t", "w", "q", 0, 100)])
+        await s.enqueue([QueueEntry("t", "w", "q", 0, 900)])
+    async with store.reader() as s:
+        assert await s.queue_size("q") == 1
+        assert await s.next_visible("q") == 900
+
+
+async def test_a_timer_fires_once_and_not_after_being_rearmed(store: Store) -> None:
+    async with store.unit() as s:
+        await s.set_timers([Timer("workflow", "w1", "w1", 100), Timer("workflow", "w2", "w2", 200)])
+    async with store.reader() as s:
+        due = await s.due_timers(150, 10)
+    assert due == [Timer("workflow", "w1", "w1", 100)]
+    async with store.unit() as s:
+        await s.set_timers([Timer("workflow", "w1", "w1", 500)])  # re-armed meanwhile
+        assert not await s.take_timer(due[0])
+        assert await s.take_timer(Timer("workflow", "w2", "w2", 200))
+        assert not await s.take_timer(Timer("workflow", "w2", "w2", 200))
+    async with store.reader() as s:
+        assert await s.next_timer_due() == 500
+
+
+async def test_a_task_timer_lives_on_its_row_and_fires_once(store: Store) -> None:
+    async with store.unit() as s:
+        await s.insert_tasks([task("t1", due_at=300), task("t2", ref="b", seq=2)])
+        await s.set_timers([Timer("workflow", "w1", "w1", 900)])
+    async with store.reader() as s:
+        assert await s.due_timers(1000, 10) == [Timer("task", "t1", "w1", 300), Timer("workflow", "w1", "w1", 900)]
+        assert await s.next_timer_due() == 300
+    async with store.unit() as s:
+        assert not await s.take_timer(Timer("task", "t1", "w1", 299))  # moved since it was read
+        assert await s.take_timer(Timer("task", "t1", "w1", 300))
+        assert not await s.take_timer(Timer("task", "t1", "w1", 300))
+    async with store.reader() as s:
+        assert (await s.get_task("t1")).due_at is None  # type: ignore[union-attr]
+        assert await s.due_timers(1000, 10) == [Timer("workflow", "w1", "w1", 900)]
+
+
+async def test_delete_execution_removes_everything_of_it(store: Store) -> None:
+    async with store.unit() as s:
+        await s.insert_execution(execution())
+        await s.insert_tasks([task("t1")])
+        await s.enqueue([QueueEntry("t1", "w1", "q", 0, 0)])
+        await s.set_timers([Timer("workflow", "w1", "w1", 0)])
+        await s.add_logs([TaskLog("t1", "hello", 1)])
+        await s.write_index(await s.executions_to_index(10))
+    async with store.unit() as s:
+        await s.delete_execution("w1")
+    async with store.reader() as s:
+        assert await s.get_execution("w1") is None
+        assert await s.get_task("t1") is None
+        assert await s.queue_sizes() == {}
+        assert await s.due_timers(10**12, 10) == []
+        assert await s.get_logs("t1") == []
+
+
+async def test_full_text_entries_are_written_once_until_marked_again(store: Store) -> None:
+    async with store.unit() as s:
+        await s.insert_execution(execution(input={"city": "Lisbon"}))
+        pending = await s.executions_to_index(10)
+        assert len(pending) == 1 and "Lisbon" in pending[0][1]
+        await s.write_index(pending)
+        assert await s.executions_to_index(10) == []
+        await s.update_execution(execution(output={"city": "Porto"}), reindex=True)
+        assert "Porto" in (await s.executions_to_index(10))[0][1]
+
+
+async def test_definitions_upsert_and_latest_version(store: Store) -> None:
+    async with store.unit() as s:
+        await s.put_workflow_def("f", 1, {"name": "f", "version": 1}, 10)
+        await s.put_workflow_def("f", 2, {"name": "f", "version": 2}, 20)
+        await s.put_workflow_def("f", 1, {"name": "f", "version": 1, "description": "x"}, 30)
+    async with store.reader() as s:
+        latest = await s.get_workflow_def("f", None)
+        first = await s.get_workflow_def("f", 1)
+    assert latest is not None and latest[0]["version"] == 2
+    assert first == ({"name": "f", "version": 1, "description": "x"}, 10, 30)
+
+
+async def test_pending_by_ref_matches_loop_iterations_not_lookalikes(store: Store) -> None:
+    async with store.unit() as s:
+        await s.insert_tasks([task("x", ref="a_b", seq=1), task("y", ref="a__2", seq=2)])
+    async with store.reader() as s:
+        found = await s.find_pending_by_ref("w1", "a")
+    assert found is not None and found.task_id == "y"

@@ -1,0 +1,51 @@
+"""A small in-memory harness for the pure engine: a context, a definition, a state."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from podium.engine.definition import Definition
+from podium.engine.state import ExecutionState
+from podium.engine.turn import Turn
+from podium.model.definitions import TaskDef, WorkflowDef
+from podium.model.enums import WorkflowStatus
+from podium.model.records import Execution
+
+
+class FakeContext:
+    def __init__(self, task_defs: Mapping[str, TaskDef] | None = None,
+                 polls: Mapping[str, int] | None = None) -> None:
+        self.defs = dict(task_defs or {})
+        self.polls = dict(polls or {})
+        self._ids = itertools.count(1)
+
+    def task_def(self, name: str) -> TaskDef | None:
+        return self.defs.get(name)
+
+    def last_poll_time(self, queue_name: str) -> int | None:
+        return self.polls.get(queue_name)
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return {}
+
+    def new_id(self) -> str:
+        return f"id{next(self._ids)}"
+
+
+def workflow(*refs: str, **extra: Any) -> WorkflowDef:
+    return WorkflowDef.model_validate({
+        "name": "flow", "tasks": [{"name": "work", "taskReferenceName": r} for r in refs], **extra})
+
+
+def new_state(wdef: WorkflowDef, input: dict[str, Any] | None = None, **ex: Any) -> ExecutionState:
+    execution = Execution(workflow_id="wf", workflow_type=wdef.name or "flow", version=wdef.version,
+                          status=WorkflowStatus.RUNNING, def_hash="h", create_time=0, update_time=0,
+                          input=input or {}, **ex)
+    return ExecutionState(execution, Definition(wdef, "h"))
+
+
+def turn(state: ExecutionState, ctx: FakeContext, now: int = 1000) -> Turn:
+    return Turn(state, ctx, now)
