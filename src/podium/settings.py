@@ -24,6 +24,15 @@ class Settings(BaseSettings):
                                    description="Largest request body (workflow input, task output) accepted.")
     workflow_env: dict[str, str] = Field(default_factory=dict,
                                          description="Names readable as ${NAME} in workflow expressions.")
+    http_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="HTTP tasks may call only these hosts (glob patterns such as *.example.com); empty = any host.")
+    http_denied_hosts: list[str] = Field(
+        default_factory=list, description="HTTP tasks may never call these hosts (glob patterns); wins over allowed.")
+    nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server for nats: event sinks and queues.")
+    amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/",
+                          description="AMQP broker (RabbitMQ) for amqp: event sinks and queues.")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis server for redis: event sinks and queues.")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
 
     @classmethod
