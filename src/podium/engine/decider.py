@@ -18,18 +18,22 @@ from podium.engine.timeouts import WORKFLOW_TIMER
 from podium.engine.turn import Turn
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus, WorkflowStatus
-from podium.model.records import Task
+from podium.model.records import Task, ref_suffix
 
 log = logging.getLogger(__name__)
 
 _FAILED_STATUSES = (TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR)
 
 
-def schedule(turn: Turn, wt: WorkflowTask, *, previous: Task | None = None, delay_ms: int = 0) -> None:
-    if previous is None and wt.task_reference_name in turn.execution.skipped_refs:
-        schedule_after(turn, wt.task_reference_name)  # skipped ahead of time through the API
+def schedule(turn: Turn, wt: WorkflowTask, *, previous: Task | None = None, delay_ms: int = 0,
+             suffix: str = "") -> None:
+    """Schedule `wt`; `suffix` names the loop iterations it runs in (a retry keeps its own)."""
+    if previous is not None:
+        suffix = ref_suffix(previous.ref_name)
+    elif wt.task_reference_name in turn.execution.skipped_refs:
+        schedule_after(turn, wt.task_reference_name + suffix)  # skipped ahead of time through the API
         return
-    operator_for(wt.type or "SIMPLE").schedule(turn, wt, previous=previous, delay_ms=delay_ms)
+    operator_for(wt.type or "SIMPLE").schedule(turn, wt, previous=previous, delay_ms=delay_ms, suffix=suffix)
 
 
 def schedule_after(turn: Turn, ref_name: str) -> None:
@@ -37,7 +41,7 @@ def schedule_after(turn: Turn, ref_name: str) -> None:
     definition = turn.state.definition
     following = definition.next_sibling(ref_name)
     if following is not None:
-        schedule(turn, following)
+        schedule(turn, following, suffix=ref_suffix(ref_name))
         return
     container = definition.container_of(ref_name)
     if container is not None:
@@ -63,15 +67,36 @@ def decide(turn: Turn) -> None:
                 progressed = True
                 if ex.status.terminal:
                     return
+        if not progressed:
+            progressed = _evaluate_waiting(turn)
     if not ex.status.terminal and not turn.state.live_tasks():
         complete_workflow(turn)
+
+
+def _evaluate_waiting(turn: Turn) -> bool:
+    """Let the tasks that wait on others (JOIN, EXCLUSIVE_JOIN) look again once nothing else
+    moves; True if one of them finished."""
+    finished = False
+    for task in turn.state.live_tasks():
+        if task.status.terminal:
+            continue
+        wt = _workflow_task(turn, task)
+        operator = operator_for(wt.type or "SIMPLE")
+        if operator.waits:
+            operator.evaluate(turn, task, wt)
+            finished |= task.status.terminal
+    return finished
+
+
+def _workflow_task(turn: Turn, task: Task) -> WorkflowTask:
+    return turn.state.definition.get(task.ref_name) or WorkflowTask.model_validate(task.workflow_task)
 
 
 def settle(turn: Turn, task: Task) -> None:
     """Apply the consequences of a terminal task exactly once."""
     if task.status in _FAILED_STATUSES:
         _record_failure(turn, task)
-    wt = turn.state.definition.get(task.ref_name) or WorkflowTask.model_validate(task.workflow_task)
+    wt = _workflow_task(turn, task)
     if task.status.successful:
         _mark_executed(turn, task)
         if task.status == TaskStatus.SKIPPED:

@@ -28,14 +28,23 @@ class Definition:
         self.def_hash = def_hash
         self.text = text  # the canonical JSON the hash was taken of
         self._places: dict[str, Place] = {}
+        self._scopes: dict[str, frozenset[str]] = {}
         self._wire: dict[str, dict[str, Any]] = {}
         self._index(tuple(wdef.tasks), None)
 
-    def _index(self, tasks: tuple[WorkflowTask, ...], container: WorkflowTask | None) -> None:
+    def _index(self, tasks: tuple[WorkflowTask, ...], container: WorkflowTask | None) -> set[str]:
+        """Index `tasks`; returns every reference name in them and below them."""
+        refs: set[str] = set()
         for i, wt in enumerate(tasks):
             self._places[wt.task_reference_name] = Place(tasks, i, container)
+            refs.add(wt.task_reference_name)
+            inner: set[str] = set()
             for branch in wt.children():
-                self._index(tuple(branch), wt)
+                inner |= self._index(tuple(branch), wt)
+            if inner:
+                self._scopes[wt.task_reference_name] = frozenset(inner)
+            refs |= inner
+        return refs
 
     @property
     def name(self) -> str:
@@ -61,6 +70,16 @@ class Definition:
         if place is None or place.index + 1 >= len(place.siblings):
             return None
         return place.siblings[place.index + 1]
+
+    def previous_sibling(self, ref_name: str) -> WorkflowTask | None:
+        place = self.place(ref_name)
+        if place is None or place.index == 0:
+            return None
+        return place.siblings[place.index - 1]
+
+    def scope(self, ref_name: str) -> frozenset[str]:
+        """Every reference name inside this task's branches (or loop body), at any depth."""
+        return self._scopes.get(base_ref(ref_name), frozenset())
 
     def container_of(self, ref_name: str) -> WorkflowTask | None:
         place = self.place(ref_name)

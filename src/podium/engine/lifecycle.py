@@ -97,8 +97,10 @@ def _retry_task(turn: Turn, old: Task) -> None:
     schedule(turn, wt, previous=old)
     for task_id in set(turn.state.tasks) - before:
         fresh = turn.state.tasks[task_id]
-        fresh.input = task_input(turn.state, wt.input_parameters, turn.task_def(wt), task_id=task_id,
-                                 env=turn.ctx.env)
+        # inputs are resolved again (what they read may have changed); what the operator put
+        # there itself (a JOIN's joinOn) stays
+        fresh.input = fresh.input | task_input(turn.state, wt.input_parameters, turn.task_def(wt),
+                                               task_id=task_id, env=turn.ctx.env)
 
 
 def _workflow_task(turn: Turn, task: Task) -> WorkflowTask:

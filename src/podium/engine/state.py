@@ -9,7 +9,7 @@ environment) comes through `EngineContext`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -92,6 +92,12 @@ class ExecutionState:
     deleted_task_ids: set[str] = field(default_factory=set)
     execution_dirty: bool = False
     effects: list[Effect] = field(default_factory=list)
+    #: Every task of the execution is loaded (not only the live ones and the referenced refs).
+    complete: bool = False
+    #: Reference names whose every attempt has been loaded on request.
+    fetched_refs: set[str] = field(default_factory=set)
+    #: Reference names an operator needs and the state lacks: the service loads them and decides again.
+    wanted_refs: set[str] = field(default_factory=set)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -102,6 +108,27 @@ class ExecutionState:
         """The latest attempt of a reference name among the loaded tasks."""
         found = [t for t in self.tasks.values() if t.ref_name == ref_name]
         return max(found, key=lambda t: (t.retry_count, t.seq)) if found else None
+
+    def latest_known(self, ref_name: str) -> tuple[bool, Task | None]:
+        """(known, latest attempt): known when that attempt is certainly among the loaded tasks,
+        which holds for a live attempt (older ones are settled) or for a fully loaded ref."""
+        latest = self.latest(ref_name)
+        known = self.complete or ref_name in self.fetched_refs or (latest is not None and latest.live)
+        return known, latest
+
+    def want(self, refs: Iterable[str]) -> None:
+        self.wanted_refs.update(r for r in refs if r not in self.fetched_refs)
+
+    def take_wanted(self) -> list[str]:
+        wanted = sorted(self.wanted_refs)
+        self.wanted_refs.clear()
+        return wanted
+
+    def merge(self, loaded: Iterable[Task], refs: Iterable[str]) -> None:
+        """Add tasks loaded on request; the versions already held (maybe changed) win."""
+        for task in loaded:
+            self.tasks.setdefault(task.task_id, task)
+        self.fetched_refs.update(refs)
 
     def latest_by_ref(self) -> Iterator[Task]:
         best: dict[str, Task] = {}

@@ -11,9 +11,11 @@ from podium.engine.inputs import task_input
 from podium.engine.state import ClearTimer, Dequeue, EngineContext, Enqueue, ExecutionState, SetTimer
 from podium.model.definitions import TaskDef, WorkflowTask
 from podium.model.enums import TaskStatus
-from podium.model.records import Execution, Task, queue_name
+from podium.model.records import Execution, Task, iteration_of, queue_name
 
 DEFAULT_RESPONSE_TIMEOUT = 3600
+#: In a task's `extra`: the dynamic fork task that forked it (its JOIN waits while such tasks live).
+FORK_TAG = "forkedBy"
 ACTIVE_WORKER_WINDOW_MS = 10_000
 
 
@@ -39,23 +41,29 @@ class Turn:
 
     def create_task(
         self, wt: WorkflowTask, *, task_type: str, status: TaskStatus = TaskStatus.SCHEDULED,
-        ref_name: str | None = None, previous: Task | None = None, iteration: int = 0,
+        ref_name: str | None = None, previous: Task | None = None, suffix: str = "",
         input_override: dict[str, Any] | None = None,
     ) -> Task:
+        """A new task for `wt`; `suffix` names the loop iterations it runs in (`__2`), which its
+        reference name carries; a retry (`previous`) keeps the reference name and tags it had."""
         ex, now = self.execution, self.now
         tdef = self.task_def(wt)
         task_id = self.ctx.new_id()
         task = Task(
             task_id=task_id, workflow_id=ex.workflow_id, workflow_type=ex.workflow_type, seq=ex.next_seq(),
-            ref_name=ref_name or wt.task_reference_name, task_type=task_type, task_def_name=wt.name,
+            ref_name=previous.ref_name if previous else (ref_name or wt.task_reference_name) + suffix,
+            task_type=task_type, task_def_name=wt.name,
             status=status, scheduled_time=now, update_time=now,
             retry_count=previous.retry_count + 1 if previous else 0,
             first_scheduled_time=previous.first_scheduled_time if previous else now,
             response_timeout_seconds=tdef.response_timeout_seconds if tdef else DEFAULT_RESPONSE_TIMEOUT,
-            correlation_id=ex.correlation_id, workflow_priority=ex.priority, iteration=iteration,
+            correlation_id=ex.correlation_id, workflow_priority=ex.priority,
+            iteration=previous.iteration if previous else iteration_of(suffix),
             retried_task_id=previous.task_id if previous else None,
             workflow_task=self.state.definition.wire(wt),
         )
+        if previous is not None and FORK_TAG in previous.extra:
+            task.extra[FORK_TAG] = previous.extra[FORK_TAG]
         if input_override is not None:
             task.input = input_override
         else:

@@ -12,12 +12,29 @@ from typing import Any
 
 from podium.model.enums import TaskStatus, WorkflowStatus
 
-_ITERATION_SUFFIX = re.compile(r"__\d+$")
+_ITERATION_SUFFIX = re.compile(r"(__\d+)+$")
 
 
 def base_ref(ref_name: str) -> str:
-    """`step__3` (a loop iteration's reference name) -> `step`."""
+    """`step__3` (a loop iteration's reference name) -> `step`; `step__2__5` (nested loops) too."""
     return _ITERATION_SUFFIX.sub("", ref_name)
+
+
+def ref_suffix(ref_name: str) -> str:
+    """The loop iterations a reference name carries: `step__2__5` -> `__2__5`, `step` -> ``."""
+    found = _ITERATION_SUFFIX.search(ref_name)
+    return found.group(0) if found else ""
+
+
+def iteration_of(suffix: str) -> int:
+    """The innermost loop's iteration in a suffix (0 outside loops)."""
+    return int(suffix.rsplit("__", 1)[1]) if suffix else 0
+
+
+def in_scope(ref_name: str, suffix: str) -> bool:
+    """Whether a task of this reference name runs within the loop iterations `suffix` names."""
+    own = ref_suffix(ref_name)
+    return own == suffix or own.startswith(suffix + "__")
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from podium.engine.decider import decide
 from podium.engine.inputs import evaluate
 from podium.engine.state import (
     ClearTimer,
@@ -88,6 +89,7 @@ class Executions:
         state = ExecutionState(ex, definition)
         if tasks == "all":
             loaded = await s.load_tasks(ex.workflow_id)
+            state.complete = True
         else:
             loaded = await s.load_live_tasks(ex.workflow_id)
             wanted = tuple(definition.referenced_refs) + refs
@@ -110,8 +112,17 @@ class Executions:
         self.after_commit(outcome)
         return state
 
+    async def supply(self, s: Session, state: ExecutionState) -> None:
+        """Load what the engine asked for (a JOIN's branches, a loop's iteration) and decide again,
+        until it asks for nothing more."""
+        while state.wanted_refs:
+            refs = state.take_wanted()
+            state.merge(await s.load_tasks_by_ref(state.execution.workflow_id, refs), refs)
+            decide(self.turn(state))
+
     async def persist(self, s: Session, state: ExecutionState, *, new: bool = False) -> Outcome:
         ex = state.execution
+        await self.supply(s, state)
         _fold_task_timers(state)
         if state.deleted_task_ids:  # first: restart/rerun re-create the same (ref, retry) rows
             await s.delete_tasks(sorted(state.deleted_task_ids))

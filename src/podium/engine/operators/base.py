@@ -17,10 +17,15 @@ class Operator:
     #: "worker" tasks are polled by workers; "sync" ones finish inside the decide pass;
     #: "async" ones are driven by the server's loops.
     mode = "worker"
+    #: Whether the task waits on other tasks: the decider calls `evaluate` while it is live.
+    waits = False
 
     def schedule(self, turn: Turn, wt: WorkflowTask, *, previous: Task | None = None,
-                 delay_ms: int = 0) -> Task:
+                 delay_ms: int = 0, suffix: str = "") -> Task:
         raise NotImplementedError
+
+    def evaluate(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
+        """Look again at a waiting task: finish it if what it waits on is done."""
 
     def follow(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
         """This operator's task finished successfully: schedule what comes next."""
@@ -41,12 +46,15 @@ class SyncOperator(Operator):
     the same pass, so a chain of these completes within the request that triggered it."""
 
     mode = "sync"
+    #: The task type its tasks carry, when it differs from the definition's type (FORK_JOIN -> FORK).
+    task_type: str | None = None
 
     def schedule(self, turn: Turn, wt: WorkflowTask, *, previous: Task | None = None,
-                 delay_ms: int = 0) -> Task:
+                 delay_ms: int = 0, suffix: str = "") -> Task:
         from podium.model.enums import TaskStatus
 
-        task = turn.create_task(wt, task_type=wt.type, status=TaskStatus.IN_PROGRESS, previous=previous)
+        task = turn.create_task(wt, task_type=self.task_type or wt.type, status=TaskStatus.IN_PROGRESS,
+                                previous=previous, suffix=suffix)
         task.start_time = turn.now
         self.execute(turn, task, wt)
         return task

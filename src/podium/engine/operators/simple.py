@@ -19,10 +19,10 @@ class Simple(Operator):
         return wt.name
 
     def schedule(self, turn: Turn, wt: WorkflowTask, *, previous: Task | None = None,
-                 delay_ms: int = 0) -> Task:
+                 delay_ms: int = 0, suffix: str = "") -> Task:
         task_type = self.task_type(wt)
         task = turn.create_task(
-            wt, task_type=task_type, previous=previous,
+            wt, task_type=task_type, previous=previous, suffix=suffix,
             input_override=previous.input if previous is not None else None,
         )
         delay_ms += (wt.start_delay or 0) * 1000 if previous is None else 0

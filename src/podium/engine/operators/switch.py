@@ -9,7 +9,7 @@ from podium.engine.operators.base import SyncOperator
 from podium.engine.scripting import ScriptError, as_case, evaluate
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
-from podium.model.records import Task
+from podium.model.records import Task, ref_suffix
 
 if TYPE_CHECKING:
     from podium.engine.turn import Turn
@@ -44,7 +44,7 @@ class Switch(SyncOperator):
 
         chosen = self.branch(wt, str(task.output.get("selectedCase")))
         if chosen:
-            schedule(turn, chosen[0])
+            schedule(turn, chosen[0], suffix=ref_suffix(task.ref_name))
         else:
             schedule_after(turn, task.ref_name)
 
