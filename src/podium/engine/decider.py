@@ -83,7 +83,7 @@ def _evaluate_waiting(turn: Turn) -> bool:
         wt = _workflow_task(turn, task)
         operator = operator_for(wt.type or "SIMPLE")
         if operator.waits:
-            operator.evaluate(turn, task, wt)
+            operator.check(turn, task, wt)
             finished |= task.status.terminal
     return finished
 

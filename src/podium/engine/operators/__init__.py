@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from podium.engine.operators.base import Operator
+from podium.engine.operators.dynamic_fork import DynamicFork
 from podium.engine.operators.fork import Fork
 from podium.engine.operators.inline import Inline, Lambda
-from podium.engine.operators.jq_transform import JqTransform
 from podium.engine.operators.join import Join
+from podium.engine.operators.jq_transform import JqTransform
 from podium.engine.operators.noop import Noop
 from podium.engine.operators.set_variable import SetVariable
 from podium.engine.operators.simple import SIMPLE, UserDefined
@@ -25,6 +26,7 @@ OPERATORS: dict[str, Operator] = {
     "JSON_JQ_TRANSFORM": JqTransform(),
     "FORK_JOIN": Fork(),
     "JOIN": Join(),
+    "FORK_JOIN_DYNAMIC": DynamicFork(),
 }
 
 

@@ -17,14 +17,14 @@ class Operator:
     #: "worker" tasks are polled by workers; "sync" ones finish inside the decide pass;
     #: "async" ones are driven by the server's loops.
     mode = "worker"
-    #: Whether the task waits on other tasks: the decider calls `evaluate` while it is live.
+    #: Whether the task waits on other tasks: the decider calls `check` while it is live.
     waits = False
 
     def schedule(self, turn: Turn, wt: WorkflowTask, *, previous: Task | None = None,
                  delay_ms: int = 0, suffix: str = "") -> Task:
         raise NotImplementedError
 
-    def evaluate(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
+    def check(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
         """Look again at a waiting task: finish it if what it waits on is done."""
 
     def follow(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:

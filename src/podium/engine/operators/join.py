@@ -37,7 +37,7 @@ class Join(Operator):
         task.start_time = turn.now
         return task
 
-    def evaluate(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
+    def check(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
         if self._fork_busy(turn, task):
             return
         join_on = [str(ref) for ref in task.input.get("joinOn") or []]
