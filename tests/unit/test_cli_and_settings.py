@@ -46,7 +46,7 @@ def test_db_upgrade_creates_and_then_reports_up_to_date(tmp_path: Path, capsys: 
     assert main(["db", "upgrade", "--database-url", url]) == 0
     assert main(["db", "upgrade", "--database-url", url]) == 0
     out = capsys.readouterr().out
-    assert "applied migrations: [1]" in out and "schema is up to date" in out
+    assert "applied migrations: [1, 2]" in out and "schema is up to date" in out
 
 
 def test_unsupported_database_url_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,8 +74,9 @@ def decide(turn: Turn) -> None:
 
 
 def _evaluate_waiting(turn: Turn) -> bool:
-    """Let the tasks that wait on others (JOIN, EXCLUSIVE_JOIN) look again once nothing else
-    moves; True if one of them finished."""
+    """Let the tasks that wait on others (JOIN, a loop ending its iteration) look again once
+    nothing else moves; True if one of them finished or scheduled something."""
+    seq = turn.execution.task_seq
     finished = False
     for task in turn.state.live_tasks():
         if task.status.terminal:
@@ -85,7 +86,7 @@ def _evaluate_waiting(turn: Turn) -> bool:
         if operator.waits:
             operator.check(turn, task, wt)
             finished |= task.status.terminal
-    return finished
+    return finished or turn.execution.task_seq != seq
 
 
 def _workflow_task(turn: Turn, task: Task) -> WorkflowTask:

@@ -29,18 +29,21 @@ class Definition:
         self.text = text  # the canonical JSON the hash was taken of
         self._places: dict[str, Place] = {}
         self._scopes: dict[str, frozenset[str]] = {}
+        self._in_loops: set[str] = set()
         self._wire: dict[str, dict[str, Any]] = {}
-        self._index(tuple(wdef.tasks), None)
+        self._index(tuple(wdef.tasks), None, in_loop=False)
 
-    def _index(self, tasks: tuple[WorkflowTask, ...], container: WorkflowTask | None) -> set[str]:
+    def _index(self, tasks: tuple[WorkflowTask, ...], container: WorkflowTask | None, *, in_loop: bool) -> set[str]:
         """Index `tasks`; returns every reference name in them and below them."""
         refs: set[str] = set()
         for i, wt in enumerate(tasks):
             self._places[wt.task_reference_name] = Place(tasks, i, container)
             refs.add(wt.task_reference_name)
+            if in_loop:
+                self._in_loops.add(wt.task_reference_name)
             inner: set[str] = set()
             for branch in wt.children():
-                inner |= self._index(tuple(branch), wt)
+                inner |= self._index(tuple(branch), wt, in_loop=in_loop or wt.type == "DO_WHILE")
             if inner:
                 self._scopes[wt.task_reference_name] = frozenset(inner)
             refs |= inner
@@ -95,11 +98,26 @@ class Definition:
             self._wire[ref] = wt.to_wire()
         return self._wire[ref]
 
+    def in_loop(self, ref_name: str) -> bool:
+        """Whether the task runs inside a DO_WHILE (its reference names carry iterations)."""
+        return base_ref(ref_name) in self._in_loops
+
     @cached_property
     def referenced_refs(self) -> frozenset[str]:
-        """Every task reference name that an expression of this definition reads."""
+        """Every task reference name outside loops that an expression of this definition reads."""
+        return frozenset(r for r in self._referenced if r not in self._in_loops)
+
+    @cached_property
+    def referenced_loop_refs(self) -> frozenset[str]:
+        """Every task reference name inside a loop that an expression reads (its latest iteration)."""
+        return frozenset(r for r in self._referenced if r in self._in_loops)
+
+    @cached_property
+    def _referenced(self) -> frozenset[str]:
         roots: set[str] = set(referenced_roots(self.wdef.output_parameters))
         for wt in self.wdef.all_tasks():
             roots |= referenced_roots(wt.input_parameters)
+            if wt.items is not None:
+                roots |= referenced_roots(wt.items)
         roots.discard("workflow")
         return frozenset(r for r in roots if r in self._places)

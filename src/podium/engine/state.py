@@ -79,7 +79,15 @@ class WorkflowEnded:
     status: str
 
 
-Effect = Enqueue | Dequeue | SetTimer | ClearTimer | StartFailureWorkflow | WorkflowEnded
+@dataclass(frozen=True, slots=True)
+class PruneTasks:
+    """Delete these settled tasks (a loop's old iterations, beyond keepLastN)."""
+
+    workflow_id: str
+    ref_names: tuple[str, ...]
+
+
+Effect = Enqueue | Dequeue | SetTimer | ClearTimer | StartFailureWorkflow | WorkflowEnded | PruneTasks
 
 
 @dataclass
@@ -98,6 +106,10 @@ class ExecutionState:
     fetched_refs: set[str] = field(default_factory=set)
     #: Reference names an operator needs and the state lacks: the service loads them and decides again.
     wanted_refs: set[str] = field(default_factory=set)
+    #: Every task after this sequence number is wanted (a loop's iterations, when it ends).
+    wanted_since: int | None = None
+    #: Every task after this sequence number is loaded.
+    loaded_since: int | None = None
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -113,11 +125,20 @@ class ExecutionState:
         """(known, latest attempt): known when that attempt is certainly among the loaded tasks,
         which holds for a live attempt (older ones are settled) or for a fully loaded ref."""
         latest = self.latest(ref_name)
-        known = self.complete or ref_name in self.fetched_refs or (latest is not None and latest.live)
+        known = self.complete or ref_name in self.fetched_refs or (latest is not None and (
+            latest.live or latest.task_id in self.new_task_ids or latest.task_id in self.dirty_task_ids
+            or (self.loaded_since is not None and latest.seq > self.loaded_since)))
         return known, latest
 
     def want(self, refs: Iterable[str]) -> None:
         self.wanted_refs.update(r for r in refs if r not in self.fetched_refs)
+
+    def want_since(self, seq: int) -> bool:
+        """Ask for every task after `seq`; True if they are loaded already."""
+        if self.complete or (self.loaded_since is not None and self.loaded_since <= seq):
+            return True
+        self.wanted_since = seq if self.wanted_since is None else min(self.wanted_since, seq)
+        return False
 
     def take_wanted(self) -> list[str]:
         wanted = sorted(self.wanted_refs)

@@ -18,6 +18,7 @@ from podium.engine.state import (
     Dequeue,
     Enqueue,
     ExecutionState,
+    PruneTasks,
     SetTimer,
     StartFailureWorkflow,
     WorkflowEnded,
@@ -95,6 +96,9 @@ class Executions:
             wanted = tuple(definition.referenced_refs) + refs
             if wanted:
                 loaded += await s.load_tasks_by_ref(ex.workflow_id, wanted)
+                state.fetched_refs.update(wanted)
+            if definition.referenced_loop_refs:
+                loaded += await s.load_latest_iterations(ex.workflow_id, sorted(definition.referenced_loop_refs))
         state.tasks = {t.task_id: t for t in loaded}
         return state
 
@@ -115,9 +119,14 @@ class Executions:
     async def supply(self, s: Session, state: ExecutionState) -> None:
         """Load what the engine asked for (a JOIN's branches, a loop's iteration) and decide again,
         until it asks for nothing more."""
-        while state.wanted_refs:
+        wid = state.execution.workflow_id
+        while state.wanted_refs or state.wanted_since is not None:
+            if state.wanted_since is not None:
+                since, state.wanted_since = state.wanted_since, None
+                state.merge(await s.load_tasks_since(wid, since), ())
+                state.loaded_since = min(state.loaded_since or since, since)
             refs = state.take_wanted()
-            state.merge(await s.load_tasks_by_ref(state.execution.workflow_id, refs), refs)
+            state.merge(await s.load_tasks_by_ref(wid, refs), refs)
             decide(self.turn(state))
 
     async def persist(self, s: Session, state: ExecutionState, *, new: bool = False) -> Outcome:
@@ -153,6 +162,8 @@ class Executions:
                 later.append(effect)
             elif isinstance(effect, WorkflowEnded):
                 outcome.ended.append(effect)
+            elif isinstance(effect, PruneTasks):
+                await s.delete_tasks_by_ref(effect.workflow_id, effect.ref_names)
         state.effects.clear()
         wid = state.execution.workflow_id
         entries = [QueueEntry(e.task_id, wid, e.queue_name, e.priority, e.visible_at)

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from podium.model.enums import TaskStatus, WorkflowStatus
-from podium.model.records import Execution, Task
+from podium.model.records import Execution, Task, base_ref
 
 EXECUTION_COLUMNS = (
     "workflow_id", "workflow_type", "version", "status", "correlation_id", "priority", "parent_workflow_id",
@@ -18,7 +18,7 @@ EXECUTION_COLUMNS = (
 TASK_COLUMNS = (
     "task_id", "workflow_id", "seq", "ref_name", "retry_count", "task_type", "task_def_name", "status",
     "executed", "scheduled_time", "start_time", "end_time", "update_time", "worker_id", "domain", "due_at",
-    "input", "output", "state",
+    "input", "output", "state", "loop_ref",
 )
 
 _EXECUTION_STATE = (
@@ -70,15 +70,21 @@ def task_row(task: Task) -> tuple[Any, ...]:
         task.task_id, task.workflow_id, task.seq, task.ref_name, task.retry_count, task.task_type,
         task.task_def_name, task.status.value, int(task.executed), task.scheduled_time, task.start_time,
         task.end_time, task.update_time, task.worker_id, task.domain, task.due_at, dumps(task.input),
-        dumps(task.output),
-        dumps(state),
+        dumps(task.output), dumps(state), _loop_ref(task.ref_name),
     )
+
+
+def _loop_ref(ref_name: str) -> str | None:
+    """A loop iteration's reference name without the iteration; None outside loops."""
+    base = base_ref(ref_name)
+    return base if base != ref_name else None
 
 
 def task_from(row: Mapping[str, Any] | Sequence[Any]) -> Task:
     loaded = _as_tuple(row, TASK_COLUMNS)
     (task_id, workflow_id, seq, ref_name, retry_count, task_type, task_def_name, status, executed,
-     scheduled_time, start_time, end_time, update_time, worker_id, domain, due_at, input_, output, state) = loaded
+     scheduled_time, start_time, end_time, update_time, worker_id, domain, due_at, input_, output, state,
+     _) = loaded
     return Task(
         task_id=task_id, workflow_id=workflow_id, seq=seq, ref_name=ref_name, retry_count=retry_count,
         task_type=task_type, task_def_name=task_def_name, status=TaskStatus(status), executed=bool(executed),

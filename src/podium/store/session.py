@@ -205,6 +205,13 @@ class Session(ABC):
         await self.executemany("DELETE FROM task_logs WHERE task_id = ?", [(i,) for i in task_ids])
         await self.executemany("DELETE FROM tasks WHERE task_id = ?", [(i,) for i in task_ids])
 
+    async def delete_tasks_by_ref(self, workflow_id: str, ref_names: Sequence[str]) -> None:
+        if ref_names:
+            which = f"workflow_id = ? AND ref_name IN ({', '.join('?' * len(ref_names))}) AND executed = 1"
+            await self.execute(f"DELETE FROM task_logs WHERE task_id IN (SELECT task_id FROM tasks WHERE {which})",
+                               (workflow_id, *ref_names))
+            await self.execute(f"DELETE FROM tasks WHERE {which}", (workflow_id, *ref_names))
+
     async def get_task(self, task_id: str, *, lock: bool = False) -> Task | None:
         row = await self.fetchone(self.lock_clause(f"SELECT {_TASK_COLS} FROM tasks WHERE task_id = ?", lock),
                                   (task_id,))
@@ -235,6 +242,22 @@ class Session(ABC):
         rows = await self.fetchall(
             f"SELECT {_TASK_COLS} FROM tasks WHERE workflow_id = ? AND ref_name IN ({marks})",
             (workflow_id, *refs))
+        return [task_from(r) for r in rows]
+
+    async def load_latest_iterations(self, workflow_id: str, loop_refs: Sequence[str]) -> list[Task]:
+        """The latest task of each step inside a loop (`step` finds `step__7`), one index probe each."""
+        one = f"SELECT * FROM (SELECT {_TASK_COLS} FROM tasks WHERE workflow_id = ? AND loop_ref = ? " \
+              "ORDER BY seq DESC LIMIT 1)"
+        found: list[Task] = []
+        for start in range(0, len(loop_refs), 200):  # SQLite allows 500 terms in a compound SELECT
+            chunk = loop_refs[start:start + 200]
+            params = [p for ref in chunk for p in (workflow_id, ref)]
+            found += [task_from(r) for r in await self.fetchall(" UNION ALL ".join([one] * len(chunk)), params)]
+        return found
+
+    async def load_tasks_since(self, workflow_id: str, seq: int) -> list[Task]:
+        rows = await self.fetchall(f"SELECT {_TASK_COLS} FROM tasks WHERE workflow_id = ? AND seq > ? ORDER BY seq",
+                                   (workflow_id, seq))
         return [task_from(r) for r in rows]
 
     async def find_pending_by_ref(self, workflow_id: str, ref_name: str) -> Task | None:

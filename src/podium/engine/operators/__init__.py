@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from podium.engine.operators.base import Operator
+from podium.engine.operators.do_while import DoWhile
 from podium.engine.operators.dynamic_fork import DynamicFork
 from podium.engine.operators.fork import Fork
 from podium.engine.operators.inline import Inline, Lambda
@@ -27,6 +28,7 @@ OPERATORS: dict[str, Operator] = {
     "FORK_JOIN": Fork(),
     "JOIN": Join(),
     "FORK_JOIN_DYNAMIC": DynamicFork(),
+    "DO_WHILE": DoWhile(),
 }
 
 

@@ -70,7 +70,7 @@ CREATE TABLE tasks (
     due_at         INTEGER,  -- the task's durable timer: when a timeout rule may next fire
     input          TEXT    NOT NULL DEFAULT '{}',
     output         TEXT    NOT NULL DEFAULT '{}',
-    state          TEXT    NOT NULL DEFAULT '{}',
+    state          TEXT    NOT NULL DEFAULT '{}', loop_ref TEXT,
     UNIQUE (workflow_id, ref_name, retry_count)
 );
 CREATE INDEX tasks_by_workflow ON tasks (workflow_id, seq);
@@ -79,6 +79,7 @@ CREATE INDEX tasks_in_progress ON tasks (task_def_name, status) WHERE status = '
 CREATE INDEX tasks_started ON tasks (task_def_name, start_time);
 CREATE INDEX tasks_type_status ON tasks (task_type, status);
 CREATE INDEX tasks_due ON tasks (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX tasks_loop_latest ON tasks (workflow_id, loop_ref, seq) WHERE loop_ref IS NOT NULL;
 
 -- Work waiting for a worker. Claim order: priority, then visible time.
 CREATE TABLE queue (
