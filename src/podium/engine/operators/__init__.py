@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from podium.engine.operators.base import Operator
 from podium.engine.operators.do_while import DoWhile
+from podium.engine.operators.dynamic import Dynamic
 from podium.engine.operators.dynamic_fork import DynamicFork
+from podium.engine.operators.exclusive_join import ExclusiveJoin
 from podium.engine.operators.fork import Fork
 from podium.engine.operators.inline import Inline, Lambda
 from podium.engine.operators.join import Join
@@ -29,6 +31,8 @@ OPERATORS: dict[str, Operator] = {
     "JOIN": Join(),
     "FORK_JOIN_DYNAMIC": DynamicFork(),
     "DO_WHILE": DoWhile(),
+    "EXCLUSIVE_JOIN": ExclusiveJoin(),
+    "DYNAMIC": Dynamic(),
 }
 
 
