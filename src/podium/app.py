@@ -28,6 +28,9 @@ from podium.service.waker import Waker
 from podium.service.workflows import Workflows
 from podium.settings import Settings
 from podium.store import open_store
+from podium.systasks.handlers import handlers
+from podium.systasks.http import new_client
+from podium.systasks.runner import Runner
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, loops: bool = True) -> FastAPI:
@@ -45,7 +48,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         async with store.reader() as s:
             polls.load(await s.list_poll_data())
         executions = Executions(store, meta, Context(meta, polls, settings.workflow_env), clock, waker)
-        app.state.services = Services(meta, executions, Workflows(executions), Tasks(executions, polls))
+        task_service = Tasks(executions, polls)
+        app.state.services = Services(meta, executions, Workflows(executions), task_service)
+        http_client = new_client()
+        runner = Runner(task_service, handlers(settings, executions, http_client))
         app.state.store = store
         if isinstance(clock, FakeClock):
             clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
@@ -53,7 +59,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                    asyncio.create_task(run_indexer_loop(executions)),
                    asyncio.create_task(run_repair_loop(executions)),
                    asyncio.create_task(run_checkpoint_loop(store)),
-                   asyncio.create_task(run_poll_data_loop(store, polls))] if loops else []
+                   asyncio.create_task(run_poll_data_loop(store, polls)),
+                   asyncio.create_task(runner.run())] if loops else []
         try:
             yield
         finally:
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await flush(store, polls)
+            await http_client.aclose()
             await store.close()
 
     app = FastAPI(title="Podium", version=__version__, lifespan=lifespan, docs_url="/docs",

@@ -3,6 +3,7 @@ skip, reset callbacks. Messages and status codes follow Conductor OSS (see spec 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from podium.engine import timeouts
@@ -69,8 +70,10 @@ def terminate(turn: Turn, reason: str | None) -> None:
     end_workflow(turn, WorkflowStatus.TERMINATED, reason)
 
 
-def retry(turn: Turn) -> None:
-    """Needs every task of the execution loaded."""
+def retry(turn: Turn, resume: Callable[[Task], bool] | None = None) -> list[str]:
+    """Retry the failed tasks (needs every task of the execution loaded). A failed SUB_WORKFLOW
+    task that `resume` accepts keeps its child workflow and runs on with it (the caller retries
+    the child, whose id is returned) instead of starting a new one."""
     ex = turn.execution
     if not ex.status.terminal:
         raise NotFound(f"Workflow is still running.  status={ex.status.value}")
@@ -82,10 +85,39 @@ def retry(turn: Turn) -> None:
                        "execution again.")
     ex.last_retried_time = turn.now
     _reopen(turn)
+    resumed: list[str] = []
     for old in sorted(failed, key=lambda t: t.seq):
-        _retry_task(turn, old)
+        if resume is not None and old.sub_workflow_id and old.task_type == "SUB_WORKFLOW" and resume(old):
+            resume_child_task(turn, old)
+            resumed.append(old.sub_workflow_id)
+        else:
+            _retry_task(turn, old)
     _arm_workflow_timer(turn)
     decide(turn)
+    return resumed
+
+
+def resume_child_task(turn: Turn, task: Task) -> None:
+    """A SUB_WORKFLOW task whose child runs again: IN_PROGRESS again, following the same child."""
+    task.status = TaskStatus.IN_PROGRESS
+    task.executed = False
+    task.end_time = 0
+    task.reason = None
+    task.update_time = turn.now
+    task.extra[timeouts.HELD] = True
+    turn.state.touch(task)
+    turn.arm_timer(task)
+
+
+def child_reopened(turn: Turn, task: Task) -> None:
+    """The child of `task` was retried by itself: its task (and the parent, if it had ended)
+    follow it again, unless the task has been retried with a new child meanwhile."""
+    if not task.status.terminal or task.status.successful or turn.state.latest(task.ref_name) is not task:
+        return
+    if turn.execution.status.terminal:
+        retry(turn, resume=lambda t: t is task)
+    else:
+        resume_child_task(turn, task)
 
 
 def _retry_task(turn: Turn, old: Task) -> None:

@@ -52,6 +52,7 @@ class SetTimer:
     kind: str
     key: str
     due_at: int
+    workflow_id: str | None = None  # the execution it fires on, when not the one that sets it
 
 
 @dataclass(frozen=True, slots=True)

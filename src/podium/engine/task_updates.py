@@ -48,6 +48,16 @@ def apply_result(
     decide(turn)
 
 
+def hold(turn: Turn, task: Task, output: dict[str, Any], sub_workflow_id: str | None) -> None:
+    task.output = output
+    if sub_workflow_id:
+        task.sub_workflow_id = sub_workflow_id
+    task.extra[timeouts.HELD] = True
+    task.update_time = turn.now
+    turn.state.touch(task)
+    turn.arm_timer(task)
+
+
 def extend_lease(task: Task, now: int) -> None:
     task.update_time = now
 
@@ -55,6 +65,10 @@ def extend_lease(task: Task, now: int) -> None:
 def on_task_timer(turn: Turn, task: Task) -> None:
     """The task's deadline passed (or moved): time it out per its policy, or re-arm."""
     if task.status.terminal:
+        return
+    if turn.now >= task.extra.get(timeouts.WAKE_AT, turn.now + 1):  # a timed WAIT is over
+        turn.end_task(task, TaskStatus.COMPLETED)
+        decide(turn)
         return
     tdef = turn.task_def_of(task)
     rule = timeouts.expired_rule(task, tdef, turn.now)

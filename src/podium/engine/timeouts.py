@@ -54,8 +54,12 @@ def _rules(task: Task, tdef: TaskDef | None) -> Iterator[Rule]:
         )
 
 
+HELD = "held"  # in a task's `extra`: a system task that runs on (a child workflow) past its claim
+WAKE_AT = "waitUntil"  # in a task's `extra`: when a timed WAIT completes
+
+
 def _async_complete(task: Task) -> bool:
-    return bool(task.workflow_task.get("asyncComplete"))
+    return bool(task.workflow_task.get("asyncComplete") or task.extra.get(HELD))
 
 
 def next_deadline(task: Task, tdef: TaskDef | None, now: int) -> int | None:
@@ -63,6 +67,8 @@ def next_deadline(task: Task, tdef: TaskDef | None, now: int) -> int | None:
     if task.status.terminal:
         return None
     due = [r.deadline for r in _rules(task, tdef) if not (r.deadline <= now and r.policy == "ALERT_ONLY")]
+    if WAKE_AT in task.extra:
+        due.append(int(task.extra[WAKE_AT]))
     return min(due) if due else None
 
 

@@ -11,7 +11,7 @@ from podium.engine.inputs import task_input
 from podium.engine.state import ClearTimer, Dequeue, EngineContext, Enqueue, ExecutionState, SetTimer
 from podium.model.definitions import TaskDef, WorkflowTask
 from podium.model.enums import TaskStatus
-from podium.model.records import Execution, Task, iteration_of, queue_name
+from podium.model.records import STOP_CHILD, Execution, Task, iteration_of, queue_name
 
 DEFAULT_RESPONSE_TIMEOUT = 3600
 #: In a task's `extra`: the dynamic fork task that forked it (its JOIN waits while such tasks live).
@@ -101,10 +101,14 @@ class Turn:
 
     # --- ending tasks --------------------------------------------------------------------------
 
-    def end_task(self, task: Task, status: TaskStatus, reason: str | None = None) -> None:
-        """Move a task to a terminal status: no more queue entry or timer for it."""
+    def end_task(self, task: Task, status: TaskStatus, reason: str | None = None, *,
+                 stop_child: bool = True) -> None:
+        """Move a task to a terminal status: no more queue entry or timer for it; a child workflow
+        it runs is terminated (unless the child's own end is what ends it)."""
         if task.status == TaskStatus.SCHEDULED:  # only a waiting task has a queue entry
             self.state.emit(Dequeue(task.task_id))
+        if stop_child and task.sub_workflow_id and not task.status.terminal and task.task_type == "SUB_WORKFLOW":
+            self.state.emit(SetTimer(STOP_CHILD, task.sub_workflow_id, self.now, workflow_id=task.sub_workflow_id))
         task.status = status
         if reason is not None:
             task.reason = reason

@@ -143,6 +143,11 @@ class QueueEntry:
 
 TASK_TIMER = "task"  # a task's own timer: its row's `due_at`
 WORKFLOW_TIMER = "workflow"  # an execution's timeout, in the `timers` table
+# Messages between a parent and its child workflows, as timers due at once (durable, and each
+# applied in a unit of work of the execution it concerns): the key is the child's workflow id.
+CHILD_ENDED = "child_ended"  # on the parent: the child ended; settle its SUB_WORKFLOW task
+CHILD_REOPENED = "child_reopened"  # on the parent: the child runs again (retried); so does its task
+STOP_CHILD = "stop_child"  # on the child: its SUB_WORKFLOW task ended first; terminate it
 
 
 @dataclass(frozen=True, slots=True)

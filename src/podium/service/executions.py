@@ -25,7 +25,7 @@ from podium.engine.state import (
 )
 from podium.engine.turn import Turn
 from podium.errors import NotFound
-from podium.model.records import TASK_TIMER, Execution, QueueEntry, Timer
+from podium.model.records import CHILD_ENDED, TASK_TIMER, Execution, QueueEntry, Timer
 from podium.model.wire import workflow_json
 from podium.service.clock import Clock
 from podium.service.context import Context
@@ -171,7 +171,10 @@ class Executions:
         await s.enqueue(entries)
         await s.dequeue([e.task_id for e in queue_ops.values() if isinstance(e, Dequeue)])
         outcome.queues = {e.queue_name for e in entries}
-        await s.set_timers([Timer(t.kind, t.key, wid, t.due_at) for t in timer_ops.values()
+        if outcome.ended and state.execution.parent_workflow_id:  # tell the parent, in its own unit of work
+            timer_ops[(CHILD_ENDED, wid)] = SetTimer(CHILD_ENDED, wid, self.clock.now(),
+                                                     state.execution.parent_workflow_id)
+        await s.set_timers([Timer(t.kind, t.key, t.workflow_id or wid, t.due_at) for t in timer_ops.values()
                             if isinstance(t, SetTimer)])
         await s.clear_timers([k for k, t in timer_ops.items() if isinstance(t, ClearTimer)])
         outcome.timers_changed |= any(isinstance(t, SetTimer) for t in timer_ops.values())
@@ -186,6 +189,12 @@ class Executions:
             self.waker.notify(workflow_channel(workflow_id))
         if outcome.timers_changed:
             self.waker.notify(TIMER_CHANNEL)
+
+    async def message(self, kind: str, key: str, workflow_id: str) -> None:
+        """A durable message to another execution: a timer due now, fired in its own unit."""
+        async with self.store.unit() as s:
+            await s.set_timers([Timer(kind, key, workflow_id, self.clock.now())])
+        self.waker.notify(TIMER_CHANNEL)
 
     # --- starting ------------------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ async def start_in_session(
     executions: Executions, s: Session, *, name: str, version: int | None, input: dict[str, Any],
     correlation_id: str | None = None, task_to_domain: dict[str, str] | None = None, priority: int = 0,
     embedded: WorkflowDef | None = None, idempotency_key: str | None = None, created_by: str | None = None,
-    parent_workflow_id: str | None = None, parent_task_id: str | None = None,
+    parent_workflow_id: str | None = None, parent_task_id: str | None = None, workflow_id: str | None = None,
 ) -> tuple[str, Outcome]:
     if embedded is not None:
         definition = await executions.metadata.snapshot(s, embedded)
@@ -71,7 +71,7 @@ async def start_in_session(
     now = executions.clock.now()
     merged = dict(wdef.input_template or {}) | dict(input)
     ex = Execution(
-        workflow_id=executions.context.new_id(), workflow_type=wdef.name, version=wdef.version,
+        workflow_id=workflow_id or executions.context.new_id(), workflow_type=wdef.name, version=wdef.version,
         status=WorkflowStatus.RUNNING, def_hash=definition.def_hash, create_time=now, update_time=now,
         correlation_id=correlation_id or None, priority=priority, parent_workflow_id=parent_workflow_id,
         parent_task_id=parent_task_id, idempotency_key=idempotency_key or None, input=merged,

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from podium.engine import task_updates
+from podium.engine.turn import Turn
 from podium.errors import FieldError, NotFound, ValidationFailed
 from podium.model.definitions import TaskDef, TaskResult
 from podium.model.enums import TaskStatus
@@ -44,6 +45,20 @@ class Tasks:
     async def _claim(self, qname: str, task_type: str, worker_id: str | None, count: int) -> list[Task]:
         async with self.x.store.unit() as s:
             return await self._claim_in(s, qname, task_type, worker_id, count)
+
+    async def claim(self, task_type: str, worker_id: str, count: int) -> list[Task]:
+        """Claim up to `count` tasks of a queue without a domain, at once (the system-task runner)."""
+        return await self._claim(task_type, task_type, worker_id, count)
+
+    async def hold(self, task: Task, output: dict[str, Any], sub_workflow_id: str | None = None) -> None:
+        """A claimed system task runs on past its claim (a child workflow, an asyncComplete call):
+        IN_PROGRESS with this output until an update or its child ends it; no response timeout."""
+        def command(turn: Turn) -> None:
+            live = turn.state.tasks.get(task.task_id)
+            if live is not None and live.status == TaskStatus.IN_PROGRESS:
+                task_updates.hold(turn, live, output, sub_workflow_id)
+
+        await self.x.mutate(task.workflow_id, command)
 
     async def _claim_in(self, s: Session, qname: str, task_type: str, worker_id: str | None,
                         count: int) -> list[Task]:

@@ -1,28 +1,68 @@
-"""Firing one durable timer, through the same unit of work as an API call (so it fires once)."""
+"""Firing one durable timer, through the same unit of work as an API call (so it fires once).
+
+Besides timeouts, timers carry the messages between a parent workflow and its children, each
+applied in a unit of work of the execution it concerns.
+"""
 
 from __future__ import annotations
 
+from podium.engine import lifecycle, subworkflow
 from podium.engine.task_updates import on_task_timer, on_workflow_timer
 from podium.engine.timeouts import TASK_TIMER, WORKFLOW_TIMER
-from podium.model.records import Timer
-from podium.service.executions import Executions
+from podium.engine.turn import Turn
+from podium.model.records import CHILD_ENDED, CHILD_REOPENED, STOP_CHILD, Execution, Timer
+from podium.service.executions import Executions, Outcome
+from podium.store.session import Session
 
 
 async def fire(x: Executions, timer: Timer) -> None:
     async with x.store.unit() as s:
-        if not await s.take_timer(timer):
-            return  # re-armed or fired elsewhere meanwhile
-        ex = await s.get_execution(timer.workflow_id, lock=True)
-        if ex is None or ex.status.terminal:
-            return
-        state = await x.state_of(s, ex)
-        turn = x.turn(state)
-        if timer.kind == TASK_TIMER:
-            task = state.tasks.get(timer.key)
-            if task is None:
-                return
-            on_task_timer(turn, task)
-        elif timer.kind == WORKFLOW_TIMER:
-            on_workflow_timer(turn)
-        outcome = await x.persist(s, state)
-    x.after_commit(outcome)
+        outcome = await _fire(x, s, timer)
+    if outcome is not None:
+        x.after_commit(outcome)
+
+
+async def _fire(x: Executions, s: Session, timer: Timer) -> Outcome | None:
+    if not await s.take_timer(timer):
+        return None  # re-armed or fired elsewhere meanwhile
+    ex = await s.get_execution(timer.workflow_id, lock=True)
+    if ex is None:
+        return None
+    if timer.kind == CHILD_REOPENED:
+        return await _child_reopened(x, s, ex, timer.key)
+    if ex.status.terminal:
+        return None
+    child = await s.get_execution(timer.key) if timer.kind == CHILD_ENDED else None
+    state = await x.state_of(s, ex)
+    turn = x.turn(state)
+    if timer.kind == TASK_TIMER:
+        task = state.tasks.get(timer.key)
+        if task is None:
+            return None
+        on_task_timer(turn, task)
+    elif timer.kind == WORKFLOW_TIMER:
+        on_workflow_timer(turn)
+    elif timer.kind == CHILD_ENDED and child is not None:
+        task = state.tasks.get(child.parent_task_id or "")
+        if task is not None:
+            subworkflow.child_ended(turn, task, child)
+    elif timer.kind == STOP_CHILD:
+        _stop(turn, await s.get_execution(ex.parent_workflow_id or ""))
+    return await x.persist(s, state)
+
+
+def _stop(turn: Turn, parent: Execution | None) -> None:
+    status = parent.status.value if parent is not None else "unknown"
+    lifecycle.terminate(turn, f"Parent workflow has been terminated with status {status}")
+
+
+async def _child_reopened(x: Executions, s: Session, parent: Execution, child_id: str) -> Outcome | None:
+    child = await s.get_execution(child_id)
+    if child is None or child.parent_task_id is None:
+        return None
+    state = await x.state_of(s, parent, tasks="all")
+    task = state.tasks.get(child.parent_task_id)
+    if task is None:
+        return None
+    lifecycle.child_reopened(x.turn(state), task)
+    return await x.persist(s, state)

@@ -8,9 +8,9 @@ import orjson
 
 from podium.engine import decider, lifecycle
 from podium.engine.turn import Turn
-from podium.errors import BadRequest, NotFound
+from podium.errors import BadRequest, NotFound, PodiumError
 from podium.model.definitions import RerunWorkflowRequest
-from podium.model.records import Execution
+from podium.model.records import CHILD_ENDED, CHILD_REOPENED, Execution
 from podium.model.wire import task_json, task_summary, workflow_json, workflow_summary
 from podium.service.executions import Executions
 from podium.service.indexing import index_pending
@@ -119,8 +119,25 @@ class Workflows:
     async def decide(self, workflow_id: str) -> None:
         await self.x.mutate(workflow_id, decider.decide)
 
-    async def retry(self, workflow_id: str) -> None:
-        await self.x.mutate(workflow_id, lifecycle.retry, tasks="all")
+    async def retry(self, workflow_id: str, resume_subworkflow_tasks: bool = False, *,
+                    from_parent: bool = False) -> None:
+        """Retry the failed tasks; with `resume_subworkflow_tasks`, a failed SUB_WORKFLOW task retries
+        its child (and so on down) instead of starting a new one. A child retried by itself takes
+        its parent along (`CHILD_REOPENED`)."""
+        resumed: list[str] = []
+
+        def command(turn: Turn) -> None:
+            resumed.extend(lifecycle.retry(turn, resume=(lambda t: True) if resume_subworkflow_tasks else None))
+
+        state = await self.x.mutate(workflow_id, command, tasks="all")
+        for child in resumed:
+            try:
+                await self.retry(child, True, from_parent=True)
+            except PodiumError:  # the child cannot be retried: its task takes its status again
+                await self.x.message(CHILD_ENDED, child, workflow_id)
+        parent = state.execution.parent_workflow_id
+        if parent and not from_parent:
+            await self.x.message(CHILD_REOPENED, workflow_id, parent)
 
     async def restart(self, workflow_id: str, use_latest: bool) -> None:
         async with self.x.store.unit() as s:

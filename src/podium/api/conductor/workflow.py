@@ -195,8 +195,7 @@ async def restart(svc: Svc, workflow_id: str, useLatestDefinitions: str | None =
 
 @router.post("/{workflow_id}/retry")
 async def retry(svc: Svc, workflow_id: str, resumeSubworkflowTasks: str | None = None) -> Response:
-    flag(resumeSubworkflowTasks, False, "resumeSubworkflowTasks")
-    await svc.workflows.retry(workflow_id)
+    await svc.workflows.retry(workflow_id, flag(resumeSubworkflowTasks, False, "resumeSubworkflowTasks"))
     return empty(204)
 
 

@@ -14,8 +14,11 @@ from podium.engine.operators.jq_transform import JqTransform
 from podium.engine.operators.noop import Noop
 from podium.engine.operators.set_variable import SetVariable
 from podium.engine.operators.simple import SIMPLE, UserDefined
+from podium.engine.operators.sub_workflow import SubWorkflow
 from podium.engine.operators.switch import Decision, Switch
+from podium.engine.operators.system import Queued
 from podium.engine.operators.terminate import Terminate
+from podium.engine.operators.wait import Human, Wait
 
 OPERATORS: dict[str, Operator] = {
     "SIMPLE": SIMPLE,
@@ -33,6 +36,11 @@ OPERATORS: dict[str, Operator] = {
     "DO_WHILE": DoWhile(),
     "EXCLUSIVE_JOIN": ExclusiveJoin(),
     "DYNAMIC": Dynamic(),
+    "WAIT": Wait(),
+    "HUMAN": Human(),
+    "HTTP": Queued(),
+    "SUB_WORKFLOW": SubWorkflow(),
+    "START_WORKFLOW": Queued(),
 }
 
 

@@ -28,10 +28,13 @@ class Simple(Operator):
         delay_ms += (wt.start_delay or 0) * 1000 if previous is None else 0
         if delay_ms:
             task.start_delay_seconds = task.callback_after_seconds = delay_ms // 1000
-        task.domain = turn.resolve_domain(task_type)
+        task.domain = self.domain(turn, task_type)
         turn.enqueue(task, delay_ms)
         turn.arm_timer(task)
         return task
+
+    def domain(self, turn: Turn, task_type: str) -> str | None:
+        return turn.resolve_domain(task_type)
 
 
 class UserDefined(Simple):
