@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -13,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -22,6 +19,7 @@ from starlette.routing import Route
 from podium.model.enums import TaskStatus
 from podium.settings import Settings
 from podium.systasks.http import HostPolicy, HttpOutcome, call, new_client, parse_request
+from tests.loopback import closed_port, serve
 
 ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH"]
 
@@ -98,24 +96,9 @@ def _app(seen: list[Seen]) -> Starlette:
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[Server]:
     """One uvicorn server for the module, on its own thread and event loop, on an OS-chosen port."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = Server(f"http://127.0.0.1:{sock.getsockname()[1]}")
-    config = uvicorn.Config(_app(server.seen), lifespan="off", ws="none", log_config=None,
-                            log_level="warning", access_log=False)
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "test HTTP server did not start"
-        time.sleep(0.01)
-    try:
-        yield server
-    finally:
-        uv.should_exit = True
-        thread.join(10)
-        sock.close()
+    seen: list[Seen] = []
+    with serve(_app(seen)) as base:
+        yield Server(base, seen)
 
 
 @pytest.fixture
@@ -135,12 +118,6 @@ OPEN = HostPolicy()
 
 async def run(task_input: dict[str, Any], client: httpx.AsyncClient, policy: HostPolicy = OPEN) -> HttpOutcome:
     return await call(task_input, client, policy)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- responses ------------------------------------------------------------------------------------

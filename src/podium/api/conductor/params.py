@@ -4,7 +4,7 @@ any case (`True`, `true`), bad numbers are a 400 naming the parameter."""
 from __future__ import annotations
 
 from podium.errors import BadRequest
-from podium.model.enums import TaskStatus
+from podium.model.enums import ReturnStrategy, TaskStatus
 
 _ABSENT = ("", "None", "null")
 
@@ -46,3 +46,12 @@ def task_status(value: str) -> TaskStatus:
         return TaskStatus(value.upper())
     except ValueError:
         raise BadRequest(f"Invalid task status: {value}") from None
+
+
+def return_strategy(value: str | None) -> ReturnStrategy:
+    chosen = opt_str(value) or ReturnStrategy.TARGET_WORKFLOW.value
+    try:
+        return ReturnStrategy(chosen.upper())
+    except ValueError:
+        allowed = ", ".join(s.value for s in ReturnStrategy)
+        raise BadRequest(f"Invalid returnStrategy: {chosen} (one of {allowed})") from None

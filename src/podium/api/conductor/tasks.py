@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
-from podium.api.conductor.params import opt_str, req_int, task_status
+from podium.api.conductor.params import opt_str, req_int, return_strategy, task_status
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty, text
 from podium.errors import BadRequest
 from podium.model.definitions import TaskResult
+from podium.service import signals
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 Svc = Annotated[Services, Depends(services)]
@@ -125,6 +126,20 @@ async def logs(svc: Svc, task_id: str) -> Response:
 async def get(svc: Svc, task_id: str) -> Response:
     return Json(await svc.tasks.get(task_id))
 
+
+@router.post("/{workflow_id}/{status}/signal")
+async def signal(svc: Svc, workflow_id: str, status: str, body: Annotated[dict[str, Any], Body()]) -> Response:
+    await signals.signal(svc.workflows, svc.tasks, workflow_id, task_status(status), body)
+    return empty(200)
+
+
+@router.post("/{workflow_id}/{status}/signal/sync")
+async def signal_sync(svc: Svc, workflow_id: str, status: str, body: Annotated[dict[str, Any], Body()],
+                      returnStrategy: str | None = None, timeoutMillis: str | None = None) -> Response:
+    strategy = return_strategy(returnStrategy)
+    answer = await signals.signal_and_wait(svc.workflows, svc.tasks, workflow_id, task_status(status), body,
+                                           strategy=strategy, timeout_ms=req_int(timeoutMillis, 5000, "timeoutMillis"))
+    return Json(answer)
 
 
 @router.post("/{workflow_id}/{ref_name}/{status}")

@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import Response
 
-from podium.api.conductor.params import flag, opt_int, opt_str, req_int
+from podium.api.conductor.params import flag, opt_int, opt_str, req_int, return_strategy
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty, text
 from podium.errors import FieldError, NotFound, ValidationFailed
 from podium.model.definitions import RerunWorkflowRequest, StartWorkflowRequest, WorkflowTestRequest, priority_problem
-from podium.model.enums import ReturnStrategy
 from podium.service import starts
 from podium.service.execute import execute_and_wait
 from podium.service.testing import run_test
@@ -79,7 +78,7 @@ async def execute(svc: Svc, name: str, version: int, body: Annotated[StartWorkfl
                   consistency: str | None = None) -> Response:
     body.name = name
     body.version = version or None
-    strategy = ReturnStrategy(opt_str(returnStrategy) or "TARGET_WORKFLOW")
+    strategy = return_strategy(returnStrategy)
     refs = [r.strip() for r in (opt_str(waitUntilTaskRef) or "").split(",") if r.strip()]
     wait = req_int(waitForSeconds, 10, "waitForSeconds") or 10
     return Json(await execute_and_wait(svc.executions, svc.workflows, body, request_id=opt_str(requestId),
