@@ -15,8 +15,8 @@ def _sub(ref: str = "child", **param: Any) -> dict[str, Any]:
 
 
 async def _register_child(client: httpx.AsyncClient) -> None:
-    await register_workflow(client, "child_flow", [simple("child_work", "cw", inputParameters={"v": "${workflow.input.v}"})],
-                            outputParameters={"doubled": "${cw.output.doubled}"})
+    work = simple("child_work", "cw", inputParameters={"v": "${workflow.input.v}"})
+    await register_workflow(client, "child_flow", [work], outputParameters={"doubled": "${cw.output.doubled}"})
 
 
 async def test_parent_waits_for_its_child_and_takes_its_output(client: httpx.AsyncClient) -> None:

@@ -41,8 +41,8 @@ async def test_wait_refuses_bad_times_at_registration_and_at_run_time(client: ht
             "inputParameters": {"duration": "1s", "until": "2030-01-01 00:00"}}
     response = await client.post("/api/metadata/workflow", json={"name": "both_wait", "tasks": [both]})
     assert response.status_code == 400 and "only one input" in response.text
-    await register_workflow(client, "bad_wait", [
-        {"name": "wait", "taskReferenceName": "w", "type": "WAIT", "inputParameters": {"duration": "${workflow.input.d}"}}])
+    await register_workflow(client, "bad_wait", [{"name": "wait", "taskReferenceName": "w", "type": "WAIT",
+                                                  "inputParameters": {"duration": "${workflow.input.d}"}}])
     wid = (await client.post("/api/workflow", json={"name": "bad_wait", "input": {"d": "soon"}})).text
     wf = await workflow(client, wid)
     assert wf["status"] == "FAILED" and wf["tasks"][0]["status"] == "FAILED_WITH_TERMINAL_ERROR"
@@ -54,8 +54,8 @@ async def test_signal_completes_the_open_wait_even_in_a_sub_workflow(client: htt
         {"name": "approve", "taskReferenceName": "approve", "type": "HUMAN"},
         {"name": "wait", "taskReferenceName": "w", "type": "WAIT"}],
         outputParameters={"approved": "${approve.output.ok}", "note": "${w.output.note}"})
-    await register_workflow(client, "outer", [
-        {"name": "sub", "taskReferenceName": "sub", "type": "SUB_WORKFLOW", "subWorkflowParam": {"name": "needs_human"}}])
+    await register_workflow(client, "outer", [{"name": "sub", "taskReferenceName": "sub", "type": "SUB_WORKFLOW",
+                                               "subWorkflowParam": {"name": "needs_human"}}])
     wid = (await client.post("/api/workflow", json={"name": "outer"})).text
     await wait_task(client, wid, lambda ts: ts[0].get("subWorkflowId"))
     sync = await client.post(f"/api/tasks/{wid}/COMPLETED/signal/sync", json={"ok": True},
