@@ -42,12 +42,17 @@ async def test_parent_waits_for_its_child_and_takes_its_output(client: httpx.Asy
 
 
 async def test_inline_child_definition_and_sync_child(client: httpx.AsyncClient) -> None:
-    inline = {"name": "inline_child", "tasks": [{"name": "noop", "taskReferenceName": "n", "type": "NOOP"}],
-              "outputParameters": {"got": "${workflow.input.v}"}}
-    await register_workflow(client, "parent_inline", [_sub(name="inline_child", workflowDefinition=inline)])
+    inline = {"name": "inline_child", "tasks": [
+        {"name": "vars", "taskReferenceName": "vars", "type": "SET_VARIABLE",
+         "inputParameters": {"got": "${workflow.input.v}"}}],
+        "outputParameters": {"got": "${workflow.input.v}", "vars": "${workflow.variables.got}"}}
+    sub = _sub(name="inline_child", workflowDefinition=inline)
+    sub["inputParameters"] = {"v": "child-${workflow.input.v}"}
+    await register_workflow(client, "parent_inline", [sub])
     wid = (await client.post("/api/workflow", json={"name": "parent_inline", "input": {"v": "x"}})).text
     done = await wait_status(client, wid, "COMPLETED")
-    assert done["tasks"][0]["outputData"]["got"] == "x"
+    assert done["tasks"][0]["outputData"]["got"] == "child-x"  # the child's own input, not the parent's
+    assert done["tasks"][0]["outputData"]["vars"] == "child-x"
 
 
 async def test_child_failure_fails_the_parent_and_retry_resumes_the_child(client: httpx.AsyncClient) -> None:

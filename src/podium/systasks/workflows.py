@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from podium.errors import PodiumError
+from podium.errors import FieldError, PodiumError
 from podium.model.definitions import StartWorkflowRequest, WorkflowDef
 from podium.model.enums import IdempotencyStrategy, TaskStatus, WorkflowStatus
 from podium.model.records import Task
@@ -42,7 +42,7 @@ class WorkflowStarter:
             if embedded is not None:
                 check_workflow_def(embedded)
         except (ValidationError, ValueError, PodiumError) as exc:
-            return Report(TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=f"Invalid subWorkflowDefinition: {exc}")
+            return Report(TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=f"Invalid subWorkflowDefinition: {_why(exc)}")
         name = str(data.get("subWorkflowName") or (embedded.name if embedded else ""))
         async with self.x.store.unit() as s:
             parent = await s.get_execution(task.workflow_id)
@@ -97,6 +97,14 @@ class WorkflowStarter:
         except PodiumError as exc:
             return Report(TaskStatus.FAILED, reason=exc.message)
         return Report(TaskStatus.COMPLETED, output={"workflowId": started})
+
+
+def _why(exc: Exception) -> str:
+    """An error with its field errors spelled out (a ValidationFailed's message alone says 'see below')."""
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, list) and errors and isinstance(errors[0], FieldError):
+        return "; ".join(f"{e.path}: {e.message}" for e in errors)
+    return str(exc)
 
 
 def _running(workflow_id: str) -> Report:

@@ -30,7 +30,10 @@ class SubWorkflow(Queued):
         task = super().schedule(turn, wt, previous=previous, delay_ms=delay_ms, suffix=suffix)
         if previous is None:
             params = wt.sub_workflow_param.to_wire() if wt.sub_workflow_param else {}
+            inline = params.pop("workflowDefinition", None)  # its own ${...} are the child's to resolve
             resolved = evaluate(turn.state, params, env=turn.ctx.env) or {}
+            resolved["workflowDefinition"] = (evaluate(turn.state, inline, env=turn.ctx.env)
+                                              if isinstance(inline, str) else inline)
             task.input = task.input | {
                 "subWorkflowName": resolved.get("name"), "subWorkflowVersion": resolved.get("version"),
                 "subWorkflowTaskToDomain": resolved.get("taskToDomain"),
