@@ -10,17 +10,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from podium.__about__ import __version__
-from podium.api.conductor import admin, bulk, errors, metadata, misc, tasks, workflow
+from podium.api.conductor import admin, bulk, errors, events, metadata, misc, tasks, workflow
 from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
 from podium.api.limits import BodyLimit
+from podium.events.hub import Brokers
 from podium.loops.checkpoint import run_checkpoint_loop
+from podium.loops.events import EventProcessor
 from podium.loops.indexer import run_indexer_loop
+from podium.loops.outbox import run_outbox_loop
 from podium.loops.polldata import flush, run_poll_data_loop
 from podium.loops.repair import run_repair_loop
 from podium.loops.timers import run_timer_loop
 from podium.service.clock import Clock, FakeClock, SystemClock
 from podium.service.context import Context, PollTracker
+from podium.service.events import EventHandlers
 from podium.service.executions import TIMER_CHANNEL, Executions
 from podium.service.metadata import Metadata
 from podium.service.tasks import Tasks
@@ -47,11 +51,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         await meta.load()
         async with store.reader() as s:
             polls.load(await s.list_poll_data())
-        executions = Executions(store, meta, Context(meta, polls, settings.workflow_env), clock, waker)
-        task_service = Tasks(executions, polls)
-        app.state.services = Services(meta, executions, Workflows(executions), task_service)
+        context = Context(meta, polls, settings.workflow_env, task_notices=settings.task_status_listener,
+                          status_webhook=settings.status_webhook_url)
+        executions = Executions(store, meta, context, clock, waker)
+        task_service, workflow_service = Tasks(executions, polls), Workflows(executions)
+        event_handlers = EventHandlers(executions, workflow_service, task_service)
+        app.state.services = Services(meta, executions, workflow_service, task_service, event_handlers)
         http_client = new_client()
-        runner = Runner(task_service, handlers(settings, executions, http_client))
+        brokers = Brokers.from_settings(settings)
+        runner = Runner(task_service, handlers(settings, executions, http_client, brokers))
         app.state.store = store
         if isinstance(clock, FakeClock):
             clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
@@ -60,7 +68,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                    asyncio.create_task(run_repair_loop(executions)),
                    asyncio.create_task(run_checkpoint_loop(store)),
                    asyncio.create_task(run_poll_data_loop(store, polls)),
-                   asyncio.create_task(runner.run())] if loops else []
+                   asyncio.create_task(runner.run()),
+                   asyncio.create_task(EventProcessor(event_handlers, brokers).run()),
+                   asyncio.create_task(run_outbox_loop(executions, http_client, brokers))] if loops else []
         try:
             yield
         finally:
@@ -71,6 +81,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                     await task
             await flush(store, polls)
             await http_client.aclose()
+            await brokers.close()
             await store.close()
 
     app = FastAPI(title="Podium", version=__version__, lifespan=lifespan, docs_url="/docs",
@@ -78,7 +89,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                   description="Workflow and process orchestration server with a Conductor-compatible API.")
     app.state.settings = settings
     errors.install(app)
-    for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router):
+    for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
+                   events.router):
         app.include_router(router)
     app.add_middleware(WorkerLane)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)

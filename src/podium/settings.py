@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/",
                           description="AMQP broker (RabbitMQ) for amqp: event sinks and queues.")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis server for redis: event sinks and queues.")
+    status_webhook_url: str | None = Field(
+        None, description="Status listeners: workflow (and task) status notices are also POSTed here, with retries.")
+    task_status_listener: bool = Field(
+        False, description="Announce task status changes (of tasks whose definition keeps taskStatusListenerEnabled).")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
 
     @classmethod

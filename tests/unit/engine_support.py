@@ -34,6 +34,9 @@ class FakeContext:
     def new_id(self) -> str:
         return f"id{next(self._ids)}"
 
+    def task_notices(self, task_def_name: str) -> bool:
+        return False
+
 
 def workflow(*refs: str, **extra: Any) -> WorkflowDef:
     return WorkflowDef.model_validate({

@@ -12,6 +12,7 @@ from typing import Any
 
 from podium.engine import retry as retry_policy
 from podium.engine.inputs import evaluate
+from podium.engine.notices import workflow_notice
 from podium.engine.operators import operator_for
 from podium.engine.state import ClearTimer, StartFailureWorkflow, WorkflowEnded
 from podium.engine.timeouts import WORKFLOW_TIMER
@@ -178,6 +179,7 @@ def end_workflow(
             failed_task_id=failed_task.task_id if failed_task else None,
         ))
     turn.state.emit(WorkflowEnded(ex.workflow_id, status.value))
+    workflow_notice(turn, status.value)
     log.debug("workflow ended", extra={"action": "workflow_ended", "workflow_id": ex.workflow_id,
                                         "status": status.value})
 

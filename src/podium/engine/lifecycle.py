@@ -9,6 +9,7 @@ from typing import Any
 from podium.engine import timeouts
 from podium.engine.decider import decide, end_workflow, schedule
 from podium.engine.inputs import task_input
+from podium.engine.notices import workflow_notice
 from podium.engine.state import ClearTimer, Dequeue, SetTimer
 from podium.engine.turn import Turn
 from podium.errors import BadRequest, Conflict, NotFound
@@ -20,7 +21,9 @@ RETRYABLE = (TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR, TaskStatu
              TaskStatus.CANCELED)
 
 
-def start(turn: Turn) -> None:
+def start(turn: Turn, event: str = "STARTED") -> None:
+    """Begin (or, after a reset, begin again: `event` RESTARTED or RERAN)."""
+    workflow_notice(turn, event)
     _arm_workflow_timer(turn)
     decide(turn)
 
@@ -48,6 +51,7 @@ def pause(turn: Turn) -> None:
         ex.status = WorkflowStatus.PAUSED
         ex.update_time = turn.now
         turn.state.touch_execution()
+        workflow_notice(turn, "PAUSED")
 
 
 def resume(turn: Turn) -> None:
@@ -57,6 +61,7 @@ def resume(turn: Turn) -> None:
                        f"Current status is {ex.status.value}")
     ex.last_retried_time = turn.now
     _reopen(turn)
+    workflow_notice(turn, "RESUMED")
     _arm_workflow_timer(turn)
     decide(turn)
 
@@ -85,6 +90,7 @@ def retry(turn: Turn, resume: Callable[[Task], bool] | None = None) -> list[str]
                        "execution again.")
     ex.last_retried_time = turn.now
     _reopen(turn)
+    workflow_notice(turn, "RETRIED")
     resumed: list[str] = []
     for old in sorted(failed, key=lambda t: t.seq):
         if resume is not None and old.sub_workflow_id and old.task_type == "SUB_WORKFLOW" and resume(old):
@@ -200,6 +206,7 @@ def rerun_from_task(turn: Turn, task_id: str, task_input_override: dict[str, Any
     turn.state.touch(target)
     turn.enqueue(target)
     turn.arm_timer(target)
+    workflow_notice(turn, "RERAN")
     _arm_workflow_timer(turn)
     decide(turn)
 
@@ -235,3 +242,17 @@ def reset_callbacks(turn: Turn) -> None:
             task.callback_after_seconds = 0
             turn.state.touch(task)
             turn.enqueue(task)
+
+
+def update_variables(turn: Turn, variables: dict[str, Any], append_array: bool = False) -> None:
+    """Merge into the workflow's variables (an event handler's update_workflow_variables); with
+    `append_array`, a list value is appended to an existing list instead of replacing it."""
+    current = turn.execution.variables
+    for key, value in variables.items():
+        held = current.get(key)
+        if append_array and isinstance(held, list):
+            current[key] = [*held, *(value if isinstance(value, list) else [value])]
+        else:
+            current[key] = value
+    turn.state.touch_execution()
+    decide(turn)

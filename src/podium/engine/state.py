@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from podium.engine.definition import Definition
 from podium.model.definitions import TaskDef
@@ -29,6 +29,10 @@ class EngineContext(Protocol):
     def env(self) -> Mapping[str, str]: ...
 
     def new_id(self) -> str: ...
+
+    def task_notices(self, task_def_name: str) -> bool:
+        """Whether this task's status changes are announced (status listeners)."""
+        ...
 
 
 # --- effects: what must happen besides writing rows -------------------------------------------
@@ -88,7 +92,26 @@ class PruneTasks:
     ref_names: tuple[str, ...]
 
 
-Effect = Enqueue | Dequeue | SetTimer | ClearTimer | StartFailureWorkflow | WorkflowEnded | PruneTasks
+@dataclass(frozen=True, slots=True)
+class PublishEvent:
+    """Put a message on the built-in `conductor` event queue, in the same unit of work."""
+
+    queue: str
+    message_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusNotice:
+    """A workflow or task status change to announce (status listeners)."""
+
+    kind: str  # "workflow" | "task"
+    payload: dict[str, Any]
+    sink: str | None = None  # the definition's own destination, besides the configured ones
+
+
+Effect = (Enqueue | Dequeue | SetTimer | ClearTimer | StartFailureWorkflow | WorkflowEnded | PruneTasks
+          | PublishEvent | StatusNotice)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 
 from podium.engine import timeouts
 from podium.engine.inputs import task_input
+from podium.engine.notices import task_notice
 from podium.engine.state import ClearTimer, Dequeue, EngineContext, Enqueue, ExecutionState, SetTimer
 from podium.model.definitions import TaskDef, WorkflowTask
 from podium.model.enums import TaskStatus
@@ -70,6 +71,7 @@ class Turn:
             task.input = task_input(self.state, wt.input_parameters, tdef, task_id=task_id, env=self.ctx.env)
         self.state.add_task(task)
         self.state.touch_execution()
+        task_notice(self, task)
         return task
 
     def resolve_domain(self, task_type: str) -> str | None:
@@ -115,4 +117,5 @@ class Turn:
         task.end_time = task.end_time or self.now
         task.update_time = self.now
         self.state.touch(task)
+        task_notice(self, task)
         self.state.emit(ClearTimer(timeouts.TASK_TIMER, task.task_id))

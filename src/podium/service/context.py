@@ -42,10 +42,13 @@ class PollTracker:
 
 
 class Context:
-    def __init__(self, metadata: Metadata, polls: PollTracker, env: Mapping[str, str]) -> None:
+    def __init__(self, metadata: Metadata, polls: PollTracker, env: Mapping[str, str], *,
+                 task_notices: bool = False, status_webhook: str | None = None) -> None:
         self._metadata = metadata
         self._polls = polls
         self._env = env
+        self._task_notices = task_notices
+        self.status_webhook = status_webhook
 
     def task_def(self, name: str) -> TaskDef | None:
         return self._metadata.task_def(name)
@@ -59,3 +62,9 @@ class Context:
 
     def new_id(self) -> str:
         return new_id()
+
+    def task_notices(self, task_def_name: str) -> bool:
+        if not self._task_notices:
+            return False
+        tdef = self._metadata.task_def(task_def_name)
+        return tdef is None or tdef.task_status_listener_enabled

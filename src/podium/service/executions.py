@@ -19,8 +19,10 @@ from podium.engine.state import (
     Enqueue,
     ExecutionState,
     PruneTasks,
+    PublishEvent,
     SetTimer,
     StartFailureWorkflow,
+    StatusNotice,
     WorkflowEnded,
 )
 from podium.engine.turn import Turn
@@ -31,6 +33,7 @@ from podium.service.clock import Clock
 from podium.service.context import Context
 from podium.service.metadata import Metadata
 from podium.service.waker import Waker
+from podium.store import events
 from podium.store.port import Store
 from podium.store.session import Session
 
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 Load = Literal["live", "all"]
 TIMER_CHANNEL = "__timers__"
 INDEX_CHANNEL = "__index__"
+EVENTS_CHANNEL = "__events__"
+OUTBOX_CHANNEL = "__outbox__"
 
 
 def _fold_task_timers(state: ExecutionState) -> None:
@@ -63,6 +68,8 @@ class Outcome:
     queues: set[str] = field(default_factory=set)
     workflows: set[str] = field(default_factory=set)
     timers_changed: bool = False
+    events: bool = False  # a message went onto the built-in event queue
+    outbox: bool = False  # a notice waits in the outbox
     ended: list[WorkflowEnded] = field(default_factory=list)
 
 
@@ -164,6 +171,11 @@ class Executions:
                 outcome.ended.append(effect)
             elif isinstance(effect, PruneTasks):
                 await s.delete_tasks_by_ref(effect.workflow_id, effect.ref_names)
+            elif isinstance(effect, PublishEvent):
+                await events.publish(s, effect.queue, effect.message_id, effect.payload, self.clock.now())
+                outcome.events = True
+            elif isinstance(effect, StatusNotice):
+                await self.announce(s, effect, outcome)
         state.effects.clear()
         wid = state.execution.workflow_id
         entries = [QueueEntry(e.task_id, wid, e.queue_name, e.priority, e.visible_at)
@@ -182,6 +194,19 @@ class Executions:
             await self._start_failure_workflow(s, state, effect, outcome)
         return outcome
 
+    async def announce(self, s: Session, notice: StatusNotice, outcome: Outcome) -> None:
+        """A status notice goes onto the built-in queue `conductor:<kind>_status` (event handlers may
+        listen there), and into the outbox for the configured webhook and the definition's sink."""
+        now = self.clock.now()
+        await events.publish(s, f"conductor:{notice.kind}_status", self.context.new_id(), notice.payload, now)
+        outcome.events = True
+        for destination in filter(None, (self.context.status_webhook, notice.sink)):
+            if destination.startswith("conductor"):
+                await events.publish(s, destination, self.context.new_id(), notice.payload, now)
+            else:
+                await events.add_outbox(s, destination, notice.payload, now)
+                outcome.outbox = True
+
     def after_commit(self, outcome: Outcome) -> None:
         for name in outcome.queues:
             self.waker.notify(name)
@@ -189,6 +214,10 @@ class Executions:
             self.waker.notify(workflow_channel(workflow_id))
         if outcome.timers_changed:
             self.waker.notify(TIMER_CHANNEL)
+        if outcome.events:
+            self.waker.notify(EVENTS_CHANNEL)
+        if outcome.outbox:
+            self.waker.notify(OUTBOX_CHANNEL)
 
     async def message(self, kind: str, key: str, workflow_id: str) -> None:
         """A durable message to another execution: a timer due now, fired in its own unit."""

@@ -7,12 +7,13 @@ import time
 from typing import Any
 
 from podium.engine import task_updates
+from podium.engine.state import StatusNotice
 from podium.engine.turn import Turn
 from podium.errors import FieldError, NotFound, ValidationFailed
 from podium.model.definitions import TaskDef, TaskResult
 from podium.model.enums import TaskStatus
 from podium.model.records import QueueEntry, Task, TaskLog, queue_name
-from podium.model.wire import task_json
+from podium.model.wire import task_json, task_summary
 from podium.service.context import PollTracker
 from podium.service.executions import Executions, Outcome
 from podium.store.session import Session
@@ -78,7 +79,16 @@ class Tasks:
             task.due_at = timer.due_at if timer is not None else None  # the response timeout
             claimed.append(task)
         await s.update_tasks(claimed)
+        await self._announce_claims(s, claimed)
         return claimed
+
+    async def _announce_claims(self, s: Session, claimed: list[Task]) -> None:
+        outcome = Outcome()
+        for task in claimed:
+            if self.x.context.task_notices(task.task_def_name):
+                notice = StatusNotice("task", task_summary(task) | {"event": task.status.value})
+                await self.x.announce(s, notice, outcome)
+        self.x.after_commit(outcome)  # just before the commit: its readers look again shortly anyway
 
     async def _capacity(self, s: Session, task_type: str, wanted: int, now: int) -> int:
         """Concurrency and rate limits of the task definition, enforced at claim time."""

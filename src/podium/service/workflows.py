@@ -151,7 +151,7 @@ class Workflows:
                     state.execution.def_hash = state.definition.def_hash
                     state.execution.version = latest.version
             lifecycle.reset(turn)
-            lifecycle.start(turn)
+            lifecycle.start(turn, "RESTARTED")
             outcome = await self.x.persist(s, state)
         self.x.after_commit(outcome)
 
@@ -167,7 +167,7 @@ class Workflows:
                 ex.input = dict(req.workflow_input)
             if req.correlation_id:
                 ex.correlation_id = req.correlation_id
-            lifecycle.start(turn)
+            lifecycle.start(turn, "RERAN")
 
         await self.x.mutate(workflow_id, command, tasks="all")
         return workflow_id

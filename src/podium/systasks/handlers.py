@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import orjson
 
+from podium.engine.operators.event import event_payload
+from podium.events.address import parse_address
+from podium.events.errors import BrokerError
+from podium.events.hub import Brokers
 from podium.model.enums import TaskStatus
 from podium.model.records import Task
 from podium.service.executions import Executions
@@ -13,11 +18,13 @@ from podium.systasks.runner import Handler, Report
 from podium.systasks.workflows import WorkflowStarter
 
 
-def handlers(settings: Settings, executions: Executions, client: httpx.AsyncClient) -> dict[str, Handler]:
+def handlers(settings: Settings, executions: Executions, client: httpx.AsyncClient,
+             brokers: Brokers) -> dict[str, Handler]:
     starter = WorkflowStarter(executions)
     return {"HTTP": HttpTask(client, http.HostPolicy.from_settings(settings)),
             "SUB_WORKFLOW": starter.sub_workflow,
-            "START_WORKFLOW": starter.start_workflow}
+            "START_WORKFLOW": starter.start_workflow,
+            "EVENT": EventTask(executions, brokers)}
 
 
 class HttpTask:
@@ -33,3 +40,28 @@ class HttpTask:
         if outcome.status == TaskStatus.COMPLETED and task.workflow_task.get("asyncComplete"):
             return Report(TaskStatus.IN_PROGRESS, output=outcome.output, hold=True)
         return Report(outcome.status, output=outcome.output, reason=outcome.reason)
+
+
+class EventTask:
+    """EVENT to NATS, AMQP or Redis: publish the payload; a broker that cannot be reached fails the
+    task (retried as its task definition says)."""
+
+    def __init__(self, executions: Executions, brokers: Brokers) -> None:
+        self.x = executions
+        self.brokers = brokers
+
+    async def __call__(self, task: Task) -> Report:
+        sink = str(task.input.get("sink") or "")
+        async with self.x.store.reader() as s:
+            ex = await s.get_execution(task.workflow_id)
+        if ex is None:
+            return Report(TaskStatus.CANCELED, reason="The workflow no longer exists")
+        payload = event_payload(task, ex)
+        try:
+            await self.brokers.publish(parse_address(sink), orjson.dumps(payload))
+        except (BrokerError, ValueError) as exc:
+            return Report(TaskStatus.FAILED, reason=f"Could not publish to {sink}: {exc}")
+        output = payload | {"event_produced": sink}
+        if task.workflow_task.get("asyncComplete"):
+            return Report(TaskStatus.IN_PROGRESS, output=output, hold=True)
+        return Report(TaskStatus.COMPLETED, output=output)

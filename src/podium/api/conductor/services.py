@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from podium.service.events import EventHandlers
 from podium.service.executions import Executions
 from podium.service.metadata import Metadata
 from podium.service.tasks import Tasks
@@ -18,6 +19,7 @@ class Services:
     executions: Executions
     workflows: Workflows
     tasks: Tasks
+    events: EventHandlers
 
 
 async def services(request: Request) -> Services:

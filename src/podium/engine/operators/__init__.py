@@ -6,6 +6,7 @@ from podium.engine.operators.base import Operator
 from podium.engine.operators.do_while import DoWhile
 from podium.engine.operators.dynamic import Dynamic
 from podium.engine.operators.dynamic_fork import DynamicFork
+from podium.engine.operators.event import Event
 from podium.engine.operators.exclusive_join import ExclusiveJoin
 from podium.engine.operators.fork import Fork
 from podium.engine.operators.inline import Inline, Lambda
@@ -41,6 +42,7 @@ OPERATORS: dict[str, Operator] = {
     "HTTP": Queued(),
     "SUB_WORKFLOW": SubWorkflow(),
     "START_WORKFLOW": Queued(),
+    "EVENT": Event(),
 }
 
 

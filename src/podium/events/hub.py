@@ -1,0 +1,45 @@
+"""Brokers: one broker per external kind of address, built from the settings in one place."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+
+from podium.events.address import Address, Kind
+from podium.events.brokers import AmqpBroker, Broker, NatsBroker, RedisBroker
+from podium.settings import Settings
+
+
+class Brokers:
+    """Routes an address to its broker. The built-in `conductor` queue lives in the database and is
+    not handled here."""
+
+    def __init__(self, brokers: Mapping[Kind, Broker]) -> None:
+        self._brokers = dict(brokers)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Brokers:
+        return cls({
+            Kind.NATS: NatsBroker(settings.nats_url),
+            Kind.AMQP: AmqpBroker(settings.amqp_url),
+            Kind.AMQP_EXCHANGE: AmqpBroker(settings.amqp_url, exchange=True),
+            Kind.REDIS: RedisBroker(settings.redis_url),
+        })
+
+    async def publish(self, address: Address, payload: bytes) -> None:
+        await self._broker(address).publish(address.name, payload)
+
+    def subscribe(self, address: Address) -> AsyncIterator[bytes]:
+        """Raises ValueError at once for an address no broker serves; see `podium.events.brokers`."""
+        return self._broker(address).subscribe(address.name)
+
+    async def close(self) -> None:
+        """Closes every broker (idempotent). Cancel running subscriptions first."""
+        await asyncio.gather(*(broker.close() for broker in self._brokers.values()))
+
+    def _broker(self, address: Address) -> Broker:
+        broker = self._brokers.get(address.kind)
+        if broker is None:
+            raise ValueError(f"no external broker serves {str(address)!r}: "
+                             f"kind {address.kind.value!r} is handled elsewhere")
+        return broker

@@ -1,0 +1,119 @@
+"""The event processor: feeds event handlers from the built-in `conductor` queue (in the
+database) and from the NATS, AMQP and Redis queues that active handlers name.
+
+It keeps one subscription per external event that some active handler listens on, and re-reads
+the handlers whenever they change. A subscription whose broker is unreachable is retried every few
+seconds; the built-in queue is read in order and each message removed once handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from podium.events.address import Kind, parse_address
+from podium.events.hub import Brokers
+from podium.model.events import EventHandler
+from podium.service.events import EventHandlers
+from podium.service.executions import EVENTS_CHANNEL
+from podium.store import events as store
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+IDLE_WAIT_S = 1.0
+RESUBSCRIBE_S = 2.0
+
+
+class EventProcessor:
+    def __init__(self, handlers: EventHandlers, brokers: Brokers) -> None:
+        self.handlers = handlers
+        self.brokers = brokers
+        self.by_event: dict[str, list[EventHandler]] = {}
+        self._changed = asyncio.Event()
+        self._subscriptions: dict[str, asyncio.Task[None]] = {}
+
+    async def run(self) -> None:
+        self.handlers.on_change.append(self._changed.set)
+        builtin = asyncio.create_task(self._builtin())
+        try:
+            while True:
+                try:
+                    await self._refresh()
+                except Exception:
+                    log.exception("event handlers could not be read", extra={"action": "event_refresh_error"})
+                await self._changed.wait()
+                self._changed.clear()
+        finally:
+            for task in [builtin, *self._subscriptions.values()]:
+                task.cancel()
+            for task in [builtin, *self._subscriptions.values()]:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _refresh(self) -> None:
+        grouped: defaultdict[str, list[EventHandler]] = defaultdict(list)
+        for handler in await self.handlers.active():
+            grouped[handler.event].append(handler)
+        self.by_event = dict(grouped)
+        external = {event for event in grouped if parse_address(event).kind != Kind.CONDUCTOR}
+        for event in set(self._subscriptions) - external:
+            self._subscriptions.pop(event).cancel()
+        for event in external - set(self._subscriptions):
+            self._subscriptions[event] = asyncio.create_task(self._subscribe(event))
+
+    def _listening(self, *events: str) -> list[EventHandler]:
+        return [h for event in dict.fromkeys(events) for h in self.by_event.get(event, [])]
+
+    # --- the built-in queue ------------------------------------------------------------------------
+
+    async def _builtin(self) -> None:
+        x = self.handlers.x
+        while True:
+            try:
+                async with x.store.reader() as s:
+                    messages = await store.next_messages(s, BATCH)
+                for message in messages:
+                    await self.handlers.handle(self._listening(message.queue, short_name(message.queue)),
+                                               message.queue, message.message_id, message.payload)
+                    async with x.store.unit() as s:
+                        await store.take_message(s, message)
+            except Exception:
+                log.exception("event queue failed", extra={"action": "event_queue_error"})
+                messages = []
+            if len(messages) < BATCH:
+                await x.waker.wait(EVENTS_CHANNEL, IDLE_WAIT_S)
+
+    # --- external queues ---------------------------------------------------------------------------
+
+    async def _subscribe(self, event: str) -> None:
+        address = parse_address(event)
+        while True:
+            try:
+                async for body in self.brokers.subscribe(address):
+                    await self.handlers.handle(self._listening(event), event, str(uuid.uuid4()), decode(body))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("event subscription failed; retrying", extra={
+                    "action": "event_subscription_error", "event": event, "error": str(exc)})
+            await asyncio.sleep(RESUBSCRIBE_S)
+
+
+def short_name(queue: str) -> str:
+    """`conductor:<workflowName>:<queue>` -> `conductor:<queue>`."""
+    kind, _, rest = queue.partition(":")
+    return f"{kind}:{rest.partition(':')[2]}" if kind == Kind.CONDUCTOR and ":" in rest else queue
+
+
+def decode(body: bytes) -> Any:
+    """A message's JSON value; a body that is not JSON arrives as `{"message": text}`."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {"message": body.decode(errors="replace")}

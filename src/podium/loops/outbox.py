@@ -1,0 +1,74 @@
+"""The outbox loop: delivers status notices to webhooks (HTTP POST of the JSON notice) and to
+event sinks, retrying with exponential backoff; a notice that still fails after MAX_ATTEMPTS is
+dropped with an error in the log."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import orjson
+
+from podium.events.address import parse_address
+from podium.events.hub import Brokers
+from podium.service.executions import OUTBOX_CHANNEL, Executions
+from podium.store import events as store
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+MAX_ATTEMPTS = 10
+MAX_BACKOFF_MS = 300_000
+IDLE_WAIT_S = 1.0
+TIMEOUT_S = 10.0
+
+
+async def run_outbox_loop(x: Executions, client: httpx.AsyncClient, brokers: Brokers) -> None:
+    while True:
+        try:
+            delivered = await deliver_due(x, client, brokers)
+        except Exception:
+            log.exception("outbox failed", extra={"action": "outbox_error"})
+            delivered = 0
+        if delivered < BATCH:
+            await x.waker.wait(OUTBOX_CHANNEL, await _pause(x))
+
+
+async def deliver_due(x: Executions, client: httpx.AsyncClient, brokers: Brokers) -> int:
+    async with x.store.reader() as s:
+        due = await store.due_outbox(s, x.clock.now(), BATCH)
+    for entry in due:
+        error = await _send(client, brokers, entry.destination, entry.payload)
+        async with x.store.unit() as s:
+            if error is None:
+                await store.outbox_done(s, entry.id)
+            elif entry.attempts + 1 >= MAX_ATTEMPTS:
+                log.error("notice dropped after retries", extra={"action": "outbox_dropped",
+                                                                 "destination": entry.destination, "error": error})
+                await store.outbox_done(s, entry.id)
+            else:
+                backoff = min(1000 * 2 ** entry.attempts, MAX_BACKOFF_MS)
+                await store.outbox_retry(s, entry.id, entry.attempts + 1, x.clock.now() + backoff, error)
+    return len(due)
+
+
+async def _send(client: httpx.AsyncClient, brokers: Brokers, destination: str, payload: object) -> str | None:
+    """None when delivered, else why not."""
+    body = orjson.dumps(payload)
+    try:
+        if destination.startswith(("http://", "https://")):
+            response = await client.post(destination, content=body, timeout=TIMEOUT_S,
+                                         headers={"Content-Type": "application/json"})
+            return None if response.is_success else f"HTTP {response.status_code}"
+        await brokers.publish(parse_address(destination), body)
+        return None
+    except Exception as exc:  # network, address and broker errors alike: try again later
+        return f"{type(exc).__name__}: {exc}"
+
+
+async def _pause(x: Executions) -> float:
+    async with x.store.reader() as s:
+        nxt = await store.next_outbox_due(s)
+    if nxt is None:
+        return IDLE_WAIT_S
+    return min(max((nxt - x.clock.now()) / 1000, 0.001), IDLE_WAIT_S)
