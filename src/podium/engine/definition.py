@@ -98,6 +98,19 @@ class Definition:
             self._wire[ref] = wt.to_wire()
         return self._wire[ref]
 
+    @cached_property
+    def has_scripts(self) -> bool:
+        """Whether deciding may run JavaScript (INLINE, LAMBDA, a JavaScript SWITCH or DECISION, a
+        loop condition): such a pass may take up to a script's time limit."""
+        for wt in self.wdef.all_tasks():
+            if wt.type in ("INLINE", "LAMBDA") or (wt.type == "DO_WHILE" and wt.loop_condition):
+                return True
+            if wt.type == "SWITCH" and (wt.evaluator_type or "value-param") != "value-param":
+                return True
+            if wt.type == "DECISION" and not wt.case_value_param:
+                return True
+        return False
+
     def in_loop(self, ref_name: str) -> bool:
         """Whether the task runs inside a DO_WHILE (its reference names carry iterations)."""
         return base_ref(ref_name) in self._in_loops

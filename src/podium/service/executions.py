@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from podium.engine.decider import decide
 from podium.engine.inputs import evaluate
@@ -40,6 +41,7 @@ from podium.store.session import Session
 log = logging.getLogger(__name__)
 
 Load = Literal["live", "all"]
+T = TypeVar("T")
 TIMER_CHANNEL = "__timers__"
 INDEX_CHANNEL = "__index__"
 EVENTS_CHANNEL = "__events__"
@@ -112,13 +114,21 @@ class Executions:
     def turn(self, state: ExecutionState) -> Turn:
         return Turn(state, self.context, self.clock.now())
 
+    async def step(self, state: ExecutionState, move: Callable[[Turn], T]) -> T:
+        """Run an engine move. One that may run JavaScript runs on a worker thread, so a script
+        that spins until its time limit holds up only its own unit of work, not every request."""
+        turn = self.turn(state)
+        if state.definition.has_scripts:
+            return await asyncio.to_thread(move, turn)
+        return move(turn)
+
     # --- one unit ------------------------------------------------------------------------------
 
-    async def mutate(self, workflow_id: str, command: Callable[[Turn], None], *, tasks: Load = "live",
+    async def mutate(self, workflow_id: str, command: Callable[[Turn], object], *, tasks: Load = "live",
                      refs: tuple[str, ...] = ()) -> ExecutionState:
         async with self.store.unit() as s:
             state = await self.load(s, workflow_id, tasks=tasks, refs=refs)
-            command(self.turn(state))
+            await self.step(state, command)
             outcome = await self.persist(s, state)
         self.after_commit(outcome)
         return state
@@ -134,7 +144,7 @@ class Executions:
                 state.loaded_since = min(state.loaded_since or since, since)
             refs = state.take_wanted()
             state.merge(await s.load_tasks_by_ref(wid, refs), refs)
-            decide(self.turn(state))
+            await self.step(state, decide)
 
     async def persist(self, s: Session, state: ExecutionState, *, new: bool = False) -> Outcome:
         ex = state.execution

@@ -78,6 +78,6 @@ async def start_in_session(
         variables=dict(wdef.variables or {}), task_to_domain=dict(task_to_domain or {}), created_by=created_by,
     )
     state = ExecutionState(ex, definition)
-    lifecycle.start(executions.turn(state))
+    await executions.step(state, lifecycle.start)
     outcome = await executions.persist(s, state, new=True)
     return ex.workflow_id, outcome

@@ -151,10 +151,10 @@ class Tasks:
             task_updates.extend_lease(task, self.x.clock.now())
             await s.update_tasks([task])
             return task, None
-        task_updates.apply_result(
-            self.x.turn(state), task, result.status or TaskStatus.COMPLETED, output=result.output_data,
+        await self.x.step(state, lambda turn: task_updates.apply_result(
+            turn, task, result.status or TaskStatus.COMPLETED, output=result.output_data,
             reason=result.reason_for_incompletion, worker_id=result.worker_id,
-            callback_after_seconds=result.callback_after_seconds or 0)
+            callback_after_seconds=result.callback_after_seconds or 0))
         outcome = await self.x.persist(s, state)
         tdef = self._task_def(task)
         if task.status.terminal and tdef is not None and tdef.concurrent_exec_limit:

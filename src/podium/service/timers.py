@@ -33,21 +33,22 @@ async def _fire(x: Executions, s: Session, timer: Timer) -> Outcome | None:
     if ex.status.terminal:
         return None
     child = await s.get_execution(timer.key) if timer.kind == CHILD_ENDED else None
+    stopping = timer.kind == STOP_CHILD and ex.parent_workflow_id
+    parent = await s.get_execution(ex.parent_workflow_id or "") if stopping else None
     state = await x.state_of(s, ex)
-    turn = x.turn(state)
     if timer.kind == TASK_TIMER:
         task = state.tasks.get(timer.key)
         if task is None:
             return None
-        on_task_timer(turn, task)
+        await x.step(state, lambda turn: on_task_timer(turn, task))
     elif timer.kind == WORKFLOW_TIMER:
-        on_workflow_timer(turn)
+        await x.step(state, on_workflow_timer)
     elif timer.kind == CHILD_ENDED and child is not None:
-        task = state.tasks.get(child.parent_task_id or "")
-        if task is not None:
-            subworkflow.child_ended(turn, task, child)
+        found = state.tasks.get(child.parent_task_id or "")
+        if found is not None:
+            await x.step(state, lambda turn: subworkflow.child_ended(turn, found, child))
     elif timer.kind == STOP_CHILD:
-        _stop(turn, await s.get_execution(ex.parent_workflow_id or ""))
+        await x.step(state, lambda turn: _stop(turn, parent))
     return await x.persist(s, state)
 
 
@@ -64,5 +65,5 @@ async def _child_reopened(x: Executions, s: Session, parent: Execution, child_id
     task = state.tasks.get(child.parent_task_id)
     if task is None:
         return None
-    lifecycle.child_reopened(x.turn(state), task)
+    await x.step(state, lambda turn: lifecycle.child_reopened(turn, task))
     return await x.persist(s, state)
