@@ -82,3 +82,27 @@ async def test_environment_and_external_storage(client: httpx.AsyncClient) -> No
     assert_error(await client.get("/api/environment/NOPE"), 404)
     assert_error(await client.get("/api/workflow/externalstoragelocation",
                                   params={"path": "x", "operation": "WRITE", "payloadType": "WORKFLOW_INPUT"}), 400)
+
+
+async def test_workflow_test_drives_sub_workflows_with_their_own_mocks(client: httpx.AsyncClient) -> None:
+    await client.post("/api/metadata/workflow", json={
+        "name": "adm_child", "tasks": [{"name": "adm_leaf", "taskReferenceName": "leaf"}],
+        "outputParameters": {"leaf": "${leaf.output.v}"}})
+    await client.post("/api/metadata/workflow", json={
+        "name": "adm_parent", "tasks": [
+            {"name": "sub", "taskReferenceName": "kid", "type": "SUB_WORKFLOW",
+             "subWorkflowParam": {"name": "adm_child"}},
+            {"name": "sub", "taskReferenceName": "mocked_kid", "type": "SUB_WORKFLOW",
+             "subWorkflowParam": {"name": "adm_child"}},
+            {"name": "adm_last", "taskReferenceName": "last", "inputParameters": {"from": "${kid.output.leaf}"}}],
+        "outputParameters": {"kid": "${kid.output.leaf}", "mocked": "${mocked_kid.output.v}",
+                             "last": "${last.input.from}"}})
+    run = (await client.post("/api/workflow/test", json={
+        "name": "adm_parent", "input": {},
+        "taskRefToMockOutput": {"mocked_kid": [{"output": {"v": "from mock"}}], "last": [{"output": {}}]},
+        "subWorkflowTestRequest": {"kid": {"name": "adm_child",
+                                           "taskRefToMockOutput": {"leaf": [{"output": {"v": "leaf!"}}]}}}})).json()
+    assert run["status"] == "COMPLETED", run
+    assert run["output"] == {"kid": "leaf!", "mocked": "from mock", "last": "leaf!"}
+    child = (await client.get(f"/api/workflow/{run['tasks'][0]['subWorkflowId']}")).json()
+    assert child["status"] == "COMPLETED" and child["taskToDomain"] == run["taskToDomain"]
