@@ -57,13 +57,10 @@ def document(state: ExecutionState, roots: frozenset[str]) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     if "workflow" in roots:
         doc["workflow"] = workflow_view(state.execution)
-    wanted = roots - {"workflow"}
-    chosen: dict[str, Task] = {}
-    for task in state.latest_by_ref() if wanted else ():
-        name = task.base_ref if task.base_ref in wanted else task.ref_name
-        if name in wanted and (name not in chosen or task.seq > chosen[name].seq):
-            chosen[name] = task
-    doc.update((name, task_view(task)) for name, task in chosen.items())
+    for name in roots - {"workflow"}:
+        task = state.newest(name)
+        if task is not None:
+            doc[name] = task_view(task)
     return doc
 
 

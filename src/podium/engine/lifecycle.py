@@ -106,7 +106,7 @@ def retry(turn: Turn, resume: Callable[[Task], bool] | None = None) -> list[str]
 def resume_child_task(turn: Turn, task: Task) -> None:
     """A SUB_WORKFLOW task whose child runs again: IN_PROGRESS again, following the same child."""
     task.status = TaskStatus.IN_PROGRESS
-    task.executed = False
+    turn.state.reopen(task)
     task.end_time = 0
     task.reason = None
     task.update_time = turn.now
@@ -193,7 +193,7 @@ def rerun_from_task(turn: Turn, task_id: str, task_input_override: dict[str, Any
     ex.permissive_failures.clear()
     ex.task_seq = target.seq
     _reopen(turn)
-    target.executed = False
+    turn.state.reopen(target)
     target.retried = False
     target.status = TaskStatus.SCHEDULED
     target.end_time = 0

@@ -118,8 +118,8 @@ Effect = (Enqueue | Dequeue | SetTimer | ClearTimer | StartFailureWorkflow | Wor
 class ExecutionState:
     execution: Execution
     definition: Definition
-    tasks: dict[str, Task] = field(default_factory=dict)
-    new_task_ids: list[str] = field(default_factory=list)
+    tasks: dict[str, Task] = field(default_factory=dict)  # change only through the methods below
+    new_task_ids: dict[str, None] = field(default_factory=dict)  # an ordered set
     dirty_task_ids: set[str] = field(default_factory=set)
     deleted_task_ids: set[str] = field(default_factory=set)
     execution_dirty: bool = False
@@ -134,16 +134,50 @@ class ExecutionState:
     wanted_since: int | None = None
     #: Every task after this sequence number is loaded.
     loaded_since: int | None = None
+    #: Indexes over `tasks`, so a pass over a long execution (a 10,000-iteration loop in one
+    #: request) costs what its live tasks cost: the tasks that may be live, and tasks by reference.
+    _live: dict[str, Task] = field(default_factory=dict, repr=False)
+    _by_ref: dict[str, list[Task]] = field(default_factory=dict, repr=False)
+    _by_base: dict[str, list[Task]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index(self.tasks.values())
+
+    def set_tasks(self, loaded: Iterable[Task]) -> None:
+        self.tasks = {t.task_id: t for t in loaded}
+        self._live.clear()
+        self._by_ref.clear()
+        self._by_base.clear()
+        self._index(self.tasks.values())
+
+    def _index(self, tasks: Iterable[Task]) -> None:
+        for task in tasks:
+            self._by_ref.setdefault(task.ref_name, []).append(task)
+            self._by_base.setdefault(task.base_ref, []).append(task)
+            if task.live:
+                self._live[task.task_id] = task
 
     # --- reading -------------------------------------------------------------------------------
 
     def live_tasks(self) -> list[Task]:
-        return sorted((t for t in self.tasks.values() if t.live), key=lambda t: t.seq)
+        settled = [i for i, t in self._live.items() if not t.live]
+        for task_id in settled:
+            del self._live[task_id]
+        return sorted(self._live.values(), key=lambda t: t.seq)
 
     def latest(self, ref_name: str) -> Task | None:
         """The latest attempt of a reference name among the loaded tasks."""
-        found = [t for t in self.tasks.values() if t.ref_name == ref_name]
+        found = self._by_ref.get(ref_name)
         return max(found, key=lambda t: (t.retry_count, t.seq)) if found else None
+
+    def attempts(self, ref_name: str) -> list[Task]:
+        return list(self._by_ref.get(ref_name, ()))
+
+    def newest(self, name: str) -> Task | None:
+        """The newest task of a reference name or, inside loops, of its latest iteration (what
+        `${name...}` reads)."""
+        found = self._by_base.get(name)
+        return max(found, key=lambda t: t.seq) if found else None
 
     def latest_known(self, ref_name: str) -> tuple[bool, Task | None]:
         """(known, latest attempt): known when that attempt is certainly among the loaded tasks,
@@ -171,8 +205,10 @@ class ExecutionState:
 
     def merge(self, loaded: Iterable[Task], refs: Iterable[str]) -> None:
         """Add tasks loaded on request; the versions already held (maybe changed) win."""
-        for task in loaded:
-            self.tasks.setdefault(task.task_id, task)
+        fresh = [task for task in loaded if task.task_id not in self.tasks]
+        for task in fresh:
+            self.tasks[task.task_id] = task
+        self._index(fresh)
         self.fetched_refs.update(refs)
 
     def latest_by_ref(self) -> Iterator[Task]:
@@ -187,7 +223,14 @@ class ExecutionState:
 
     def add_task(self, task: Task) -> None:
         self.tasks[task.task_id] = task
-        self.new_task_ids.append(task.task_id)
+        self.new_task_ids[task.task_id] = None
+        self._index((task,))
+
+    def reopen(self, task: Task) -> None:
+        """A settled task is live again (rerun, a child workflow retried, repair)."""
+        task.executed = False
+        self._live[task.task_id] = task
+        self.touch(task)
 
     def touch(self, task: Task) -> None:
         if task.task_id not in self.new_task_ids:
@@ -198,8 +241,13 @@ class ExecutionState:
 
     def drop_task(self, task: Task) -> None:
         self.tasks.pop(task.task_id, None)
+        self._live.pop(task.task_id, None)
+        for index, key in ((self._by_ref, task.ref_name), (self._by_base, task.base_ref)):
+            same = index.get(key, [])
+            if task in same:
+                same.remove(task)
         if task.task_id in self.new_task_ids:
-            self.new_task_ids.remove(task.task_id)
+            del self.new_task_ids[task.task_id]
         else:
             self.deleted_task_ids.add(task.task_id)
         self.dirty_task_ids.discard(task.task_id)

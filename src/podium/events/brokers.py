@@ -23,6 +23,7 @@ import asyncio
 import logging
 import math
 import socket
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, suppress
 from typing import ClassVar, Generic, Protocol, TypeVar
@@ -48,16 +49,20 @@ REDIS_BLOCK_SECONDS = 5  # a blocking pop returns this often, and the loop looks
 # A silent peer is found by TCP keepalive (after about 10 + 3 x 5 s idle), not by a socket timeout (redis-py's
 # default is 5 s): with one, redis-py sends through asyncio.wait_for, which on Python 3.11 can swallow a
 # cancellation, and a read timeout would race the blocking pop.
-KEEPALIVE = {option: value for name, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+REDIS_KEEPALIVE = {option: value for name, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
              if (option := getattr(socket, name, None)) is not None}
 
 
 class Broker(Protocol):
-    async def publish(self, name: str, payload: bytes) -> None: ...
+    async def publish(self, name: str, payload: bytes) -> None:
+        """Returns once the broker has the message; BrokerError, BrokerUnavailable."""
 
-    def subscribe(self, name: str) -> AsyncIterator[bytes]: ...
+    def subscribe(self, name: str) -> AsyncIterator[bytes]:
+        """Message bodies until cancelled (or closed with aclose()); ends with BrokerError or
+        BrokerUnavailable, never by running out."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Idempotent; afterwards every call raises BrokerUnavailable."""
 
 
 def redact(url: str) -> str:
@@ -80,7 +85,7 @@ def _raise_if_cancelled() -> None:
 C = TypeVar("C")
 
 
-class _Lazy(Generic[C]):
+class _Lazy(ABC, Generic[C]):
     """One client connection, opened on first use, and opened anew by the first call after the old one
     was found closed or a call on it failed to reach the broker."""
 
@@ -96,14 +101,14 @@ class _Lazy(Generic[C]):
         self._lock = asyncio.Lock()
         self._closed = False
 
-    async def _open(self) -> C:
-        raise NotImplementedError
+    @abstractmethod
+    async def _open(self) -> C: ...
 
-    def _usable(self, client: C) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def _usable(self, client: C) -> bool: ...
 
-    async def _dispose(self, client: C) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def _dispose(self, client: C) -> None: ...
 
     async def _connected(self) -> C:
         async with self._lock:
@@ -117,9 +122,10 @@ class _Lazy(Generic[C]):
                 try:
                     self._client = await self._open()
                 except Exception as exc:
-                    logger.warning("broker unreachable", extra={"action": "broker_unreachable",
-                                                                "service": self.service, "url": redact(self.url)})
-                    raise self._unavailable(exc) from exc
+                    error = self._unavailable(exc)
+                    logger.warning("%s", error, extra={"action": "broker_unreachable",
+                                                       "service": self.service, "url": redact(self.url)})
+                    raise error from exc
                 logger.debug("broker connected", extra={"action": "broker_connected",
                                                         "service": self.service, "url": redact(self.url)})
             return self._client
@@ -157,6 +163,8 @@ class _Lazy(Generic[C]):
 
 
 class NatsBroker(_Lazy[NatsClient]):
+    """Core NATS subjects (no JetStream): nothing is kept for a subscriber that is not running."""
+
     service = "NATS"
     unreachable = (OSError, nats.errors.ConnectionClosedError, nats.errors.StaleConnectionError,
                    nats.errors.FlushTimeoutError, nats.errors.UnexpectedEOF, nats.errors.NoServersError)
@@ -265,7 +273,7 @@ class AmqpBroker(_Lazy[AbstractConnection]):
             return await channel.declare_queue(name, durable=True)
         exchange = await channel.get_exchange(name, ensure=True)
         queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
-        await queue.bind(exchange, routing_key="#")  # "#" matches every key on a topic exchange
+        await queue.bind(exchange, routing_key="#")  # every key on a topic exchange; fanout ignores it
         return queue
 
     async def _publishing_channel(self, connection: AbstractConnection) -> AbstractChannel:
@@ -287,8 +295,8 @@ class AmqpBroker(_Lazy[AbstractConnection]):
 
 
 class RedisBroker(_Lazy[redis.asyncio.Redis]):
-    """A command on a lost connection fails (no retry: a retried RPUSH could be a duplicate); the next call
-    starts a new client, so no stale pooled connection is reused."""
+    """Names are Redis lists used as queues. A command on a lost connection fails (no retry: a retried RPUSH
+    could be a duplicate); the next call starts a new client, so no stale pooled connection is reused."""
 
     service = "Redis"
     unreachable = (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -312,7 +320,7 @@ class RedisBroker(_Lazy[redis.asyncio.Redis]):
     async def _open(self) -> redis.asyncio.Redis:
         return redis.asyncio.Redis.from_url(
             self.url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=self.timeout, socket_timeout=None,
-            socket_keepalive=True, socket_keepalive_options=KEEPALIVE)
+            socket_keepalive=True, socket_keepalive_options=REDIS_KEEPALIVE)
 
     def _usable(self, client: redis.asyncio.Redis) -> bool:
         return True

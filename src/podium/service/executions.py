@@ -108,7 +108,7 @@ class Executions:
                 state.fetched_refs.update(wanted)
             if definition.referenced_loop_refs:
                 loaded += await s.load_latest_iterations(ex.workflow_id, sorted(definition.referenced_loop_refs))
-        state.tasks = {t.task_id: t for t in loaded}
+        state.set_tasks(loaded)
         return state
 
     def turn(self, state: ExecutionState) -> Turn:

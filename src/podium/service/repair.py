@@ -79,9 +79,8 @@ def _resettle_last(turn: Turn) -> None:
     tasks = turn.state.tasks.values()
     if tasks:
         last = max(tasks, key=lambda t: t.seq)
-        last.executed = False
         last.retried = False
-        turn.state.touch(last)
+        turn.state.reopen(last)
     decider.decide(turn)
 
 

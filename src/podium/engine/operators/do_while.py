@@ -154,7 +154,7 @@ class DoWhile(Operator):
             return
         suffix = _iteration_suffix(loop, gone)
         refs = [ref + suffix for ref in turn.state.definition.scope(wt.task_reference_name)]
-        for task in [t for t in turn.state.tasks.values() if t.ref_name in refs]:
+        for task in [t for ref in refs for t in turn.state.attempts(ref)]:
             turn.state.drop_task(task)
         turn.state.emit(PruneTasks(loop.workflow_id, tuple(sorted(refs))))
 
