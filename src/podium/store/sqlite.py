@@ -137,6 +137,7 @@ class SqliteStore(Store):
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
+        self._commit_waiting = False
         self._reader_lock = asyncio.Lock()
         self._batch: asyncio.Future[None] | None = None  # the open group-commit transaction
 
@@ -194,17 +195,22 @@ class SqliteStore(Store):
         right after; each caller resumes only once that commit is done, so an answer never
         promises what is not on disk. A failing unit rolls back to its savepoint alone.
         """
-        async with self._lock:
-            conn = self.writer
-            batch = self._batch or self._open_batch(conn)
-            conn.execute("SAVEPOINT unit")
-            try:
-                yield SqliteSession(conn)
-            except BaseException:
-                conn.execute("ROLLBACK TO unit")
+        try:
+            async with self._lock:
+                conn = self.writer
+                batch = self._batch or self._open_batch(conn)
+                conn.execute("SAVEPOINT unit")
+                try:
+                    yield SqliteSession(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK TO unit")
+                    conn.execute("RELEASE unit")
+                    raise
                 conn.execute("RELEASE unit")
-                raise
-            conn.execute("RELEASE unit")
+        finally:
+            if self._commit_waiting:  # the commit waited for this unit to leave the transaction
+                self._commit_waiting = False
+                asyncio.get_running_loop().call_soon(self._commit_batch)
         await asyncio.shield(batch)
 
     def _open_batch(self, conn: sqlite3.Connection) -> asyncio.Future[None]:
@@ -218,10 +224,12 @@ class SqliteStore(Store):
     def _commit_batch(self, rounds: int = 0) -> None:
         """Commit once `rounds` more turns of the event loop have let requests that arrived
         meanwhile join, and no unit is inside the transaction."""
-        if rounds > 0 or self._lock.locked():
-            asyncio.get_running_loop().call_soon(self._commit_batch, max(rounds - 1, 0))
-            return
-        self._commit_open_batch()
+        if rounds > 0:
+            asyncio.get_running_loop().call_soon(self._commit_batch, rounds - 1)
+        elif self._lock.locked():
+            self._commit_waiting = True  # the unit inside calls again as it leaves (no busy wait)
+        else:
+            self._commit_open_batch()
 
     def _commit_open_batch(self) -> None:
         batch, self._batch = self._batch, None
