@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from podium.engine import timeouts
+from podium.engine import rerun, timeouts
 from podium.engine.decider import decide, end_workflow, schedule
 from podium.engine.inputs import task_input
 from podium.engine.notices import workflow_notice
@@ -178,34 +178,17 @@ def check_rerunnable(turn: Turn) -> None:
 
 
 def rerun_from_task(turn: Turn, task_id: str, task_input_override: dict[str, Any] | None) -> None:
-    """Re-run one task and everything after it (needs every task loaded)."""
+    """Re-run one task and everything after it in the flow (see `engine.rerun`; needs every task
+    loaded)."""
     target = turn.state.tasks.get(task_id)
     if target is None:
         raise BadRequest(f"Task {task_id} not found")
     ex = turn.execution
-    for task in list(turn.state.tasks.values()):
-        if task.seq > target.seq:
-            turn.state.emit(Dequeue(task.task_id))
-            turn.state.emit(ClearTimer(timeouts.TASK_TIMER, task.task_id))
-            turn.state.drop_task(task)
     ex.failed_ref_names.clear()
     ex.failed_task_names.clear()
     ex.permissive_failures.clear()
-    ex.task_seq = target.seq
     _reopen(turn)
-    turn.state.reopen(target)
-    target.retried = False
-    target.status = TaskStatus.SCHEDULED
-    target.end_time = 0
-    target.reason = None
-    target.output = {}
-    target.update_time = turn.now
-    target.scheduled_time = turn.now
-    if task_input_override:
-        target.input = task_input_override
-    turn.state.touch(target)
-    turn.enqueue(target)
-    turn.arm_timer(target)
+    rerun.rerun_from(turn, target, task_input_override)
     workflow_notice(turn, "RERAN")
     _arm_workflow_timer(turn)
     decide(turn)
