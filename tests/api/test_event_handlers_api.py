@@ -19,7 +19,10 @@ async def test_crud_and_its_errors(client: httpx.AsyncClient) -> None:
     assert (await client.post("/api/event", json=handler)).status_code == 200
     again = await client.post("/api/event", json=handler)
     assert again.status_code == 409 and again.json()["message"] == "EventHandler with name h1 already exists!"
-    assert [h["name"] for h in (await client.get("/api/event")).json()] == ["h1"]
+    listed = (await client.get("/api/event")).json()
+    assert [h["name"] for h in listed] == ["h1"]
+    assert listed[0]["actions"][0] == {"action": "start_workflow", "start_workflow": {"name": "x", "input": {}},
+                                       "expandInlineJSON": False}  # Conductor's spelling, as the SDKs read it
     assert [h["name"] for h in (await client.get("/api/event/conductor:orders")).json()] == ["h1"]
     assert (await client.put("/api/event", json=handler | {"active": False})).status_code == 200
     assert (await client.get("/api/event/conductor:orders")).json() == []

@@ -33,8 +33,9 @@ def test_inline_script_error_fails_with_the_error_in_the_output() -> None:
     assert state.execution.status == WorkflowStatus.FAILED
 
 
-def test_lambda_uses_its_script_expression() -> None:
-    state = run({"name": "t", "taskReferenceName": "t", "type": "LAMBDA", "scriptExpression": "$.a + $.b",
+def test_lambda_runs_its_script_expression_as_a_function_body() -> None:
+    script = "if ($.a > $.b) { return 'a'; } return $.a + $.b;"
+    state = run({"name": "t", "taskReferenceName": "t", "type": "LAMBDA", "scriptExpression": script,
                  "inputParameters": {"a": 2, "b": 3}})
     assert state.execution.output == {"r": 5}
 

@@ -75,6 +75,7 @@ class EventProcessor:
     async def _builtin(self) -> None:
         x = self.handlers.x
         while True:
+            seen = x.waker.generation(EVENTS_CHANNEL)
             try:
                 async with x.store.reader() as s:
                     messages = await store.next_messages(s, BATCH)
@@ -87,7 +88,7 @@ class EventProcessor:
                 log.exception("event queue failed", extra={"action": "event_queue_error"})
                 messages = []
             if len(messages) < BATCH:
-                await x.waker.wait(EVENTS_CHANNEL, IDLE_WAIT_S)
+                await x.waker.wait(EVENTS_CHANNEL, IDLE_WAIT_S, since=seen)
 
     # --- external queues ---------------------------------------------------------------------------
 

@@ -25,13 +25,14 @@ TIMEOUT_S = 10.0
 
 async def run_outbox_loop(x: Executions, client: httpx.AsyncClient, brokers: Brokers) -> None:
     while True:
+        seen = x.waker.generation(OUTBOX_CHANNEL)
         try:
             delivered = await deliver_due(x, client, brokers)
         except Exception:
             log.exception("outbox failed", extra={"action": "outbox_error"})
             delivered = 0
         if delivered < BATCH:
-            await x.waker.wait(OUTBOX_CHANNEL, await _pause(x))
+            await x.waker.wait(OUTBOX_CHANNEL, await _pause(x), since=seen)
 
 
 async def deliver_due(x: Executions, client: httpx.AsyncClient, brokers: Brokers) -> int:

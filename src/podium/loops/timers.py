@@ -16,6 +16,7 @@ MAX_SLEEP_S = 1.0
 
 async def run_timer_loop(x: Executions) -> None:
     while True:
+        seen = x.waker.generation(TIMER_CHANNEL)
         try:
             fired = await fire_due(x)
         except Exception:  # a broken store must not kill the loop; it retries after a pause
@@ -23,7 +24,7 @@ async def run_timer_loop(x: Executions) -> None:
             fired = 0
         if fired >= BATCH:
             continue
-        await x.waker.wait(TIMER_CHANNEL, await _pause(x))
+        await x.waker.wait(TIMER_CHANNEL, await _pause(x), since=seen)
 
 
 async def fire_due(x: Executions) -> int:

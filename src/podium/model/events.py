@@ -48,13 +48,15 @@ class VariablesAction(WireModel):
 
 
 class Action(WireModel):
+    """Conductor spells these keys in snake case (and `expandInlineJSON`); so does Podium's JSON."""
+
     action: ActionType
-    start_workflow: StartWorkflowAction | None = None
-    complete_task: TaskAction | None = None
-    fail_task: TaskAction | None = None
-    terminate_workflow: TerminateAction | None = None
-    update_workflow_variables: VariablesAction | None = None
-    expand_inline_json: bool = False
+    start_workflow: StartWorkflowAction | None = Field(None, alias="start_workflow")
+    complete_task: TaskAction | None = Field(None, alias="complete_task")
+    fail_task: TaskAction | None = Field(None, alias="fail_task")
+    terminate_workflow: TerminateAction | None = Field(None, alias="terminate_workflow")
+    update_workflow_variables: VariablesAction | None = Field(None, alias="update_workflow_variables")
+    expand_inline_json: bool = Field(False, alias="expandInlineJSON")
 
     def params(self) -> WireModel | None:
         """The parameters of this action's own kind."""

@@ -53,8 +53,12 @@ async def _fire(x: Executions, s: Session, timer: Timer) -> Outcome | None:
 
 
 def _stop(turn: Turn, parent: Execution | None) -> None:
-    status = parent.status.value if parent is not None else "unknown"
-    lifecycle.terminate(turn, f"Parent workflow has been terminated with status {status}")
+    if parent is not None and not parent.status.terminal:
+        reason = f"Its SUB_WORKFLOW task in parent workflow {parent.workflow_id} ended"
+    else:
+        status = parent.status.value if parent is not None else "unknown"
+        reason = f"Parent workflow has been terminated with status {status}"
+    lifecycle.terminate(turn, reason)
 
 
 async def _child_reopened(x: Executions, s: Session, parent: Execution, child_id: str) -> Outcome | None:

@@ -13,9 +13,17 @@ from collections import defaultdict
 class Waker:
     def __init__(self) -> None:
         self._waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
+        self._generations: dict[str, int] = {}  # only of channels a loop asked about
 
-    async def wait(self, channel: str, timeout: float) -> bool:
-        """True if notified, False on timeout."""
+    def generation(self, channel: str) -> int:
+        """A count of the channel's notifications: a loop reads it before looking for work, then
+        passes it to `wait`, so a notification while it worked is not lost."""
+        return self._generations.setdefault(channel, 0)
+
+    async def wait(self, channel: str, timeout: float, *, since: int | None = None) -> bool:
+        """True if notified (or notified since generation `since`), False on timeout."""
+        if since is not None and self._generations.get(channel, since) != since:
+            return True
         if timeout <= 0:
             return False
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -32,6 +40,8 @@ class Waker:
                 self._waiters.pop(channel, None)
 
     def notify(self, channel: str) -> None:
+        if channel in self._generations:
+            self._generations[channel] += 1
         for fut in self._waiters.get(channel, ()):
             if not fut.done():
                 fut.set_result(None)

@@ -58,6 +58,7 @@ class Runner:
                 if free <= 0:
                     await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                     continue
+                seen = self.tasks.x.waker.generation(task_type)
                 try:
                     claimed = await self.tasks.claim(task_type, WORKER_ID, free)
                 except Exception:  # a broken store must not end the loop
@@ -65,7 +66,7 @@ class Runner:
                                                                      "task_type": task_type})
                     claimed = []
                 if not claimed:
-                    await self.tasks.x.waker.wait(task_type, IDLE_WAIT_S)
+                    await self.tasks.x.waker.wait(task_type, IDLE_WAIT_S, since=seen)
                     continue
                 for task in claimed:
                     job = asyncio.create_task(self._run_one(task, handler))

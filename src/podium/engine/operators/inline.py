@@ -31,5 +31,8 @@ class Inline(SyncOperator):
 
 
 class Lambda(Inline):
+    """Its `scriptExpression` is a function body (it may `return`), as Conductor runs it."""
+
     def script(self, task: Task, wt: WorkflowTask) -> str:
-        return str(task.input.get("scriptExpression") or wt.script_expression or "")
+        body = str(task.input.get("scriptExpression") or wt.script_expression or "")
+        return f"(function scriptFun() {{ {body}\n}})()"
