@@ -89,15 +89,12 @@ def check_event_handler(handler: EventHandler) -> None:
         errors.append(FieldError("eventHandler.actions", "No actions specified. Please specify at-least one action"))
     for i, action in enumerate(handler.actions):
         if action.params() is None:
-            errors.append(FieldError(f"eventHandler.actions[{i}]",
-                                     f"action {action.action.value} needs its parameters under '{_camel(action)}'"))
+            kind = action.action.value
+            message = f"action {kind} needs its parameters under '{kind}'"
+            errors.append(FieldError(f"eventHandler.actions[{i}]", message))
     if handler.evaluator_type not in (None, "", "javascript", "graaljs"):
         errors.append(FieldError("eventHandler.evaluatorType",
                                  f"evaluatorType {handler.evaluator_type} is not supported; use javascript"))
     if errors:
         raise ValidationFailed(errors)
 
-
-def _camel(action: Action) -> str:
-    head, *rest = action.action.value.split("_")
-    return head + "".join(part.title() for part in rest)
