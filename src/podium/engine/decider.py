@@ -80,9 +80,9 @@ def _evaluate_waiting(turn: Turn) -> bool:
     seq = turn.execution.task_seq
     finished = False
     for task in turn.state.live_tasks():
-        if task.status.terminal:
+        wt = turn.state.definition.get(task.ref_name)  # a task made at run time (a forked branch) never waits
+        if wt is None or task.status.terminal:
             continue
-        wt = _workflow_task(turn, task)
         operator = operator_for(wt.type or "SIMPLE")
         if operator.waits:
             operator.check(turn, task, wt)

@@ -17,7 +17,7 @@ _ITERATION_SUFFIX = re.compile(r"(__\d+)+$")
 
 def base_ref(ref_name: str) -> str:
     """`step__3` (a loop iteration's reference name) -> `step`; `step__2__5` (nested loops) too."""
-    return _ITERATION_SUFFIX.sub("", ref_name)
+    return _ITERATION_SUFFIX.sub("", ref_name) if "__" in ref_name else ref_name
 
 
 def ref_suffix(ref_name: str) -> str:
