@@ -68,7 +68,7 @@ def decide(turn: Turn) -> None:
                 progressed = True
                 if ex.status.terminal:
                     return
-        if not progressed:
+        if not progressed and turn.state.definition.has_waiters:
             progressed = _evaluate_waiting(turn)
     if not ex.status.terminal and not turn.state.live_tasks():
         complete_workflow(turn)

@@ -99,6 +99,12 @@ class Definition:
         return self._wire[ref]
 
     @cached_property
+    def has_waiters(self) -> bool:
+        """Whether any task may wait on others (a JOIN, a loop, a dynamic fork checking its names)."""
+        waiting = {"JOIN", "EXCLUSIVE_JOIN", "DO_WHILE", "FORK_JOIN_DYNAMIC"}
+        return any(wt.type in waiting for wt in self.wdef.all_tasks())
+
+    @cached_property
     def has_scripts(self) -> bool:
         """Whether deciding may run JavaScript (INLINE, LAMBDA, a JavaScript SWITCH or DECISION, a
         loop condition): such a pass may take up to a script's time limit."""
