@@ -190,6 +190,12 @@ def test_references_are_only_checked_on_top_level_tasks():
     ("wf_task", "expected"),
     [
         (task("e", "EVENT"), ["sink field is required for taskType: EVENT taskName: e"]),
+        (task("x", "EXCLUSIVE_JOIN"), ["joinOn field is required for taskType: EXCLUSIVE_JOIN taskName: x"]),
+        (task("l", "LAMBDA"), ["scriptExpression field is required for taskType: LAMBDA taskName: l"]),
+        (
+            task("w", "START_WORKFLOW"),
+            ["inputParameters.startWorkflow field is required for taskType: START_WORKFLOW taskName: w"],
+        ),
         (task("d", "DYNAMIC"), ["dynamicTaskNameParam field is required for taskType: DYNAMIC taskName: d"]),
         (
             task("s", "SUB_WORKFLOW"),
@@ -221,6 +227,11 @@ def test_required_fields_per_type(wf_task, expected):
     "wf_task",
     [
         task("e", "EVENT", sink="conductor"),
+        task("e", "EVENT", sink="nats:${workflow.input.subject}"),
+        task("x", "EXCLUSIVE_JOIN", joinOn=["a"]),
+        task("l", "LAMBDA", scriptExpression="return 1;"),
+        task("l", "LAMBDA", inputParameters={"scriptExpression": "return 1;"}),
+        task("w", "START_WORKFLOW", inputParameters={"startWorkflow": {"name": "other"}}),
         task("d", "DYNAMIC", dynamicTaskNameParam="taskToRun"),
         task("s", "SUB_WORKFLOW", subWorkflowParam={"name": "child", "version": 1}),
         task("s", "SUB_WORKFLOW", subWorkflowParam={"workflowDefinition": "${workflow.input.def}"}),
@@ -632,3 +643,9 @@ def test_javascript_syntax_error_compiles_without_running():
     assert javascript_syntax_error("while (true) {}") is None
     assert javascript_syntax_error("throw new Error('never run')") is None
     assert (javascript_syntax_error("$.a >") or "").startswith("SyntaxError")
+
+
+@pytest.mark.parametrize("sink", ["sqs:orders", "kafka:topic", "nats:", "bogus"])
+def test_an_event_sink_podium_cannot_publish_to_is_refused(sink):
+    [message] = messages(task("e", "EVENT", sink=sink))
+    assert sink in message and "taskType: EVENT taskName: e" in message

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from podium import jsruntime
 from podium.errors import FieldError, ValidationFailed
+from podium.events.address import parse_address
 from podium.model.definitions import (
     StartWorkflowRequest,
     TaskDef,
@@ -377,8 +378,33 @@ def _check_inline(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> li
     return errors
 
 
+def _check_event(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
+    """A sink is required; written out (not an expression), it must be one Podium can publish to."""
+    if task.sink is None:
+        return _required("sink", task, path)
+    if "${" in task.sink:
+        return []
+    try:
+        parse_address(task.sink)
+    except ValueError as exc:
+        return [FieldError(f"{path}.sink", f"{exc}, taskType: EVENT taskName: {task.name}", task.sink)]
+    return []
+
+
+def _check_lambda(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
+    given = task.script_expression is not None or _has_input(task, "scriptExpression", task_defs)
+    return [] if given else _required("scriptExpression", task, path)
+
+
+def _check_exclusive_join(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
+    return [] if task.join_on else _required("joinOn", task, path, task.join_on)
+
+
 TYPE_CHECKS: dict[str, TypeCheck] = {
-    "EVENT": _needs("sink", "sink"),
+    "EVENT": _check_event,
+    "EXCLUSIVE_JOIN": _check_exclusive_join,
+    "START_WORKFLOW": _needs_input("startWorkflow"),
+    "LAMBDA": _check_lambda,
     "DECISION": _check_decision,
     "SWITCH": _check_switch,
     "DO_WHILE": _check_do_while,
