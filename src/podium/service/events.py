@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from podium.engine import lifecycle
 from podium.engine.expressions import resolve
 from podium.engine.scripting import ScriptError, evaluate
@@ -104,6 +106,8 @@ class EventHandlers:
                 status = "COMPLETED"
             except PodiumError as exc:
                 output, status = {"error": exc.message}, "FAILED"
+            except (ValidationError, ValueError) as exc:  # parameters that resolved to nonsense
+                output, status = {"error": str(exc)}, "FAILED"
             await self._record(handler, event, message_id, i, status, action.action.value, output)
 
     def _condition_holds(self, handler: EventHandler, payload: Any) -> bool:
