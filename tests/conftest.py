@@ -17,6 +17,8 @@ import pytest
 from podium.app import create_app
 from podium.service.clock import FakeClock
 from podium.settings import Settings
+from tests import pg
+from tests.pg import backends
 
 
 def free_port() -> int:
@@ -25,9 +27,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/podium.db"
+@pytest.fixture(params=backends())
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every API test runs on both backends: SQLite in a temp file, PostgreSQL in a database
+    cloned from a migrated template."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/podium.db"
+        return
+    name = await pg.fresh_database()
+    try:
+        yield pg.database_url(name)
+    finally:
+        await pg.drop_database(name)
 
 
 @pytest.fixture

@@ -43,10 +43,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, pool_size=settings.database_pool_size)
         await store.open()
         await store.migrate()
         waker, polls = Waker(), PollTracker()
+        broadcaster = getattr(store, "broadcaster", None)
+        if broadcaster is not None:  # several server processes on one database
+            waker.broadcast = broadcaster.send
+            broadcaster.deliver = waker.notify_here
         meta = Metadata(store, clock)
         await meta.load()
         async with store.reader() as s:

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     port: int = Field(8080, description="HTTP port.")
     database_url: str = Field("sqlite:///podium.db",
                               description="sqlite:///path/to/file.db or postgresql://user@host/db.")
+    database_pool_size: int = Field(10, description="PostgreSQL: connections in this process's pool.")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     max_payload_bytes: int = Field(10 * 1024 * 1024,

@@ -8,16 +8,19 @@ from pathlib import Path
 import pytest
 
 from podium.store import Store, open_store
+from tests import pg
+from tests.pg import backends
 
-BACKENDS = ["sqlite"]
 
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=backends())
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    opened = open_store(f"sqlite:///{tmp_path}/store.db")
+    name = await pg.fresh_database() if request.param == "postgresql" else None
+    opened = open_store(pg.database_url(name) if name else f"sqlite:///{tmp_path}/store.db")
     await opened.open()
     await opened.migrate()
     try:
         yield opened
     finally:
         await opened.close()
+        if name:
+            await pg.drop_database(name)

@@ -15,3 +15,8 @@ def test_ids_are_version_7_uuids_that_sort_by_time() -> None:
     assert all(first < other for other in later)
     assert len(set(later)) == 1000
     assert abs((parsed.int >> 80) - time.time_ns() // 1_000_000) < 5_000
+
+
+def test_ids_made_in_one_millisecond_still_sort_in_order() -> None:
+    made = [new_id() for _ in range(5000)]
+    assert made == sorted(made) and len(set(made)) == 5000

@@ -150,11 +150,13 @@ class Executions:
         ex = state.execution
         await self.supply(s, state)
         _fold_task_timers(state)
+        queues = await self._apply_queue_ops(s, state)  # before the tasks: the lock order is queue -> tasks
         if state.deleted_task_ids:  # first: restart/rerun re-create the same (ref, retry) rows
             await s.delete_tasks(sorted(state.deleted_task_ids))
         await s.insert_tasks(state.new_tasks())
         await s.update_tasks(state.dirty_tasks())
         outcome = await self._apply_effects(s, state)
+        outcome.queues |= queues
         if new:  # last: starting a failure workflow above may still have changed it
             await s.insert_execution(ex)
         elif state.execution_dirty:
@@ -163,15 +165,27 @@ class Executions:
             self.waker.notify(INDEX_CHANNEL)
         return outcome
 
+    async def _apply_queue_ops(self, s: Session, state: ExecutionState) -> set[str]:
+        """Enqueue and dequeue as the effects say (the last word per task wins); the queues touched."""
+        queue_ops: dict[str, Enqueue | Dequeue] = {}
+        for effect in state.effects:
+            if isinstance(effect, (Enqueue, Dequeue)):
+                queue_ops[effect.task_id] = effect
+        wid = state.execution.workflow_id
+        entries = [QueueEntry(e.task_id, wid, e.queue_name, e.priority, e.visible_at)
+                   for e in queue_ops.values() if isinstance(e, Enqueue)]
+        await s.dequeue([e.task_id for e in queue_ops.values() if isinstance(e, Dequeue)])
+        await s.enqueue(entries)
+        return {e.queue_name for e in entries}
+
     async def _apply_effects(self, s: Session, state: ExecutionState) -> Outcome:
         outcome = Outcome(workflows={state.execution.workflow_id})
-        queue_ops: dict[str, Enqueue | Dequeue] = {}
         timer_ops: dict[tuple[str, str], SetTimer | ClearTimer] = {}
         later: list[StartFailureWorkflow] = []
         for effect in state.effects:
             if isinstance(effect, (Enqueue, Dequeue)):
-                queue_ops[effect.task_id] = effect
-            elif isinstance(effect, (SetTimer, ClearTimer)) and effect.kind != TASK_TIMER:
+                continue  # done before the tasks were written
+            if isinstance(effect, (SetTimer, ClearTimer)) and effect.kind != TASK_TIMER:
                 timer_ops[(effect.kind, effect.key)] = effect
             elif isinstance(effect, SetTimer):
                 outcome.timers_changed = True
@@ -188,11 +202,6 @@ class Executions:
                 await self.announce(s, effect, outcome)
         state.effects.clear()
         wid = state.execution.workflow_id
-        entries = [QueueEntry(e.task_id, wid, e.queue_name, e.priority, e.visible_at)
-                   for e in queue_ops.values() if isinstance(e, Enqueue)]
-        await s.enqueue(entries)
-        await s.dequeue([e.task_id for e in queue_ops.values() if isinstance(e, Dequeue)])
-        outcome.queues = {e.queue_name for e in entries}
         if outcome.ended and state.execution.parent_workflow_id:  # tell the parent, in its own unit of work
             timer_ops[(CHILD_ENDED, wid)] = SetTimer(CHILD_ENDED, wid, self.clock.now(),
                                                      state.execution.parent_workflow_id)

@@ -21,6 +21,7 @@ from podium.store.session import Session
 log = logging.getLogger(__name__)
 
 MAX_POLL_COUNT = 1000
+FALLBACK_POLL_S = 1.0  # a long poll looks again at least this often, even if no wake-up reaches it
 
 
 class Tasks:
@@ -41,7 +42,7 @@ class Tasks:
             remaining = deadline - time.monotonic()
             if claimed or remaining <= 0:
                 return [task_json(t) for t in claimed]
-            await self.x.waker.wait(qname, remaining)
+            await self.x.waker.wait(qname, min(remaining, FALLBACK_POLL_S))
 
     async def _claim(self, qname: str, task_type: str, worker_id: str | None, count: int) -> list[Task]:
         async with self.x.store.unit() as s:

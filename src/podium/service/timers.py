@@ -23,9 +23,9 @@ async def fire(x: Executions, timer: Timer) -> None:
 
 
 async def _fire(x: Executions, s: Session, timer: Timer) -> Outcome | None:
+    ex = await s.get_execution(timer.workflow_id, lock=True)  # first: every unit locks the execution first
     if not await s.take_timer(timer):
         return None  # re-armed or fired elsewhere meanwhile
-    ex = await s.get_execution(timer.workflow_id, lock=True)
     if ex is None:
         return None
     if timer.kind == CHILD_REOPENED:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 
 
 class Waker:
     def __init__(self) -> None:
         self._waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
         self._generations: dict[str, int] = {}  # only of channels a loop asked about
+        #: Sends each notification to the other server processes too (PostgreSQL's NOTIFY).
+        self.broadcast: Callable[[str], None] | None = None
 
     def generation(self, channel: str) -> int:
         """A count of the channel's notifications: a loop reads it before looking for work, then
@@ -40,6 +43,12 @@ class Waker:
                 self._waiters.pop(channel, None)
 
     def notify(self, channel: str) -> None:
+        if self.broadcast is not None:
+            self.broadcast(channel)
+        self.notify_here(channel)
+
+    def notify_here(self, channel: str) -> None:
+        """Wake this process's waiters only (a notification that came from another process)."""
         if channel in self._generations:
             self._generations[channel] += 1
         for fut in self._waiters.get(channel, ()):

@@ -49,6 +49,8 @@ TASK_FIELDS: dict[str, Field] = {
 MAX_SEARCH_SIZE = 5000
 _FTS = ("workflow_id IN (SELECT workflow_id FROM executions WHERE row_id IN "
         "(SELECT rowid FROM executions_fts WHERE executions_fts MATCH ?))")
+_FTS_PG = ("workflow_id IN (SELECT workflow_id FROM executions WHERE row_id IN "
+           "(SELECT row_id FROM executions_fts WHERE body @@ to_tsquery('simple', ?)))")
 
 
 class Workflows:
@@ -246,9 +248,11 @@ class Workflows:
         where, params = query.compile_query(query.parse_query(query_text), fields, lambda n: "?")
         terms = query.free_text_terms(free_text)
         if terms:
-            match = query.fts5_match(terms)
+            postgres = self.x.store.dialect == "postgresql"
+            match = query.tsquery(terms) if postgres else query.fts5_match(terms)
             if match:
-                where = f"({where}) AND {fts}" if where else fts
+                clause = _FTS_PG if postgres and fts == _FTS else fts
+                where = f"({where}) AND {clause}" if where else clause
                 params.append(match)
         order_by = query.parse_sort(sort, fields)
         order = ", ".join(f"{col} {'ASC' if asc else 'DESC'}" for col, asc in order_by) or default_order

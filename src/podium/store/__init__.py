@@ -5,14 +5,16 @@ from __future__ import annotations
 from podium.store.port import Store
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, pool_size: int = 10) -> Store:
     """The adapter for a database URL (`sqlite:///file.db`, `postgresql://...`)."""
     if url.startswith("sqlite:"):
         from podium.store.sqlite import SqliteStore
 
         return SqliteStore(url)
     if url.startswith(("postgresql:", "postgres:")):
-        raise NotImplementedError("the PostgreSQL store is not available in this version")
+        from podium.store.postgres import PostgresStore
+
+        return PostgresStore(url, pool_size=pool_size)
     raise ValueError(f"unsupported database URL: {url!r} (use sqlite:///path.db or postgresql://...)")
 
 

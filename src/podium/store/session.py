@@ -31,6 +31,9 @@ _TASK_MARKS = ", ".join("?" * len(TASK_COLUMNS))
 
 
 class Session(ABC):
+    #: The full-text table's key column (SQLite's FTS5 calls it rowid).
+    fts_key = "rowid"
+
     # --- definitions ---------------------------------------------------------------------------
 
     async def get_workflow_def(self, name: str, version: int | None) -> tuple[dict[str, Any], int, int] | None:
@@ -117,7 +120,7 @@ class Session(ABC):
     async def delete_execution(self, workflow_id: str) -> None:
         await self.execute(f"DELETE FROM queue WHERE task_id IN ({_TASKS_OF})", (workflow_id,))
         await self.execute("DELETE FROM timers WHERE kind = 'workflow' AND key = ?", (workflow_id,))
-        await self.execute("DELETE FROM executions_fts WHERE rowid = "
+        await self.execute(f"DELETE FROM executions_fts WHERE {self.fts_key} = "
                            "(SELECT row_id FROM executions WHERE workflow_id = ?)", (workflow_id,))
         await self.execute(
             "DELETE FROM task_logs WHERE task_id IN (SELECT task_id FROM tasks WHERE workflow_id = ?)",
@@ -247,7 +250,7 @@ class Session(ABC):
     async def load_latest_iterations(self, workflow_id: str, loop_refs: Sequence[str]) -> list[Task]:
         """The latest task of each step inside a loop (`step` finds `step__7`), one index probe each."""
         one = f"SELECT * FROM (SELECT {_TASK_COLS} FROM tasks WHERE workflow_id = ? AND loop_ref = ? " \
-              "ORDER BY seq DESC LIMIT 1)"
+              "ORDER BY seq DESC LIMIT 1) AS latest"
         found: list[Task] = []
         for start in range(0, len(loop_refs), 200):  # SQLite allows 500 terms in a compound SELECT
             chunk = loop_refs[start:start + 200]
@@ -372,7 +375,7 @@ class Session(ABC):
         """Due timers of both kinds: execution timers (table `timers`) and tasks' own (`due_at`)."""
         rows = await self.fetchall(
             "SELECT * FROM (SELECT kind, key, workflow_id, due_at FROM timers WHERE due_at <= ? "
-            "UNION ALL SELECT 'task', task_id, workflow_id, due_at FROM tasks WHERE due_at <= ?) "
+            "UNION ALL SELECT 'task', task_id, workflow_id, due_at FROM tasks WHERE due_at <= ?) AS due "
             "ORDER BY due_at LIMIT ?", (now, now, limit))
         return [Timer(*r) for r in rows]
 
@@ -387,7 +390,7 @@ class Session(ABC):
 
     async def next_timer_due(self) -> int | None:
         row = await self.fetchone("SELECT MIN(d) FROM (SELECT MIN(due_at) AS d FROM timers "
-                                  "UNION ALL SELECT MIN(due_at) FROM tasks WHERE due_at IS NOT NULL)", ())
+                                  "UNION ALL SELECT MIN(due_at) FROM tasks WHERE due_at IS NOT NULL) AS due", ())
         return row[0] if row else None
 
     # --- poll data and logs --------------------------------------------------------------------

@@ -89,9 +89,9 @@ class SqliteSession(Session):
     async def claim_queue(self, queue_name: str, now: int, limit: int) -> list[str]:
         rows = await self.fetchall(
             "DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? AND visible_at <= ? "
-            "ORDER BY priority DESC, visible_at LIMIT ?) RETURNING task_id, priority, visible_at",
+            "ORDER BY priority DESC, visible_at, task_id LIMIT ?) RETURNING task_id, priority, visible_at",
             (queue_name, now, limit))
-        return [r[0] for r in sorted(rows, key=lambda r: (-r[1], r[2]))]
+        return [r[0] for r in sorted(rows, key=lambda r: (-r[1], r[2], r[0]))]
 
 
 class _ThreadSession(SqliteSession):

@@ -89,7 +89,7 @@ CREATE TABLE queue (
     visible_at  INTEGER NOT NULL,
     workflow_id TEXT    NOT NULL
 );
-CREATE INDEX queue_claim ON queue (queue_name, priority DESC, visible_at);
+CREATE INDEX queue_claim ON queue (queue_name, priority DESC, visible_at, task_id);
 
 -- Durable timers of executions (a task's own timer is its row's due_at).
 CREATE TABLE timers (

@@ -1,0 +1,176 @@
+-- The whole Podium schema for a fresh PostgreSQL database (equal to applying every migration; tested).
+
+-- Podium schema, version 1 (PostgreSQL).
+CREATE TABLE workflow_defs (
+    name        TEXT    NOT NULL,
+    version     BIGINT NOT NULL,
+    body        TEXT    NOT NULL,
+    create_time BIGINT NOT NULL,
+    update_time BIGINT,
+    PRIMARY KEY (name, version)
+);
+
+CREATE TABLE task_defs (
+    name        TEXT PRIMARY KEY,
+    body        TEXT    NOT NULL,
+    create_time BIGINT NOT NULL,
+    update_time BIGINT
+);
+
+-- The exact definition an execution runs, shared by every execution of it.
+CREATE TABLE def_snapshots (
+    hash TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+
+CREATE TABLE executions (
+    row_id             BIGSERIAL PRIMARY KEY,
+    workflow_id        TEXT    NOT NULL UNIQUE,
+    workflow_type      TEXT    NOT NULL,
+    version            BIGINT NOT NULL,
+    status             TEXT    NOT NULL,
+    correlation_id     TEXT,
+    priority           BIGINT NOT NULL DEFAULT 0,
+    parent_workflow_id TEXT,
+    parent_task_id     TEXT,
+    idempotency_key    TEXT,
+    create_time        BIGINT NOT NULL,
+    update_time        BIGINT NOT NULL,
+    end_time           BIGINT NOT NULL DEFAULT 0,
+    def_hash           TEXT    NOT NULL,
+    task_seq           BIGINT NOT NULL DEFAULT 0,
+    input              TEXT    NOT NULL DEFAULT '{}',
+    output             TEXT    NOT NULL DEFAULT '{}',
+    variables          TEXT    NOT NULL DEFAULT '{}',
+    state              TEXT    NOT NULL DEFAULT '{}',
+    indexed            BIGINT NOT NULL DEFAULT 0  -- 0 = its full-text entry is due (re)writing
+);
+CREATE INDEX executions_to_index ON executions (row_id) WHERE indexed = 0;
+CREATE INDEX executions_type_status ON executions (workflow_type, status, create_time);
+CREATE INDEX executions_status_time ON executions (status, create_time);
+CREATE INDEX executions_create_time ON executions (create_time);
+CREATE INDEX executions_correlation ON executions (correlation_id) WHERE correlation_id IS NOT NULL;
+CREATE INDEX executions_idempotency ON executions (idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX executions_parent ON executions (parent_workflow_id) WHERE parent_workflow_id IS NOT NULL;
+
+CREATE TABLE tasks (
+    task_id        TEXT PRIMARY KEY,
+    workflow_id    TEXT    NOT NULL,
+    seq            BIGINT NOT NULL,
+    ref_name       TEXT    NOT NULL,
+    retry_count    BIGINT NOT NULL,
+    task_type      TEXT    NOT NULL,
+    task_def_name  TEXT    NOT NULL,
+    status         TEXT    NOT NULL,
+    executed       BIGINT NOT NULL DEFAULT 0,
+    scheduled_time BIGINT NOT NULL,
+    start_time     BIGINT NOT NULL DEFAULT 0,
+    end_time       BIGINT NOT NULL DEFAULT 0,
+    update_time    BIGINT NOT NULL,
+    worker_id      TEXT,
+    domain         TEXT,
+    due_at         BIGINT,  -- the task's durable timer: when a timeout rule may next fire
+    input          TEXT    NOT NULL DEFAULT '{}',
+    output         TEXT    NOT NULL DEFAULT '{}',
+    state          TEXT    NOT NULL DEFAULT '{}',
+    UNIQUE (workflow_id, ref_name, retry_count)
+);
+CREATE INDEX tasks_by_workflow ON tasks (workflow_id, seq);
+CREATE INDEX tasks_live ON tasks (workflow_id) WHERE executed = 0;
+CREATE INDEX tasks_in_progress ON tasks (task_def_name, status) WHERE status = 'IN_PROGRESS';
+CREATE INDEX tasks_started ON tasks (task_def_name, start_time);
+CREATE INDEX tasks_type_status ON tasks (task_type, status);
+CREATE INDEX tasks_due ON tasks (due_at) WHERE due_at IS NOT NULL;
+
+-- Work waiting for a worker. Claim order: priority, then visible time.
+CREATE TABLE queue (
+    task_id     TEXT PRIMARY KEY,
+    queue_name  TEXT    NOT NULL,
+    priority    BIGINT NOT NULL DEFAULT 0,
+    visible_at  BIGINT NOT NULL,
+    workflow_id TEXT    NOT NULL
+);
+CREATE INDEX queue_claim ON queue (queue_name, priority DESC, visible_at, task_id);
+
+-- Durable timers of executions (a task's own timer is its row's due_at).
+CREATE TABLE timers (
+    kind        TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    workflow_id TEXT    NOT NULL,
+    due_at      BIGINT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+CREATE INDEX timers_due ON timers (due_at);
+
+CREATE TABLE poll_data (
+    queue_name     TEXT NOT NULL,
+    domain         TEXT NOT NULL DEFAULT '',
+    worker_id      TEXT,
+    last_poll_time BIGINT NOT NULL,
+    PRIMARY KEY (queue_name, domain)
+);
+
+CREATE TABLE task_logs (
+    id           BIGSERIAL PRIMARY KEY,
+    task_id      TEXT    NOT NULL,
+    log          TEXT    NOT NULL,
+    created_time BIGINT NOT NULL
+);
+CREATE INDEX task_logs_task ON task_logs (task_id, id);
+
+-- Executions removed with archiveWorkflow=true: their last JSON, still readable by id.
+CREATE TABLE archived_executions (
+    workflow_id TEXT PRIMARY KEY,
+    body        TEXT NOT NULL
+);
+
+-- Full-text index of executions, by executions.row_id.
+CREATE TABLE executions_fts (
+    row_id BIGINT PRIMARY KEY,
+    body   TSVECTOR NOT NULL
+);
+CREATE INDEX executions_fts_body ON executions_fts USING GIN (body);
+
+-- A task inside a DO_WHILE carries its iteration in its reference name (`step__3`); `loop_ref`
+-- keeps the name without it (`step`), so the latest iteration of a step is one index probe.
+ALTER TABLE tasks ADD COLUMN loop_ref TEXT;
+CREATE INDEX tasks_loop_latest ON tasks (workflow_id, loop_ref, seq) WHERE loop_ref IS NOT NULL;
+
+-- Event handlers (/api/event), the built-in `conductor` event queue, the record of what handlers
+-- did, and the outbox of notifications (status listeners) still to deliver.
+CREATE TABLE event_handlers (
+    name         TEXT PRIMARY KEY,
+    event        TEXT    NOT NULL,
+    active       BIGINT NOT NULL,
+    body         TEXT    NOT NULL
+);
+CREATE INDEX event_handlers_event ON event_handlers (event);
+CREATE TABLE event_messages (
+    id           BIGSERIAL PRIMARY KEY,
+    queue        TEXT    NOT NULL,
+    message_id   TEXT    NOT NULL,
+    payload      TEXT    NOT NULL,
+    created_time BIGINT NOT NULL
+);
+CREATE INDEX event_messages_queue ON event_messages (queue, id);
+CREATE TABLE event_executions (
+    id           TEXT PRIMARY KEY,
+    handler      TEXT    NOT NULL,
+    event        TEXT    NOT NULL,
+    message_id   TEXT    NOT NULL,
+    created      BIGINT NOT NULL,
+    status       TEXT    NOT NULL,
+    action       TEXT    NOT NULL,
+    output       TEXT    NOT NULL DEFAULT '{}'
+);
+CREATE INDEX event_executions_handler ON event_executions (handler, created);
+CREATE INDEX event_executions_event ON event_executions (event, created);
+CREATE TABLE outbox (
+    id           BIGSERIAL PRIMARY KEY,
+    destination  TEXT    NOT NULL,
+    payload      TEXT    NOT NULL,
+    attempts     BIGINT NOT NULL DEFAULT 0,
+    due_at       BIGINT NOT NULL,
+    last_error   TEXT
+);
+CREATE INDEX outbox_due ON outbox (due_at);

@@ -1,0 +1,280 @@
+"""The PostgreSQL adapter: asyncpg with a connection pool; many server processes share one database.
+
+Every unit of work is one transaction on a pooled connection. An execution's row is locked
+(`SELECT ... FOR UPDATE`) by every unit that changes it, so units on one execution take turns
+across processes; claims take queue rows with `FOR UPDATE SKIP LOCKED`, so two servers never hand
+out one task. Lock order is execution -> queue -> tasks everywhere (a claim takes queue -> tasks),
+so units cannot deadlock one another. Wake-ups travel between processes as `NOTIFY podium`
+(see `Broadcaster`); waits also look again at least every second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+
+from podium.errors import BadRequest, StoreError, StoreUnavailable
+from podium.store.migrate import MIGRATIONS_POSTGRES, Migrations, SchemaTooNew, migrations, split_sql
+from podium.store.port import Store
+from podium.store.session import Session
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "podium"
+MIGRATION_LOCK = 7_346_001  # pg_advisory_lock key: one migrator at a time
+_PLACEHOLDER = re.compile(r"\?")
+_UNAVAILABLE = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError,
+                asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
+                asyncpg.exceptions.TooManyConnectionsError, asyncpg.exceptions.ConnectionFailureError,
+                asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError,
+                asyncio.TimeoutError)
+
+
+@lru_cache(maxsize=2048)
+def numbered(sql: str) -> str:
+    """`?` placeholders (the shared SQL's) as PostgreSQL's `$1, $2 ...`."""
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+def store_error(exc: BaseException) -> Exception:
+    """A driver error as Podium's: a lost or refusing database is retryable (503); an integer the
+    request carried beyond 64 bits is the client's (OverflowError, rendered 400); else a 500."""
+    if isinstance(exc, asyncpg.exceptions.DataError) and "out of int64 range" in str(exc):
+        return OverflowError(str(exc))
+    if isinstance(exc, (asyncpg.exceptions.CharacterNotInRepertoireError,
+                        asyncpg.exceptions.UntranslatableCharacterError)):
+        return BadRequest(f"Text that cannot be stored (a NUL character?): {exc}")
+    if isinstance(exc, _UNAVAILABLE):
+        return StoreUnavailable(f"database unavailable: {type(exc).__name__}: {exc}")
+    return StoreError(f"database error: {exc}")
+
+
+def _has_nul(params: Sequence[Any]) -> bool:
+    return any(isinstance(p, str) and "\x00" in p for p in params)
+
+
+class PgSession(Session):
+    fts_key = "row_id"
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> None:
+        try:
+            await self.conn.execute(numbered(sql), *params)
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            raise store_error(exc) from exc
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            try:
+                await self.conn.executemany(numbered(sql), rows)
+            except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+                raise store_error(exc) from exc
+
+    async def fetchone(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
+        if _has_nul(params):
+            return None  # no stored text holds a NUL character: nothing can match
+        try:
+            row = await self.conn.fetchrow(numbered(sql), *params)
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            raise store_error(exc) from exc
+        return tuple(row) if row is not None else None
+
+    async def fetchall(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        if _has_nul(params):
+            return []  # no stored text holds a NUL character: nothing can match
+        try:
+            rows = await self.conn.fetch(numbered(sql), *params)
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            raise store_error(exc) from exc
+        return [tuple(r) for r in rows]
+
+    def lock_clause(self, sql: str, lock: bool) -> str:
+        return f"{sql} FOR UPDATE" if lock else sql
+
+    async def claim_queue(self, queue_name: str, now: int, limit: int) -> list[str]:
+        rows = await self.fetchall(
+            "DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? "
+            "AND visible_at <= ? ORDER BY priority DESC, visible_at, task_id LIMIT ? FOR UPDATE SKIP LOCKED) "
+            "RETURNING task_id, priority, visible_at",
+            (queue_name, now, limit))
+        return [r[0] for r in sorted(rows, key=lambda r: (-r[1], r[2], r[0]))]
+
+    async def write_index(self, entries: Sequence[tuple[int, str]]) -> None:
+        await self.executemany(
+            "INSERT INTO executions_fts (row_id, body) VALUES (?, to_tsvector('simple', ?)) "
+            "ON CONFLICT (row_id) DO UPDATE SET body = excluded.body", entries)
+        await self.executemany("UPDATE executions SET indexed = 1 WHERE row_id = ?", [(e[0],) for e in entries])
+
+
+class Broadcaster:
+    """Carries wake-ups between server processes: local notifications are sent, batched, as
+    `NOTIFY podium '<origin> <channel> <channel> ...'`; notifications from other processes are
+    handed to `deliver`."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+        self.origin = f"{os.getpid()}-{id(self):x}"
+        self.deliver: Callable[[str], None] | None = None
+        self._pending: set[str] = set()
+        self._flushing: asyncio.Task[None] | None = None
+
+    def send(self, channel: str) -> None:
+        self._pending.add(channel)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # gather what this turn of the loop notifies
+        channels, self._pending = sorted(self._pending), set()
+        for start in range(0, len(channels), 100):
+            payload = " ".join([self.origin, *channels[start:start + 100]])[:7900]
+            with contextlib.suppress(StoreError, *_UNAVAILABLE):
+                async with self.store.reader() as s:
+                    await s.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
+
+    def received(self, payload: str) -> None:
+        origin, *channels = payload.split(" ")
+        if origin != self.origin and self.deliver is not None:
+            for channel in channels:
+                self.deliver(channel)
+
+
+class PostgresStore(Store):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._listening: asyncio.Task[None] | None = None
+        self.broadcaster = Broadcaster(self)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StoreUnavailable("the store is not open")
+        return self._pool
+
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size,
+                                                   command_timeout=60)
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            raise store_error(exc) from exc
+        self._listening = asyncio.get_running_loop().create_task(self._listen())
+
+    async def close(self) -> None:
+        if self._listening is not None:
+            self._listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listening
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def _listen(self) -> None:
+        """Keep one connection LISTENing; after a loss, connect again (waits still poll meanwhile)."""
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.url)
+                await conn.add_listener(NOTIFY_CHANNEL, lambda *args: self.broadcaster.received(str(args[3])))
+                while not conn.is_closed():
+                    await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("LISTEN connection lost; retrying", extra={"action": "listen_error", "error": str(exc)})
+            finally:
+                if conn is not None and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            await asyncio.sleep(1)
+
+    # --- schema --------------------------------------------------------------------------------
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations under an advisory lock: servers starting together take turns."""
+        found = migrations(MIGRATIONS_POSTGRES)
+        try:
+            async with self.pool.acquire() as conn:
+                await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+                try:
+                    return await _apply(conn, found)
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            raise store_error(exc) from exc
+
+    async def schema_version(self) -> int:
+        async with self.pool.acquire() as conn:
+            return await _current(conn)
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Session]:
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                yield PgSession(conn)
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            raise store_error(exc) from exc
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Session]:
+        try:
+            async with self.pool.acquire() as conn:
+                yield PgSession(conn)
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            raise store_error(exc) from exc
+
+
+_LEDGER = ("CREATE TABLE IF NOT EXISTS schema_migrations "
+           "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
+
+
+async def _current(conn: asyncpg.Connection) -> int:
+    await conn.execute(_LEDGER)
+    return int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+
+
+async def _apply(conn: asyncpg.Connection, found: Migrations) -> list[int]:
+    import time
+
+    current = await _current(conn)
+    if current > found.latest:
+        raise SchemaTooNew(f"database schema version {current} is newer than this Podium ({found.latest})")
+    now = int(time.time() * 1000)
+    tables = await conn.fetchval("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() "
+                                 "AND tablename <> 'schema_migrations'")
+    if current == 0 and found.fresh is not None and not tables:
+        async with conn.transaction():
+            for statement in split_sql(found.fresh):
+                await conn.execute(statement)
+            await conn.executemany("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                                   [(m.version, m.name, now) for m in found.items])
+        return [m.version for m in found.items]
+    applied = []
+    for m in found.items:
+        if m.version <= current:
+            continue
+        async with conn.transaction():
+            for statement in split_sql(m.sql):
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                               m.version, m.name, now)
+        applied.append(m.version)
+    return applied
