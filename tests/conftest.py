@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,13 +93,15 @@ class ServerProcess:
                 self.kill()
 
 
-def start_server(db_path: Path, log_path: Path, port: int | None = None) -> ServerProcess:
+def start_server(db_path: Path, log_path: Path, port: int | None = None, *, database_url: str | None = None,
+                 args: Sequence[str] = ()) -> ServerProcess:
+    """A `podium server` process on `db_path` (SQLite), or on `database_url` when given."""
     port = port or free_port()
     env = dict(os.environ, PODIUM_LOG_LEVEL="warning")
     with log_path.open("ab") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(
             [sys.executable, "-m", "podium.cli", "server", "--port", str(port),
-             "--database-url", f"sqlite:///{db_path}"],
+             "--database-url", database_url or f"sqlite:///{db_path}", *args],
             stdout=log, stderr=subprocess.STDOUT, env=env)
     server = ServerProcess(f"http://127.0.0.1:{port}", port, db_path, process, log_path)
     deadline = time.monotonic() + 30
