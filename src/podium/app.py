@@ -67,14 +67,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.store = store
         if isinstance(clock, FakeClock):
             clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
-        running = [asyncio.create_task(run_timer_loop(executions)),
-                   asyncio.create_task(run_indexer_loop(executions)),
-                   asyncio.create_task(run_repair_loop(executions)),
-                   asyncio.create_task(run_checkpoint_loop(store)),
-                   asyncio.create_task(run_poll_data_loop(store, polls)),
-                   asyncio.create_task(runner.run()),
-                   asyncio.create_task(EventProcessor(event_handlers, brokers).run()),
-                   asyncio.create_task(run_outbox_loop(executions, http_client, brokers))] if loops else []
+        housekeeping = [run_checkpoint_loop(store), run_poll_data_loop(store, polls)]
+        engine = [run_timer_loop(executions), run_indexer_loop(executions), run_repair_loop(executions),
+                  runner.run(), EventProcessor(event_handlers, brokers).run(),
+                  run_outbox_loop(executions, http_client, brokers)] if settings.role != "api" else []
+        running = [asyncio.create_task(loop) for loop in [*housekeeping, *engine]] if loops else []
+        if not loops:
+            for unused in [*housekeeping, *engine]:
+                unused.close()
         try:
             yield
         finally:
@@ -93,9 +93,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                   description="Workflow and process orchestration server with a Conductor-compatible API.")
     app.state.settings = settings
     errors.install(app)
+    api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
-                   events.router):
+                   events.router) if api else (misc.router,):
         app.include_router(router)
-    app.add_middleware(WorkerLane)
+    if api:
+        app.add_middleware(WorkerLane)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
     return app

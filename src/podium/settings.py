@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///podium.db",
                               description="sqlite:///path/to/file.db or postgresql://user@host/db.")
     database_pool_size: int = Field(10, description="PostgreSQL: connections in this process's pool.")
+    role: Literal["all", "api", "engine"] = Field(
+        "all", description="all: API and background work; api: the API only; engine: background work "
+                           "only (timers, system tasks, events). Split roles need a shared PostgreSQL.")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     max_payload_bytes: int = Field(10 * 1024 * 1024,
