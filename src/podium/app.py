@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings.database_url, pool_size=settings.database_pool_size)
+        store = open_store(settings.database_url, pool_size=settings.database_pool_size,
+                           statement_cache=settings.database_statement_cache)
         await store.open()
         await store.migrate()
         waker, polls = Waker(), PollTracker()

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///podium.db",
                               description="sqlite:///path/to/file.db or postgresql://user@host/db.")
     database_pool_size: int = Field(10, description="PostgreSQL: connections in this process's pool.")
+    database_statement_cache: int = Field(
+        100, description="PostgreSQL: prepared statements kept per connection; 0 behind PgBouncer in "
+                         "transaction mode.")
     role: Literal["all", "api", "engine"] = Field(
         "all", description="all: API and background work; api: the API only; engine: background work "
                            "only (timers, system tasks, events). Split roles need a shared PostgreSQL.")

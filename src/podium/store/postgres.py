@@ -154,9 +154,10 @@ class Broadcaster:
 class PostgresStore(Store):
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, statement_cache: int = 100) -> None:
         self.url = url
         self.pool_size = pool_size
+        self.statement_cache = statement_cache
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._listening: asyncio.Task[None] | None = None
@@ -171,7 +172,8 @@ class PostgresStore(Store):
     async def open(self) -> None:
         try:
             self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size,
-                                                   command_timeout=60)
+                                                   command_timeout=60,
+                                                   statement_cache_size=self.statement_cache)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
         self._listening = asyncio.get_running_loop().create_task(self._listen())
