@@ -18,6 +18,7 @@ from podium.events.hub import Brokers
 from podium.loops.checkpoint import run_checkpoint_loop
 from podium.loops.events import EventProcessor
 from podium.loops.indexer import run_indexer_loop
+from podium.loops.metadata import METADATA_CHANNEL, run_metadata_loop
 from podium.loops.outbox import run_outbox_loop
 from podium.loops.polldata import flush, run_poll_data_loop
 from podium.loops.repair import run_repair_loop
@@ -48,11 +49,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         await store.open()
         await store.migrate()
         waker, polls = Waker(), PollTracker()
+        meta = Metadata(store, clock)
         broadcaster = getattr(store, "broadcaster", None)
         if broadcaster is not None:  # several server processes on one database
             waker.broadcast = broadcaster.send
             broadcaster.deliver = waker.notify_here
-        meta = Metadata(store, clock)
+            meta.on_change = lambda: broadcaster.send(METADATA_CHANNEL)  # the others reload
         await meta.load()
         async with store.reader() as s:
             polls.load(await s.list_poll_data())
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         if isinstance(clock, FakeClock):
             clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
         housekeeping = [run_checkpoint_loop(store), run_poll_data_loop(store, polls)]
+        if broadcaster is not None:
+            housekeeping.append(run_metadata_loop(meta, waker))
         engine = [run_timer_loop(executions), run_indexer_loop(executions), run_repair_loop(executions),
                   runner.run(), EventProcessor(event_handlers, brokers).run(),
                   run_outbox_loop(executions, http_client, brokers)] if settings.role != "api" else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -26,17 +27,32 @@ def def_hash(body: dict[str, Any]) -> tuple[str, str]:
 
 
 class Metadata:
+    """Definitions, cached in memory: task definitions whole, registered workflow definitions as
+    they are asked for (snapshots by content hash never change). A write here calls `on_change`,
+    which tells the other server processes (on PostgreSQL) to `reload`."""
+
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
         self._task_defs: dict[str, TaskDef] = {}
         self._snapshots: OrderedDict[str, Definition] = OrderedDict()
         self._registered: dict[tuple[str, int | None], Definition] = {}  # cleared by any definition write
+        self.on_change: Callable[[], None] | None = None
 
     async def load(self) -> None:
         async with self.store.reader() as s:
             rows = await s.list_task_defs()
         self._task_defs = {b["name"]: TaskDef.model_validate(b) for b, _, _ in rows}
+
+    async def reload(self) -> None:
+        """Another process changed definitions: read them again."""
+        await self.load()
+        self._registered.clear()
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     # --- task definitions ----------------------------------------------------------------------
 
@@ -50,6 +66,7 @@ class Metadata:
             for td in defs:
                 await s.put_task_def(td.name, td.to_wire(), now)
         self._task_defs.update({td.name: td for td in defs})
+        self._changed()
 
     async def update_task_def(self, td: TaskDef) -> None:
         check_task_defs([td])
@@ -58,6 +75,7 @@ class Metadata:
                 raise NotFound(f"No such task by name {td.name}")
             await s.put_task_def(td.name, td.to_wire(), self.clock.now())
         self._task_defs[td.name] = td
+        self._changed()
 
     async def get_task_def(self, name: str) -> dict[str, Any]:
         async with self.store.reader() as s:
@@ -75,6 +93,7 @@ class Metadata:
             if not await s.delete_task_def(name):
                 raise NotFound("No such task definition")
         self._task_defs.pop(name, None)
+        self._changed()
 
     # --- workflow definitions ------------------------------------------------------------------
 
@@ -85,6 +104,7 @@ class Metadata:
                 raise Conflict(f"Workflow with {wd.name}.{wd.version} already exists!")
             await s.put_workflow_def(wd.name, wd.version, wd.to_wire(), self.clock.now())
         self._registered.clear()
+        self._changed()
 
     async def upsert_workflow_defs(self, defs: list[WorkflowDef]) -> dict[str, Any]:
         for wd in defs:
@@ -96,6 +116,7 @@ class Metadata:
                 await s.put_workflow_def(wd.name, wd.version, wd.to_wire(), self.clock.now())
                 done.append(wd.name)
         self._registered.clear()
+        self._changed()
         return {"bulkErrorResults": errors, "bulkSuccessfulResults": done}
 
     async def get_workflow_def(self, name: str, version: int | None, session: Session | None = None
@@ -128,6 +149,7 @@ class Metadata:
             if not await s.delete_workflow_def(name, version):
                 raise NotFound(f"No such workflow definition: {name} version: {version}")
         self._registered.clear()
+        self._changed()
 
     # --- snapshots: the exact definition each execution runs ----------------------------------
 

@@ -1,0 +1,24 @@
+"""Keeps this process's definition caches fresh when another server process (on the same
+PostgreSQL database) changes definitions: reload on its notification, and at least every
+REFRESH_S seconds in case a notification was lost."""
+
+from __future__ import annotations
+
+import logging
+
+from podium.service.metadata import Metadata
+from podium.service.waker import Waker
+
+log = logging.getLogger(__name__)
+
+METADATA_CHANNEL = "__metadata__"
+REFRESH_S = 30.0
+
+
+async def run_metadata_loop(metadata: Metadata, waker: Waker) -> None:
+    while True:
+        await waker.wait(METADATA_CHANNEL, REFRESH_S)
+        try:
+            await metadata.reload()
+        except Exception:  # a lost database: the next round tries again
+            log.exception("definitions could not be reloaded", extra={"action": "metadata_reload_error"})
