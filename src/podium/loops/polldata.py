@@ -1,4 +1,6 @@
-"""Writes the in-memory poll data (last poll per queue) to the store about once a second."""
+"""Writes the in-memory poll data (last poll per queue) to the store about once a second; with
+several server processes on one database, also reads what the others wrote, so task-domain
+choices see workers that poll another process."""
 
 from __future__ import annotations
 
@@ -15,6 +17,12 @@ async def run_poll_data_loop(store: Store, polls: PollTracker, interval_s: float
     while True:
         await asyncio.sleep(interval_s)
         await flush(store, polls)
+        if store.dialect == "postgresql":
+            try:
+                async with store.reader() as s:
+                    polls.load(await s.list_poll_data())
+            except Exception:
+                log.exception("poll data read failed", extra={"action": "poll_data_error"})
 
 
 async def flush(store: Store, polls: PollTracker) -> None:
