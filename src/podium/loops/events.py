@@ -26,6 +26,7 @@ from podium.store import events as store
 log = logging.getLogger(__name__)
 
 BATCH = 100
+LEASE_MS = 60_000  # how long a claimed batch is this process's to handle
 IDLE_WAIT_S = 1.0
 RESUBSCRIBE_S = 2.0
 
@@ -77,8 +78,8 @@ class EventProcessor:
         while True:
             seen = x.waker.generation(EVENTS_CHANNEL)
             try:
-                async with x.store.reader() as s:
-                    messages = await store.next_messages(s, BATCH)
+                async with x.store.unit() as s:
+                    messages = await store.claim_messages(s, x.clock.now(), LEASE_MS, BATCH)
                 for message in messages:
                     await self.handlers.handle(self._listening(message.queue, short_name(message.queue)),
                                                message.queue, message.message_id, message.payload)

@@ -17,6 +17,7 @@ from podium.store import events as store
 log = logging.getLogger(__name__)
 
 BATCH = 100
+LEASE_MS = 60_000  # a claimed notice is this process's to send for so long
 MAX_ATTEMPTS = 10
 MAX_BACKOFF_MS = 300_000
 IDLE_WAIT_S = 1.0
@@ -36,8 +37,8 @@ async def run_outbox_loop(x: Executions, client: httpx.AsyncClient, brokers: Bro
 
 
 async def deliver_due(x: Executions, client: httpx.AsyncClient, brokers: Brokers) -> int:
-    async with x.store.reader() as s:
-        due = await store.due_outbox(s, x.clock.now(), BATCH)
+    async with x.store.unit() as s:
+        due = await store.claim_outbox(s, x.clock.now(), LEASE_MS, BATCH)
     for entry in due:
         error = await _send(client, brokers, entry.destination, entry.payload)
         async with x.store.unit() as s:

@@ -24,6 +24,8 @@ async def start(executions: Executions, req: StartWorkflowRequest) -> str:
     if req.input is None and not req.external_input_payload_storage_path:
         raise BadRequest("NULL input passed when starting workflow")
     async with executions.store.unit() as s:
+        if req.idempotency_key:  # two starts with one key (on two servers) take turns
+            await s.lock_name(f"idempotency:{req.idempotency_key}")
         existing = await _idempotent_match(s, req)
         if existing is not None:
             return existing

@@ -82,10 +82,14 @@ async def publish(s: Session, queue: str, message_id: str, payload: Any, now: in
                     (queue, message_id, dumps(payload), now))
 
 
-async def next_messages(s: Session, limit: int) -> list[EventMessage]:
-    rows = await s.fetchall("SELECT id, queue, message_id, payload, created_time FROM event_messages "
-                            "ORDER BY id LIMIT ?", (limit,))
-    return [EventMessage(r[0], r[1], r[2], loads(r[3]), r[4]) for r in rows]
+async def claim_messages(s: Session, now: int, lease_ms: int, limit: int) -> list[EventMessage]:
+    """Lease the oldest messages no one is handling: a process that dies holding some leaves them
+    to be handled again when the lease runs out."""
+    rows = await s.fetchall(
+        "UPDATE event_messages SET leased_until = ? WHERE id IN (SELECT id FROM event_messages "
+        f"WHERE leased_until <= ? ORDER BY id LIMIT ?{s.skip_locked}) "
+        "RETURNING id, queue, message_id, payload, created_time", (now + lease_ms, now, limit))
+    return sorted((EventMessage(r[0], r[1], r[2], loads(r[3]), r[4]) for r in rows), key=lambda m: m.id)
 
 
 async def take_message(s: Session, message: EventMessage) -> bool:
@@ -137,10 +141,13 @@ async def add_outbox(s: Session, destination: str, payload: Any, due_at: int) ->
                     (destination, dumps(payload), due_at))
 
 
-async def due_outbox(s: Session, now: int, limit: int) -> list[OutboxEntry]:
-    rows = await s.fetchall("SELECT id, destination, payload, attempts FROM outbox WHERE due_at <= ? "
-                            "ORDER BY due_at, id LIMIT ?", (now, limit))
-    return [OutboxEntry(r[0], r[1], loads(r[2]), r[3]) for r in rows]
+async def claim_outbox(s: Session, now: int, lease_ms: int, limit: int) -> list[OutboxEntry]:
+    """Lease the due notices: each is sent by one process; if it dies, another sends it later."""
+    rows = await s.fetchall(
+        "UPDATE outbox SET due_at = ? WHERE id IN (SELECT id FROM outbox WHERE due_at <= ? "
+        f"ORDER BY due_at, id LIMIT ?{s.skip_locked}) RETURNING id, destination, payload, attempts",
+        (now + lease_ms, now, limit))
+    return sorted((OutboxEntry(r[0], r[1], loads(r[2]), r[3]) for r in rows), key=lambda e: e.id)
 
 
 async def next_outbox_due(s: Session) -> int | None:

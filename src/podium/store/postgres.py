@@ -65,6 +65,7 @@ def _has_nul(params: Sequence[Any]) -> bool:
 
 class PgSession(Session):
     fts_key = "row_id"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -102,6 +103,9 @@ class PgSession(Session):
 
     def lock_clause(self, sql: str, lock: bool) -> str:
         return f"{sql} FOR UPDATE" if lock else sql
+
+    async def lock_name(self, name: str) -> None:
+        await self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
 
     async def claim_queue(self, queue_name: str, now: int, limit: int) -> list[str]:
         rows = await self.fetchall(

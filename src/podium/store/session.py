@@ -33,6 +33,8 @@ _TASK_MARKS = ", ".join("?" * len(TASK_COLUMNS))
 class Session(ABC):
     #: The full-text table's key column (SQLite's FTS5 calls it rowid).
     fts_key = "rowid"
+    #: Appended to the inner SELECT of a claim: PostgreSQL skips rows another process is claiming.
+    skip_locked = ""
 
     # --- definitions ---------------------------------------------------------------------------
 
@@ -420,6 +422,9 @@ class Session(ABC):
     def lock_clause(self, sql: str, lock: bool) -> str:
         """Row locking for `SELECT ... FOR UPDATE`; SQLite's single writer needs none."""
         return sql
+
+    async def lock_name(self, name: str) -> None:  # noqa: B027 - nothing to do for a single writer
+        """Hold a lock on `name` until the transaction ends (units that take it take turns)."""
 
     @abstractmethod
     async def execute(self, sql: str, params: Sequence[Any]) -> None: ...

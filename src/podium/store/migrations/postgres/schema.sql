@@ -174,3 +174,5 @@ CREATE TABLE outbox (
     last_error   TEXT
 );
 CREATE INDEX outbox_due ON outbox (due_at);
+
+ALTER TABLE event_messages ADD COLUMN leased_until BIGINT NOT NULL DEFAULT 0;

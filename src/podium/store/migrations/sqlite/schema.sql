@@ -139,7 +139,7 @@ CREATE TABLE event_messages (
     message_id   TEXT    NOT NULL,
     payload      TEXT    NOT NULL,
     created_time INTEGER NOT NULL
-);
+, leased_until INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX event_messages_queue ON event_messages (queue, id);
 CREATE TABLE event_executions (
     id           TEXT PRIMARY KEY,
