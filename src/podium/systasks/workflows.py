@@ -54,6 +54,7 @@ class WorkflowStarter:
                 return _running(wanted)
             key = data.get("subWorkflowIdempotencyKey")
             if key:
+                await s.lock_name(f"idempotency:{key}")
                 found = await s.find_by_idempotency_key(str(key))
                 if found is not None:
                     strategy = data.get("subWorkflowIdempotencyStrategy") or IdempotencyStrategy.FAIL
