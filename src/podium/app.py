@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             for task in running:
                 task.cancel()
             for task in running:
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, Exception):  # a loop that died already
                     await task
             await flush(store, polls)
             await http_client.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from podium.loops import failed
 from podium.store.port import Store
 
 log = logging.getLogger(__name__)
@@ -15,5 +16,5 @@ async def run_checkpoint_loop(store: Store, interval_s: float = 1.0) -> None:
         await asyncio.sleep(interval_s)
         try:
             await store.checkpoint()
-        except Exception:
-            log.exception("checkpoint failed", extra={"action": "checkpoint_error"})
+        except Exception as exc:
+            failed(log, "checkpoint failed", exc, action="checkpoint_error")

@@ -18,6 +18,7 @@ from typing import Any
 
 from podium.events.address import Kind, parse_address
 from podium.events.hub import Brokers
+from podium.loops import failed
 from podium.model.events import EventHandler
 from podium.service.events import EventHandlers
 from podium.service.executions import EVENTS_CHANNEL
@@ -46,8 +47,8 @@ class EventProcessor:
             while True:
                 try:
                     await self._refresh()
-                except Exception:
-                    log.exception("event handlers could not be read", extra={"action": "event_refresh_error"})
+                except Exception as exc:
+                    failed(log, "event handlers could not be read", exc, action="event_refresh_error")
                 await self._changed.wait()
                 self._changed.clear()
         finally:
@@ -85,8 +86,8 @@ class EventProcessor:
                                                message.queue, message.message_id, message.payload)
                     async with x.store.unit() as s:
                         await store.take_message(s, message)
-            except Exception:
-                log.exception("event queue failed", extra={"action": "event_queue_error"})
+            except Exception as exc:
+                failed(log, "event queue failed", exc, action="event_queue_error")
                 messages = []
             if len(messages) < BATCH:
                 await x.waker.wait(EVENTS_CHANNEL, IDLE_WAIT_S, since=seen)

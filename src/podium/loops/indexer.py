@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from podium.loops import failed
 from podium.service.executions import INDEX_CHANNEL, Executions
 from podium.service.indexing import index_pending
 
@@ -20,5 +21,5 @@ async def run_indexer_loop(x: Executions) -> None:
         await asyncio.sleep(PAUSE_S)  # let a burst of commits gather into one batch
         try:
             await index_pending(x)
-        except Exception:
-            log.exception("indexer failed", extra={"action": "indexer_error"})
+        except Exception as exc:
+            failed(log, "indexer failed", exc, action="indexer_error")

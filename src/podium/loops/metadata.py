@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from podium.loops import failed
 from podium.service.metadata import Metadata
 from podium.service.waker import Waker
 
@@ -20,5 +21,5 @@ async def run_metadata_loop(metadata: Metadata, waker: Waker) -> None:
         await waker.wait(METADATA_CHANNEL, REFRESH_S)
         try:
             await metadata.reload()
-        except Exception:  # a lost database: the next round tries again
-            log.exception("definitions could not be reloaded", extra={"action": "metadata_reload_error"})
+        except Exception as exc:  # a lost database: the next round tries again
+            failed(log, "definitions could not be reloaded", exc, action="metadata_reload_error")

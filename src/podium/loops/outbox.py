@@ -11,6 +11,7 @@ import orjson
 
 from podium.events.address import parse_address
 from podium.events.hub import Brokers
+from podium.loops import failed
 from podium.service.executions import OUTBOX_CHANNEL, Executions
 from podium.store import events as store
 
@@ -28,12 +29,13 @@ async def run_outbox_loop(x: Executions, client: httpx.AsyncClient, brokers: Bro
     while True:
         seen = x.waker.generation(OUTBOX_CHANNEL)
         try:
-            delivered = await deliver_due(x, client, brokers)
-        except Exception:
-            log.exception("outbox failed", extra={"action": "outbox_error"})
-            delivered = 0
-        if delivered < BATCH:
-            await x.waker.wait(OUTBOX_CHANNEL, await _pause(x), since=seen)
+            if await deliver_due(x, client, brokers) >= BATCH:
+                continue
+            pause = await _pause(x)
+        except Exception as exc:  # a lost database: try again after a pause
+            failed(log, "outbox failed", exc, action="outbox_error")
+            pause = IDLE_WAIT_S
+        await x.waker.wait(OUTBOX_CHANNEL, pause, since=seen)
 
 
 async def deliver_due(x: Executions, client: httpx.AsyncClient, brokers: Brokers) -> int:

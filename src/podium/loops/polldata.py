@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from podium.loops import failed
 from podium.service.context import PollTracker
 from podium.store.port import Store
 
@@ -21,8 +22,8 @@ async def run_poll_data_loop(store: Store, polls: PollTracker, interval_s: float
             try:
                 async with store.reader() as s:
                     polls.load(await s.list_poll_data())
-            except Exception:
-                log.exception("poll data read failed", extra={"action": "poll_data_error"})
+            except Exception as exc:
+                failed(log, "poll data read failed", exc, action="poll_data_error")
 
 
 async def flush(store: Store, polls: PollTracker) -> None:
@@ -32,5 +33,5 @@ async def flush(store: Store, polls: PollTracker) -> None:
     try:
         async with store.unit() as s:
             await s.save_poll_data(dirty)
-    except Exception:
-        log.exception("poll data flush failed", extra={"action": "poll_data_error"})
+    except Exception as exc:
+        failed(log, "poll data flush failed", exc, action="poll_data_error")

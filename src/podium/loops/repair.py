@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from podium.loops import failed
 from podium.service.executions import Executions
 from podium.service.repair import repair
 
@@ -16,5 +17,5 @@ async def run_repair_loop(x: Executions, interval_s: float = 60.0) -> None:
         await asyncio.sleep(interval_s)
         try:
             await repair(x)
-        except Exception:
-            log.exception("repair sweep failed", extra={"action": "repair_error"})
+        except Exception as exc:
+            failed(log, "repair sweep failed", exc, action="repair_error")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from podium.loops import failed
 from podium.service import timers
 from podium.service.executions import TIMER_CHANNEL, Executions
 
@@ -19,12 +20,13 @@ async def run_timer_loop(x: Executions) -> None:
         seen = x.waker.generation(TIMER_CHANNEL)
         try:
             fired = await fire_due(x)
-        except Exception:  # a broken store must not kill the loop; it retries after a pause
-            log.exception("timer loop failed", extra={"action": "timer_loop_error"})
-            fired = 0
-        if fired >= BATCH:
-            continue
-        await x.waker.wait(TIMER_CHANNEL, await _pause(x), since=seen)
+            if fired >= BATCH:
+                continue
+            pause = await _pause(x)
+        except Exception as exc:  # a broken store must not kill the loop; it retries after a pause
+            failed(log, "timer loop failed", exc, action="timer_loop_error")
+            pause = MAX_SLEEP_S
+        await x.waker.wait(TIMER_CHANNEL, pause, since=seen)
 
 
 async def fire_due(x: Executions) -> int:
@@ -33,8 +35,8 @@ async def fire_due(x: Executions) -> int:
     for timer in due:
         try:
             await timers.fire(x, timer)
-        except Exception:
-            log.exception("timer failed", extra={"action": "timer_error", "timer": timer.kind, "key": timer.key})
+        except Exception as exc:
+            failed(log, "timer failed", exc, **{"action": "timer_error", "timer": timer.kind, "key": timer.key})
     return len(due)
 
 

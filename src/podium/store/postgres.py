@@ -36,6 +36,7 @@ _UNAVAILABLE = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.C
                 asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
                 asyncpg.exceptions.TooManyConnectionsError, asyncpg.exceptions.ConnectionFailureError,
                 asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError,
+                asyncpg.exceptions.InternalClientError,  # a connection the server just closed
                 asyncio.TimeoutError)
 
 
@@ -175,7 +176,7 @@ class PostgresStore(Store):
 
     async def open(self) -> None:
         try:
-            self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size,
+            self._pool = await asyncpg.create_pool(self.url, min_size=0, max_size=self.pool_size,
                                                    command_timeout=60,
                                                    statement_cache_size=self.statement_cache)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podium.errors import PodiumError
+from podium.loops import failed
 from podium.model.definitions import TaskResult
 from podium.model.enums import TaskStatus
 from podium.model.records import Task
@@ -61,9 +62,8 @@ class Runner:
                 seen = self.tasks.x.waker.generation(task_type)
                 try:
                     claimed = await self.tasks.claim(task_type, WORKER_ID, free)
-                except Exception:  # a broken store must not end the loop
-                    log.exception("system task claim failed", extra={"action": "systask_claim_error",
-                                                                     "task_type": task_type})
+                except Exception as exc:  # a broken store must not end the loop
+                    failed(log, "system task claim failed", exc, action="systask_claim_error", task_type=task_type)
                     claimed = []
                 if not claimed:
                     await self.tasks.x.waker.wait(task_type, IDLE_WAIT_S, since=seen)
