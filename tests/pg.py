@@ -82,6 +82,10 @@ async def drop_database(name: str) -> None:
         await admin.close()
 
 
+def template_built() -> bool:
+    return _template_built
+
+
 async def drop_template() -> None:
     if _template_built:
         await drop_database(TEMPLATE)

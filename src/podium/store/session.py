@@ -165,9 +165,9 @@ class Session(ABC):
 
     async def executions_to_index(self, limit: int) -> list[tuple[int, str]]:
         """Executions whose full-text entry is due: (row id, the text to index)."""
-        rows = await self.fetchall(
+        rows = await self.fetchall(  # locked till the entries are written: a change waits, then re-flags
             "SELECT row_id, workflow_id, correlation_id, workflow_type, input, output FROM executions "
-            "WHERE indexed = 0 LIMIT ?", (limit,))
+            f"WHERE indexed = 0 ORDER BY row_id LIMIT ?{self.skip_locked}", (limit,))
         return [(r[0], " ".join(str(v) for v in r[1:] if v and v != "{}")) for r in rows]
 
     async def write_index(self, entries: Sequence[tuple[int, str]]) -> None:
