@@ -142,12 +142,13 @@ class Broadcaster:
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # gather what this turn of the loop notifies
-        channels, self._pending = sorted(self._pending), set()
-        for start in range(0, len(channels), 100):
-            payload = " ".join([self.origin, *channels[start:start + 100]])[:7900]
-            with contextlib.suppress(StoreError, *_UNAVAILABLE):
-                async with self.store.reader() as s:
-                    await s.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
+        while self._pending:  # what was sent while a NOTIFY was on its way goes in the next round
+            channels, self._pending = sorted(self._pending), set()
+            for start in range(0, len(channels), 100):
+                payload = " ".join([self.origin, *channels[start:start + 100]])[:7900]
+                with contextlib.suppress(StoreError, *_UNAVAILABLE):
+                    async with self.store.reader() as s:
+                        await s.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
 
     def received(self, payload: str) -> None:
         origin, *channels = payload.split(" ")
