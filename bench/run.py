@@ -5,6 +5,7 @@
     python bench/run.py --json out.json      # also write every number as JSON
     python bench/run.py --runs 3             # three full runs (fresh server each), medians reported
     python bench/run.py --server-url http://127.0.0.1:8080 --server-pid 1234   # an already running server
+    python bench/run.py --database-url postgresql://postgres@127.0.0.1/db --servers 2   # 2 servers, one database
 
 Phases (each bounded in time and count; see bench/README.md for what is measured exactly):
 
@@ -23,6 +24,11 @@ worker coroutine holds one keep-alive connection (--client raw: a minimal HTTP/1
 asyncio streams; --client httpx: httpx.AsyncClient). The main process orchestrates, samples the
 server's memory, CPU and I/O from /proc, measures the CPU of the clients and of everything else on
 the machine, and runs the latency probe. Loopback only.
+
+With --servers N (PostgreSQL only), N server processes share the database: the load's connections
+go to them round-robin, the probe parks its worker on the last and starts on the first, and the
+servers' memory, CPU and I/O are summed (per-server figures in the JSON). With PostgreSQL, the CPU
+and disk writes of its processes on this machine are reported too.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import itertools
 import json
 import math
 import multiprocessing as mp
@@ -47,6 +54,7 @@ import sys
 import tempfile
 import time
 import types
+import urllib.parse
 import uuid
 from array import array
 from pathlib import Path
@@ -119,6 +127,49 @@ def proc_io(pid: int) -> dict[str, int]:
             key, _, value = line.partition(":")
             if key in ("wchar", "write_bytes", "syscw", "rchar", "syscr"):
                 out[key] = int(value)
+    return out
+
+
+def is_postgres(database_url: str | None) -> bool:
+    return database_url is not None and database_url.startswith(("postgres", "postgresql"))
+
+
+# "postgres: 15/main: <user> <database> <host>(<port>) <state>": a client backend's title
+PG_BACKEND = re.compile(rb"^postgres: (?:[^:]*: )?\S+ (\S+) (?:\[local\]|\S+\(\d+\))")
+
+
+def postgres_procs(database: str) -> dict[int, tuple[str, float, int]]:
+    """PostgreSQL's processes on this machine: pid -> (kind, CPU seconds, bytes written to disk).
+    kind is "backend" for a backend of `database`, "shared" for the postmaster and its helpers
+    (WAL writer, checkpointer, ...), "other" for other databases' backends (someone else's)."""
+    out: dict[int, tuple[str, float, int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != "postgres":
+                    continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                title = f.read().rstrip(b"\0")
+        except OSError:
+            continue
+        m = PG_BACKEND.match(title)
+        kind = "shared" if m is None else ("backend" if m[1] == database.encode() else "other")
+        out[pid] = (kind, proc_cpu(pid) or 0.0, proc_io(pid).get("write_bytes", 0))
+    return out
+
+
+def postgres_delta(a: dict[int, tuple[str, float, int]], b: dict[int, tuple[str, float, int]]) -> dict[str, float]:
+    """CPU seconds and disk bytes of PostgreSQL's processes between two snapshots, by kind (processes
+    that started in between count from zero; those that ended in between are lost)."""
+    out = {"backend": 0.0, "shared": 0.0, "other": 0.0, "write_bytes": 0.0}
+    for pid, (kind, cpu, wrote) in b.items():
+        _, cpu0, wrote0 = a.get(pid, (kind, 0.0, 0))
+        out[kind] += cpu - cpu0
+        if kind != "other":
+            out["write_bytes"] += wrote - wrote0
     return out
 
 
@@ -425,10 +476,12 @@ def sniffio_shim() -> bool:
 Connection = RawConnection | HttpxConnection
 
 
-def connector(kind: str, base_url: str) -> Any:
-    if kind == "httpx":
-        return lambda: HttpxConnection(base_url)
-    return lambda: RawConnection(base_url)
+def connector(kind: str, base_urls: str | list[str]) -> Any:
+    """A factory of connections. Given several servers' URLs, each new connection goes to the next
+    one in turn, so that the pollers and the start lanes spread round-robin over the servers."""
+    urls = itertools.cycle([base_urls] if isinstance(base_urls, str) else base_urls)
+    cls = HttpxConnection if kind == "httpx" else RawConnection
+    return lambda: cls(next(urls))
 
 
 # --------------------------------------------------------------------------------------------
@@ -561,7 +614,7 @@ async def _child(spec: dict[str, Any], pipe: Any, go: Any, stop: Any, progress: 
     pollers = spec.get("pollers", [])
     start = spec.get("starter")
     slot = spec["slot"]
-    connect = connector(spec["client"], spec["base_url"])
+    connect = connector(spec["client"], spec["base_urls"])
     pipe.send("ready")
     await asyncio.get_running_loop().run_in_executor(None, go.wait)
     t_go = now()
@@ -727,16 +780,19 @@ def merge_counters(results: list[dict[str, Any]], key: str) -> dict[str, int]:
 
 
 class Observer:
-    """Samples the server's VmRSS every 50 ms and remembers the peak per phase."""
+    """Samples the servers' VmRSS every 50 ms and remembers the peak of their sum per phase. With
+    several server processes, memory, CPU and I/O are their sums; `per_server` gives one figure each.
+    `database` names the PostgreSQL database whose backends are counted, if any."""
 
-    def __init__(self, pid: int | None) -> None:
-        self.pid = pid
+    def __init__(self, pids: list[int], database: str | None = None) -> None:
+        self.pids = pids
+        self.database = database
         self.phase = "startup"
         self.peak_kb: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self.pid is not None:
+        if self.pids:
             self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
@@ -745,9 +801,9 @@ class Observer:
             await asyncio.sleep(0.05)
 
     def sample(self) -> dict[str, int]:
-        if self.pid is None:
-            return {}
-        st = proc_status(self.pid)
+        """VmRSS / VmHWM summed over the servers (kB); empty if one of them cannot be read."""
+        each = [proc_status(pid) for pid in self.pids]
+        st = {k: sum(e[k] for e in each) for k in ("VmRSS", "VmHWM") if each and all(k in e for e in each)}
         rss = st.get("VmRSS")
         if rss is not None:
             self.peak_kb[self.phase] = max(self.peak_kb.get(self.phase, 0), rss)
@@ -761,8 +817,25 @@ class Observer:
         st = self.sample()
         return st["VmHWM"] / 1024 if "VmHWM" in st else None
 
+    def per_server(self, key: str) -> list[float | None] | None:
+        """VmRSS or VmHWM of each server in MB, with several servers (None with one)."""
+        if len(self.pids) < 2:
+            return None
+        return [round(v / 1024, 1) if (v := proc_status(pid).get(key)) is not None else None for pid in self.pids]
+
+    def cpus(self) -> list[float | None]:
+        return [proc_cpu(pid) for pid in self.pids]
+
     def cpu(self) -> float | None:
-        return proc_cpu(self.pid) if self.pid is not None else None
+        cpus = [c for c in self.cpus() if c is not None]
+        return sum(cpus) if cpus and len(cpus) == len(self.pids) else None
+
+    def io(self) -> dict[str, int]:
+        each = [proc_io(pid) for pid in self.pids]
+        return {k: sum(e[k] for e in each) for k in (each[0] if each else {}) if all(k in e for e in each)}
+
+    def postgres(self) -> dict[int, tuple[str, float, int]] | None:
+        return postgres_procs(self.database) if self.database else None
 
     async def stop(self) -> None:
         if self._task:
@@ -772,7 +845,8 @@ class Observer:
 
 
 class CpuWindow:
-    """CPU used by the server, the load processes, this process and the machine over a window."""
+    """CPU used by the server(s), PostgreSQL, the load processes, this process and the machine over a
+    window."""
 
     def __init__(self, obs: Observer, load: Load) -> None:
         self.obs, self.load = obs, load
@@ -781,10 +855,12 @@ class CpuWindow:
         return {
             "t": now(),
             "server": self.obs.cpu(),
+            "servers": self.obs.cpus() if len(self.obs.pids) > 1 else None,
+            "postgres": self.obs.postgres(),
             "clients": self.load.cpu(),
             "main": time.process_time(),
             "machine": machine_cpu(),
-            "io": proc_io(self.obs.pid) if self.obs.pid is not None else {},
+            "io": self.obs.io(),
         }
 
     @staticmethod
@@ -802,10 +878,17 @@ class CpuWindow:
             "clients_cpu_s": round(b["clients"] - a["clients"], 3),
         }
         ours = clients + main
+        if a["postgres"] is not None and b["postgres"] is not None:
+            out.update(CpuWindow.postgres_report(postgres_delta(a["postgres"], b["postgres"]), dt))
+            ours += out["postgres_pct_of_core"]
         if a["server"] is not None and b["server"] is not None:
             server = 100 * (b["server"] - a["server"]) / dt
             out["server_pct_of_core"] = round(server, 1)
             out["server_cpu_s"] = round(b["server"] - a["server"], 3)
+            if a["servers"] and b["servers"] and None not in a["servers"] + b["servers"]:
+                out["server_pct_of_core_per_server"] = [
+                    round(100 * (y - x) / dt, 1) for x, y in zip(a["servers"], b["servers"], strict=True)
+                ]
             ours += server
             # whatever else ran on the machine meanwhile (other people's tests, ...), in % of one core
             out["other_pct_of_core"] = round(max(0.0, 100 * busy * (os.cpu_count() or 1) - ours), 1)
@@ -813,6 +896,18 @@ class CpuWindow:
             # bytes the server wrote (WAL frames, checkpoints) and write-type syscalls (incl. sends)
             out["server_io"] = {k: b["io"][k] - a["io"][k] for k in a["io"] if k in b["io"]}
         return out
+
+    @staticmethod
+    def postgres_report(d: dict[str, float], dt: float) -> dict[str, Any]:
+        """PostgreSQL's share: our database's backends plus the shared processes (WAL writer, ...);
+        other databases' backends are left to "other"."""
+        return {
+            "postgres_cpu_s": round(d["backend"] + d["shared"], 3),
+            "postgres_pct_of_core": round(100 * (d["backend"] + d["shared"]) / dt, 1),
+            "postgres_backends_pct_of_core": round(100 * d["backend"] / dt, 1),
+            "postgres_shared_pct_of_core": round(100 * d["shared"] / dt, 1),
+            "postgres_write_bytes": int(d["write_bytes"]),
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -907,20 +1002,28 @@ def summarize_latency(ret: list[float], send: list[float], misses: int) -> dict[
 
 
 class Server:
-    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+    """One server process (or the --server-url one). With --servers N, `index` tells them apart: own
+    port, log file and profile files."""
+
+    def __init__(
+        self, args: argparse.Namespace, workdir: Path, run_index: int = 0, index: int = 0, taken: tuple[int, ...] = ()
+    ) -> None:
         self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
         self.pid: int | None = args.server_pid
         self.profiler: subprocess.Popen[bytes] | None = None
-        self.run_index = 0
+        self.run_index = run_index
+        self.suffix = f"-server{index + 1}" if args.servers > 1 else ""
         if args.server_url:
             self.url = args.server_url.rstrip("/")
             self.database_url = args.database_url or "(external server)"
             return
         self.port = free_port()
+        while self.port in taken:
+            self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = args.database_url or f"sqlite:///{workdir}/podium.db"
-        self.log_path = workdir / "server.log"
+        self.log_path = workdir / f"server{self.suffix}.log"
         cmd = [
             sys.executable,
             "-m",
@@ -961,7 +1064,7 @@ class Server:
         """py-spy on the server while a phase runs, if --profile was given."""
         if self.pid is None or not self.args.profile:
             return
-        out = Path(self.args.profile) / f"run{self.run_index}-{name}.txt"
+        out = Path(self.args.profile) / f"run{self.run_index}-{name}{self.suffix}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         self.profiler = subprocess.Popen(
@@ -1003,26 +1106,57 @@ class Server:
             self.proc.wait(5)
 
 
+class Servers:
+    """The server processes of a run: one, or --servers N sharing one PostgreSQL database. The load
+    spreads over `urls`; registration, verification and the idle readings use the first."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path, run_index: int) -> None:
+        self.members: list[Server] = []
+        for i in range(args.servers):
+            taken = tuple(m.port for m in self.members)
+            self.members.append(Server(args, workdir, run_index, i, taken))
+        self.url = self.members[0].url
+        self.urls = [m.url for m in self.members]
+        self.database_url = self.members[0].database_url
+        self.pids = [m.pid for m in self.members if m.pid is not None]
+
+    async def wait_healthy(self) -> None:
+        await asyncio.gather(*(m.wait_healthy() for m in self.members))
+
+    def start_profile(self, name: str) -> None:
+        for m in self.members:
+            m.start_profile(name)
+
+    def stop_profile(self) -> None:
+        for m in self.members:
+            m.stop_profile()
+
+    def stop(self) -> None:
+        for m in self.members:
+            m.stop()
+
+
 # --------------------------------------------------------------------------------------------
 # phases
 
 
 def load_specs(
     args: argparse.Namespace,
-    base_url: str,
+    base_urls: list[str],
     pollers: list[tuple[str, int, bool]],
     starter_spec: dict[str, Any] | None,
     track: bool,
     max_seconds: float,
 ) -> list[dict[str, Any]]:
-    """Spread pollers (type, count, final?) and an optional starter over --procs processes."""
+    """Spread pollers (type, count, final?) and an optional starter over --procs processes. Within a
+    process, connections go round-robin over the servers' `base_urls`, each process from another one."""
     procs = max(1, args.procs)
     specs = []
     shares = {t: split(k, procs) for t, k, _ in pollers}
     for i in range(procs):
         mine = [(t, shares[t][i], final) for t, _, final in pollers if shares[t][i] > 0]
         spec: dict[str, Any] = {
-            "base_url": base_url,
+            "base_urls": base_urls[i % len(base_urls) :] + base_urls[: i % len(base_urls)],
             "pollers": mine,
             "batch": args.batch,
             "poll_timeout_ms": args.poll_timeout_ms,
@@ -1043,24 +1177,31 @@ def load_specs(
     return specs
 
 
-async def phase_idle(args: argparse.Namespace, server: Server, obs: Observer, n: Names) -> dict[str, Any]:
+def probe_urls(server: Servers) -> list[str]:
+    """The latency probe's worker parks on the last server and the start goes to the first: with
+    several servers, the task crosses processes (PostgreSQL NOTIFY); with one, nothing changes."""
+    return [server.urls[-1], server.urls[0]]
+
+
+async def phase_idle(args: argparse.Namespace, server: Servers, obs: Observer, n: Names) -> dict[str, Any]:
     obs.phase = "idle"
     await asyncio.sleep(args.idle_settle)
     idle_rss = obs.rss_mb()
-    connect = connector(args.client, server.url)
+    idle_each = obs.per_server("VmRSS")
+    connect = connector(args.client, probe_urls(server))
     lat = await probe(
         connect, n, args.latency_samples, args.probe_gap_ms / 1000, lambda: True, by_name=args.start_by_name
     )
-    return {"rss_mb": idle_rss, "latency": lat}
+    return {"rss_mb": idle_rss, "latency": lat} | ({"rss_mb_per_server": idle_each} if idle_each else {})
 
 
 async def run_starter_only(
-    args: argparse.Namespace, server: Server, obs: Observer, workflow: str, count: int, seconds: float
+    args: argparse.Namespace, server: Servers, obs: Observer, workflow: str, count: int, seconds: float
 ) -> dict[str, Any]:
     """Start `count` workflows (or as many as fit in `seconds`) as fast as the starters can."""
     specs = load_specs(
         args,
-        server.url,
+        server.urls,
         [],
         {
             "workflow": workflow,
@@ -1104,8 +1245,12 @@ def per_op_cpu(cpu: dict[str, Any], ops: int) -> dict[str, Any]:
     out = {"client_cpu_ms_per_op": round(1000 * cpu["clients_cpu_s"] / ops, 3)}
     if cpu.get("server_cpu_s"):
         out["server_cpu_ms_per_op"] = round(1000 * cpu["server_cpu_s"] / ops, 3)
-        # what one fully busy core would do at this cost per operation (the server is one process)
+        # what one fully busy core would do at this cost per operation (the server is one process;
+        # with several, this is per core of their summed CPU)
         out["one_core_ceiling_per_s"] = round(ops / cpu["server_cpu_s"], 1)
+    if cpu.get("postgres_cpu_s") is not None:
+        out["postgres_cpu_ms_per_op"] = round(1000 * cpu["postgres_cpu_s"] / ops, 3)
+        out["postgres_disk_kb_per_op"] = round(cpu["postgres_write_bytes"] / 1024 / ops, 1)
     io = cpu.get("server_io") or {}
     if "write_bytes" in io:
         out["server_disk_kb_per_op"] = round(io["write_bytes"] / 1024 / ops, 1)
@@ -1114,7 +1259,7 @@ def per_op_cpu(cpu: dict[str, Any], ops: int) -> dict[str, Any]:
     return out
 
 
-async def phase_simple(args: argparse.Namespace, server: Server, obs: Observer, n: Names) -> dict[str, Any]:
+async def phase_simple(args: argparse.Namespace, server: Servers, obs: Observer, n: Names) -> dict[str, Any]:
     # 1. the backlog, started by the load processes as fast as they can
     obs.phase = "prefill"
     server.start_profile("prefill")
@@ -1125,7 +1270,7 @@ async def phase_simple(args: argparse.Namespace, server: Server, obs: Observer, 
     # 2. drain it: count completions over a fixed window after a warm-up
     obs.phase = "simple"
     specs = load_specs(
-        args, server.url, [(n.simple_task, args.pollers, True)], None, False, args.warmup + args.duration + 10
+        args, server.urls, [(n.simple_task, args.pollers, True)], None, False, args.warmup + args.duration + 10
     )
     load = Load(specs)
     await load.ready()
@@ -1164,7 +1309,7 @@ async def phase_simple(args: argparse.Namespace, server: Server, obs: Observer, 
     }
 
 
-async def phase_chain(args: argparse.Namespace, server: Server, obs: Observer, n: Names) -> dict[str, Any]:
+async def phase_chain(args: argparse.Namespace, server: Servers, obs: Observer, n: Names) -> dict[str, Any]:
     obs.phase = "chain"
     pollers = [
         (n.steps[0], args.pollers, False),
@@ -1180,7 +1325,7 @@ async def phase_chain(args: argparse.Namespace, server: Server, obs: Observer, n
         "by_name": args.start_by_name,
     }
     max_seconds = args.chain_seconds + args.drain_timeout
-    specs = load_specs(args, server.url, pollers, starter_spec, True, max_seconds + 5)
+    specs = load_specs(args, server.urls, pollers, starter_spec, True, max_seconds + 5)
     load = Load(specs)
     await load.ready()
     cpu = CpuWindow(obs, load)
@@ -1195,7 +1340,7 @@ async def phase_chain(args: argparse.Namespace, server: Server, obs: Observer, n
 
     probe_task = asyncio.create_task(
         probe(
-            connector(args.client, server.url),
+            connector(args.client, probe_urls(server)),
             n,
             args.load_latency_samples,
             args.load_probe_gap_ms / 1000,
@@ -1296,18 +1441,25 @@ async def wait_quiet(args: argparse.Namespace) -> float:
     return load
 
 
+def pg_database(database_url: str) -> str | None:
+    """The database name of a postgresql:// URL, whose backends' CPU is then measured."""
+    if not is_postgres(database_url):
+        return None
+    return urllib.parse.urlsplit(database_url).path.lstrip("/") or None
+
+
 async def one_run(args: argparse.Namespace, index: int) -> dict[str, Any]:
     background = await wait_quiet(args)
     t_start = now()
     workdir = Path(tempfile.mkdtemp(prefix="podium-bench-"))
     source = source_info(args)  # the code the server is about to import (others may be editing it)
-    server = Server(args, workdir)
-    server.run_index = index
-    obs = Observer(server.pid)
+    server = Servers(args, workdir, index)
+    obs = Observer(server.pids, pg_database(server.database_url))
     names = Names(uuid.uuid4().hex[:6])
     result: dict[str, Any] = {
         "run": index,
         "server_url": server.url,
+        **({"server_urls": server.urls} if args.servers > 1 else {}),
         "database_url": server.database_url,
         "source": source,
         "background_pct_of_core_before": background,
@@ -1337,6 +1489,11 @@ async def one_run(args: argparse.Namespace, index: int) -> dict[str, Any]:
         result["after_load_rss_mb"] = obs.rss_mb()
         result["peak_rss_mb"] = obs.hwm_mb()  # VmHWM: the peak over the server's whole life
         result["phase_peak_rss_mb"] = {k: round(v / 1024, 1) for k, v in obs.peak_kb.items()}
+        if args.servers > 1:  # the figures above are sums over the servers
+            result["per_server"] = {
+                "after_load_rss_mb": obs.per_server("VmRSS"),
+                "peak_rss_mb": obs.per_server("VmHWM"),
+            }
     finally:
         await obs.stop()
         server.stop()
@@ -1392,18 +1549,29 @@ METRICS = [
 ]
 
 
-def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+PG_METRICS = [  # with PostgreSQL: its processes' CPU (our database's backends + WAL writer etc.)
+    ("simple.cpu.postgres_pct_of_core", "PostgreSQL CPU during simple window", "% core", None, ""),
+    ("chain.cpu.postgres_pct_of_core", "PostgreSQL CPU during chain phase", "% core", None, ""),
+    ("simple.postgres_cpu_ms_per_op", "PostgreSQL CPU per simple task", "ms", None, ""),
+    ("chain.postgres_cpu_ms_per_op", "PostgreSQL CPU per three-step workflow", "ms", None, ""),
+    ("simple.postgres_disk_kb_per_op", "PostgreSQL disk writes per simple task", "KB", None, ""),
+]
+
+
+def median_of(runs: list[dict[str, Any]], metrics: list[tuple[Any, ...]] = METRICS) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for path, *_ in METRICS:
+    for path, *_ in metrics:
         values = [v for v in (get(r, path) for r in runs) if isinstance(v, int | float)]
         if values:
             out[path] = round(statistics.median(values), 3)
     return out
 
 
-def verdicts(summary: dict[str, Any], dialect: str) -> list[dict[str, Any]]:
+def verdicts(
+    summary: dict[str, Any], dialect: str, metrics: list[tuple[Any, ...]] = METRICS
+) -> list[dict[str, Any]]:
     rows = []
-    for path, label, unit, target, direction in METRICS:
+    for path, label, unit, target, direction in metrics:
         value = summary.get(path)
         if isinstance(target, str):
             target = TARGETS[dialect][target]
@@ -1509,6 +1677,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "with `git archive HEAD src | tar -x -C DIR`, then --src DIR/src); a file COMMIT next to it names it",
     )
     s.add_argument("--server-log-level", default="warning", help="log level of the started server")
+    s.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="start this many server processes on the one --database-url (PostgreSQL only); the load "
+        "spreads round-robin over them, and their memory, CPU and I/O are summed",
+    )
     w = p.add_argument_group("load")
     w.add_argument("--procs", type=int, default=1, help="client processes running the pollers and starters")
     w.add_argument("--pollers", type=int, default=8, help="concurrent pollers per task type (over all procs)")
@@ -1619,7 +1794,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     o.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second")
     o.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.servers < 1:
+        p.error("--servers must be at least 1")
+    if args.servers > 1 and args.server_url:
+        p.error("--servers N starts N servers itself; it cannot be combined with --server-url")
+    if args.servers > 1 and not is_postgres(args.database_url):
+        p.error(
+            "--servers N > 1 needs --database-url postgresql://...: SQLite has one writer, so several "
+            "server processes cannot share a SQLite file"
+        )
+    return args
 
 
 async def amain(args: argparse.Namespace) -> int:
@@ -1628,14 +1813,15 @@ async def amain(args: argparse.Namespace) -> int:
         r = await one_run(args, i)
         runs.append(r)
         log(f"run {i} done in {r['seconds']} s")
-    db = args.database_url or "sqlite"
-    dialect = "postgresql" if db.startswith(("postgres", "postgresql")) else "sqlite"
-    summary = median_of(runs)
-    rows = verdicts(summary, dialect)
+    dialect = "postgresql" if is_postgres(args.database_url) else "sqlite"
+    metrics = METRICS + (PG_METRICS if dialect == "postgresql" else [])
+    summary = median_of(runs, metrics)
+    rows = verdicts(summary, dialect, metrics)
     print()
+    servers = f", {args.servers} server processes (figures summed)" if args.servers > 1 else ""
     print(
         f"Podium benchmark: {args.runs} run(s), {args.procs} client process(es), {args.pollers} pollers per "
-        f"type, batch {args.batch}, {dialect}"
+        f"type, batch {args.batch}, {dialect}{servers}"
     )
     print_table(rows, args.runs)
     for r in runs:

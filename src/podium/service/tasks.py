@@ -38,11 +38,12 @@ class Tasks:
         count = max(1, min(count, MAX_POLL_COUNT))
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000  # real time, even under a fake clock
         while True:
+            seen = self.x.waker.generation(qname)  # a task queued while this claim runs wakes the wait
             claimed = await self._claim(qname, task_type, worker_id, count)
             remaining = deadline - time.monotonic()
             if claimed or remaining <= 0:
                 return [task_json(t) for t in claimed]
-            await self.x.waker.wait(qname, min(remaining, FALLBACK_POLL_S))
+            await self.x.waker.wait(qname, min(remaining, FALLBACK_POLL_S), since=seen)
 
     async def _claim(self, qname: str, task_type: str, worker_id: str | None, count: int) -> list[Task]:
         async with self.x.store.unit() as s:
