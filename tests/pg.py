@@ -37,7 +37,6 @@ async def _admin() -> asyncpg.Connection:
         pytest.skip(message)
 
 
-_template_ready: asyncio.Lock | None = None
 _template_built = False
 
 
