@@ -5,7 +5,6 @@ PODIUM_TEST_BACKENDS=sqlite runs only the SQLite half locally."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from urllib.parse import urlsplit, urlunsplit
