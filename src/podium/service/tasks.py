@@ -85,11 +85,13 @@ class Tasks:
         return claimed
 
     async def _announce_claims(self, s: Session, claimed: list[Task]) -> None:
+        announced = [t for t in claimed if self.x.context.task_notices(t.task_def_name)]
+        if not announced:  # the usual case: status listeners off
+            return
         outcome = Outcome()
-        for task in claimed:
-            if self.x.context.task_notices(task.task_def_name):
-                notice = StatusNotice("task", task_summary(task) | {"event": task.status.value})
-                await self.x.announce(s, notice, outcome)
+        for task in announced:
+            notice = StatusNotice("task", task_summary(task) | {"event": task.status.value})
+            await self.x.announce(s, notice, outcome)
         self.x.after_commit(outcome)  # just before the commit: its readers look again shortly anyway
 
     async def _capacity(self, s: Session, task_type: str, wanted: int, now: int) -> int:
