@@ -90,15 +90,11 @@ def _evaluate_waiting(turn: Turn) -> bool:
     return finished or turn.execution.task_seq != seq
 
 
-def _workflow_task(turn: Turn, task: Task) -> WorkflowTask:
-    return turn.state.definition.get(task.ref_name) or WorkflowTask.model_validate(task.workflow_task)
-
-
 def settle(turn: Turn, task: Task) -> None:
     """Apply the consequences of a terminal task exactly once."""
     if task.status in _FAILED_STATUSES:
         _record_failure(turn, task)
-    wt = _workflow_task(turn, task)
+    wt = turn.state.definition.task_of(task)
     if task.status.successful:
         _mark_executed(turn, task)
         if task.status == TaskStatus.SKIPPED:

@@ -12,7 +12,7 @@ from typing import Any
 
 from podium.engine.expressions import referenced_roots
 from podium.model.definitions import WorkflowDef, WorkflowTask
-from podium.model.records import base_ref
+from podium.model.records import Task, base_ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,11 @@ class Definition:
     def get(self, ref_name: str) -> WorkflowTask | None:
         place = self._places.get(base_ref(ref_name))
         return place.siblings[place.index] if place else None
+
+    def task_of(self, task: Task) -> WorkflowTask:
+        """The WorkflowTask a task runs: its place in this definition, or (made at run time: a
+        dynamically forked branch) the one it carries."""
+        return self.get(task.ref_name) or WorkflowTask.model_validate(task.workflow_task)
 
     def place(self, ref_name: str) -> Place | None:
         return self._places.get(base_ref(ref_name))

@@ -13,7 +13,6 @@ from podium.engine.notices import workflow_notice
 from podium.engine.state import ClearTimer, Dequeue, SetTimer
 from podium.engine.turn import Turn
 from podium.errors import BadRequest, Conflict, NotFound
-from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus, WorkflowStatus
 from podium.model.records import Task
 
@@ -127,7 +126,7 @@ def child_reopened(turn: Turn, task: Task) -> None:
 
 
 def _retry_task(turn: Turn, old: Task) -> None:
-    wt = _workflow_task(turn, old)
+    wt = turn.state.definition.task_of(old)
     old.retried = True
     old.executed = True
     turn.state.touch(old)
@@ -139,10 +138,6 @@ def _retry_task(turn: Turn, old: Task) -> None:
         # there itself (a JOIN's joinOn) stays
         fresh.input = fresh.input | task_input(turn.state, wt.input_parameters, turn.task_def(wt),
                                                task_id=task_id, env=turn.ctx.env)
-
-
-def _workflow_task(turn: Turn, task: Task) -> WorkflowTask:
-    return turn.state.definition.get(task.ref_name) or WorkflowTask.model_validate(task.workflow_task)
 
 
 def reset(turn: Turn) -> None:

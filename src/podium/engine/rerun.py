@@ -100,7 +100,7 @@ def rerun_from(turn: Turn, target: Task, task_input: dict[str, Any] | None) -> N
         _reopen_container(turn, task, target_path)
     if target.task_id in reopened:
         return
-    wt = definition.get(target.ref_name) or WorkflowTask.model_validate(target.workflow_task)
+    wt = definition.task_of(target)
     operator = operator_for(wt.type or "SIMPLE")
     if operator.mode == "worker":
         _reset_in_place(turn, target, task_input)
