@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from podium.__about__ import __version__
+from podium.api.bbs import routes as bbs_routes
 from podium.api.conductor import admin, bulk, errors, events, metadata, misc, tasks, workflow
 from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
@@ -23,6 +24,7 @@ from podium.loops.outbox import run_outbox_loop
 from podium.loops.polldata import flush, run_poll_data_loop
 from podium.loops.repair import run_repair_loop
 from podium.loops.timers import run_timer_loop
+from podium.service.bbs import Bbs, BbsConfig
 from podium.service.clock import Clock, FakeClock, SystemClock
 from podium.service.context import Context, PollTracker
 from podium.service.events import EventHandlers
@@ -36,6 +38,17 @@ from podium.store import open_store
 from podium.systasks.handlers import handlers
 from podium.systasks.http import new_client
 from podium.systasks.runner import Runner
+
+
+def bbs_config(settings: Settings) -> BbsConfig:
+    def ms(seconds: float) -> int:
+        return int(seconds * 1000)
+
+    return BbsConfig(max_task_retries=settings.bbs_max_task_retries,
+                     converge_interval_ms=ms(settings.bbs_converge_interval_s), kick_ms=ms(settings.bbs_kick_s),
+                     expire_completed_ms=ms(settings.bbs_expire_completed_s),
+                     expire_pending_ms=ms(settings.bbs_expire_pending_s), cell_ttl_ms=ms(settings.bbs_cell_ttl_s),
+                     callback_workers=settings.bbs_callback_workers)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, loops: bool = True) -> FastAPI:
@@ -67,6 +80,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         http_client = new_client()
         brokers = Brokers.from_settings(settings)
         runner = Runner(task_service, handlers(settings, executions, http_client, brokers))
+        bbs = Bbs(executions, bbs_config(settings), http_client)
+        app.state.bbs = bbs
         app.state.store = store
         if isinstance(clock, FakeClock):
             clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
@@ -76,6 +91,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         engine = [run_timer_loop(executions), run_indexer_loop(executions), run_repair_loop(executions),
                   runner.run(), EventProcessor(event_handlers, brokers).run(),
                   run_outbox_loop(executions, http_client, brokers)] if settings.role != "api" else []
+        if loops and settings.role != "api":
+            await bbs.open()
         running = [asyncio.create_task(loop) for loop in [*housekeeping, *engine]] if loops else []
         if not loops:
             for unused in [*housekeeping, *engine]:
@@ -88,6 +105,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             for task in running:
                 with contextlib.suppress(asyncio.CancelledError, Exception):  # a loop that died already
                     await task
+            await bbs.close()
             await flush(store, polls)
             await http_client.aclose()
             await brokers.close()
@@ -100,7 +118,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     errors.install(app)
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
-                   events.router) if api else (misc.router,):
+                   events.router, bbs_routes.router) if api else (misc.router,):
         app.include_router(router)
     if api:
         app.add_middleware(WorkerLane)

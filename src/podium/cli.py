@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from podium.__about__ import __version__
 from podium.errors import PodiumError
@@ -31,6 +31,12 @@ def _add_settings_options(parser: argparse.ArgumentParser, names: Sequence[str])
                             help=f"{text} [env: PODIUM_{name.upper()}] [default: {default}]")
 
 
+_PROGRAMS = {
+    "worker": "run Python task workers (podium worker module:object --help)",
+    "agent": "run the command agent: BBS cell or COMMAND tasks (podium agent --help)",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description="Podium workflow orchestration server.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -41,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="create or migrate the database schema")
     _add_settings_options(upgrade, ("database_url", "config"))
     commands.add_parser("version", help="print the version")
+    for name, text in _PROGRAMS.items():  # their own parsers read the rest of the command line
+        commands.add_parser(name, help=text, add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -77,6 +85,8 @@ async def upgrade(settings: Settings) -> list[int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in _PROGRAMS:
+        return _run_program(args.command, args.rest)
     if args.command == "version":
         print(__version__)
         return 0
@@ -91,6 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     serve(settings)
     return 0
+
+
+def _run_program(name: str, argv: list[str]) -> int:
+    import importlib
+
+    program: Callable[[list[str]], int] = importlib.import_module(f"podium.{name}.cli").main
+    return program(argv)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
         None, description="Status listeners: workflow (and task) status notices are also POSTed here, with retries.")
     task_status_listener: bool = Field(
         False, description="Announce task status changes (of tasks whose definition keeps taskStatusListenerEnabled).")
+    bbs_max_task_retries: int = Field(3, description="BBS: rejections a task survives; the next one fails it.")
+    bbs_converge_interval_s: float = Field(30, description="BBS: how often task convergence runs.")
+    bbs_kick_s: float = Field(
+        30, description="BBS: an offer is reserved to its cell this long; a Completed or Resolving task "
+                        "untouched this long has its callback sent again.")
+    bbs_expire_completed_s: float = Field(120, description="BBS: Completed tasks not resolved are deleted after this.")
+    bbs_expire_pending_s: float = Field(1800, description="BBS: Pending tasks not started in this time fail.")
+    bbs_cell_ttl_s: float = Field(30, description="BBS: a cell is present this long after it was last heard from.")
+    bbs_callback_workers: int = Field(32, description="BBS: completion callbacks sent at once.")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
 
     @classmethod

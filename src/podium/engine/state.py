@@ -134,6 +134,8 @@ class ExecutionState:
     wanted_since: int | None = None
     #: Every task after this sequence number is loaded.
     loaded_since: int | None = None
+    #: The dialect that changed the execution keeps its own view in step itself (no observer).
+    observed: bool = False
     #: Indexes over `tasks`, so a pass over a long execution (a 10,000-iteration loop in one
     #: request) costs what its live tasks cost: the tasks that may be live, and tasks by reference.
     _live: dict[str, Task] = field(default_factory=dict, repr=False)

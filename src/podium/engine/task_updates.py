@@ -7,7 +7,7 @@ from typing import Any
 
 from podium.engine import timeouts
 from podium.engine.decider import decide, end_workflow
-from podium.engine.state import SetTimer
+from podium.engine.state import Dequeue, SetTimer
 from podium.engine.turn import Turn
 from podium.model.definitions import TaskDef
 from podium.model.enums import TaskStatus, TaskTimeoutPolicy, WorkflowStatus
@@ -100,3 +100,38 @@ def on_workflow_timer(turn: Turn) -> None:
     reason = (f"Workflow timed out after {wdef.timeout_seconds} seconds. Timeout configured as "
               f"{wdef.timeout_seconds} seconds. Timeout policy configured to {wdef.timeout_policy.value}")
     end_workflow(turn, WorkflowStatus.TIMED_OUT, reason, run_failure_workflow=True)
+
+
+# --- moves of standalone tasks (one task per execution, driven by a dialect such as the BBS) -------
+
+
+def take(turn: Turn, task: Task, worker_id: str, tdef: TaskDef | None) -> None:
+    """A worker takes this very task (not whichever a poll finds): off its queue, IN_PROGRESS."""
+    turn.state.emit(Dequeue(task.task_id))
+    timer = claim(task, worker_id, tdef, turn.now)
+    if timer is not None:
+        turn.state.emit(timer)
+    turn.state.touch(task)
+
+
+def hand_back(turn: Turn, task: Task) -> None:
+    """The task goes back to its queue, visible now (a worker that took it gives it up)."""
+    if task.status == TaskStatus.IN_PROGRESS:
+        task.status = TaskStatus.SCHEDULED
+        turn.arm_timer(task)
+    task.update_time = turn.now
+    turn.state.touch(task)
+    turn.enqueue(task)
+
+
+def finish(turn: Turn, task: Task, status: TaskStatus, *, reason: str | None = None,
+           output: dict[str, Any] | None = None) -> None:
+    """End the task and its execution with it, the execution keeping the task's own reason."""
+    if output is not None:
+        task.output = output
+    turn.end_task(task, status, reason)
+    workflow_status = WorkflowStatus.COMPLETED if status == TaskStatus.COMPLETED else WorkflowStatus.FAILED
+    if workflow_status == WorkflowStatus.COMPLETED:
+        decide(turn)
+    else:
+        end_workflow(turn, workflow_status, reason, failed_task=task)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -83,6 +83,8 @@ class Executions:
         self.context = context
         self.clock = clock
         self.waker = waker
+        #: Timers that are not an execution's own (a dialect's convergence, callbacks...), by kind.
+        self.timer_handlers: dict[str, Callable[[Timer], Awaitable[None]]] = {}
 
     # --- loading -------------------------------------------------------------------------------
 

@@ -16,6 +16,10 @@ from podium.store.session import Session
 
 
 async def fire(x: Executions, timer: Timer) -> None:
+    handler = x.timer_handlers.get(timer.kind)
+    if handler is not None:  # not an execution's own timer: its owner fires (and takes) it
+        await handler(timer)
+        return
     async with x.store.unit() as s:
         outcome = await _fire(x, s, timer)
     if outcome is not None:

@@ -128,6 +128,7 @@ class Session(ABC):
             "DELETE FROM task_logs WHERE task_id IN (SELECT task_id FROM tasks WHERE workflow_id = ?)",
             (workflow_id,))
         await self.execute("DELETE FROM tasks WHERE workflow_id = ?", (workflow_id,))
+        await self.execute("DELETE FROM bbs_tasks WHERE task_guid = ?", (workflow_id,))  # a dialect's view of it
         await self.execute("DELETE FROM executions WHERE workflow_id = ?", (workflow_id,))
 
     async def find_by_idempotency_key(self, key: str) -> Execution | None:

@@ -162,3 +162,35 @@ CREATE TABLE outbox (
     last_error   TEXT
 );
 CREATE INDEX outbox_due ON outbox (due_at);
+CREATE TABLE bbs_tasks (
+    task_guid          TEXT PRIMARY KEY,
+    domain             TEXT    NOT NULL,
+    state              TEXT    NOT NULL,
+    cell_id            TEXT    NOT NULL DEFAULT '',
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    first_completed_at INTEGER NOT NULL DEFAULT 0,
+    failed             INTEGER NOT NULL DEFAULT 0,
+    failure_reason     TEXT    NOT NULL DEFAULT '',
+    result             TEXT    NOT NULL DEFAULT '',
+    rejection_count    INTEGER NOT NULL DEFAULT 0,
+    rejection_reason   TEXT    NOT NULL DEFAULT '',
+    definition         TEXT    NOT NULL
+);
+CREATE INDEX bbs_tasks_domain ON bbs_tasks (domain, cell_id);
+CREATE INDEX bbs_tasks_cell ON bbs_tasks (cell_id);
+CREATE INDEX bbs_tasks_created ON bbs_tasks (state, created_at);
+CREATE INDEX bbs_tasks_updated ON bbs_tasks (state, updated_at);
+CREATE INDEX bbs_tasks_completed ON bbs_tasks (state, first_completed_at);
+CREATE TABLE bbs_cells (
+    cell_id    TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX bbs_cells_expiry ON bbs_cells (expires_at);
+CREATE TABLE bbs_events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at INTEGER NOT NULL,
+    kind       TEXT    NOT NULL,
+    body       TEXT    NOT NULL
+);
+CREATE INDEX bbs_events_created ON bbs_events (created_at);

@@ -1,0 +1,106 @@
+"""Reading a BBS request body and rendering an answer: every answer is HTTP 200, a failure is an
+`error` object in the body (upstream `handlers/handlers.go`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from podium.errors import PodiumError
+from podium.model.bbs import BbsError, ErrorType, bad_request, invalid, valid_guid
+
+log = logging.getLogger(__name__)
+
+
+class Fields:
+    """The request's JSON object, read field by field with protobuf's types: an absent field is
+    its zero value, a field of the wrong type makes the whole request undecodable."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.errors: list[str] = []
+
+    def text(self, name: str) -> str:
+        return str(self._typed(name, str, ""))
+
+    def flag(self, name: str) -> bool:
+        return bool(self._typed(name, bool, False))
+
+    def number(self, name: str, default: int) -> int:
+        value = self.data.get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad_request()
+        return int(value)
+
+    def obj(self, name: str) -> dict[str, Any] | None:
+        value = self.data.get(name)
+        if value is not None and not isinstance(value, dict):
+            raise bad_request()
+        return value
+
+    def _typed(self, name: str, kind: type, zero: Any) -> Any:
+        value = self.data.get(name)
+        if value is None:
+            return zero
+        if not isinstance(value, kind):
+            raise bad_request()
+        return value
+
+    # --- upstream's Validate() -----------------------------------------------------------------
+
+    def guid(self, *, pattern: bool = True) -> str:
+        guid = self.text("task_guid")
+        if not (valid_guid(guid) if pattern else guid):
+            self.errors.append("task_guid")
+        return guid
+
+    def required(self, name: str, *, reported_as: str | None = None) -> str:
+        value = self.text(name)
+        if not value:
+            self.errors.append(reported_as or name)
+        return value
+
+    def check(self, more: Sequence[str] = ()) -> None:
+        errors = self.errors + list(more)
+        if errors:
+            raise invalid(errors)
+
+
+async def fields(request: Request) -> Fields:
+    try:
+        raw = await request.body()
+    except Exception as exc:  # the body cannot be read
+        raise BbsError(ErrorType.UNKNOWN_ERROR, str(exc) or "the request body could not be read") from exc
+    try:
+        data = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise bad_request() from exc
+    if not isinstance(data, dict):
+        raise bad_request()
+    return Fields(data)
+
+
+def answer(body: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+async def handle(request: Request, operation: Callable[[Fields], Awaitable[dict[str, Any]]],
+                 on_error: dict[str, Any] | None = None) -> Response:
+    """Run one route: its answer, or its error in the body, always with HTTP 200."""
+    try:
+        return answer(await operation(await fields(request)))
+    except BbsError as exc:
+        error = exc
+    except PodiumError as exc:
+        error = BbsError(ErrorType.UNKNOWN_ERROR, exc.message)
+    except Exception:
+        log.exception("BBS request failed", extra={"action": "bbs_request_error", "path": request.url.path})
+        error = BbsError(ErrorType.UNKNOWN_ERROR, "the request could not be handled")
+    return answer({**(on_error or {}), "error": error.to_wire()})

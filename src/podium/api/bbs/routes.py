@@ -1,0 +1,174 @@
+"""The BBS routes: parse the request as upstream validates it, call one service function, render.
+Every route is POST and answers HTTP 200 (see `body`); the event stream is Server-Sent Events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from podium.api.bbs.body import Fields, handle
+from podium.model.bbs import check_cell_id, check_definition
+from podium.service.bbs import Bbs
+from podium.service.bbs.feed import follow, position
+
+router = APIRouter(tags=["bbs"])
+KEEPALIVE_EVERY = 15  # idle waits (of about a second) between keep-alive comments on the stream
+
+
+def _bbs(request: Request) -> Bbs:
+    found: Bbs = request.app.state.bbs
+    return found
+
+
+@router.post("/v1/tasks/desire.r2")
+async def desire(request: Request) -> Response:
+    async def run(f: Fields) -> dict[str, Any]:
+        guid, domain = f.guid(), f.required("domain")
+        definition = f.obj("task_definition")
+        f.check(check_definition(definition) if definition is not None else ["task_definition"])
+        await _bbs(request).tasks.desire(guid, domain, definition or {})
+        return {}
+    return await handle(request, run)
+
+
+@router.post("/v1/tasks/list.r3")
+async def tasks(request: Request) -> Response:
+    async def run(f: Fields) -> dict[str, Any]:
+        found = await _bbs(request).tasks.listing(f.text("domain"), f.text("cell_id"))
+        return {"tasks": [t.to_wire() for t in found]}
+    return await handle(request, run)
+
+
+@router.post("/v1/tasks/get_by_task_guid.r3")
+async def task_by_guid(request: Request) -> Response:
+    async def run(f: Fields) -> dict[str, Any]:
+        guid = f.guid(pattern=False)
+        f.check()
+        return {"task": (await _bbs(request).tasks.get(guid)).to_wire()}
+    return await handle(request, run)
+
+
+@router.post("/v1/tasks/start")
+async def start(request: Request) -> Response:
+    async def run(f: Fields) -> dict[str, Any]:
+        guid, cell_id = f.guid(), f.required("cell_id")
+        f.check()
+        return {"should_start": await _bbs(request).tasks.start(guid, cell_id)}
+    return await handle(request, run, on_error={"should_start": False})
+
+
+@router.post("/v1/tasks/complete")
+async def complete(request: Request) -> Response:
+    async def run(f: Fields) -> dict[str, Any]:
+        guid, cell_id = f.guid(), f.required("cell_id")
+        failed, reason, result = f.flag("failed"), f.text("failure_reason"), f.text("result")
+        f.check()
+        await _bbs(request).tasks.complete(guid, cell_id, failed, reason, result)
+        return {}
+    return await handle(request, run)
+
+
+@router.post("/v1/tasks/fail")
+async def fail(request: Request) -> Response:
+    async def run(f: Fields) -> dict[str, Any]:
+        guid, reason = f.guid(), f.required("failure_reason")
+        f.check()
+        await _bbs(request).tasks.fail(guid, reason)
+        return {}
+    return await handle(request, run)
+
+
+@router.post("/v1/tasks/reject")
+async def reject(request: Request) -> Response:
+    async def run(f: Fields) -> dict[str, Any]:
+        guid = f.guid()
+        reason = f.required("rejection_reason", reported_as="failure_reason")  # upstream's quirk
+        f.check()
+        await _bbs(request).tasks.reject(guid, reason)
+        return {}
+    return await handle(request, run)
+
+
+@router.post("/v1/tasks/cancel")
+async def cancel(request: Request) -> Response:
+    return await _by_guid(request, "cancel")
+
+
+@router.post("/v1/tasks/resolving")
+async def resolving(request: Request) -> Response:
+    return await _by_guid(request, "resolving")
+
+
+@router.post("/v1/tasks/delete")
+async def delete(request: Request) -> Response:
+    return await _by_guid(request, "delete")
+
+
+async def _by_guid(request: Request, operation: str) -> Response:
+    async def run(f: Fields) -> dict[str, Any]:
+        guid = f.guid(pattern=False)
+        f.check()
+        await getattr(_bbs(request).tasks, operation)(guid)
+        return {}
+    return await handle(request, run)
+
+
+@router.post("/v1/tasks/offers")
+async def offers(request: Request) -> Response:
+    """Podium's addition (pull placement): Pending tasks of a domain reserved to the asking cell."""
+    async def run(f: Fields) -> dict[str, Any]:
+        domain, cell_id = f.required("domain"), f.required("cell_id")
+        count, timeout_ms = f.number("count", 1), f.number("timeout_ms", 0)
+        f.check()
+        check_cell_id(cell_id)
+        found = await _bbs(request).tasks.offers(domain, cell_id, count, min(max(timeout_ms, 0), 60_000))
+        return {"tasks": [t.to_wire() for t in found]}
+    return await handle(request, run)
+
+
+@router.post("/v1/cells/heartbeat")
+async def heartbeat(request: Request) -> Response:
+    """Podium's addition: a cell says it is present for `ttl_seconds`."""
+    async def run(f: Fields) -> dict[str, Any]:
+        cell_id = f.required("cell_id")
+        ttl = f.number("ttl_seconds", 0)
+        f.check(["ttl_seconds"] if ttl < 0 else [])
+        await _bbs(request).cells.heartbeat(cell_id, ttl * 1000 or None)
+        return {}
+    return await handle(request, run)
+
+
+@router.post("/v1/cells/list.r1")
+async def cells(request: Request) -> Response:
+    async def run(f: Fields) -> dict[str, Any]:
+        present = await _bbs(request).cells.present()
+        return {"cells": [{"cell_id": cell, "expires_at": expires * 1_000_000} for cell, expires in present]}
+    return await handle(request, run)
+
+
+@router.get("/v1/events/tasks.r1")
+async def task_events(request: Request) -> Response:
+    return StreamingResponse(_stream(request), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _stream(request: Request) -> AsyncIterator[bytes]:
+    x = _bbs(request).x
+    floor = await position(x)
+    yield b": task events\n\n"  # the stream is open: every event from here on follows
+    idle = 0
+    async for event in follow(x, floor):
+        if event is not None:
+            idle = 0
+            yield f"id: {event.seq}\nevent: {event.kind}\ndata: {event.body}\n\n".encode()
+            continue
+        if await request.is_disconnected():
+            return
+        idle += 1
+        if idle >= KEEPALIVE_EVERY:
+            idle = 0
+            yield b": keep-alive\n\n"
