@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from podium.engine.decider import decide
 from podium.engine.inputs import evaluate
@@ -28,7 +28,7 @@ from podium.engine.state import (
 )
 from podium.engine.turn import Turn
 from podium.errors import NotFound
-from podium.model.records import CHILD_ENDED, TASK_TIMER, Execution, QueueEntry, Timer
+from podium.model.records import CHILD_ENDED, TASK_TIMER, Execution, QueueEntry, Task, Timer
 from podium.model.wire import workflow_json
 from podium.service.clock import Clock
 from podium.service.context import Context
@@ -73,6 +73,16 @@ class Outcome:
     events: bool = False  # a message went onto the built-in event queue
     outbox: bool = False  # a notice waits in the outbox
     ended: list[WorkflowEnded] = field(default_factory=list)
+    channels: set[str] = field(default_factory=set)  # other waker channels to notify
+
+
+class Observer(Protocol):
+    """A dialect that keeps its own view of some executions (by workflow type) in step with
+    changes made through other dialects, in the same unit of work."""
+
+    async def changed(self, s: Session, state: ExecutionState, outcome: Outcome) -> None: ...
+
+    async def claimed(self, s: Session, task: Task) -> None: ...
 
 
 class Executions:
@@ -83,6 +93,8 @@ class Executions:
         self.context = context
         self.clock = clock
         self.waker = waker
+        #: Dialects that keep a view of executions of these workflow types (see `Observer`).
+        self.observers: dict[str, Observer] = {}
         #: Timers that are not an execution's own (a dialect's convergence, callbacks...), by kind.
         self.timer_handlers: dict[str, Callable[[Timer], Awaitable[None]]] = {}
 
@@ -165,6 +177,9 @@ class Executions:
             await s.update_execution(ex, reindex=bool(outcome.ended))
         if new or outcome.ended:
             self.waker.notify(INDEX_CHANNEL)
+        observer = self.observers.get(ex.workflow_type)
+        if observer is not None and not state.observed:
+            await observer.changed(s, state, outcome)
         return outcome
 
     async def _apply_queue_ops(self, s: Session, state: ExecutionState) -> set[str]:
@@ -239,6 +254,8 @@ class Executions:
             self.waker.notify(EVENTS_CHANNEL)
         if outcome.outbox:
             self.waker.notify(OUTBOX_CHANNEL)
+        for channel in outcome.channels:
+            self.waker.notify(channel)
 
     async def message(self, kind: str, key: str, workflow_id: str) -> None:
         """A durable message to another execution: a timer due now, fired in its own unit."""

@@ -82,6 +82,10 @@ class Tasks:
             claimed.append(task)
         await s.update_tasks(claimed)
         await self._announce_claims(s, claimed)
+        for task in claimed:
+            observer = self.x.observers.get(task.workflow_type)
+            if observer is not None:
+                await observer.claimed(s, task)
         return claimed
 
     async def _announce_claims(self, s: Session, claimed: list[Task]) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import httpx
 
+from podium.model.bbs import WORKFLOW_TYPE
 from podium.service.bbs.callbacks import Callbacks
 from podium.service.bbs.cells import CELLS_TIMER, Cells
 from podium.service.bbs.changes import CALLBACK_TIMER
 from podium.service.bbs.convergence import CONVERGE_TIMER, Convergence, Report
+from podium.service.bbs.projection import Projection
 from podium.service.bbs.tasks import BbsConfig, BbsTasks
 from podium.service.executions import Executions
 
@@ -24,6 +26,7 @@ class Bbs:
         self.tasks = BbsTasks(x, self.cells, config)
         self.callbacks = Callbacks(x, self.tasks, client, config.callback_workers)
         self.convergence = Convergence(x, self.tasks, config)
+        x.observers[WORKFLOW_TYPE] = Projection(x)
         x.timer_handlers[CONVERGE_TIMER] = self.convergence.on_converge_timer
         x.timer_handlers[CELLS_TIMER] = self.convergence.on_cells_timer
         x.timer_handlers[CALLBACK_TIMER] = self.callbacks.on_timer
