@@ -39,4 +39,5 @@ class Bbs:
         await self.convergence.arm()
 
     async def close(self) -> None:
+        await self.convergence.close()
         await self.callbacks.close()

@@ -4,9 +4,12 @@ again. It runs on a durable timer every `converge_interval`, and at once when a 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
+from podium.loops import failed
 from podium.model.bbs import BbsError, State
 from podium.model.records import Timer
 from podium.service.bbs.cells import CELLS_KEY, CELLS_TIMER
@@ -38,6 +41,7 @@ class Convergence:
         self.x = x
         self.tasks = tasks
         self.config = config
+        self._pass: asyncio.Task[None] | None = None
 
     async def arm(self) -> None:
         """Make sure the convergence timer exists (every server process may call this)."""
@@ -54,7 +58,7 @@ class Convergence:
             await s.set_timers([Timer(CONVERGE_TIMER, CONVERGE_KEY, "",
                                       self.x.clock.now() + self.config.converge_interval_ms)])
         self.x.waker.notify(TIMER_CHANNEL)
-        await self.run()
+        self._start_pass()
 
     async def on_cells_timer(self, timer: Timer) -> None:
         """The earliest cell's presence may have lapsed: if a cell is gone, converge now."""
@@ -68,7 +72,24 @@ class Convergence:
         self.x.waker.notify(TIMER_CHANNEL)
         if gone:
             log.info("cells disappeared", extra={"action": "bbs_cells_disappeared", "cells": gone})
+            self._start_pass()
+
+    def _start_pass(self) -> None:
+        """Run a pass off the timer loop (other timers stay on time); one at a time per process."""
+        if self._pass is None or self._pass.done():
+            self._pass = asyncio.create_task(self._background_pass())
+
+    async def _background_pass(self) -> None:
+        try:
             await self.run()
+        except Exception as exc:  # the next tick tries again
+            failed(log, "convergence failed", exc, action="bbs_converge_error")
+
+    async def close(self) -> None:
+        if self._pass is not None:
+            self._pass.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._pass
 
     async def run(self) -> Report:
         """One pass, in upstream's order."""
