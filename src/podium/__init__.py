@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from podium.__about__ import __version__
-from podium.app import create_app
 from podium.errors import BadRequest, Conflict, NotFound, PodiumError, ValidationFailed
-from podium.settings import Settings
+
+if TYPE_CHECKING:
+    from podium.app import create_app
+    from podium.settings import Settings
 
 __all__ = [
     "BadRequest",
@@ -17,3 +21,20 @@ __all__ = [
     "__version__",
     "create_app",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The server's parts load on first use, so `import podium.worker` stays light."""
+    if name == "create_app":
+        from podium.app import create_app
+
+        return create_app
+    if name == "Settings":
+        from podium.settings import Settings
+
+        return Settings
+    raise AttributeError(f"module 'podium' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

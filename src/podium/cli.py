@@ -84,9 +84,10 @@ async def upgrade(settings: Settings) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command in _PROGRAMS:
-        return _run_program(args.command, args.rest)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given and given[0] in _PROGRAMS:  # their own parsers read every option, --help included
+        return _run_program(given[0], given[1:])
+    args = build_parser().parse_args(given)
     if args.command == "version":
         print(__version__)
         return 0
