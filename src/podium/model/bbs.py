@@ -62,8 +62,13 @@ def transition(source: State, target: State) -> BbsError:
     return BbsError(ErrorType.INVALID_STATE_TRANSITION, f"Cannot transition from {source} to {target}")
 
 
-def invalid(fields: list[str]) -> BbsError:
-    return BbsError(ErrorType.INVALID_REQUEST, ", ".join(f"Invalid field: {f}" for f in fields))
+def invalid_field(name: str) -> str:
+    return f"Invalid field: {name}"
+
+
+def invalid(messages: list[str]) -> BbsError:
+    """Upstream's ValidationError: every failed rule's message, joined."""
+    return BbsError(ErrorType.INVALID_REQUEST, ", ".join(messages))
 
 
 def truncate(reason: str) -> str:
@@ -135,26 +140,26 @@ def check_cell_id(cell_id: str) -> None:
 
 
 def check_definition(definition: Any) -> list[str]:
-    """The invalid fields of a TaskDefinition, in upstream's order."""
+    """What is wrong with a TaskDefinition, in upstream's words and order (models/task.go)."""
     if not isinstance(definition, dict):
-        return ["task_definition"]
+        return [invalid_field("task_definition")]
     errors = []
     rootfs = definition.get("rootfs")
     if not isinstance(rootfs, str) or not urlparse(rootfs).scheme:
-        errors.append("rootfs")
+        errors.append(invalid_field("rootfs"))
     if not isinstance(definition.get("action"), dict) or not definition["action"]:
-        errors.append("action")
+        errors.append("invalid action type")  # upstream's ErrInvalidActionType
     for name in ("memory_mb", "disk_mb", "max_pids"):
         if _number(definition.get(name, 0)) < 0:
-            errors.append(name)
+            errors.append(invalid_field(name))
     limit = definition.get("log_rate_limit")
     if isinstance(limit, dict) and _number(limit.get("bytes_per_second", 0)) < -1:
-        errors.append("log_rate_limit")
+        errors.append(invalid_field("log_rate_limit"))
     annotation = definition.get("annotation", "")
     if not isinstance(annotation, str) or len(annotation.encode()) > MAX_ANNOTATION:
-        errors.append("annotation")
+        errors.append(invalid_field("annotation"))
     if bool(definition.get("image_username")) != bool(definition.get("image_password")):
-        errors.append("image_username" if not definition.get("image_username") else "image_password")
+        errors.append(invalid_field("image_username" if not definition.get("image_username") else "image_password"))
     return errors
 
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from podium.errors import PodiumError
-from podium.model.bbs import BbsError, ErrorType, bad_request, invalid, valid_guid
+from podium.model.bbs import BbsError, ErrorType, bad_request, invalid, invalid_field, valid_guid
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ class Fields:
         return value
 
     def check(self, more: Sequence[str] = ()) -> None:
-        errors = self.errors + list(more)
+        """Refuse the request if a rule failed: the fields noted so far, then `more` (messages)."""
+        errors = [invalid_field(name) for name in self.errors] + list(more)
         if errors:
             raise invalid(errors)
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from podium.api.bbs.body import Fields, handle
-from podium.model.bbs import check_cell_id, check_definition
+from podium.model.bbs import check_cell_id, check_definition, invalid_field
 from podium.service.bbs import Bbs
 from podium.service.bbs.feed import follow, position
 
@@ -29,7 +29,7 @@ async def desire(request: Request) -> Response:
     async def run(f: Fields) -> dict[str, Any]:
         guid, domain = f.guid(), f.required("domain")
         definition = f.obj("task_definition")
-        f.check(check_definition(definition) if definition is not None else ["task_definition"])
+        f.check(check_definition(definition) if definition is not None else [invalid_field("task_definition")])
         await _bbs(request).tasks.desire(guid, domain, definition or {})
         return {}
     return await handle(request, run)
@@ -136,7 +136,7 @@ async def heartbeat(request: Request) -> Response:
     async def run(f: Fields) -> dict[str, Any]:
         cell_id = f.required("cell_id")
         ttl = f.number("ttl_seconds", 0)
-        f.check(["ttl_seconds"] if ttl < 0 else [])
+        f.check([invalid_field("ttl_seconds")] if ttl < 0 else [])
         await _bbs(request).cells.heartbeat(cell_id, ttl * 1000 or None)
         return {}
     return await handle(request, run)
