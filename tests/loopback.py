@@ -13,11 +13,13 @@ from starlette.types import ASGIApp
 
 
 @contextmanager
-def serve(app: ASGIApp) -> Iterator[str]:
-    """Run `app` until the block ends; yields its base URL (`http://127.0.0.1:<port>`)."""
+def serve(app: ASGIApp, lifespan: bool = False) -> Iterator[str]:
+    """Run `app` until the block ends; yields its base URL (`http://127.0.0.1:<port>`). With `lifespan`,
+    the app's startup has run when the block starts, and its shutdown when the block ends."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, lifespan="off", ws="none", log_config=None, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, lifespan="on" if lifespan else "off", ws="none", log_config=None,
+                            log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

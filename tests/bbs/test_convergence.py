@@ -1,0 +1,174 @@
+"""Scenarios 31-35 of spec/bbs.md b.6 (behaviour b.4): convergence, one pass at a time through
+`app.state.bbs.converge()` with the fake clock, and the convergence loop's schedule (35)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.bbs.conftest import (
+    CELL_DISAPPEARED,
+    NOT_STARTED,
+    SETTLE,
+    Bbs,
+    Callbacks,
+    Factory,
+    completion,
+)
+
+BY_HAND = {"bbs_converge_interval_s": 1_000_000.0}  # the loop stays out of the way: the tests run the passes
+
+
+async def test_s31_pending_tasks_expire_and_the_rest_are_offered_again(make_bbs: Factory) -> None:
+    bbs = await make_bbs(bbs_expire_pending_s=30, bbs_kick_s=10, **BY_HAND)
+    await bbs.desire("t1")
+    t1 = await bbs.task("t1")
+    bbs.at(21)
+    await bbs.desire("t2")
+    await bbs.desire("t3")
+    # decision 5: an offered task is reserved to that cell for the kick duration
+    assert await bbs.offers("cell-a") == ["t1", "t2", "t3"]
+    assert await bbs.offers("cell-b") == []
+
+    bbs.at(31.001)  # t1 is 31 s old, t2 and t3 10 s: their reservations have lapsed
+    await bbs.converge()
+    assert await bbs.task("t1") == completion(t1, bbs.now_ns(), failed=True, failure_reason=NOT_STARTED, result="")
+    assert [(await bbs.task(g))["state"] for g in ("t2", "t3")] == ["Pending", "Pending"]
+    # "kick pending" = offered again; the expired task never is
+    assert await bbs.offers("cell-b") == ["t2", "t3"]
+    bbs.at(42.002)
+    assert await bbs.offers("cell-c") == ["t2", "t3"]
+
+
+async def test_s32_running_tasks_of_a_lost_cell_fail(make_bbs: Factory) -> None:
+    bbs = await make_bbs(bbs_cell_ttl_s=30, **BY_HAND)
+    lost = await bbs.given("Running", "t1", cell="non-existent-cell")
+    kept = await bbs.given("Running", "t2", cell="existingCellID")
+    await bbs.heartbeat("existingCellID", 3600)
+    bbs.advance(31)
+    assert await bbs.cells() == ["existingCellID"]
+    await bbs.converge()
+    now = bbs.now_ns()
+    # b.4 step 3 keeps the cell id
+    assert await bbs.task("t1") == {**lost, "state": "Completed", "failed": True, "failure_reason": CELL_DISAPPEARED,
+                                    "result": "", "first_completed_at": now, "updated_at": now}
+    assert await bbs.task("t2") == kept
+
+
+async def test_s32_with_no_cell_present_every_running_task_fails(make_bbs: Factory) -> None:
+    bbs = await make_bbs(bbs_cell_ttl_s=30, **BY_HAND)
+    await bbs.given("Running", "t1", cell="c1")
+    await bbs.given("Running", "t2", cell="c2")
+    bbs.advance(31)
+    assert await bbs.cells() == []  # upstream: the cell listing answers ResourceNotFound
+    await bbs.converge()
+    for guid in ("t1", "t2"):
+        task = await bbs.task(guid)
+        assert (task["state"], task["failed"], task["failure_reason"]) == ("Completed", True, CELL_DISAPPEARED)
+
+
+async def test_s33_completed_tasks_expire_or_are_kicked(make_bbs: Factory, callbacks: Callbacks) -> None:
+    """With T the last pass (3601 s): t1 completes at T-3601 s, t2 at T-11 s, t3 at T-1.5 s. t2 and t3 are
+    completed by convergence (pending expiry), whose callbacks are not submitted at once (b.4 step 6 note);
+    t3 at T-1.5 s rather than T-1 s, so that the pass completing it finds t2 not yet older than the kick."""
+    bbs = await make_bbs(bbs_kick_s=10, bbs_expire_completed_s=3600, bbs_expire_pending_s=5, **BY_HAND)
+    async with bbs.events() as events:
+        await bbs.given("Completed", "t1")
+        bbs.at(3584)
+        await bbs.desire("t2", completion_callback_url=callbacks.url("t2"))
+        bbs.at(3590)
+        await bbs.converge()
+        bbs.at(3594)
+        await bbs.desire("t3", completion_callback_url=callbacks.url("t3"))
+        bbs.at(3599.5)
+        await bbs.converge()
+        t3 = await bbs.task("t3")
+        assert [(await bbs.task(g))["state"] for g in ("t1", "t2", "t3")] == ["Completed"] * 3
+        assert callbacks.received == []
+
+        since = await events.mark()
+        bbs.at(3601)
+        await bbs.converge()
+        await bbs.missing("t1")
+        (removed,) = await events.of("t1", 1, since)
+        assert removed.kind == "task_removed"
+        (post,) = await callbacks.wait_posts("t2", 1)
+        assert post.json()["task_guid"] == "t2"
+        await bbs.wait_gone("t2")
+        await asyncio.sleep(SETTLE)
+        assert await bbs.task("t3") == t3
+        assert callbacks.posts("t3") == []
+
+
+async def resolving_after_failed_callbacks(bbs: Bbs, callbacks: Callbacks, guid: str, *statuses: int
+                                           ) -> dict[str, Any]:
+    """A task left Resolving by a callback target that answered 503 three times (b.5 step 5)."""
+    await bbs.given("Running", guid, cell="cell-1", completion_callback_url=callbacks.url(guid, *statuses))
+    await bbs.complete(guid, "cell-1")
+    await callbacks.wait_posts(guid, 3)
+    task: dict[str, Any] = await bbs.wait_state(guid, "Resolving")
+    return task
+
+
+async def test_s34_resolving_tasks_are_demoted_after_the_kick(make_bbs: Factory, callbacks: Callbacks) -> None:
+    bbs = await make_bbs(bbs_kick_s=10, **BY_HAND)
+    async with bbs.events() as events:
+        t1 = await resolving_after_failed_callbacks(bbs, callbacks, "t1", 503, 503, 503, 200)
+        bbs.at(10)
+        t2 = await resolving_after_failed_callbacks(bbs, callbacks, "t2", 503)
+        bbs.at(11)  # t1 Resolving since now-11 s, t2 since now-1 s
+        since = await events.mark()
+        await bbs.converge()
+        history = await events.of("t1", 3, since)
+        assert [e.states for e in history] == [("Resolving", "Completed"), ("Completed", "Resolving"),
+                                               ("Resolving", None)]
+        assert history[0].data["after"] == {**t1, "state": "Completed"}  # updated_at unchanged
+        await bbs.wait_gone("t1")
+        assert len(callbacks.posts("t1")) == 4  # submitted for callback in the same pass
+        await asyncio.sleep(SETTLE)
+        assert await bbs.task("t2") == t2
+        assert len(callbacks.posts("t2")) == 3
+
+
+async def test_s34_an_expired_resolving_task_is_demoted_then_deleted(make_bbs: Factory,
+                                                                     callbacks: Callbacks) -> None:
+    bbs = await make_bbs(bbs_kick_s=10, bbs_expire_completed_s=60, **BY_HAND)
+    async with bbs.events() as events:
+        await resolving_after_failed_callbacks(bbs, callbacks, "t1", 503)
+        bbs.at(61)
+        since = await events.mark()
+        await bbs.converge()
+        await bbs.missing("t1")
+        history = await events.of("t1", 2, since)
+        assert [(e.kind, e.states) for e in history] == [("task_changed", ("Resolving", "Completed")),
+                                                         ("task_removed", ("Completed", None))]
+        await asyncio.sleep(SETTLE)
+        assert len(callbacks.posts("t1")) == 3  # deleted (step 5) before any kick (step 6)
+
+
+async def test_s35_convergence_runs_every_interval(make_bbs: Factory) -> None:
+    bbs = await make_bbs(bbs_converge_interval_s=30, bbs_expire_pending_s=10)
+    await bbs.desire("t1")
+    bbs.at(11)
+    await asyncio.sleep(SETTLE)
+    assert (await bbs.task("t1"))["state"] == "Pending"  # expired, but no pass is due yet
+    bbs.at(30)
+    assert (await bbs.wait_state("t1", "Completed"))["failure_reason"] == NOT_STARTED
+
+    await bbs.desire("t2")
+    bbs.at(41)
+    await asyncio.sleep(SETTLE)
+    assert (await bbs.task("t2"))["state"] == "Pending"
+    bbs.at(60)
+    assert (await bbs.wait_state("t2", "Completed"))["failure_reason"] == NOT_STARTED
+
+
+async def test_s35_convergence_runs_when_a_cell_disappears(make_bbs: Factory) -> None:
+    bbs = await make_bbs(bbs_converge_interval_s=1000, bbs_cell_ttl_s=30)
+    await bbs.given("Running", "t1", cell="lost-cell")
+    kept = await bbs.given("Running", "t2", cell="kept-cell")
+    await bbs.heartbeat("kept-cell", 3600)
+    bbs.at(31)  # lost-cell is gone; the next timed pass is ~1000 s away
+    t1 = await bbs.wait_state("t1", "Completed")
+    assert (t1["failed"], t1["failure_reason"], t1["updated_at"]) == (True, CELL_DISAPPEARED, bbs.now_ns())
+    assert await bbs.task("t2") == kept
