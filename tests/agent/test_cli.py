@@ -1,0 +1,62 @@
+"""`podium agent`'s command line: modes, flags, their environment variables."""
+
+from __future__ import annotations
+
+import pytest
+
+from podium import cli as podium_cli
+from podium.agent import cli
+
+
+def parse(argv: list[str]) -> dict[str, object]:
+    return vars(cli.build_parser().parse_args(argv))
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PODIUM_SERVER_URL", "PODIUM_AGENT_CONCURRENCY", "PODIUM_AGENT_TTL"):
+        monkeypatch.delenv(name, raising=False)
+    args = parse(["--cell-id", "c1", "--domain", "d"])
+    assert (args["server"], args["concurrency"], args["ttl"], args["kill_grace"], args["shutdown_grace"]) == \
+        ("http://127.0.0.1:8080", 1, 30, 10.0, 60.0)
+
+
+def test_every_flag_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PODIUM_SERVER_URL", "http://podium:9000")
+    monkeypatch.setenv("PODIUM_AGENT_CELL_ID", "cell-7")
+    monkeypatch.setenv("PODIUM_AGENT_DOMAIN", "builds")
+    monkeypatch.setenv("PODIUM_AGENT_CONCURRENCY", "4")
+    monkeypatch.setenv("PODIUM_AGENT_KILL_GRACE", "2.5")
+    args = parse([])
+    assert (args["server"], args["cell_id"], args["domain"], args["concurrency"], args["kill_grace"]) == \
+        ("http://podium:9000", "cell-7", "builds", 4, 2.5)
+    assert parse(["--concurrency", "2"])["concurrency"] == 2  # the flag wins
+
+
+def test_help_names_the_environment_variables(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        podium_cli.main(["agent", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("PODIUM_SERVER_URL", "PODIUM_AGENT_CELL_ID", "PODIUM_AGENT_DOMAIN", "PODIUM_AGENT_CONCURRENCY",
+                 "PODIUM_AGENT_TTL", "PODIUM_AGENT_KILL_GRACE", "PODIUM_AGENT_SHUTDOWN_GRACE"):
+        assert name in out
+    assert "BBS cell mode" in out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    ([], "choose a mode"),
+    (["--cell-id", "c1"], "needs both --cell-id and --domain"),
+    (["--domain", "d"], "needs both --cell-id and --domain"),
+    (["--cell-id", "c1", "--domain", "d", "--concurrency", "0"], "--concurrency must be at least 1"),
+    (["--cell-id", "c" * 256, "--domain", "d"], "longer than 255"),
+    (["--cell-id", "c1", "--domain", "d", "--ttl", "x"], "invalid int value"),
+    (["--cell-id", "c1", "--domain", "d", "--log-level", "loud"], "--log-level must be"),
+])
+def test_bad_command_lines(argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PODIUM_AGENT_CELL_ID", "PODIUM_AGENT_DOMAIN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
