@@ -125,7 +125,8 @@ async def offers(request: Request) -> Response:
         count, timeout_ms = f.number("count", 1), f.number("timeout_ms", 0)
         f.check()
         check_cell_id(cell_id)
-        found = await _bbs(request).tasks.offers(domain, cell_id, count, min(max(timeout_ms, 0), 60_000))
+        found = await _bbs(request).tasks.offers(domain, cell_id, count, min(max(timeout_ms, 0), 60_000),
+                                                 gone=request.is_disconnected)
         return {"tasks": [t.to_wire() for t in found]}
     return await handle(request, run)
 

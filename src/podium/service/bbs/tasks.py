@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,13 +203,16 @@ class BbsTasks:
 
     # --- offers (pull placement) ---------------------------------------------------------------
 
-    async def offers(self, domain: str, cell_id: str, count: int, timeout_ms: int) -> list[BbsTask]:
+    async def offers(self, domain: str, cell_id: str, count: int, timeout_ms: int,
+                     gone: Callable[[], Awaitable[bool]] | None = None) -> list[BbsTask]:
         """Pending tasks of the domain, each reserved to this cell for the kick duration; waits up
-        to `timeout_ms` for one."""
+        to `timeout_ms` for one. A cell that is `gone` (it hung up) is offered nothing."""
         count = max(1, min(count, MAX_OFFERS))
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000
         while True:
             seen = self.x.waker.generation(domain)
+            if gone is not None and await gone():
+                return []
             found = await self._reserve(domain, cell_id, count)
             remaining = deadline - time.monotonic()
             if found or remaining <= 0:
