@@ -128,6 +128,17 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         proc.stop()
 
 
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One real `podium server` process (fresh SQLite file) shared by the tests of a module."""
+    folder = tmp_path_factory.mktemp("podium")
+    proc = start_server(folder / "podium.db", folder / "server.log")
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Drop this run's PostgreSQL template database (the per-test clones drop themselves)."""
     if pg.template_built():

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -27,7 +26,7 @@ from conductor.client.orkes.orkes_workflow_client import OrkesWorkflowClient
 from conductor.client.worker.worker_interface import WorkerInterface
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
 
-from tests.conftest import start_server
+from tests.conftest import ServerProcess
 
 T = TypeVar("T")
 
@@ -158,14 +157,8 @@ def sdk_for(api: str) -> Sdk:
 
 
 @pytest.fixture(scope="module")
-def sdk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One real `podium server` process (fresh SQLite file) shared by the tests of a module."""
-    tmp: Path = tmp_path_factory.mktemp("podium")
-    proc = start_server(tmp / "podium.db", tmp / "server.log")
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def sdk_server(module_server: ServerProcess) -> ServerProcess:
+    return module_server
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 
 from podium.agent.bbs import Cell, CellConfig
 from tests.agent.helpers import eventually
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 
 
 def unique(prefix: str) -> str:
@@ -77,14 +77,8 @@ class Bbs:
 
 
 @pytest.fixture(scope="module")
-def bbs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One real server for the module; each test uses its own domain and cell ids."""
-    folder = tmp_path_factory.mktemp("bbs")
-    server = start_server(folder / "podium.db", folder / "server.log")
-    try:
-        yield server
-    finally:
-        server.stop()
+def bbs_server(module_server: ServerProcess) -> ServerProcess:
+    return module_server
 
 
 @pytest.fixture

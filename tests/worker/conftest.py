@@ -13,14 +13,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 from podium.worker import Worker
-from tests.conftest import ServerProcess, start_server
+from tests.conftest import ServerProcess
 
 T = TypeVar("T")
 TERMINAL = {"COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT"}
@@ -121,14 +120,8 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def worker_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One real `podium server` process (fresh SQLite file) shared by the tests of a module."""
-    tmp: Path = tmp_path_factory.mktemp("podium")
-    proc = start_server(tmp / "podium.db", tmp / "server.log")
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def worker_server(module_server: ServerProcess) -> ServerProcess:
+    return module_server
 
 
 @pytest.fixture
