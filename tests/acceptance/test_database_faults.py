@@ -242,7 +242,7 @@ async def _tally(url: str) -> Tally:
         executions = await conn.fetch("SELECT status, COUNT(*) FROM executions GROUP BY status")
         tasks = await conn.fetch("SELECT task_id, workflow_id, ref_name, status FROM tasks")
         queued = await conn.fetchval("SELECT COUNT(*) FROM queue")
-        timers = await conn.fetchval("SELECT (SELECT COUNT(*) FROM timers) + "
+        timers = await conn.fetchval("SELECT (SELECT COUNT(*) FROM timers WHERE workflow_id <> '') + "  # executions'"
                                      "(SELECT COUNT(*) FROM tasks WHERE due_at IS NOT NULL)")
     finally:
         await conn.close()

@@ -235,7 +235,7 @@ async def check_end_state(db: asyncpg.Connection, ids: dict[str, int], given: li
     assert {r["workflow_id"] for r in executions} == set(ids)
     assert Counter(r["status"] for r in executions) == {"COMPLETED": WORKFLOWS}
     assert await db.fetchval("SELECT count(*) FROM queue") == 0
-    assert await db.fetchval("SELECT count(*) FROM timers") == 0
+    assert await db.fetchval("SELECT count(*) FROM timers WHERE workflow_id <> ''") == 0  # not the dialects' own
 
     rows = await db.fetch("SELECT task_id, workflow_id, ref_name, retry_count, status, worker_id, start_time, "
                           "end_time, due_at FROM tasks")
