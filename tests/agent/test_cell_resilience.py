@@ -88,6 +88,8 @@ async def test_sigterm_finishes_running_tasks_then_exits(bbs: Bbs, servers: list
         first = await bbs.desire(sh(f"while [ ! -f {go} ]; do sleep 0.02; done"))
         await bbs.until(first, "Running")
         process.send_signal(signal.SIGTERM)
+        log = tmp_path / "agent.log"
+        await eventually(lambda: _contains(log, "stopping: no more offers"), "the agent to stop taking offers")
         second = await bbs.desire(sh("true"))
         go.touch()
         assert not (await bbs.until(first, "Completed"))["failed"]
@@ -117,3 +119,7 @@ async def test_an_idle_agent_exits_at_once_on_sigterm(bbs: Bbs, servers: list[Se
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+async def _contains(path: Path, text: str) -> bool:
+    return path.exists() and text in path.read_text()

@@ -38,15 +38,39 @@ def test_help_names_the_environment_variables(capsys: pytest.CaptureFixture[str]
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     for name in ("PODIUM_SERVER_URL", "PODIUM_AGENT_CELL_ID", "PODIUM_AGENT_DOMAIN", "PODIUM_AGENT_CONCURRENCY",
-                 "PODIUM_AGENT_TTL", "PODIUM_AGENT_KILL_GRACE", "PODIUM_AGENT_SHUTDOWN_GRACE"):
+                 "PODIUM_AGENT_TTL", "PODIUM_AGENT_KILL_GRACE", "PODIUM_AGENT_SHUTDOWN_GRACE",
+                 "PODIUM_AGENT_TASK_TYPE", "PODIUM_AGENT_WORKER_ID"):
         assert name in out
     assert "BBS cell mode" in out
+    assert "Conductor COMMAND mode" in out
+
+
+@pytest.mark.parametrize(("argv", "mode"), [
+    (["--cell-id", "c1", "--domain", "d"], "bbs"),
+    ([], "conductor"),
+    (["--domain", "d"], "conductor"),
+    (["--task-type", "SHELL", "--worker-id", "w1"], "conductor"),
+])
+def test_the_flags_choose_the_mode(argv: list[str], mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PODIUM_AGENT_CELL_ID", "PODIUM_AGENT_DOMAIN"):
+        monkeypatch.delenv(name, raising=False)
+    parser = cli.build_parser()
+    assert cli._mode(parser, parser.parse_args(argv)) == mode
+
+
+def test_conductor_mode_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PODIUM_AGENT_TASK_TYPE", "PODIUM_AGENT_WORKER_ID", "PODIUM_AGENT_DOMAIN"):
+        monkeypatch.delenv(name, raising=False)
+    args = parse([])
+    assert (args["task_type"], args["worker_id"], args["domain"]) == ("COMMAND", None, None)
+    monkeypatch.setenv("PODIUM_AGENT_TASK_TYPE", "SHELL")
+    assert parse([])["task_type"] == "SHELL"
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    ([], "choose a mode"),
     (["--cell-id", "c1"], "needs both --cell-id and --domain"),
-    (["--domain", "d"], "needs both --cell-id and --domain"),
+    (["--task-type", ""], "--task-type cannot be empty"),
+    (["--concurrency", "0"], "--concurrency must be at least 1"),
     (["--cell-id", "c1", "--domain", "d", "--concurrency", "0"], "--concurrency must be at least 1"),
     (["--cell-id", "c" * 256, "--domain", "d"], "longer than 255"),
     (["--cell-id", "c1", "--domain", "d", "--ttl", "x"], "invalid int value"),

@@ -1,1 +1,1 @@
-"""`podium agent`: runs commands for the server on this host (a BBS cell; Conductor COMMAND tasks later)."""
+"""`podium agent`: runs commands for the server on this host (a BBS cell, or Conductor COMMAND tasks)."""

@@ -1,8 +1,10 @@
-"""The agent's calls to the server: the BBS routes a cell uses, and the Conductor task log.
+"""The agent's calls to the server: the BBS routes a cell uses, and the Conductor task routes (a
+task's status, its result, its log).
 
 Every BBS answer is HTTP 200 with an optional `error: {type, message}` (docs/bbs.md). A network
 failure, a timeout or any other status is `Unreachable` (worth retrying); an `error` object is
-`BbsError` (final). `retrying()` repeats a call with exponential backoff while it is `Unreachable`.
+`BbsError` (final), and so is a Conductor route's 4xx answer to a task result (`Refused`).
+`retrying()` repeats a call with exponential backoff while it is `Unreachable`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from podium.agent.errors import BbsError, Unreachable
+from podium.agent.errors import BbsError, Refused, Unreachable
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +88,22 @@ class ServerClient:
                                     headers={"Content-Type": "text/plain; charset=utf-8"})
         if response.status_code >= 300:
             raise Unreachable(f"HTTP {response.status_code} from /api/tasks/{{id}}/log")
+
+    async def task_status(self, task_id: str) -> str | None:
+        """A Conductor task's status (IN_PROGRESS, CANCELED ...), None when the server has no such task."""
+        response = await self._send("GET", f"/api/tasks/{task_id}")
+        if response.status_code == 404:
+            return None
+        status = _json_object(response, "/api/tasks/{id}").get("status")
+        return str(status) if status else None
+
+    async def update_task(self, result: dict[str, Any]) -> None:
+        """POST a Conductor TaskResult; `Refused` when the task or its workflow is not there."""
+        response = await self._send("POST", "/api/tasks", json=result)
+        if 400 <= response.status_code < 500 and response.status_code != 429:
+            raise Refused(f"HTTP {response.status_code} from /api/tasks: {response.text[:200]}")
+        if response.status_code >= 300:
+            raise Unreachable(f"HTTP {response.status_code} from /api/tasks")
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:

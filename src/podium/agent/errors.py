@@ -6,8 +6,10 @@
         ├── ActionError          a task definition the agent cannot run
         │   ├── UnsupportedAction   download, upload or an unknown action: reject the task
         │   └── InvalidAction       a malformed action: fail the task
+        ├── InvalidCommand       a COMMAND task's input that cannot be run (no command ...): fail it for good
         └── ServerProblem        a call to the server did not succeed
             ├── Unreachable         no answer, or not a BBS answer (network, HTTP status): retry
+            ├── Refused             a Conductor route answered 4xx (no such task or workflow): final
             └── BbsError            the server answered with `error: {type, message}`: final
 """
 
@@ -36,6 +38,10 @@ class InvalidAction(ActionError):
     """An action that is malformed (missing path, a negative timeout ...)."""
 
 
+class InvalidCommand(AgentError):
+    """A COMMAND task's input that no retry can fix: a missing command, args that are not a list ..."""
+
+
 class ServerProblem(AgentError):
     """A call to the server did not succeed."""
 
@@ -44,6 +50,10 @@ class Unreachable(ServerProblem):
     """No usable answer: a network failure, a timeout, or an HTTP status other than 200."""
 
     retryable = True
+
+
+class Refused(ServerProblem):
+    """A Conductor route answered with a 4xx status: the task or its workflow is not there (any more)."""
 
 
 class BbsError(ServerProblem):

@@ -2,8 +2,9 @@
 
 `add()` only buffers (it is called for every line, from the process's reader). A background loop
 posts what has gathered every `interval` seconds, or sooner when a batch is full, as one text body
-of lines joined by newlines. The Conductor task id is looked up on the first flush. When the server
-cannot be reached the batch is retried a few times and then dropped: a log never holds a task up.
+of lines joined by newlines. The Conductor task id is given (a COMMAND task) or, for a BBS task,
+looked up on the first flush. When the server cannot be reached the batch is retried a few times
+and then dropped: a log never holds a task up.
 A buffer over `max_buffer_bytes` drops lines and says so in the log.
 """
 
@@ -25,7 +26,7 @@ _RETRY_S = 5.0
 
 
 class LogShipper:
-    def __init__(self, client: ServerClient, task_guid: str, *, interval: float = 0.5,
+    def __init__(self, client: ServerClient, task_guid: str, *, task_id: str | None = None, interval: float = 0.5,
                  batch_bytes: int = 64 * 1024, max_buffer_bytes: int = 4 * 1024 * 1024) -> None:
         self.client = client
         self.task_guid = task_guid
@@ -35,7 +36,7 @@ class LogShipper:
         self._lines: deque[str] = deque()
         self._size = 0
         self._dropped = 0
-        self._task_id: str | None = None
+        self._task_id = task_id
         self._no_task_id = False
         self._wake = asyncio.Event()
         self._closing = False

@@ -6,7 +6,8 @@ leader exits, whatever it left running in the group is killed too (a container's
 same), so no stray grandchild keeps the output pipes open.
 
 Output is read as lines, handed to `on_line` as they come, and the last `capture_bytes` of each
-stream are kept for the result.
+stream are kept for the result. `on_chunk` sees the raw bytes as read, for a caller that keeps its
+own exact copy.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Stream(enum.StrEnum):
 
 
 LineSink = Callable[[Stream, str], None]
+ChunkSink = Callable[[Stream, bytes], None]
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,11 @@ class _Tail:
 class Process:
     """A started command. Use `start()` then `wait()`, or the `run()` helper below."""
 
-    def __init__(self, command: Command, *, on_line: LineSink | None = None,
+    def __init__(self, command: Command, *, on_line: LineSink | None = None, on_chunk: ChunkSink | None = None,
                  kill_grace: float = DEFAULT_KILL_GRACE, capture_bytes: int = DEFAULT_CAPTURE_BYTES) -> None:
         self.command = command
         self.on_line = on_line
+        self.on_chunk = on_chunk
         self.kill_grace = kill_grace
         self._tails = {Stream.STDOUT: _Tail(capture_bytes), Stream.STDERR: _Tail(capture_bytes)}
         self._proc: asyncio.subprocess.Process | None = None
@@ -203,6 +206,7 @@ class Process:
     async def _pump(self, reader: asyncio.StreamReader, stream: Stream) -> None:
         pending = b""
         while chunk := await reader.read(_READ_CHUNK):
+            self._hand_chunk(stream, chunk)
             *lines, pending = (pending + chunk).split(b"\n")
             for raw in lines:
                 self._emit(stream, raw)
@@ -211,6 +215,14 @@ class Process:
                 pending = pending[MAX_LINE_BYTES:]
         if pending:
             self._emit(stream, pending)
+
+    def _hand_chunk(self, stream: Stream, chunk: bytes) -> None:
+        if self.on_chunk is None:
+            return
+        try:
+            self.on_chunk(stream, chunk)
+        except Exception:
+            logger.exception("output callback failed", extra={"action": "process_output_error"})
 
     def _emit(self, stream: Stream, raw: bytes) -> None:
         line = raw.decode("utf-8", errors="replace").removesuffix("\r")
