@@ -27,6 +27,7 @@ from podium.worker.tasklog import start_collecting
 log = logging.getLogger(__name__)
 
 DELIVERY_TRIES = 5
+CLEANUP_S = 10.0  # a cancelled coroutine may take this long to clean up before its task is handed back
 LOGS_PER_RESULT = 10  # the server keeps this many log lines of one result; the rest go ahead one by one
 
 
@@ -160,6 +161,7 @@ class Runner:
             if current is None or not current.cancelling():  # the function itself raised it
                 return raised(task, exc, lines)
             job.cancel()
+            await asyncio.wait({job}, timeout=CLEANUP_S)  # its `finally` blocks run before the hand-back
             log.info("task handed back", extra={"action": "task_handed_back", "task_id": task.task_id})
             await self._deliver(handed_back(task, lines, self.client.worker_id), want_next=False)
             raise
