@@ -15,6 +15,7 @@ from podium.api.conductor import admin, bulk, errors, events, metadata, misc, ta
 from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
 from podium.api.limits import BodyLimit
+from podium.api.tango import routes as tango_routes
 from podium.events.hub import Brokers
 from podium.loops.checkpoint import run_checkpoint_loop
 from podium.loops.events import EventProcessor
@@ -30,6 +31,8 @@ from podium.service.context import Context, PollTracker
 from podium.service.events import EventHandlers
 from podium.service.executions import TIMER_CHANNEL, Executions
 from podium.service.metadata import Metadata
+from podium.service.remote import Remote
+from podium.service.tango import Heartbeat, Tango
 from podium.service.tasks import Tasks
 from podium.service.waker import Waker
 from podium.service.workflows import Workflows
@@ -79,7 +82,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.services = Services(meta, executions, workflow_service, task_service, event_handlers)
         http_client = new_client()
         brokers = Brokers.from_settings(settings)
-        runner = Runner(task_service, handlers(settings, executions, http_client, brokers))
+        remote = Remote(executions, http_client, settings.tango_members)
+        app.state.tango = Tango(executions, remote, Heartbeat(
+            settings.tango_heartbeat_mode, int(settings.tango_heartbeat_period_s * 1000),
+            settings.tango_heartbeat_misses))
+        runner = Runner(task_service, handlers(settings, executions, http_client, brokers, remote))
         bbs = Bbs(executions, bbs_config(settings), http_client)
         app.state.bbs = bbs
         app.state.store = store
@@ -106,6 +113,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                 with contextlib.suppress(asyncio.CancelledError, Exception):  # a loop that died already
                     await task
             await bbs.close()
+            await remote.close()
             await flush(store, polls)
             await http_client.aclose()
             await brokers.close()
@@ -118,7 +126,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     errors.install(app)
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
-                   events.router, bbs_routes.router) if api else (misc.router,):
+                   events.router, bbs_routes.router, tango_routes.router) if api else (misc.router,):
         app.include_router(router)
     if api:
         app.add_middleware(WorkerLane)

@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     bbs_expire_pending_s: float = Field(1800, description="BBS: Pending tasks not started in this time fail.")
     bbs_cell_ttl_s: float = Field(30, description="BBS: a cell is present this long after it was last heard from.")
     bbs_callback_workers: int = Field(32, description="BBS: completion callbacks sent at once.")
+    tango_members: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Member services by container id: a URL, or {url, retries, resume} (REMOTE tasks, TANGO).")
+    tango_heartbeat_mode: Literal["poll", "push"] = Field(
+        "poll", description="TANGO: poll: the server asks members' status_request; push: members report running.")
+    tango_heartbeat_period_s: float = Field(2, description="TANGO: the heartbeat period.")
+    tango_heartbeat_misses: int = Field(
+        3, description="TANGO: heartbeats missed (push) or unreachable polls in a row (poll) that fail a stage; "
+                       "0 = never.")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
 
     @classmethod

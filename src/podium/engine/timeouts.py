@@ -52,8 +52,15 @@ def _rules(task: Task, tdef: TaskDef | None) -> Iterator[Rule]:
             f"responseTimeout: {task.response_timeout_seconds} exceeded for the taskId: {task.task_id} "
             f"with Task Definition: {task.task_def_name}",
         )
+    beat = task.extra.get(HEARTBEAT)
+    if task.status == TaskStatus.IN_PROGRESS and task.extra.get(HELD) and beat and beat.get("mode") == "push":
+        misses, period = int(beat.get("misses") or 0), int(beat.get("periodMs") or 0)
+        if misses > 0 and period > 0:  # a pushed task's member reports every period; silence ends it
+            yield Rule("heartbeat", task.update_time + misses * period, TaskTimeoutPolicy.RETRY, HEARTBEAT_LOST)
 
 
+HEARTBEAT = "heartbeat"  # in a task's `extra`: how a REMOTE task's member shows it is alive
+HEARTBEAT_LOST = "heartbeat lost"
 HELD = "held"  # in a task's `extra`: a system task that runs on (a child workflow) past its claim
 WAKE_AT = "waitUntil"  # in a task's `extra`: when a timed WAIT completes
 

@@ -111,7 +111,12 @@ class Turn:
             self.state.emit(Dequeue(task.task_id))
         if stop_child and task.sub_workflow_id and not task.status.terminal and task.task_type == "SUB_WORKFLOW":
             self.state.emit(SetTimer(STOP_CHILD, task.sub_workflow_id, self.now, workflow_id=task.sub_workflow_id))
+        was = task.status
         task.status = status
+        if status == TaskStatus.CANCELED and not was.terminal:
+            from podium.engine.operators import operator_for  # the operators build on this module
+
+            operator_for(task.task_type).cancelled(self, task, was)
         if reason is not None:
             task.reason = reason
         task.end_time = task.end_time or self.now

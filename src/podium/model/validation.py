@@ -400,6 +400,12 @@ def _check_exclusive_join(task: WorkflowTask, path: str, task_defs: TaskDefLooku
     return [] if task.join_on else _required("joinOn", task, path, task.join_on)
 
 
+def _check_remote(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
+    """A REMOTE task names its member: a base `url`, or a registered `member` id."""
+    given = _has_input(task, "url", task_defs) or _has_input(task, "member", task_defs)
+    return [] if given else _required("inputParameters.url", task, path)
+
+
 TYPE_CHECKS: dict[str, TypeCheck] = {
     "EVENT": _check_event,
     "EXCLUSIVE_JOIN": _check_exclusive_join,
@@ -418,6 +424,7 @@ TYPE_CHECKS: dict[str, TypeCheck] = {
     "JSON_JQ_TRANSFORM": _needs_input("queryExpression"),
     "WAIT": _check_wait,
     "INLINE": _check_inline,
+    "REMOTE": _check_remote,
 }
 
 

@@ -12,19 +12,22 @@ from podium.events.hub import Brokers
 from podium.model.enums import TaskStatus
 from podium.model.records import Task
 from podium.service.executions import Executions
+from podium.service.remote import Remote
 from podium.settings import Settings
 from podium.systasks import http
+from podium.systasks.remote import RemoteTask
 from podium.systasks.runner import Handler, Report
 from podium.systasks.workflows import WorkflowStarter
 
 
 def handlers(settings: Settings, executions: Executions, client: httpx.AsyncClient,
-             brokers: Brokers) -> dict[str, Handler]:
+             brokers: Brokers, remote: Remote) -> dict[str, Handler]:
     starter = WorkflowStarter(executions)
     return {"HTTP": HttpTask(client, http.HostPolicy.from_settings(settings)),
             "SUB_WORKFLOW": starter.sub_workflow,
             "START_WORKFLOW": starter.start_workflow,
-            "EVENT": EventTask(executions, brokers)}
+            "EVENT": EventTask(executions, brokers),
+            "REMOTE": RemoteTask(remote)}
 
 
 class HttpTask:

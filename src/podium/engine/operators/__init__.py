@@ -13,6 +13,7 @@ from podium.engine.operators.inline import Inline, Lambda
 from podium.engine.operators.join import Join
 from podium.engine.operators.jq_transform import JqTransform
 from podium.engine.operators.noop import Noop
+from podium.engine.operators.remote import Remote
 from podium.engine.operators.set_variable import SetVariable
 from podium.engine.operators.simple import SIMPLE, UserDefined
 from podium.engine.operators.sub_workflow import SubWorkflow
@@ -43,6 +44,7 @@ OPERATORS: dict[str, Operator] = {
     "SUB_WORKFLOW": SubWorkflow(),
     "START_WORKFLOW": Queued(),
     "EVENT": Event(),
+    "REMOTE": Remote(),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from podium.model.definitions import WorkflowTask
+from podium.model.enums import TaskStatus
 from podium.model.records import Task
 
 if TYPE_CHECKING:
@@ -32,6 +33,9 @@ class Operator:
         from podium.engine.decider import schedule_after
 
         schedule_after(turn, task.ref_name)
+
+    def cancelled(self, turn: Turn, task: Task, was: TaskStatus) -> None:
+        """This operator's task, `was` running, has just been canceled (workflow terminated)."""
 
     def branch_done(self, turn: Turn, container: WorkflowTask, last: Task) -> None:
         """The last task of one of this operator's branches finished successfully."""

@@ -208,3 +208,19 @@ CREATE TABLE bbs_events (
     body       TEXT    NOT NULL
 );
 CREATE INDEX bbs_events_created ON bbs_events (created_at);
+CREATE TABLE remote_members (
+    container_id TEXT PRIMARY KEY,
+    url          TEXT    NOT NULL,
+    retries      BIGINT NOT NULL DEFAULT 0,
+    resume       BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE tango_projects (
+    user_id      TEXT    NOT NULL,
+    project_id   TEXT    NOT NULL,
+    project_type TEXT    NOT NULL,
+    stages       TEXT    NOT NULL,
+    target       TEXT    NOT NULL DEFAULT '',
+    workflow_id  TEXT,
+    log          TEXT    NOT NULL DEFAULT '[]',
+    PRIMARY KEY (user_id, project_id)
+);
