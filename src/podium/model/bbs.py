@@ -6,8 +6,9 @@ with the execution in the same unit of work. Times are Unix nanoseconds, as on u
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
@@ -93,7 +94,8 @@ class BbsTask:
     rejection_reason: str = ""
 
     def copy(self) -> BbsTask:
-        return BbsTask(**asdict(self))
+        """A snapshot of the row's fields (the definition is shared: no operation changes it)."""
+        return replace(self)
 
     @property
     def callback_url(self) -> str:
@@ -170,6 +172,7 @@ def _number(value: Any) -> float:
     return float(value)
 
 
+@functools.lru_cache(maxsize=256)
 def workflow_def(domain: str) -> WorkflowDef:
     """The definition every BBS task of a domain runs: one task whose type is the domain. It is
     never retried by the engine (rejections are the BBS's retries) and has no response timeout
