@@ -197,8 +197,8 @@ def _polled(turn: Turn, task_id: str, status: str | None, answer: str, beat: dic
         task.extra[MISSES] = int(task.extra.get(MISSES, 0)) + 1
         task.output = task.output | {"lastPoll": answer}
         turn.state.touch(task)
-        if beat["misses"] and task.extra[MISSES] >= beat["misses"]:
-            task_updates.apply_result(turn, task, TaskStatus.FAILED, output=task.output, reason=HEARTBEAT_LOST,
+        if beat["misses"] and task.extra[MISSES] >= beat["misses"]:  # timed out, as a lost push heartbeat
+            task_updates.apply_result(turn, task, TaskStatus.TIMED_OUT, output=task.output, reason=HEARTBEAT_LOST,
                                       worker_id=None, callback_after_seconds=0)
     if task.status == TaskStatus.IN_PROGRESS:
         turn.state.emit(SetTimer(POLL_MEMBER, task.task_id, turn.now + beat["periodMs"]))

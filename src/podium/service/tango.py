@@ -96,11 +96,13 @@ class Tango:
 
     async def stop(self, user_id: str, project_id: str, container_id: str) -> None:
         project = await self.project(user_id, project_id)
+        if container_id not in project.stages:
+            await self._member(container_id, project.target)  # 404 for a container nobody knows
         status = await self.status(user_id, project_id)
         if project.workflow_id is None or status.status not in ("started", "running"):
             raise Conflict(f"Project {project_id} has no running stage to stop ({status.container} is "
                            f"{status.status})")
-        if container_id and container_id != status.container:
+        if container_id != status.container:
             raise Conflict(f"{container_id} is not the running stage of project {project_id} ({status.container} is)")
         await self.x.mutate(project.workflow_id, lambda turn: lifecycle.terminate(turn, STOPPED))
         await self._log(user_id, project_id, f"stop {status.container}")

@@ -117,8 +117,8 @@ async def container_start(request: Request) -> Response:
 @router.post("/api/container_stop")
 async def container_stop(request: Request) -> Response:
     async def run(b: dict[str, Any]) -> dict[str, Any]:
-        user, project = _required(b, "user_id", "project_id")
-        await _tango(request).stop(user, project, str(b.get("container_id") or ""))
+        user, project, container = _required(b, "user_id", "project_id", "container_id")
+        await _tango(request).stop(user, project, container)
         return {"status": 200, "message": "stopped"}
     return await _handle(request, run, body=True)
 
