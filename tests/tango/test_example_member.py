@@ -92,3 +92,50 @@ def test_three_example_members_run_an_auto_project_to_its_end(project: tuple[Ser
     assert {name: answer(url) for name, url in members.items()} == dict.fromkeys(STAGES, (208, "completed"))
     for name in STAGES:
         assert f"{name} done" in (tmp_path / f"{name}.log").read_text()
+
+
+def test_a_member_killed_mid_stage_fails_the_stage_and_its_retry_runs(tmp_path: Path) -> None:
+    """kill -9 of a member while its stage runs: the polls find nobody (then a replacement that knows
+    nothing of the stage), the stage times out with "heartbeat lost", and its retry (the member is
+    registered with retries=1) starts the replacement, which finishes the project."""
+    url = f"http://127.0.0.1:{free_port()}"
+    (tmp_path / "podium.toml").write_text(config("poll", {}))
+    server = start_server(tmp_path / "podium.db", tmp_path / "server.log",
+                          args=["--config", str(tmp_path / "podium.toml")])
+
+    def member(work: str, log_name: str) -> subprocess.Popen[bytes]:
+        with (tmp_path / log_name).open("wb") as log:
+            started = subprocess.Popen([sys.executable, str(EXAMPLE), "--port", url.rsplit(":", 1)[1], "--leader",
+                                        server.url, "--container-id", "bms", "--work", work],
+                                       stdout=log, stderr=subprocess.STDOUT)
+        wait_for(functools.partial(answer, url), "the member", DEADLINE)
+        return started
+
+    first = member("sleep 60", "first.log")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        assert httpx.put(f"{server.api}/containers/bms", json={"url": url, "retries": 1}).status_code == 200
+        post(server, "set_workflow", workflow=["bms"], project_type="auto")
+        workflow_id = post(server, "container_start", container_id="bms")["response"]
+        wait_for(lambda: post(server, "status_request")["container_status"] == "running", "bms running", DEADLINE)
+        first.kill()  # kill -9
+        first.wait(10)
+        second = member("echo again", "second.log")  # a replacement, which knows nothing of the stage
+
+        def attempts() -> list[dict[str, object]] | None:
+            tasks = httpx.get(f"{server.api}/workflow/{workflow_id}").json()["tasks"]
+            return tasks if tasks and tasks[0]["status"] == "TIMED_OUT" else None
+
+        tasks = wait_for(attempts, "the lost stage to time out", DEADLINE)
+        assert tasks[0]["reasonForIncompletion"] == "heartbeat lost"
+        wait_for(lambda: post(server, "status_request")["container_status"] == "completed", "the retry to finish",
+                 DEADLINE)
+        workflow = httpx.get(f"{server.api}/workflow/{workflow_id}").json()
+        assert workflow["status"] == "COMPLETED"
+        assert [t["status"] for t in workflow["tasks"]] == ["TIMED_OUT", "COMPLETED"]
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(10)
+        server.stop()
