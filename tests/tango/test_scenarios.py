@@ -195,16 +195,18 @@ async def test_s07_unreachable_member_fails_after_missed_polls(make_leader: Lead
 async def test_s08_pushed_heartbeats_keep_a_stage_alive_until_they_stop(make_leader: LeaderFactory,
                                                                          stubs: Stubs) -> None:
     bms, autonn = stubs("bms", "autonn")
-    leader = await make_leader("push", tango_heartbeat_misses=3)
+    # The scenario's own numbers: hb_period 1 s, k = 3 (the other tests' 0.2 s periods leave a busy
+    # machine too little slack for reports sent every half period)
+    leader = await make_leader("push", tango_heartbeat_misses=3, tango_heartbeat_period_s=1.0)
     await leader.register_all(bms, autonn)
     await leader.set_workflow("bms", "autonn")
     workflow_id = await leader.start("bms")
     await bms.wait_calls("start", 1)
 
-    async with leader.heartbeats("bms"):
+    async with leader.heartbeats("bms", every=0.5):
         await leader.wait_status("bms", "running")
         seen = set()
-        until = time.monotonic() + 10 * PERIOD  # more than three times 3 x hb_period
+        until = time.monotonic() + 4.5  # longer than 3 x hb_period
         while time.monotonic() < until:
             seen.add(await leader.stored())
             await asyncio.sleep(PERIOD / 2)
