@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from podium.loops import failed
+from podium.model.records import Timer
 from podium.service import timers
 from podium.service.executions import TIMER_CHANNEL, Executions
 
@@ -30,14 +32,24 @@ async def run_timer_loop(x: Executions) -> None:
 
 
 async def fire_due(x: Executions) -> int:
+    """Fire what is due: an execution's own timers one after the other, in due order; the others
+    (a dialect's callbacks and polls, each its own unit of work on its own task) all at once, so
+    a burst of them shares commits."""
     async with x.store.reader() as s:
         due = await s.due_timers(x.clock.now(), BATCH)
-    for timer in due:
-        try:
-            await timers.fire(x, timer)
-        except Exception as exc:
-            failed(log, "timer failed", exc, **{"action": "timer_error", "timer": timer.kind, "key": timer.key})
+    own = [t for t in due if t.kind not in x.timer_handlers]
+    others = [t for t in due if t.kind in x.timer_handlers]
+    await asyncio.gather(*(_fire(x, timer) for timer in others))
+    for timer in own:
+        await _fire(x, timer)
     return len(due)
+
+
+async def _fire(x: Executions, timer: Timer) -> None:
+    try:
+        await timers.fire(x, timer)
+    except Exception as exc:
+        failed(log, "timer failed", exc, **{"action": "timer_error", "timer": timer.kind, "key": timer.key})
 
 
 async def _pause(x: Executions) -> float:
