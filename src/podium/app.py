@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from podium.__about__ import __version__
 from podium.api.bbs import routes as bbs_routes
-from podium.api.conductor import admin, bulk, errors, events, metadata, misc, tasks, workflow
+from podium.api.conductor import admin, bulk, errors, events, metadata, misc, scheduler, tasks, workflow
 from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
 from podium.api.limits import BodyLimit
@@ -32,6 +32,7 @@ from podium.service.events import EventHandlers
 from podium.service.executions import TIMER_CHANNEL, Executions
 from podium.service.metadata import Metadata
 from podium.service.remote import Remote
+from podium.service.schedules import Schedules
 from podium.service.tango import Heartbeat, Tango
 from podium.service.tasks import Tasks
 from podium.service.waker import Waker
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.services = Services(meta, executions, workflow_service, task_service, event_handlers)
         http_client = new_client()
         brokers = Brokers.from_settings(settings)
+        app.state.schedules = Schedules(executions)
         remote = Remote(executions, http_client, settings.tango_members)
         app.state.tango = Tango(executions, remote, Heartbeat(
             settings.tango_heartbeat_mode, int(settings.tango_heartbeat_period_s * 1000),
@@ -126,7 +128,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     errors.install(app)
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
-                   events.router, bbs_routes.router, tango_routes.router) if api else (misc.router,):
+                   events.router, scheduler.router, bbs_routes.router, tango_routes.router) if api else (misc.router,):
         app.include_router(router)
     if api:
         app.add_middleware(WorkerLane)

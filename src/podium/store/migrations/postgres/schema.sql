@@ -224,3 +224,14 @@ CREATE TABLE tango_projects (
     log          TEXT    NOT NULL DEFAULT '[]',
     PRIMARY KEY (user_id, project_id)
 );
+CREATE TABLE schedules (
+    name        TEXT PRIMARY KEY,
+    body        TEXT    NOT NULL,
+    paused      BIGINT NOT NULL DEFAULT 0,
+    next_due    BIGINT,
+    runs        BIGINT NOT NULL DEFAULT 0,
+    missed      BIGINT NOT NULL DEFAULT 0,
+    last_run    TEXT,
+    create_time BIGINT NOT NULL,
+    update_time BIGINT NOT NULL
+);

@@ -210,3 +210,14 @@ CREATE TABLE tango_projects (
     log          TEXT    NOT NULL DEFAULT '[]',
     PRIMARY KEY (user_id, project_id)
 );
+CREATE TABLE schedules (
+    name        TEXT PRIMARY KEY,
+    body        TEXT    NOT NULL,
+    paused      INTEGER NOT NULL DEFAULT 0,
+    next_due    INTEGER,
+    runs        INTEGER NOT NULL DEFAULT 0,
+    missed      INTEGER NOT NULL DEFAULT 0,
+    last_run    TEXT,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL
+);

@@ -1,0 +1,69 @@
+"""`/api/scheduler`: schedules in the words of Conductor's scheduler module (SchedulerResource):
+save, read, list, delete, pause and resume a schedule, and preview a cron expression's next fires."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from starlette.responses import Response
+
+from podium.api.conductor.params import opt_int, opt_str, req_int
+from podium.api.responses import Json, empty
+from podium.errors import BadRequest
+from podium.service.schedules import Schedules
+
+router = APIRouter(prefix="/api/scheduler", tags=["scheduler"])
+
+
+def _schedules(request: Request) -> Schedules:
+    found: Schedules = request.app.state.schedules
+    return found
+
+
+@router.post("/schedules")
+async def save(request: Request, body: Annotated[Any, Body()]) -> Response:
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a schedule (a JSON object)")
+    await _schedules(request).save(body)
+    return empty()
+
+
+@router.get("/schedules")
+async def listing(request: Request, workflowName: str | None = None) -> Response:
+    return Json(await _schedules(request).listing(opt_str(workflowName)))
+
+
+@router.get("/schedules/{name}")
+async def get(request: Request, name: str) -> Response:
+    return Json(await _schedules(request).get(name))
+
+
+@router.delete("/schedules/{name}")
+async def delete(request: Request, name: str) -> Response:
+    await _schedules(request).delete(name)
+    return empty()
+
+
+@router.api_route("/schedules/{name}/pause", methods=["GET", "PUT"])
+async def pause(request: Request, name: str) -> Response:
+    await _schedules(request).pause(name)
+    return empty()
+
+
+@router.api_route("/schedules/{name}/resume", methods=["GET", "PUT"])
+async def resume(request: Request, name: str) -> Response:
+    await _schedules(request).resume(name)
+    return empty()
+
+
+@router.get("/nextFewSchedules")
+async def next_few(request: Request, cronExpression: str | None = None, scheduleStartTime: str | None = None,
+                   scheduleEndTime: str | None = None, limit: str | None = None, zoneId: str | None = None) -> Response:
+    cron = opt_str(cronExpression)
+    if cron is None:
+        raise BadRequest("cronExpression is required")
+    fires = _schedules(request).next_few(cron, opt_int(scheduleStartTime, None, "scheduleStartTime"),
+                                         opt_int(scheduleEndTime, None, "scheduleEndTime"),
+                                         req_int(limit, 3, "limit"), opt_str(zoneId) or "UTC")
+    return Json(fires)

@@ -1,0 +1,190 @@
+"""Schedules: start a workflow at every fire of a cadence (a period, or a cron expression in a time
+zone). The next fire is a durable timer; firing it takes the timer, starts the workflow and arms
+the following fire in one unit of work, so a tick runs once however many servers share the
+database, and a crash never runs it twice. A late tick runs once and skips (and counts) the fires it
+missed, unless the schedule asks to catch up (`runCatchupScheduleInstances`): then every missed fire
+runs, one after the other."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from podium.engine.schedule import BadSchedule, Cadence, catch_up, next_fire, preview
+from podium.errors import BadRequest, NotFound, PodiumError
+from podium.model.definitions import StartWorkflowRequest
+from podium.model.records import Timer
+from podium.service.executions import TIMER_CHANNEL, Executions, Outcome
+from podium.service.starts import start_in_session
+from podium.store import schedules as store
+from podium.store.schedules import ScheduleRow
+
+log = logging.getLogger(__name__)
+
+TICK = "schedule_tick"  # the timer of a schedule's next fire; key: the schedule's name
+MAX_PREVIEW = 1000
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A schedule as given, checked."""
+
+    name: str
+    cadence: Cadence
+    start: StartWorkflowRequest
+    start_ms: int | None
+    end_ms: int | None
+    run_catch_up: bool
+    paused: bool
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Spec:
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise BadRequest("Schedule name cannot be empty")
+        period, cron = body.get("periodMs"), body.get("cronExpression") or None
+        cadence = Cadence(period_ms=period if isinstance(period, int) and not isinstance(period, bool) else None,
+                          cron=cron if isinstance(cron, str) else None, zone=str(body.get("zoneId") or "UTC"),
+                          anchor_ms=_ms(body.get("scheduleStartTime")) or 0)
+        if period is not None and cadence.period_ms is None:
+            raise BadRequest(f"periodMs must be a whole number of milliseconds, not {period!r}")
+        try:
+            cadence.check()
+        except BadSchedule as exc:
+            raise BadRequest(str(exc)) from exc
+        request = body.get("startWorkflowRequest")
+        if not isinstance(request, dict) or not request.get("name"):
+            raise BadRequest("startWorkflowRequest with a workflow name is required")
+        return cls(name, cadence, StartWorkflowRequest.model_validate(request), _ms(body.get("scheduleStartTime")),
+                   _ms(body.get("scheduleEndTime")), bool(body.get("runCatchupScheduleInstances")),
+                   bool(body.get("paused")))
+
+    def first_fire(self, now: int) -> int | None:
+        """The first fire after now (or at the schedule's start, when that is still to come)."""
+        after = self.start_ms - 1 if self.start_ms is not None and self.start_ms > now else now
+        return self.within(next_fire(self.cadence, after))
+
+    def within(self, due: int | None) -> int | None:
+        return None if due is None or (self.end_ms is not None and due > self.end_ms) else due
+
+
+class Schedules:
+    def __init__(self, x: Executions) -> None:
+        self.x = x
+        x.timer_handlers[TICK] = self.on_tick
+
+    async def save(self, body: dict[str, Any], user: str | None = None) -> None:
+        spec = Spec.parse(body)
+        now = self.x.clock.now()
+        async with self.x.store.unit() as s:
+            found = await store.get(s, spec.name, lock=True)
+            row = found or ScheduleRow(spec.name, {}, False, None, 0, 0, None, now, now)
+            row.body, row.paused, row.update_time = _stored(body, user, found is None), spec.paused, now
+            row.next_due = None if spec.paused else spec.first_fire(now)
+            await store.put(s, row)
+            await self._arm(s, row)
+        self.x.waker.notify(TIMER_CHANNEL)
+
+    async def get(self, name: str) -> dict[str, Any]:
+        async with self.x.store.reader() as s:
+            row = await store.get(s, name)
+        if row is None:
+            raise NotFound(f"Schedule '{name}' not found")
+        return _wire(row)
+
+    async def listing(self, workflow_name: str | None = None) -> list[dict[str, Any]]:
+        async with self.x.store.reader() as s:
+            rows = await store.listing(s)
+        return [_wire(r) for r in rows
+                if workflow_name is None or r.body.get("startWorkflowRequest", {}).get("name") == workflow_name]
+
+    async def delete(self, name: str) -> None:
+        async with self.x.store.unit() as s:
+            await store.delete(s, name)
+            await s.clear_timers([(TICK, name)])
+
+    async def pause(self, name: str) -> None:
+        await self._set_paused(name, True)
+
+    async def resume(self, name: str) -> None:
+        await self._set_paused(name, False)
+
+    async def _set_paused(self, name: str, paused: bool) -> None:
+        now = self.x.clock.now()
+        async with self.x.store.unit() as s:
+            row = await store.get(s, name, lock=True)
+            if row is None:
+                raise NotFound(f"Schedule '{name}' not found")
+            row.paused, row.update_time = paused, now
+            row.body["paused"] = paused
+            row.next_due = None if paused else Spec.parse(row.body).first_fire(now)
+            await store.put(s, row)
+            await self._arm(s, row)
+        self.x.waker.notify(TIMER_CHANNEL)
+
+    def next_few(self, cron: str, start_ms: int | None, end_ms: int | None, limit: int, zone: str = "UTC") -> list[int]:
+        cadence = Cadence(cron=cron, zone=zone)
+        try:
+            cadence.check()
+        except BadSchedule as exc:
+            raise BadRequest(str(exc)) from exc
+        fires = preview(cadence, (start_ms or self.x.clock.now()) - 1, max(1, min(limit, MAX_PREVIEW)))
+        return [f for f in fires if end_ms is None or f <= end_ms]
+
+    # --- firing --------------------------------------------------------------------------------
+
+    async def on_tick(self, timer: Timer) -> None:
+        outcome = Outcome()
+        async with self.x.store.unit() as s:
+            if not await s.take_timer(timer):
+                return  # fired by another server process
+            row = await store.get(s, timer.key, lock=True)
+            if row is None or row.paused:
+                return
+            spec, now, due = Spec.parse(row.body), self.x.clock.now(), timer.due_at
+            if spec.run_catch_up:
+                following, missed = next_fire(spec.cadence, due), 0
+            else:
+                following, missed = catch_up(spec.cadence, due, now)
+            try:
+                row.last_run, outcome = await self._start(s, spec, due, now)
+                row.runs += 1
+            except PodiumError as exc:  # the workflow cannot be started (its definition is gone...)
+                log.warning("scheduled start failed", extra={"action": "schedule_start_failed",
+                                                             "schedule": spec.name, "error": exc.message})
+            row.missed += missed
+            row.next_due, row.update_time = spec.within(following), now
+            await store.put(s, row)
+            await self._arm(s, row)
+        outcome.timers_changed = True
+        self.x.after_commit(outcome)
+
+    async def _start(self, s: Any, spec: Spec, due: int, now: int) -> tuple[str, Outcome]:
+        req = spec.start
+        return await start_in_session(
+            self.x, s, name=req.name, version=req.version,
+            input=dict(req.input or {}) | {"_scheduledTime": due, "_executedTime": now},
+            correlation_id=req.correlation_id, task_to_domain=req.task_to_domain, priority=req.priority,
+            embedded=req.workflow_def, created_by=req.created_by or f"schedule:{spec.name}")
+
+    async def _arm(self, s: Any, row: ScheduleRow) -> None:
+        if row.next_due is None:
+            await s.clear_timers([(TICK, row.name)])
+        else:
+            await s.set_timers([Timer(TICK, row.name, "", row.next_due)])
+
+
+def _ms(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else None
+
+
+def _stored(body: dict[str, Any], user: str | None, new: bool) -> dict[str, Any]:
+    keep = {k: v for k, v in body.items() if k not in ("createTime", "updatedTime", "nextRunTime")}
+    return keep | ({"createdBy": user} if new and user else {}) | ({"updatedBy": user} if user else {})
+
+
+def _wire(row: ScheduleRow) -> dict[str, Any]:
+    return row.body | {"name": row.name, "paused": row.paused, "createTime": row.create_time,
+                       "updatedTime": row.update_time, "nextRunTime": row.next_due, "runs": row.runs,
+                       "missedRuns": row.missed, "lastRunWorkflowId": row.last_run}
