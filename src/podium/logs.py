@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from podium.errors import StoreUnavailable
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -29,3 +31,12 @@ def configure(level: str, as_json: bool) -> None:
     root = logging.getLogger("podium")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+def failed(log: logging.Logger, message: str, exc: BaseException, **extra: Any) -> None:
+    """Background work that failed and will try again: a database that is away
+    (`StoreUnavailable`) is expected now and then and logged as a warning without a traceback."""
+    if isinstance(exc, StoreUnavailable):
+        log.warning(f"{message}: {exc}", extra=extra)
+    else:
+        log.exception(message, extra=extra)

@@ -9,7 +9,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from podium.loops import failed
+from podium.logs import failed
 from podium.model.bbs import BbsError, State
 from podium.model.records import Timer
 from podium.service.bbs.cells import CELLS_KEY, CELLS_TIMER
