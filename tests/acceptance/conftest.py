@@ -7,7 +7,6 @@ a module's server never see each other's work.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -26,22 +25,15 @@ from conductor.client.orkes.orkes_workflow_client import OrkesWorkflowClient
 from conductor.client.worker.worker_interface import WorkerInterface
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
 
+from tests import waits
 from tests.conftest import ServerProcess
 
 T = TypeVar("T")
 
 
 def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 0.05) -> T:
-    """Call `probe` until it returns something truthy; fail with the last value after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
-        time.sleep(interval)
+    """`tests.waits.wait_for`, with the deadline first (as these tests call it)."""
+    return waits.wait_for(probe, what, timeout, interval)
 
 
 @dataclass

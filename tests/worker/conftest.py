@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,21 +19,10 @@ import pytest
 
 from podium.worker import Worker
 from tests.conftest import ServerProcess
+from tests.waits import wait_for
 
 T = TypeVar("T")
 TERMINAL = {"COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT"}
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 30, interval: float = 0.05) -> T:
-    """Call `probe` until it returns something truthy; fail with the last value after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
-        time.sleep(interval)
 
 
 class Api:
