@@ -19,6 +19,7 @@ from podium.service.executions import TIMER_CHANNEL, Executions, Outcome
 from podium.service.starts import start_in_session
 from podium.store import schedules as store
 from podium.store.schedules import ScheduleRow
+from podium.store.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class Schedules:
         outcome.timers_changed = True
         self.x.after_commit(outcome)
 
-    async def _start(self, s: Any, spec: Spec, due: int, now: int) -> tuple[str, Outcome]:
+    async def _start(self, s: Session, spec: Spec, due: int, now: int) -> tuple[str, Outcome]:
         req = spec.start
         return await start_in_session(
             self.x, s, name=req.name, version=req.version,
@@ -168,7 +169,7 @@ class Schedules:
             correlation_id=req.correlation_id, task_to_domain=req.task_to_domain, priority=req.priority,
             embedded=req.workflow_def, created_by=req.created_by or f"schedule:{spec.name}")
 
-    async def _arm(self, s: Any, row: ScheduleRow) -> None:
+    async def _arm(self, s: Session, row: ScheduleRow) -> None:
         if row.next_due is None:
             await s.clear_timers([(TICK, row.name)])
         else:

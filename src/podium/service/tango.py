@@ -16,6 +16,7 @@ from podium.service.executions import Executions
 from podium.service.remote import NotRunning, Remote
 from podium.service.starts import start_in_session
 from podium.store import tango as store
+from podium.store.session import Session
 from podium.store.tango import Project
 
 WORKFLOW_TYPE = "tango_project"
@@ -114,7 +115,7 @@ class Tango:
                 raise NotFound(f"No project {project_id} of user {user_id}")
             return await self._status_in(s, project)
 
-    async def _status_in(self, s: Any, project: Project) -> Status:
+    async def _status_in(self, s: Session, project: Project) -> Status:
         idle = Status(project.stages[0] if project.stages else "", "ready")
         if project.workflow_id is None:
             return idle
@@ -130,15 +131,17 @@ class Tango:
         if word is None:
             raise BadRequest(f"Unknown status: {status}")
         project = await self.project(user_id, project_id)
-        await self._log(user_id, project_id, f"{container_id}: {status}")
         task = await self._running_task(project)
-        if task is None or _container(task) != container_id:
-            running = f"{_container(task)} is the running stage" if task is not None else "no stage is running"
-            raise Conflict(f"{container_id} is not the running stage of project {project_id}: {running}")
         try:
+            if task is None or _container(task) != container_id:
+                running = f"{_container(task)} is the running stage" if task is not None else "no stage is running"
+                raise Conflict(f"{container_id} is not the running stage of project {project_id}: {running}")
             await self.remote.report(task.task_id, word)
-        except NotRunning as exc:
+        except (Conflict, NotRunning) as exc:
+            await self._log(user_id, project_id, f"{container_id}: {status} (ignored: {exc})")
             raise Conflict(str(exc)) from exc
+        if word != "running":  # heartbeats would crowd the log out
+            await self._log(user_id, project_id, f"{container_id}: {status}")
 
     async def report_task(self, task_id: str, status: str) -> None:
         """A report that names its REMOTE task directly (any workflow, not only a project's)."""
