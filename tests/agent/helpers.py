@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests import waits
+
 DEADLINE_S = 30.0
 
 
 async def eventually(probe: Callable[[], Any], what: str, timeout: float = DEADLINE_S, interval: float = 0.02) -> Any:
-    """Call `probe` (sync or async) until it returns something truthy, and return that; fail with the last
-    value after `timeout` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last: Any = None
-    while True:
-        last = probe()
-        if asyncio.iscoroutine(last) or isinstance(last, asyncio.Future):
-            last = await last
-        if last:
-            return last
-        if loop.time() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
-        await asyncio.sleep(interval)
+    """`tests.waits.eventually` with this suite's deadline."""
+    return await waits.eventually(probe, what, timeout, interval)
 
 
 def state(pid: int) -> str | None:

@@ -32,6 +32,7 @@ from starlette.types import Message
 from podium.app import create_app
 from podium.service.clock import FakeClock
 from podium.settings import Settings
+from tests import waits
 from tests.loopback import serve
 
 T = TypeVar("T")
@@ -119,15 +120,9 @@ def completion(before: dict[str, Any], now_ns: int, **fields: Any) -> dict[str, 
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], what: str, timeout: float = DEADLINE) -> T:
-    """Await `check()` until it returns something truthy (returned), or fail after `timeout` real seconds."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{what}: not seen within {timeout}s (last: {last!r})")
+    """`tests.waits.eventually` with this suite's deadline."""
+    found: T = await waits.eventually(check, what, timeout)
+    return found
 
 
 # --- the app ------------------------------------------------------------------------------------------

@@ -3,10 +3,10 @@ the real clock, with generous deadlines and no assertion about speed."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+from tests import waits
 
 T = TypeVar("T")
 
@@ -16,24 +16,11 @@ SETTLE = 1.0  # seconds (five periods) given to something that must NOT happen, 
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], what: str, timeout: float = DEADLINE) -> T:
-    """Await `check()` until it returns something truthy (returned), or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what}: not seen within {timeout}s (last: {last!r})")
+    """`tests.waits.eventually` with this suite's deadline."""
+    found: T = await waits.eventually(check, what, timeout)
+    return found
 
 
 def wait_for(probe: Callable[[], T | None], what: str, timeout: float = DEADLINE) -> T:
-    """`eventually` for synchronous code (tests against a real server process)."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not seen within {timeout}s (last: {last!r})")
+    """`tests.waits.wait_for` with this suite's deadline."""
+    return waits.wait_for(probe, what, timeout)
