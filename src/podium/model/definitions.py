@@ -12,6 +12,7 @@ Sources: ``common/.../metadata/workflow/{WorkflowDef,WorkflowTask,StartWorkflowR
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from functools import cache
@@ -291,6 +292,10 @@ def _depth_first(tasks: Iterable[WorkflowTask]) -> Iterator[WorkflowTask]:
         yield from task.walk()
 
 
+#: A search attribute's name: searched as `attr.<name>` (engine.attributes)
+SEARCH_ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
 class WorkflowDef(Auditable):
     name: str = ""  # required: empty or absent is refused at validation
     description: str | None = None
@@ -316,6 +321,8 @@ class WorkflowDef(Auditable):
     metadata: dict[str, Any] = Field(default_factory=dict)
     cache_config: CacheConfig | None = None
     masked_fields: list[str] = Field(default_factory=list)
+    #: Podium: search attributes, name -> a value or `${...}` expression over the input (engine.attributes)
+    search_attributes: dict[str, Any] | None = None
 
     def all_tasks(self) -> Iterator[WorkflowTask]:
         """Every task of the definition, nested ones included, depth first (Conductor's collectTasks)."""

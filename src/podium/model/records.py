@@ -47,6 +47,7 @@ class Execution:
     create_time: int
     update_time: int
     end_time: int = 0
+    started_time: int = 0  # when its first task started (0 until then)
     correlation_id: str | None = None
     priority: int = 0
     parent_workflow_id: str | None = None

@@ -20,6 +20,7 @@ from podium import jsruntime
 from podium.errors import FieldError, ValidationFailed
 from podium.events.address import parse_address
 from podium.model.definitions import (
+    SEARCH_ATTRIBUTE_NAME,
     StartWorkflowRequest,
     TaskDef,
     WorkflowDef,
@@ -87,6 +88,13 @@ def _definition_errors(wd: WorkflowDef, path: str) -> list[FieldError]:
     if wd.schema_version != 2:
         message = "workflowDef schemaVersion: 2 is only supported"
         errors.append(FieldError(f"{path}.schemaVersion", message, wd.schema_version))
+    for name, value in (wd.search_attributes or {}).items():
+        if not SEARCH_ATTRIBUTE_NAME.fullmatch(name):
+            message = "search attribute names are a letter or _ then up to 63 letters, digits or _"
+            errors.append(FieldError(f"{path}.searchAttributes", message, name))
+        elif isinstance(value, dict | list):
+            message = f"search attribute {name} must be a value or a ${{...}} expression, not an object or list"
+            errors.append(FieldError(f"{path}.searchAttributes.{name}", message, value))
     return errors
 
 

@@ -164,6 +164,7 @@ class Executions:
         ex = state.execution
         await self.supply(s, state)
         _fold_task_timers(state)
+        _note_start(state)
         queues = await self._apply_queue_ops(s, state)  # before the tasks: the lock order is queue -> tasks
         if state.deleted_task_ids:  # first: restart/rerun re-create the same (ref, retry) rows
             await s.delete_tasks(sorted(state.deleted_task_ids))
@@ -293,3 +294,13 @@ class Executions:
         except NotFound as exc:
             ex.output["conductor.failure_workflow"] = exc.message
         failed.touch_execution()
+
+
+def _note_start(state: ExecutionState) -> None:
+    """Record when the execution's work began: the earliest start among its tasks."""
+    ex = state.execution
+    if not ex.started_time:
+        began = [t.start_time for t in state.tasks.values() if t.start_time]
+        if began:
+            ex.started_time = min(began)
+            state.execution_dirty = True

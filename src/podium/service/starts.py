@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from podium.engine import lifecycle
+from podium.engine import attributes, lifecycle
 from podium.engine.state import ExecutionState
 from podium.errors import BadRequest, Conflict, NotFound
 from podium.model.definitions import StartWorkflowRequest, WorkflowDef
@@ -60,7 +60,10 @@ async def start_in_session(
     correlation_id: str | None = None, task_to_domain: dict[str, str] | None = None, priority: int = 0,
     embedded: WorkflowDef | None = None, idempotency_key: str | None = None, created_by: str | None = None,
     parent_workflow_id: str | None = None, parent_task_id: str | None = None, workflow_id: str | None = None,
+    search_attributes: dict[str, str] | None = None,
 ) -> tuple[str, Outcome]:
+    """Start an execution in the caller's unit of work. `search_attributes` (set by the dialect that
+    starts it) come on top of those its definition declares."""
     if embedded is not None:
         definition = await executions.metadata.snapshot(s, embedded)
     else:
@@ -82,4 +85,7 @@ async def start_in_session(
     state = ExecutionState(ex, definition)
     await executions.step(state, lifecycle.start)
     outcome = await executions.persist(s, state, new=True)
+    attrs = attributes.declared(state) | (search_attributes or {})
+    if attrs:
+        await s.set_search_attrs(ex.workflow_id, attrs)
     return ex.workflow_id, outcome

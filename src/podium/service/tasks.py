@@ -81,6 +81,7 @@ class Tasks:
             task.due_at = timer.due_at if timer is not None else None  # the response timeout
             claimed.append(task)
         await s.update_tasks(claimed)
+        await s.mark_started(sorted({t.workflow_id for t in claimed}), now)
         await self._announce_claims(s, claimed)
         for task in claimed:
             observer = self.x.observers.get(task.workflow_type)

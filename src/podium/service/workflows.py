@@ -245,7 +245,9 @@ class Workflows:
 
     def _compile(self, query_text: str | None, sort: str | None, free_text: str | None,
                  fields: dict[str, Field], default_order: str, fts: str) -> tuple[str, list[Any], str]:
-        where, params = query.compile_query(query.parse_query(query_text), fields, lambda n: "?")
+        attributes = "workflow_id" if fields is WORKFLOW_FIELDS else None  # attr.<name>: an execution's
+        where, params = query.compile_query(query.parse_query(query_text), fields, lambda n: "?",
+                                            attributes=attributes)
         terms = query.free_text_terms(free_text)
         if terms:
             postgres = self.x.store.dialect == "postgresql"

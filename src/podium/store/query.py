@@ -14,7 +14,9 @@ Conductor's ``query`` parameter uses an Elasticsearch-flavoured grammar::
     value      := bare word | 'single' or "double" quoted string (\\' or '' for the quote)
 
 Keywords are case-insensitive; field names are case-sensitive. User text only ever reaches
-the database as a bound parameter: columns come from the trusted ``fields`` mapping.
+the database as a bound parameter: columns come from the trusted ``fields`` mapping. Where the
+caller names the key of the rows' search attributes (``attributes``), ``attr.<name>`` is a field
+too: the execution's search attribute of that name (text), looked up in its index.
 ``freeText`` is handled separately by :func:`free_text_terms` plus :func:`fts5_match` or
 :func:`tsquery`, whose results are also meant to be bound as parameters.
 """
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, cast
 
 from podium.errors import BadRequest
+from podium.model.definitions import SEARCH_ATTRIBUTE_NAME
 
 MAX_DEPTH = 32  # parenthesis nesting; keeps hostile input away from Python's recursion limit
 MAX_CONDITIONS = 500  # SQLite refuses expression trees deeper than 1000: a 400, not a database error
@@ -37,6 +40,10 @@ _INT64 = (-(2**63), 2**63 - 1)
 class Field:
     column: str  # SQL column expression, trusted (written by us, never by the user)
     kind: Literal["text", "int", "time"] = "text"  # int/time: values must be integers (time = epoch ms)
+    attr: str | None = None  # a search attribute's name: the condition is on its indexed value
+
+
+ATTR_PREFIX = "attr."
 
 
 # ---- AST --------------------------------------------------------------------------------------
@@ -274,10 +281,12 @@ _SQL_OPS = {"=": "=", "!=": "<>", ">": ">", "<": "<", ">=": ">=", "<=": "<="}
 
 
 class _Compiler:
-    def __init__(self, fields: Mapping[str, Field], placeholder: Callable[[int], str], first: int) -> None:
+    def __init__(self, fields: Mapping[str, Field], placeholder: Callable[[int], str], first: int,
+                 attributes: str | None) -> None:
         self.fields = fields
         self.placeholder = placeholder
         self.first = first
+        self.attributes = attributes
         self.params: list[Any] = []
 
     def bind(self, value: Any) -> str:
@@ -286,9 +295,20 @@ class _Compiler:
 
     def field(self, name: str) -> Field:
         field = self.fields.get(name)
+        if field is None and self.attributes and name.startswith(ATTR_PREFIX):
+            attr = name[len(ATTR_PREFIX):]
+            if SEARCH_ATTRIBUTE_NAME.fullmatch(attr):
+                return Field("a.value", attr=attr)
         if field is None:
             raise BadRequest(f"Unknown search field: {name}")
         return field
+
+    def owning(self, attr: str, condition: Callable[[], str], *, having: bool = True) -> str:
+        """Rows that have (or, with `having` False, lack) the attribute `attr` meeting `condition`."""
+        name = self.bind(attr)
+        where = condition()
+        return (f"{self.attributes} {'IN' if having else 'NOT IN'} (SELECT a.workflow_id FROM search_attrs a "
+                f"WHERE a.name = {name}{' AND ' + where if where else ''})")
 
     def typed(self, name: str, field: Field, raw: str) -> Any:
         if field.kind == "text":
@@ -305,12 +325,17 @@ class _Compiler:
                 glue = " AND " if isinstance(node, And) else " OR "
                 return "(" + glue.join(self.emit(child) for child in children) + ")"
             case IsNull(name, negated):
-                return f"{self.field(name).column} IS {'NOT ' if negated else ''}NULL"
+                field = self.field(name)
+                if field.attr is not None:
+                    return self.owning(field.attr, lambda: "", having=negated)
+                return f"{field.column} IS {'NOT ' if negated else ''}NULL"
             case _:
-                return self.condition(node)
+                field = self.field(node.field)
+                if field.attr is not None:
+                    return self.owning(field.attr, lambda: self.condition(node, field))
+                return self.condition(node, field)
 
-    def condition(self, node: Compare | InList | Between | StartsWith) -> str:
-        field = self.field(node.field)
+    def condition(self, node: Compare | InList | Between | StartsWith, field: Field) -> str:
         column = field.column
 
         def arg(raw: str) -> str:
@@ -337,18 +362,20 @@ def compile_query(
     placeholder: Callable[[int], str],
     *,
     first_index: int = 1,
+    attributes: str | None = None,
 ) -> tuple[str, list[Any]]:
     """Compile an AST to ``(sql_condition, params)``; ``("", [])`` for no condition.
 
     ``placeholder(n)`` renders the n-th (1-based) parameter: ``lambda n: "?"`` for SQLite,
     ``lambda n: f"${n}"`` for PostgreSQL. ``first_index`` numbers the first parameter, for
-    conditions appended after parameters the caller already bound.
+    conditions appended after parameters the caller already bound. ``attributes`` is the column
+    holding the rows' workflow id, when ``attr.<name>`` fields may be searched.
     """
     if first_index < 1:
         raise ValueError("first_index must be >= 1")
     if node is None:
         return "", []
-    compiler = _Compiler(fields, placeholder, first_index)
+    compiler = _Compiler(fields, placeholder, first_index, attributes)
     return compiler.emit(node), compiler.params
 
 

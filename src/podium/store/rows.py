@@ -13,7 +13,7 @@ from podium.model.records import Execution, Task, base_ref
 EXECUTION_COLUMNS = (
     "workflow_id", "workflow_type", "version", "status", "correlation_id", "priority", "parent_workflow_id",
     "parent_task_id", "idempotency_key", "create_time", "update_time", "end_time", "def_hash", "task_seq",
-    "input", "output", "variables", "state",
+    "input", "output", "variables", "state", "started_time",
 )
 TASK_COLUMNS = (
     "task_id", "workflow_id", "seq", "ref_name", "retry_count", "task_type", "task_def_name", "status",
@@ -46,7 +46,7 @@ def execution_row(ex: Execution) -> tuple[Any, ...]:
         ex.workflow_id, ex.workflow_type, ex.version, ex.status.value, ex.correlation_id, ex.priority,
         ex.parent_workflow_id, ex.parent_task_id, ex.idempotency_key, ex.create_time, ex.update_time,
         ex.end_time, ex.def_hash, ex.task_seq, dumps(ex.input), dumps(ex.output), dumps(ex.variables),
-        dumps(state),
+        dumps(state), ex.started_time,
     )
 
 
@@ -54,11 +54,12 @@ def execution_from(row: Mapping[str, Any] | Sequence[Any]) -> Execution:
     loaded = _as_tuple(row, EXECUTION_COLUMNS)
     (workflow_id, workflow_type, version, status, correlation_id, priority, parent_workflow_id, parent_task_id,
      idempotency_key, create_time, update_time, end_time, def_hash, task_seq, input_, output, variables,
-     state) = loaded
+     state, started_time) = loaded
     return Execution(
         workflow_id=workflow_id, workflow_type=workflow_type, version=version, status=WorkflowStatus(status),
         def_hash=def_hash, create_time=create_time, update_time=update_time, end_time=end_time,
-        correlation_id=correlation_id, priority=priority, parent_workflow_id=parent_workflow_id,
+        started_time=started_time, correlation_id=correlation_id, priority=priority,
+        parent_workflow_id=parent_workflow_id,
         parent_task_id=parent_task_id, idempotency_key=idempotency_key, task_seq=task_seq, input=loads(input_),
         output=loads(output), variables=loads(variables), loaded=loaded, **loads(state),
     )

@@ -7,7 +7,7 @@ implement only the four primitives at the bottom of `Session`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from podium.model.records import TASK_TIMER, Execution, PollData, QueueEntry, Task, TaskLog, Timer
@@ -129,7 +129,26 @@ class Session(ABC):
             (workflow_id,))
         await self.execute("DELETE FROM tasks WHERE workflow_id = ?", (workflow_id,))
         await self.execute("DELETE FROM bbs_tasks WHERE task_guid = ?", (workflow_id,))  # a dialect's view of it
+        await self.execute("DELETE FROM search_attrs WHERE workflow_id = ?", (workflow_id,))
         await self.execute("DELETE FROM executions WHERE workflow_id = ?", (workflow_id,))
+
+    async def set_search_attrs(self, workflow_id: str, attrs: Mapping[str, str]) -> None:
+        await self.executemany(
+            "INSERT INTO search_attrs (workflow_id, name, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (workflow_id, name) DO UPDATE SET value = excluded.value",
+            [(workflow_id, name, value) for name, value in attrs.items()])
+
+    async def search_attrs_of(self, workflow_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Each execution's search attributes (executions without any are left out)."""
+        found: dict[str, dict[str, str]] = {}
+        for chunk in range(0, len(workflow_ids), 500):
+            ids = workflow_ids[chunk:chunk + 500]
+            rows = await self.fetchall(
+                f"SELECT workflow_id, name, value FROM search_attrs WHERE workflow_id IN ({', '.join('?' * len(ids))})",
+                ids)
+            for wid, name, value in rows:
+                found.setdefault(wid, {})[name] = value
+        return found
 
     async def find_by_idempotency_key(self, key: str) -> Execution | None:
         row = await self.fetchone(
@@ -306,6 +325,14 @@ class Session(ABC):
             "ON CONFLICT (task_id) DO UPDATE SET queue_name = excluded.queue_name, "
             "priority = excluded.priority, visible_at = excluded.visible_at",
             [(e.task_id, e.queue_name, e.priority, e.visible_at, e.workflow_id) for e in entries])
+
+    async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
+        """The executions whose first task was just claimed started their work. One held by another
+        unit (PostgreSQL) is skipped rather than waited for, which keeps the claim's lock order:
+        that unit's persist records the start from the task it loads."""
+        await self.executemany(
+            "UPDATE executions SET started_time = ? WHERE workflow_id IN (SELECT workflow_id FROM executions "
+            f"WHERE workflow_id = ? AND started_time = 0{self.skip_locked})", [(now, w) for w in workflow_ids])
 
     async def dequeue(self, task_ids: Sequence[str]) -> None:
         await self.executemany("DELETE FROM queue WHERE task_id = ?", [(i,) for i in task_ids])
