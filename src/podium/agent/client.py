@@ -1,5 +1,5 @@
 """The agent's calls to the server: the BBS routes a cell uses, and the Conductor task routes (a
-task's status, its result, its log).
+task's status, its result, its log, its workflow's status).
 
 Every BBS answer is HTTP 200 with an optional `error: {type, message}` (docs/bbs.md). A network
 failure, a timeout or any other status is `Unreachable` (worth retrying); an `error` object is
@@ -95,6 +95,14 @@ class ServerClient:
         if response.status_code == 404:
             return None
         status = _json_object(response, "/api/tasks/{id}").get("status")
+        return str(status) if status else None
+
+    async def workflow_status(self, workflow_id: str) -> str | None:
+        """A workflow's status (RUNNING, PAUSED ...), None when the server has no such workflow."""
+        response = await self._send("GET", f"/api/workflow/{workflow_id}/status")
+        if response.status_code == 404:
+            return None
+        status = _json_object(response, "/api/workflow/{id}/status").get("status")
         return str(status) if status else None
 
     async def update_task(self, result: dict[str, Any]) -> None:

@@ -12,6 +12,11 @@ log. So a failure is reported here (`POST /api/tasks`, with its output) and the 
 the SDK's COMPLETED that follows reaches a task already finished, which the server ignores. Should
 that report not get through, the run raises instead (`NonRetryableError` for a terminal failure),
 and the SDK reports the failure with its reason alone.
+
+While the command runs, its workflow's status is watched too: PAUSED on the server stops the process
+group (SIGSTOP), RUNNING again continues it (SIGCONT). This is how a suspended process, which pauses
+its workflow, also stops on the host. A stopped group can still be killed (the kill sends SIGCONT
+after its SIGTERM). The task's own `timeoutSeconds` keeps counting wall time while it is stopped.
 """
 
 from __future__ import annotations
@@ -33,7 +38,14 @@ from podium.worker.model import Result, Status
 logger = logging.getLogger(__name__)
 
 LIVE = frozenset({"IN_PROGRESS", "SCHEDULED"})  # any other status: the task is over on the server
+GROUP_STOPPED = {"PAUSED": True, "RUNNING": False}  # by the workflow's status; any other leaves it as it is
 NOTE = "[podium agent]"
+
+
+def stop_group(stopped: bool, workflow_status: str | None) -> bool:
+    """Whether the command's process group should be stopped, now that its workflow is `workflow_status`
+    (None: the server has no such workflow)."""
+    return GROUP_STOPPED.get(workflow_status or "", stopped)
 
 
 class CommandFailed(Exception):
@@ -130,16 +142,16 @@ class CommandRun:
         logger.info("command started", extra={"action": "command_start", **self._log, "pid": proc.pid})
         if self.halted:
             await proc.kill()
-        result, finished_as = await self._supervise(proc, spec.timeout)
+        result, finished_as = await self._supervise(proc, spec.timeout, shipper)
         outcome = command.outcome(spec, result, tails[process.Stream.STDOUT], tails[process.Stream.STDERR])
         return Ending(outcome, finished_as, halted=self.halted and result.killed)
 
-    async def _supervise(self, proc: process.Process, timeout: float | None) -> tuple[process.ProcessResult,
-                                                                                    str | None]:
+    async def _supervise(self, proc: process.Process, timeout: float | None,
+                         shipper: LogShipper) -> tuple[process.ProcessResult, str | None]:
         """Wait for the command, killing it at its timeout or once the task is over on the server.
         Cancelled (by the SDK), it kills the process group and waits for it before going on."""
         exited = asyncio.create_task(proc.wait(timeout))
-        watcher = asyncio.create_task(self._watch())
+        watcher = asyncio.create_task(self._watch(proc, shipper))
         try:
             await asyncio.wait({exited, watcher}, return_when=asyncio.FIRST_COMPLETED)
             finished_as = None
@@ -153,16 +165,36 @@ class CommandRun:
                 await proc.kill()
                 await asyncio.gather(exited, return_exceptions=True)
 
-    async def _watch(self) -> str:
-        """Return the task's status once it is over on the server (GONE when the server has no such task)."""
+    async def _watch(self, proc: process.Process, shipper: LogShipper) -> str:
+        """Return the task's status once it is over on the server (GONE when the server has no such task);
+        meanwhile keep the process group stopped while the workflow is PAUSED."""
+        stopped = False
         while True:
             await asyncio.sleep(self.settings.watch_interval)
             try:
                 status = await self.client.task_status(self.task.task_id)
+                if status not in LIVE:
+                    return status or "GONE"
+                workflow_status = await self.client.workflow_status(self.task.workflow_id)
             except Unreachable:
-                continue  # a network failure is not a cancellation
-            if status not in LIVE:
-                return status or "GONE"
+                continue  # a network failure is neither a cancellation nor a pause
+            stopped = self._follow(proc, shipper, stopped, workflow_status)
+
+    def _follow(self, proc: process.Process, shipper: LogShipper, stopped: bool, workflow_status: str | None) -> bool:
+        """Stop or continue the process group when the workflow's status says so; return whether it is stopped."""
+        wanted = stop_group(stopped, workflow_status)
+        if wanted == stopped or self.halted:  # a halt's kill continues the group itself
+            return stopped
+        if wanted:
+            proc.pause()
+            shipper.add(f"{NOTE} workflow paused: process group stopped (SIGSTOP)")
+            logger.info("workflow paused, process group stopped", extra={"action": "command_paused", **self._log})
+        else:
+            proc.resume()
+            shipper.add(f"{NOTE} workflow running again: process group continued (SIGCONT)")
+            logger.info("workflow running again, process group continued",
+                        extra={"action": "command_resumed", **self._log})
+        return wanted
 
     async def _report_failure(self, outcome: Outcome) -> None:
         status = Status.FAILED_WITH_TERMINAL_ERROR if outcome.terminal else Status.FAILED

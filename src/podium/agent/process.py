@@ -155,7 +155,9 @@ class Process:
         await asyncio.shield(self._killing)
 
     def pause(self) -> None:
-        self._signal(signal.SIGSTOP)
+        """SIGSTOP to the group; nothing once a kill has begun, so a pause never undoes its SIGCONT."""
+        if not self._killed:
+            self._signal(signal.SIGSTOP)
 
     def resume(self) -> None:
         self._signal(signal.SIGCONT)
