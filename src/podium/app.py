@@ -16,6 +16,7 @@ from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
 from podium.api.limits import BodyLimit
 from podium.api.tango import routes as tango_routes
+from podium.api.tnco import routes as tnco_routes
 from podium.events.hub import Brokers
 from podium.loops.checkpoint import run_checkpoint_loop
 from podium.loops.events import EventProcessor
@@ -35,6 +36,7 @@ from podium.service.remote import Remote
 from podium.service.schedules import Schedules
 from podium.service.tango import Heartbeat, Tango
 from podium.service.tasks import Tasks
+from podium.service.tnco import Lifecycle
 from podium.service.waker import Waker
 from podium.service.workflows import Workflows
 from podium.settings import Settings
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         http_client = new_client()
         brokers = Brokers.from_settings(settings)
         app.state.schedules = Schedules(executions)
+        app.state.lifecycle = Lifecycle(executions, settings.tnco_intent_workflows)
         remote = Remote(executions, http_client, settings.tango_members)
         app.state.tango = Tango(executions, remote, Heartbeat(
             settings.tango_heartbeat_mode, int(settings.tango_heartbeat_period_s * 1000),
@@ -128,7 +131,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     errors.install(app)
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
-                   events.router, scheduler.router, bbs_routes.router, tango_routes.router) if api else (misc.router,):
+                   events.router, scheduler.router, bbs_routes.router, tango_routes.router,
+                   tnco_routes.router) if api else (misc.router,):
         app.include_router(router)
     if api:
         app.add_middleware(WorkerLane)

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     tango_heartbeat_misses: int = Field(
         3, description="TANGO: heartbeats missed (push) or unreachable polls in a row (poll) that fail a stage; "
                        "0 = never.")
+    tnco_intent_workflows: dict[str, str] = Field(
+        default_factory=dict,
+        description="TNC-O: the workflow each intent type starts, where not the definition named like it "
+                    "(e.g. {\"CreateAssembly\": \"provision\"}).")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
 
     @classmethod

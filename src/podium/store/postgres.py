@@ -71,6 +71,10 @@ class PgSession(Session):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
+    def wildcard(self, column: str, pattern: str) -> tuple[str, str]:
+        escaped = re.sub(r"([\\%_])", r"\\\1", pattern).replace("*", "%")
+        return f"{column} LIKE ? ESCAPE '\\'", escaped
+
     async def execute(self, sql: str, params: Sequence[Any]) -> None:
         try:
             await self.conn.execute(numbered(sql), *params)

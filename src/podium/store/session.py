@@ -6,6 +6,7 @@ implement only the four primitives at the bottom of `Session`.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -35,6 +36,11 @@ class Session(ABC):
     fts_key = "rowid"
     #: Appended to the inner SELECT of a claim: PostgreSQL skips rows another process is claiming.
     skip_locked = ""
+
+    def wildcard(self, column: str, pattern: str) -> tuple[str, str]:
+        """SQL (and its parameter) for `column` matching `pattern` case-sensitively, where `*` is
+        any run of characters and nothing else is special. SQLite: GLOB, `?` and `[` bracketed."""
+        return f"{column} GLOB ?", re.sub(r"([?\[])", r"[\1]", pattern)
 
     # --- definitions ---------------------------------------------------------------------------
 

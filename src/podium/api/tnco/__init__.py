@@ -1,0 +1,1 @@
+"""TNC-O lifecycle endpoints: intents that start processes, and the process search."""
