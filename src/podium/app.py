@@ -15,6 +15,7 @@ from podium.api.conductor import admin, bulk, errors, events, metadata, misc, sc
 from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
 from podium.api.limits import BodyLimit
+from podium.api.sigma import routes as sigma_routes
 from podium.api.tango import routes as tango_routes
 from podium.api.tnco import routes as tnco_routes
 from podium.events.hub import Brokers
@@ -34,6 +35,7 @@ from podium.service.executions import TIMER_CHANNEL, Executions
 from podium.service.metadata import Metadata
 from podium.service.remote import Remote
 from podium.service.schedules import Schedules
+from podium.service.sigma import Processes
 from podium.service.tango import Heartbeat, Tango
 from podium.service.tasks import Tasks
 from podium.service.tnco import Lifecycle
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         brokers = Brokers.from_settings(settings)
         app.state.schedules = Schedules(executions)
         app.state.lifecycle = Lifecycle(executions, settings.tnco_intent_workflows)
+        app.state.processes = Processes(executions)
         remote = Remote(executions, http_client, settings.tango_members)
         app.state.tango = Tango(executions, remote, Heartbeat(
             settings.tango_heartbeat_mode, int(settings.tango_heartbeat_period_s * 1000),
@@ -132,7 +135,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
                    events.router, scheduler.router, bbs_routes.router, tango_routes.router,
-                   tnco_routes.router) if api else (misc.router,):
+                   tnco_routes.router, sigma_routes.router) if api else (misc.router,):
         app.include_router(router)
     if api:
         app.add_middleware(WorkerLane)

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,7 +66,17 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="TNC-O: the workflow each intent type starts, where not the definition named like it "
                     "(e.g. {\"CreateAssembly\": \"provision\"}).")
+    sigma_delete_missing_status: int = Field(
+        204, description="SIGMA: the answer to DELETE of a process that does not exist (204 as the seed says, "
+                         "or 404 as DigitalOcean-style APIs do).")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
+
+    @field_validator("sigma_delete_missing_status")
+    @classmethod
+    def _delete_status(cls, value: int) -> int:
+        if value not in (204, 404):
+            raise ValueError("must be 204 or 404")
+        return value
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

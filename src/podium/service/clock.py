@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -50,3 +51,8 @@ class FakeClock:
                 await asyncio.wait_for(moved.wait(), timeout=min(seconds, 0.05))
             except TimeoutError:
                 return
+
+
+def iso(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 in UTC, to the millisecond: `2018-08-08T15:10:00.000Z`."""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -10,7 +10,6 @@ status, times and plan are read from its execution (`docs/lifecycle.md`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from podium.engine.definition import Definition
@@ -18,6 +17,7 @@ from podium.errors import BadRequest, NotFound
 from podium.ids import new_id
 from podium.model.enums import WorkflowStatus
 from podium.model.records import Execution, Task
+from podium.service.clock import iso
 from podium.service.executions import Executions
 from podium.service.starts import DefinitionNotFound, start_in_session
 from podium.store import tnco as store
@@ -121,10 +121,6 @@ def status_of(ex: Execution) -> str:
     if ex.started_time:
         return "In Progress"
     return "Pending" if ex.task_seq else "Planned"
-
-
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def process_json(p: Process) -> dict[str, Any]:

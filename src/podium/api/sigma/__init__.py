@@ -1,0 +1,1 @@
+"""SIGMA process manager endpoints (`/processes`)."""

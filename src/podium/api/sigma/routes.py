@@ -1,0 +1,92 @@
+"""SIGMA routes (`/processes`): parse, call the service, answer in SIGMA's envelope (the root key
+is always `processes`, a list); errors as `{"id": "bad_request"|"not_found", "message": ...}` with
+400/404. An operation the process's state does not allow is not an error: 200, result FAILED."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from podium.api.responses import Json, empty
+from podium.errors import BadRequest, PodiumError
+from podium.service.sigma import Processes
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["sigma"])
+_IDS = {400: "bad_request", 404: "not_found", 409: "conflict"}
+
+
+def _processes(request: Request) -> Processes:
+    found: Processes = request.app.state.processes
+    return found
+
+
+async def _handle(request: Request, run: Callable[[], Awaitable[Response]]) -> Response:
+    try:
+        return await run()
+    except PodiumError as exc:
+        status = exc.status if exc.status in _IDS else 500
+        return Json({"id": _IDS.get(status, "server_error"), "message": exc.message}, status_code=status)
+    except Exception:
+        log.exception("SIGMA request failed", extra={"action": "sigma_request_error", "path": request.url.path})
+        return Json({"id": "server_error", "message": "The request could not be handled"}, status_code=500)
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("The body is not valid JSON") from exc
+
+
+@router.get("/processes")
+async def listing(request: Request) -> Response:
+    async def run() -> Response:
+        name = request.query_params.get("process_name")
+        return Json({"processes": await _processes(request).listing(name)})
+    return await _handle(request, run)
+
+
+@router.post("/processes")
+async def create(request: Request) -> Response:
+    async def run() -> Response:
+        created = await _processes(request).create(await _body(request))
+        return Json({"processes": [created]}, status_code=201, headers={"Location": f"/processes/{created['id']}"})
+    return await _handle(request, run)
+
+
+@router.get("/processes/{process_id}")
+async def get(request: Request, process_id: str) -> Response:
+    async def run() -> Response:
+        return Json({"processes": [await _processes(request).get(process_id)]})
+    return await _handle(request, run)
+
+
+@router.put("/processes/{process_id}")
+async def operate(request: Request, process_id: str) -> Response:
+    async def run() -> Response:
+        body = await _body(request)
+        operation = body.get("operation") if isinstance(body, dict) else None
+        if not isinstance(operation, str):
+            raise BadRequest('The body must be {"operation": "START" | "SUSPEND" | "RESUME" | "STOP"}')
+        return Json(await _processes(request).operate(process_id, operation))
+    return await _handle(request, run)
+
+
+@router.delete("/processes/{process_id}")
+async def delete(request: Request, process_id: str) -> Response:
+    async def run() -> Response:
+        if await _processes(request).delete(process_id):
+            return empty(204)
+        status: int = request.app.state.settings.sigma_delete_missing_status
+        if status == 404:
+            return Json({"id": "not_found", "message": f"Process {process_id} not found"}, status_code=404)
+        return empty(204)
+    return await _handle(request, run)
