@@ -9,6 +9,7 @@ import httpx
 
 from tests.api.helpers import API, assert_error, register_workflow, simple
 from tests.conftest import Clocked
+from tests.waits import eventually
 
 
 async def runs_of(client: httpx.AsyncClient, workflow: str) -> list[dict[str, Any]]:
@@ -100,3 +101,128 @@ async def test_bad_schedules_are_refused(clocked: Clocked) -> None:
                  {"name": "n", "periodMs": 1000}):
         assert_error(await client.post(f"{API}/scheduler/schedules", json=body), 400)
     assert (await client.get(f"{API}/scheduler/schedules")).json() == []
+
+
+# --- GET /api/scheduler/search/executions: one record per tick -----------------------------------
+
+
+async def search_runs(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
+    response = await client.get(f"{API}/scheduler/search/executions", params=params)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def recorded(client: httpx.AsyncClient, count: int, **params: Any) -> dict[str, Any]:
+    """Wait (real time) until the search finds `count` runs; returns that search."""
+    async def probe() -> dict[str, Any] | None:
+        found = await search_runs(client, **params)
+        return found if found["totalHits"] >= count else None
+
+    found: dict[str, Any] = await eventually(probe, f"{count} schedule runs", timeout=10)
+    return found
+
+
+async def test_each_tick_is_recorded_newest_first(clocked: Clocked) -> None:
+    client = clocked.client
+    await register_workflow(client, "recorded", [simple("recorded_task")])
+    saved = await schedule(client, name="rec", periodMs=1000, zoneId="Europe/Berlin",
+                           startWorkflowRequest={"name": "recorded", "input": {"x": 1}, "correlationId": "c1"})
+    first = saved["nextRunTime"]
+    await tick(clocked, first - clocked.clock.now(), 1, "recorded")
+    await tick(clocked, 1000, 2, "recorded")
+    started = await tick(clocked, 1000, 3, "recorded")
+    found = await recorded(client, 3)
+    assert found["totalHits"] == 3
+    runs = found["results"]
+    assert [r["scheduledTime"] for r in runs] == [first + 2000, first + 1000, first]
+    assert {r["workflowId"] for r in runs} == {w["workflowId"] for w in started}
+    newest = runs[0]
+    assert set(newest) == {"executionId", "scheduleName", "scheduledTime", "executionTime", "workflowName",
+                           "workflowId", "reason", "stackTrace", "startWorkflowRequest", "state", "zoneId", "orgId"}
+    assert (newest["scheduleName"], newest["workflowName"], newest["state"]) == ("rec", "recorded", "EXECUTED")
+    assert (newest["reason"], newest["stackTrace"], newest["orgId"]) == (None, None, None)
+    assert newest["zoneId"] == "Europe/Berlin" and newest["executionTime"] == clocked.clock.now()
+    request = newest["startWorkflowRequest"]
+    assert request["name"] == "recorded" and request["correlationId"] == "c1"
+    assert request["input"] == {"x": 1, "_scheduledTime": first + 2000, "_executedTime": clocked.clock.now()}
+    run = (await client.get(f"{API}/workflow/{newest['workflowId']}")).json()
+    assert run["input"]["_scheduledTime"] == newest["scheduledTime"]
+    assert len({r["executionId"] for r in runs}) == 3
+    page = await search_runs(client, start=1, size=1)
+    assert page["totalHits"] == 3 and [r["scheduledTime"] for r in page["results"]] == [first + 1000]
+    assert (await search_runs(client, start=5))["results"] == []
+
+
+async def test_a_start_that_fails_is_recorded_with_its_reason(clocked: Clocked) -> None:
+    client = clocked.client
+    saved = await schedule(client, name="broken", periodMs=1000, startWorkflowRequest={"name": "not_registered"})
+    clocked.clock.advance(saved["nextRunTime"] - clocked.clock.now())
+    run = (await recorded(client, 1))["results"][0]
+    assert (run["state"], run["workflowId"], run["workflowName"]) == ("FAILED", None, "not_registered")
+    assert "No such workflow defined" in run["reason"]
+    after = (await client.get(f"{API}/scheduler/schedules/broken")).json()
+    assert (after["runs"], after["lastRunWorkflowId"]) == (0, None)
+    assert after["nextRunTime"] == saved["nextRunTime"] + 1000  # a failed start does not stop the schedule
+
+
+async def test_search_by_query_free_text_and_sort(clocked: Clocked) -> None:
+    client = clocked.client
+    await register_workflow(client, "wf_alpha", [simple("alpha_task")])
+    await register_workflow(client, "wf_beta", [simple("beta_task")])
+    first = (await schedule(client, name="Nightly_Alpha", periodMs=1000,
+                            startWorkflowRequest={"name": "wf_alpha"}))["nextRunTime"]
+    await schedule(client, name="hourly-beta", periodMs=1000, startWorkflowRequest={"name": "wf_beta"})
+    await schedule(client, name="ghost", periodMs=1000, startWorkflowRequest={"name": "wf_ghost"})
+    clocked.clock.advance(first - clocked.clock.now())
+    await recorded(client, 3)
+    clocked.clock.advance(1000)
+    await recorded(client, 6)
+
+    async def names(**params: Any) -> list[tuple[str, int]]:
+        found = await search_runs(client, **params)
+        assert found["totalHits"] == len(found["results"])
+        return [(r["scheduleName"], r["scheduledTime"]) for r in found["results"]]
+
+    assert await names(query="scheduleName = 'hourly-beta'", sort="scheduledTime:ASC") == [
+        ("hourly-beta", first), ("hourly-beta", first + 1000)]
+    assert await names(query="state = FAILED AND scheduledTime > " + str(first)) == [("ghost", first + 1000)]
+    assert sorted(await names(query=f"workflowName IN (wf_alpha, wf_ghost) AND executionTime = {first}")) == [
+        ("Nightly_Alpha", first), ("ghost", first)]
+    assert len(await names(query=f"scheduledTime BETWEEN {first} AND {first + 999}")) == 3
+    assert len(await names(query="state = 'EXECUTED' OR workflowId IS NULL")) == 6
+    beta = (await search_runs(client, query="workflowName = wf_beta"))["results"][0]
+    assert await names(query=f"workflowId = '{beta['workflowId']}'") == [("hourly-beta", beta["scheduledTime"])]
+    assert await names(freeText="nightly", sort="scheduledTime:DESC") == [
+        ("Nightly_Alpha", first + 1000), ("Nightly_Alpha", first)]
+    assert len(await names(freeText="WF_GH")) == 2  # the workflow's name, in any case
+    assert len(await names(freeText="*")) == len(await names(freeText="")) == 6
+    assert await names(freeText="%") == [] and await names(freeText="y_b") == []  # not wildcards: no 'hourly-beta'
+    assert len(await names(freeText="y_a")) == 2
+    assert await names(sort="scheduleName:ASC|scheduledTime:DESC") == [
+        ("Nightly_Alpha", first + 1000), ("Nightly_Alpha", first), ("ghost", first + 1000), ("ghost", first),
+        ("hourly-beta", first + 1000), ("hourly-beta", first)]
+
+
+async def test_deleting_a_schedule_keeps_its_runs(clocked: Clocked) -> None:
+    client = clocked.client
+    await register_workflow(client, "kept", [simple("kept_task")])
+    saved = await schedule(client, name="kept", periodMs=1000, startWorkflowRequest={"name": "kept"})
+    await tick(clocked, saved["nextRunTime"] - clocked.clock.now(), 1, "kept")
+    await recorded(client, 1)
+    assert (await client.delete(f"{API}/scheduler/schedules/kept")).status_code == 200
+    found = await search_runs(client, query="scheduleName = kept")
+    assert found["totalHits"] == 1 and found["results"][0]["state"] == "EXECUTED"
+
+
+async def test_bad_search_input_is_refused(clocked: Clocked) -> None:
+    client = clocked.client
+    url = f"{API}/scheduler/search/executions"
+    for params, words in (({"start": -1}, "negative"), ({"size": -5}, "negative"), ({"size": "ten"}, "size"),
+                          ({"size": 5001}, "5000"), ({"query": "scheduleName ="}, "position"),
+                          ({"query": "status = RUNNING"}, "Unknown search field"),
+                          ({"query": "scheduledTime > yesterday"}, "epoch milliseconds"),
+                          ({"query": "scheduleName = 'a' OR"}, "position"),
+                          ({"sort": "priority:DESC"}, "Unknown sort field"),
+                          ({"sort": "scheduledTime:SIDEWAYS"}, "direction")):
+        assert_error(await client.get(url, params=params), 400, contains=words)
+    assert (await search_runs(client))["totalHits"] == 0

@@ -3,28 +3,43 @@ zone). The next fire is a durable timer; firing it takes the timer, starts the w
 the following fire in one unit of work, so a tick runs once however many servers share the
 database, and a crash never runs it twice. A late tick runs once and skips (and counts) the fires it
 missed, unless the schedule asks to catch up (`runCatchupScheduleInstances`): then every missed fire
-runs, one after the other."""
+runs, one after the other. Each tick leaves a run record (the workflow started, or why it could not
+be) in the same unit; the records outlive their schedule, as in Conductor."""
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from podium.engine.schedule import BadSchedule, Cadence, catch_up, next_fire, preview
-from podium.errors import BadRequest, NotFound, PodiumError
+from podium.errors import BadRequest, NotFound, PodiumError, StoreError
 from podium.model.definitions import StartWorkflowRequest
 from podium.model.records import Timer
 from podium.service.executions import TIMER_CHANNEL, Executions, Outcome
 from podium.service.starts import start_in_session
+from podium.store import query
 from podium.store import schedules as store
-from podium.store.schedules import ScheduleRow
+from podium.store.query import Field
+from podium.store.schedules import RunRow, RunState, ScheduleRow
 from podium.store.session import Session
 
 log = logging.getLogger(__name__)
 
 TICK = "schedule_tick"  # the timer of a schedule's next fire; key: the schedule's name
 MAX_PREVIEW = 1000
+MAX_SEARCH_SIZE = 5000
+RUN_FIELDS: dict[str, Field] = {
+    "scheduleName": Field("schedule_name"),
+    "workflowName": Field("workflow_name"),
+    "state": Field("state"),
+    "workflowId": Field("workflow_id"),
+    "scheduledTime": Field("scheduled_time", "time"),
+    "executionTime": Field("execution_time", "time"),
+}
+_NAMES_LIKE = "(LOWER(schedule_name) LIKE ? ESCAPE '\\' OR LOWER(workflow_name) LIKE ? ESCAPE '\\')"
+_NEWEST_FIRST = "execution_time DESC, execution_id DESC"  # the order of index schedule_runs_recent
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,21 @@ class Schedules:
         fires = preview(cadence, (start_ms or self.x.clock.now()) - 1, max(1, min(limit, MAX_PREVIEW)))
         return [f for f in fires if end_ms is None or f <= end_ms]
 
+    async def search_runs(self, *, start: int, size: int, sort: str | None, free_text: str | None,
+                          query_text: str | None) -> dict[str, Any]:
+        """Schedules' runs (one per tick), newest first unless sorted otherwise. `freeText` is a
+        substring of the schedule's or the workflow's name (`*` or nothing: every run)."""
+        where, params = query.compile_query(query.parse_query(query_text), RUN_FIELDS, lambda n: "?")
+        order = _run_order(sort)
+        _check_page(start, size)
+        text = (free_text or "").strip().strip("*").lower()
+        if text:
+            where = f"({where}) AND {_NAMES_LIKE}" if where else _NAMES_LIKE
+            params += [_contains(text)] * 2
+        async with self.x.store.searcher() as s:
+            total, runs = await store.search_runs(s, where, params, order, start, size)
+        return {"totalHits": total, "results": [_run_wire(r) for r in runs]}
+
     # --- firing --------------------------------------------------------------------------------
 
     async def on_tick(self, timer: Timer) -> None:
@@ -148,12 +178,10 @@ class Schedules:
                 following, missed = next_fire(spec.cadence, due), 0
             else:
                 following, missed = catch_up(spec.cadence, due, now)
-            try:
-                row.last_run, outcome = await self._start(s, spec, due, now)
-                row.runs += 1
-            except PodiumError as exc:  # the workflow cannot be started (its definition is gone...)
-                log.warning("scheduled start failed", extra={"action": "schedule_start_failed",
-                                                             "schedule": spec.name, "error": exc.message})
+            run, outcome = await self._run(s, spec, due, now)
+            await store.add_run(s, run)
+            if run.workflow_id is not None:
+                row.last_run, row.runs = run.workflow_id, row.runs + 1
             row.missed += missed
             row.next_due, row.update_time = spec.within(following), now
             await store.put(s, row)
@@ -161,13 +189,24 @@ class Schedules:
         outcome.timers_changed = True
         self.x.after_commit(outcome)
 
-    async def _start(self, s: Session, spec: Spec, due: int, now: int) -> tuple[str, Outcome]:
-        req = spec.start
-        return await start_in_session(
-            self.x, s, name=req.name, version=req.version,
-            input=dict(req.input or {}) | {"_scheduledTime": due, "_executedTime": now},
-            correlation_id=req.correlation_id, task_to_domain=req.task_to_domain, priority=req.priority,
-            embedded=req.workflow_def, created_by=req.created_by or f"schedule:{spec.name}")
+    async def _run(self, s: Session, spec: Spec, due: int, now: int) -> tuple[RunRow, Outcome]:
+        """Start the tick's workflow; the run's record either way."""
+        req = spec.start.model_copy(update={
+            "input": dict(spec.start.input or {}) | {"_scheduledTime": due, "_executedTime": now}})
+        try:
+            workflow_id, outcome = await start_in_session(
+                self.x, s, name=req.name, version=req.version, input=req.input or {},
+                correlation_id=req.correlation_id, task_to_domain=req.task_to_domain, priority=req.priority,
+                embedded=req.workflow_def, created_by=req.created_by or f"schedule:{spec.name}")
+            state, reason = RunState.EXECUTED, None
+        except StoreError:
+            raise  # the database failed: the whole tick rolls back, and its timer fires again
+        except PodiumError as exc:  # the workflow cannot be started (its definition is gone...)
+            log.warning("scheduled start failed", extra={"action": "schedule_start_failed",
+                                                         "schedule": spec.name, "error": exc.message})
+            workflow_id, outcome, state, reason = None, Outcome(), RunState.FAILED, exc.message
+        return RunRow(self.x.context.new_id(), spec.name, req.name, due, now, workflow_id, state, reason,
+                      req.to_wire(), spec.cadence.zone), outcome
 
     async def _arm(self, s: Session, row: ScheduleRow) -> None:
         if row.next_due is None:
@@ -189,3 +228,29 @@ def _wire(row: ScheduleRow) -> dict[str, Any]:
     return row.body | {"name": row.name, "paused": row.paused, "createTime": row.create_time,
                        "updatedTime": row.update_time, "nextRunTime": row.next_due, "runs": row.runs,
                        "missedRuns": row.missed, "lastRunWorkflowId": row.last_run}
+
+
+def _run_order(sort: str | None) -> str:
+    """ORDER BY for runs: the given sort (ties broken by id, so pages are stable), else newest first."""
+    order = ", ".join(f"{col} {'ASC' if asc else 'DESC'}" for col, asc in query.parse_sort(sort, RUN_FIELDS))
+    return f"{order}, execution_id DESC" if order else _NEWEST_FIRST
+
+
+def _check_page(start: int, size: int) -> None:
+    if start < 0 or size < 0:
+        raise BadRequest("start and size must not be negative")
+    if size > MAX_SEARCH_SIZE:
+        raise BadRequest(f"Cannot return more than {MAX_SEARCH_SIZE} executions. Please use pagination.")
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern (escape character `\\`) for text anywhere in the value."""
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+
+
+def _run_wire(r: RunRow) -> dict[str, Any]:
+    """Conductor's WorkflowScheduleExecutionModel."""
+    return {"executionId": r.execution_id, "scheduleName": r.schedule_name, "scheduledTime": r.scheduled_time,
+            "executionTime": r.execution_time, "workflowName": r.workflow_name, "workflowId": r.workflow_id,
+            "reason": r.reason, "stackTrace": None, "startWorkflowRequest": r.start_request,
+            "state": r.state.value, "zoneId": r.zone_id, "orgId": None}

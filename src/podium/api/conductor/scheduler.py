@@ -1,5 +1,6 @@
 """`/api/scheduler`: schedules in the words of Conductor's scheduler module (SchedulerResource):
-save, read, list, delete, pause and resume a schedule, and preview a cron expression's next fires."""
+save, read, list, delete, pause and resume a schedule, preview a cron expression's next fires, and
+search the schedules' runs."""
 
 from __future__ import annotations
 
@@ -67,3 +68,12 @@ async def next_few(request: Request, cronExpression: str | None = None, schedule
                                          opt_int(scheduleEndTime, None, "scheduleEndTime"),
                                          req_int(limit, 3, "limit"), opt_str(zoneId) or "UTC")
     return Json(fires)
+
+
+@router.get("/search/executions")
+async def search_executions(request: Request, start: str | None = None, size: str | None = None,
+                            sort: str | None = None, freeText: str | None = None,
+                            query: str | None = None) -> Response:
+    return Json(await _schedules(request).search_runs(
+        start=req_int(start, 0, "start"), size=req_int(size, 100, "size"), sort=opt_str(sort),
+        free_text=opt_str(freeText), query_text=opt_str(query)))

@@ -53,6 +53,22 @@ CREATE INDEX executions_correlation ON executions (correlation_id) WHERE correla
 CREATE INDEX executions_idempotency ON executions (idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX executions_parent ON executions (parent_workflow_id) WHERE parent_workflow_id IS NOT NULL;
 
+-- When an execution's first task started (0 until then): the start of its work, as the process
+-- dialects show it (TNC-O's startTime, SIGMA's READY -> RUNNING).
+ALTER TABLE executions ADD COLUMN started_time BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX executions_started ON executions (started_time, create_time);
+CREATE INDEX executions_end_time ON executions (end_time);
+
+-- Search attributes: named values on an execution, set from its definition's declaration or by
+-- the dialect that starts it (TNC-O's assembly fields), searched by index, never by scanning JSON.
+CREATE TABLE search_attrs (
+    workflow_id TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    PRIMARY KEY (workflow_id, name)
+);
+CREATE INDEX search_attrs_value ON search_attrs (name, value, workflow_id);
+
 CREATE TABLE tasks (
     task_id        TEXT PRIMARY KEY,
     workflow_id    TEXT    NOT NULL,
@@ -235,3 +251,42 @@ CREATE TABLE schedules (
     create_time BIGINT NOT NULL,
     update_time BIGINT NOT NULL
 );
+CREATE TABLE schedule_runs (
+    execution_id   TEXT PRIMARY KEY,
+    schedule_name  TEXT    NOT NULL,
+    workflow_name  TEXT    NOT NULL,
+    scheduled_time BIGINT  NOT NULL,
+    execution_time BIGINT  NOT NULL,
+    workflow_id    TEXT,
+    state          TEXT    NOT NULL,
+    reason         TEXT,
+    start_request  TEXT    NOT NULL,
+    zone_id        TEXT    NOT NULL
+);
+CREATE INDEX schedule_runs_recent ON schedule_runs (execution_time DESC, execution_id DESC);
+CREATE INDEX schedule_runs_schedule ON schedule_runs (schedule_name, execution_time DESC);
+
+-- SIGMA processes: a named, controllable binding to a workflow, run once (ONE_SHOT) or every
+-- period (PERIODIC, fixed rate from anchor). The next tick is a durable timer (kind sigma_tick,
+-- key the id); the state shown is derived from control and the current run.
+CREATE TABLE sigma_processes (
+    id           TEXT PRIMARY KEY,
+    process_name TEXT    NOT NULL,
+    type         TEXT    NOT NULL,
+    period_ms    BIGINT,
+    workflow     TEXT    NOT NULL,
+    partition    TEXT,
+    control      TEXT    NOT NULL,
+    resume_to    TEXT,
+    anchor       BIGINT,
+    next_due     BIGINT,
+    run_count    BIGINT NOT NULL DEFAULT 0,
+    missed_runs  BIGINT NOT NULL DEFAULT 0,
+    last_run_at  BIGINT,
+    last_result  TEXT,
+    last_error   TEXT,
+    current_run  TEXT,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL
+);
+CREATE INDEX sigma_processes_name ON sigma_processes (process_name, created_at);
