@@ -25,7 +25,7 @@ from typing import Any
 
 from podium.engine import lifecycle
 from podium.engine.schedule import Cadence, catch_up, next_fire
-from podium.errors import BadRequest, NotFound, PodiumError
+from podium.errors import BadRequest, NotFound, PodiumError, StoreError
 from podium.ids import new_id
 from podium.model.enums import WorkflowStatus
 from podium.model.records import Execution, Timer
@@ -192,6 +192,8 @@ class Processes:
             if row.type == ONE_SHOT:
                 try:
                     await self._run(unit)
+                except StoreError:
+                    raise
                 except PodiumError as exc:
                     raise Refused(f"the run could not start: {exc.message}") from exc
                 return "started: the run is READY"
@@ -279,6 +281,8 @@ class Processes:
             else:
                 try:
                     await self._run(unit)
+                except StoreError:
+                    raise  # the database failed: the whole tick rolls back, and its timer fires again
                 except PodiumError as exc:  # the workflow cannot be started (its definition is gone...)
                     row.last_result, row.last_error = "FAILED", f"the run could not start: {exc.message}"
                     log.warning("SIGMA run not started", extra={"action": "sigma_start_failed", "process": row.id,
