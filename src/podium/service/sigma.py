@@ -236,12 +236,14 @@ class Processes:
         unit.outcomes.append(await self.x.persist(unit.s, state))
         unit.run = state.execution
 
-    async def _run(self, unit: Unit) -> None:
-        """Start a run of the process's workflow (raises when it cannot start)."""
+    async def _run(self, unit: Unit, due: int | None = None) -> None:
+        """Start a run of the process's workflow (raises when it cannot start). A periodic run's
+        input also carries the tick it is for (`_scheduledTime`, epoch ms), as a schedule's does."""
         row, previous = unit.row, unit.run
         wf = row.workflow
+        tick = {"_scheduledTime": due} if due is not None else {}
         workflow_id, outcome = await start_in_session(
-            self.x, unit.s, name=wf["name"], version=wf.get("version"), input=dict(wf.get("input") or {}),
+            self.x, unit.s, name=wf["name"], version=wf.get("version"), input=dict(wf.get("input") or {}) | tick,
             task_to_domain={"*": row.partition} if row.partition else None, created_by=f"sigma:{row.id}",
             search_attributes={ATTRIBUTE: row.id})
         if previous is not None and previous.status.terminal:
@@ -280,7 +282,7 @@ class Processes:
                 row.missed_runs += 1  # the previous run is still going: this tick is skipped
             else:
                 try:
-                    await self._run(unit)
+                    await self._run(unit, timer.due_at)
                 except StoreError:
                     raise  # the database failed: the whole tick rolls back, and its timer fires again
                 except PodiumError as exc:  # the workflow cannot be started (its definition is gone...)
