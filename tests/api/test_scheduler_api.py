@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -226,3 +228,41 @@ async def test_bad_search_input_is_refused(clocked: Clocked) -> None:
                           ({"sort": "scheduledTime:SIDEWAYS"}, "direction")):
         assert_error(await client.get(url, params=params), 400, contains=words)
     assert (await search_runs(client))["totalHits"] == 0
+
+
+async def follow(clocked: Clocked, name: str, workflow: str, fires: int) -> list[int]:
+    """Move the clock from fire to fire of the schedule (each exactly when due); the fire times."""
+    times: list[int] = []
+    for n in range(1, fires + 1):
+        due = (await clocked.client.get(f"{API}/scheduler/schedules/{name}")).json()["nextRunTime"]
+        times.append(due)
+        found = await tick(clocked, due - clocked.clock.now(), n, workflow)
+        assert len(found) == n, (n, found)
+    return times
+
+
+def local(ms: int, zone: str) -> str:
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(zone)).strftime("%m-%d %H:%M %Z")
+
+
+async def test_a_cron_schedule_fires_once_per_local_time_when_the_clocks_fall_back(clocked: Clocked) -> None:
+    zone = "America/New_York"  # 2026-11-01 02:00 EDT -> 01:00 EST: 01:30 happens twice that night
+    await register_workflow(clocked.client, "nightly", [simple("nightly_task")])
+    clocked.clock.advance(1_793_332_800_000 - clocked.clock.now())  # 2026-10-30 00:00 EDT
+    await schedule(clocked.client, name="nightly", cronExpression="0 30 1 * * ?", zoneId=zone,
+                   startWorkflowRequest={"name": "nightly"})
+    times = await follow(clocked, "nightly", "nightly", 4)
+    assert [local(t, zone) for t in times] == ["10-30 01:30 EDT", "10-31 01:30 EDT", "11-01 01:30 EDT",
+                                               "11-02 01:30 EST"]
+    assert len(await runs_of(clocked.client, "nightly")) == 4
+    assert (await clocked.client.get(f"{API}/scheduler/schedules/nightly")).json()["missedRuns"] == 0
+
+
+async def test_a_cron_schedule_fires_once_for_a_time_the_clocks_skip(clocked: Clocked) -> None:
+    zone = "America/New_York"  # 2027-03-14 02:00 EST -> 03:00 EDT: 02:30 does not happen that night
+    await register_workflow(clocked.client, "early", [simple("early_task")])
+    clocked.clock.advance(1_804_914_000_000 - clocked.clock.now())  # 2027-03-13 00:00 EST
+    await schedule(clocked.client, name="early", cronExpression="0 30 2 * * ?", zoneId=zone,
+                   startWorkflowRequest={"name": "early"})
+    times = await follow(clocked, "early", "early", 3)
+    assert [local(t, zone) for t in times] == ["03-13 02:30 EST", "03-14 03:00 EDT", "03-15 02:30 EDT"]
