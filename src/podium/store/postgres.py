@@ -253,6 +253,15 @@ class PostgresStore(Store):
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
 
+    @asynccontextmanager
+    async def searcher(self) -> AsyncIterator[Session]:
+        """Scans in one read-only snapshot: a count and the page it goes with agree."""
+        try:
+            async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+                yield PgSession(conn)
+        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            raise store_error(exc) from exc
+
 
 _LEDGER = ("CREATE TABLE IF NOT EXISTS schema_migrations "
            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")

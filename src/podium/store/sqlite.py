@@ -256,9 +256,20 @@ class SqliteStore(Store):
 
     @asynccontextmanager
     async def searcher(self) -> AsyncIterator[Session]:
-        """Scans (search, listings) on the reader connection in a worker thread."""
+        """Scans (search, listings) on the reader connection in a worker thread, in one read
+        transaction: a count and the page it goes with see the same snapshot."""
         if self._reader is self._writer or self._reader is None:
             yield SqliteSession(self.writer)
             return
         async with self._reader_lock:
-            yield _ThreadSession(self._reader)
+            reader = self._reader
+            if reader.in_transaction:  # a search cancelled mid-statement could not end its own
+                with contextlib.suppress(sqlite3.Error):
+                    reader.execute("ROLLBACK")
+            with _translated():
+                reader.execute("BEGIN")
+            try:
+                yield _ThreadSession(reader)
+            finally:
+                with contextlib.suppress(sqlite3.Error):  # still reading (cancelled): the next search ends it
+                    reader.execute("COMMIT")
