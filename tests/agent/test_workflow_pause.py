@@ -13,6 +13,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -210,3 +211,44 @@ async def test_terminating_a_paused_workflow_kills_its_stopped_command(api: Cond
 
 async def _log_has(api: Conductor, task_id: str, line: str) -> bool:
     return line in await api.log(task_id)
+
+
+async def test_suspending_a_sigma_process_stops_its_command_in_its_partition(api: Conductor, agents: Agents,
+                                                                             tmp_path: Path) -> None:
+    """SIGMA's SUSPEND pauses the run: the agent serving the process's partition (its task domain)
+    stops the command; RESUME continues it; STOP terminates the run and the agent kills it."""
+    task_type, partition = unique("COMMAND"), unique("partition")
+    name = await api.command_workflow(task_type)
+    agents.start("--task-type", task_type, "--domain", partition)
+    pid_file, ticks = tmp_path / "pid", tmp_path / "ticks"
+    sigma = api.http.base_url.copy_with(path="/processes")
+    created = await api.http.post(sigma, json={
+        "process_name": "ticker", "type": "ONE_SHOT", "partition": partition,
+        "workflow": {"name": name, "input": {"command": ticker(pid_file, ticks), "shell": True}}})
+    assert created.status_code == 201, created.text
+    process = f"{sigma}/{created.json()['processes'][0]['id']}"
+
+    async def operate(operation: str) -> dict[str, Any]:
+        answer = (await api.http.put(process, json={"operation": operation})).json()
+        assert answer["result"] == "OK", answer
+        return dict(answer["processes"][0])
+
+    await operate("START")
+    leader = await leader_of(pid_file)
+    try:
+        await eventually(lambda: _state_is(api, process, "RUNNING"), "the process to be RUNNING")
+        assert (await operate("SUSPEND"))["state"] == "SUSPENDED"
+        await eventually(lambda: stopped(leader), "the command to be stopped")
+        count = ticks_in(ticks)
+        await asyncio.sleep(0.5)
+        assert ticks_in(ticks) == count
+        assert (await operate("RESUME"))["state"] == "RUNNING"
+        await eventually(lambda: ticks_in(ticks) > count, "more ticks after RESUME")
+        assert (await operate("STOP"))["state"] == "DORMANT"
+        await eventually(lambda: not group_states(leader), "the command to be killed")
+    finally:
+        kill_group(leader)
+
+
+async def _state_is(api: Conductor, process: str, state_name: str) -> bool:
+    return bool((await api.http.get(process)).json()["processes"][0]["state"] == state_name)
