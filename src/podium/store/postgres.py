@@ -70,6 +70,13 @@ class PgSession(Session):
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self.started: list[tuple[int, str]] = []  # (time, execution id): marked once the unit commits
+
+    async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
+        """Recorded after the claim commits (`PgStore.unit`), outside its transaction: inside, it
+        would wait for an execution's row lock while holding the claimed queue and task rows, which
+        a unit holding that execution may be waiting for (a deadlock)."""
+        self.started += [(now, w) for w in workflow_ids]
 
     def wildcard(self, column: str, pattern: str) -> tuple[str, str]:
         escaped = re.sub(r"([\\%_])", r"\\\1", pattern).replace("*", "%")
@@ -240,8 +247,12 @@ class PostgresStore(Store):
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Session]:
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                yield PgSession(conn)
+            async with self.pool.acquire() as conn:
+                session = PgSession(conn)
+                async with conn.transaction():
+                    yield session
+                if session.started:  # holds no other lock now: waiting for the row is safe
+                    await conn.executemany(numbered(Session.MARK_STARTED), session.started)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
 

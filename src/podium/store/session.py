@@ -332,13 +332,13 @@ class Session(ABC):
             "priority = excluded.priority, visible_at = excluded.visible_at",
             [(e.task_id, e.queue_name, e.priority, e.visible_at, e.workflow_id) for e in entries])
 
+    #: The statement that records when executions' work started (see `mark_started`).
+    MARK_STARTED = "UPDATE executions SET started_time = ? WHERE workflow_id = ? AND started_time = 0"
+
     async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
-        """The executions whose first task was just claimed started their work. One held by another
-        unit (PostgreSQL) is skipped rather than waited for, which keeps the claim's lock order:
-        that unit's persist records the start from the task it loads."""
-        await self.executemany(
-            "UPDATE executions SET started_time = ? WHERE workflow_id IN (SELECT workflow_id FROM executions "
-            f"WHERE workflow_id = ? AND started_time = 0{self.skip_locked})", [(now, w) for w in workflow_ids])
+        """The executions whose first task was just claimed started their work. (PostgreSQL does
+        this after the claim commits: see PgSession.)"""
+        await self.executemany(self.MARK_STARTED, [(now, w) for w in workflow_ids])
 
     async def dequeue(self, task_ids: Sequence[str]) -> None:
         await self.executemany("DELETE FROM queue WHERE task_id = ?", [(i,) for i in task_ids])
