@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from starlette.responses import Response
+
+from podium.errors import PodiumError
+
+log = logging.getLogger(__name__)
 
 
 class Json(Response):
@@ -21,3 +27,17 @@ def text(value: str | int, status_code: int = 200) -> Response:
 
 def empty(status_code: int = 200) -> Response:
     return Response(b"", status_code=status_code)
+
+
+async def guarded(run: Callable[[], Awaitable[Response]], error: Callable[[int, str | None], Response], *,
+                  dialect: str, path: str) -> Response:
+    """A route's work, with its failures in the dialect's own error shape (`error(status, message)`):
+    400, 404 and 409 keep their status; any other Podium error, and anything unexpected (logged
+    here, message None), is a 500."""
+    try:
+        return await run()
+    except PodiumError as exc:
+        return error(exc.status if exc.status in (400, 404, 409) else 500, exc.message)
+    except Exception:
+        log.exception("request failed", extra={"action": f"{dialect}_request_error", "path": path})
+        return error(500, None)

@@ -4,7 +4,6 @@ is always `processes`, a list); errors as `{"id": "bad_request"|"not_found", "me
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,11 +12,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.api.responses import Json, empty
-from podium.errors import BadRequest, PodiumError
+from podium.api.responses import Json, empty, guarded
+from podium.errors import BadRequest
 from podium.service.sigma import Processes
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["sigma"])
 _IDS = {400: "bad_request", 404: "not_found", 409: "conflict"}
 
@@ -28,14 +26,11 @@ def _processes(request: Request) -> Processes:
 
 
 async def _handle(request: Request, run: Callable[[], Awaitable[Response]]) -> Response:
-    try:
-        return await run()
-    except PodiumError as exc:
-        status = exc.status if exc.status in _IDS else 500
-        return Json({"id": _IDS.get(status, "server_error"), "message": exc.message}, status_code=status)
-    except Exception:
-        log.exception("SIGMA request failed", extra={"action": "sigma_request_error", "path": request.url.path})
-        return Json({"id": "server_error", "message": "The request could not be handled"}, status_code=500)
+    def error(status: int, message: str | None) -> Response:
+        return Json({"id": _IDS.get(status, "server_error"), "message": message or "The request could not be handled"},
+                    status_code=status)
+
+    return await guarded(run, error, dialect="sigma", path=request.url.path)
 
 
 async def _body(request: Request) -> Any:

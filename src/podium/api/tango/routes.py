@@ -3,7 +3,6 @@ codes in the same shape (`{"status": 404, "message": ...}`), as the project deci
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,11 +11,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.errors import BadRequest, NotFound, PodiumError
+from podium.api.responses import guarded
+from podium.errors import BadRequest, NotFound
 from podium.service.tango import Tango
 from podium.store.tango import Member
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["tango"])
 
 
@@ -30,15 +29,14 @@ def _answer(body: Any, status: int = 200) -> Response:
 
 
 async def _handle(request: Request, run: Callable[[dict[str, Any]], Awaitable[Any]], *, body: bool) -> Response:
-    try:
+    async def work() -> Response:
         given = await _json(request) if body else dict(request.query_params)
         return _answer(await run(given))
-    except PodiumError as exc:
-        status = exc.status if exc.status in (400, 404, 409) else 500
-        return _answer({"status": status, "message": exc.message}, status)
-    except Exception:
-        log.exception("TANGO request failed", extra={"action": "tango_request_error", "path": request.url.path})
-        return _answer({"status": 500, "message": "the request could not be handled"}, 500)
+
+    def error(status: int, message: str | None) -> Response:
+        return _answer({"status": status, "message": message or "the request could not be handled"}, status)
+
+    return await guarded(work, error, dialect="tango", path=request.url.path)
 
 
 async def _json(request: Request) -> dict[str, Any]:

@@ -4,7 +4,6 @@ real status code (400 bad input, 404 unknown process or intent)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,12 +14,11 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.api.responses import Json, empty
-from podium.errors import BadRequest, PodiumError
+from podium.api.responses import Json, empty, guarded
+from podium.errors import BadRequest
 from podium.service.tnco import INTENT_TYPES, STATUSES, Lifecycle
 from podium.store.tnco import Filters
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["tnco"])
 
 
@@ -36,15 +34,16 @@ def _lifecycle(request: Request) -> Lifecycle:
 
 
 async def _handle(request: Request, run: Callable[[], Awaitable[Response]]) -> Response:
-    try:
-        return await run()
-    except PodiumError as exc:
-        status = exc.status if exc.status in (400, 404, 409) else 500
-        details = getattr(exc, "details", {})
-        return _error(request, status, exc.message, details)
-    except Exception:
-        log.exception("TNC-O request failed", extra={"action": "tnco_request_error", "path": request.url.path})
-        return _error(request, 500, "The request could not be handled", {})
+    async def work() -> Response:
+        try:
+            return await run()
+        except BadParameter as exc:
+            return _error(request, 400, exc.message, exc.details)
+
+    def error(status: int, message: str | None) -> Response:
+        return _error(request, status, message or "The request could not be handled", {})
+
+    return await guarded(work, error, dialect="tnco", path=request.url.path)
 
 
 def _error(request: Request, status: int, message: str, details: dict[str, Any]) -> Response:
