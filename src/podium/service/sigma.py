@@ -157,7 +157,7 @@ class Processes:
             row = await store.get(s, process_id, lock=True)
             if row is None:
                 return False
-            unit = Unit(s, row, await _latest_run(s, row), self.x.clock.now(), outcomes)
+            unit = Unit(s, row, await _latest_run(s, row, lock=True), self.x.clock.now(), outcomes)
             await self._stop(unit, "the process was deleted")
             await store.delete(s, process_id)
         self._woken(outcomes)
@@ -174,7 +174,7 @@ class Processes:
                 row = await store.get(s, process_id, lock=True)
                 if row is None:
                     raise NotFound(f"Process {process_id} not found")
-                unit = Unit(s, row, await _latest_run(s, row), self.x.clock.now(), outcomes)
+                unit = Unit(s, row, await _latest_run(s, row, lock=True), self.x.clock.now(), outcomes)
                 message = await self._apply(unit, operation, state_of(row, unit.run))
                 row.updated_at = unit.now
                 await store.put(s, row)
@@ -227,8 +227,7 @@ class Processes:
         await self._arm(unit, None)
 
     async def _move_run(self, unit: Unit, move: Any, only_from: WorkflowStatus) -> None:
-        """Apply an engine move to the live run, in this unit (the row, then the execution: the
-        lock order of every SIGMA unit)."""
+        """Apply an engine move to the live run (locked by the operation), in this unit."""
         if unit.run is None or unit.run.status != only_from:
             return
         state = await self.x.load(unit.s, unit.run.workflow_id)
@@ -299,8 +298,10 @@ def _cadence(row: ProcessRow) -> Cadence:
     return Cadence(period_ms=row.period_ms, anchor_ms=row.anchor or 0)
 
 
-async def _latest_run(s: Session, row: ProcessRow) -> Execution | None:
-    return await s.get_execution(row.current_run) if row.current_run else None
+async def _latest_run(s: Session, row: ProcessRow, *, lock: bool = False) -> Execution | None:
+    """The process's latest run; locked (after the process's row: the lock order of every SIGMA
+    unit) when an operation may move it, so that its state cannot change under the operation."""
+    return await s.get_execution(row.current_run, lock=lock) if row.current_run else None
 
 
 def _result(run: Execution) -> tuple[str, str | None]:
