@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,10 +26,10 @@ COMMIT_ROUNDS = 2  # event-loop turns a group commit waits for more units (measu
 WAL_RESET_FRAMES = 4096  # about 16 MiB of log before it is rewound
 
 
-def _checkpoint(conn: sqlite3.Connection, mode: str) -> tuple[int, int, int]:
-    """(busy, frames in the log, frames copied) of `PRAGMA wal_checkpoint(mode)`."""
+def _checkpoint(conn: sqlite3.Connection, pragma: str) -> tuple[int, int, int]:
+    """(busy, frames in the log, frames copied) of a `PRAGMA wal_checkpoint(MODE)`."""
     with _translated():
-        row = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        row = conn.execute(pragma).fetchone()
     return int(row[0]), int(row[1]), int(row[2])
 
 
@@ -95,7 +96,12 @@ class SqliteSession(Session):
 
 
 class _ThreadSession(SqliteSession):
-    """Reads on the reader connection, run in a worker thread."""
+    """Reads on the reader connection, run in a worker thread. Each statement holds `busy`: a
+    cancelled read goes on in its thread, and nothing else may use the connection meanwhile."""
+
+    def __init__(self, conn: sqlite3.Connection, busy: threading.Lock) -> None:
+        super().__init__(conn)
+        self.busy = busy
 
     async def fetchone(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
         return await asyncio.to_thread(self._fetchone, sql, params)
@@ -104,12 +110,12 @@ class _ThreadSession(SqliteSession):
         return await asyncio.to_thread(self._fetchall, sql, params)
 
     def _fetchone(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
-        with _translated():
+        with self.busy, _translated():
             row: Sequence[Any] | None = self.conn.execute(sql, params).fetchone()
             return row
 
     def _fetchall(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
-        with _translated():
+        with self.busy, _translated():
             return self.conn.execute(sql, params).fetchall()
 
 
@@ -139,6 +145,7 @@ class SqliteStore(Store):
         self._lock = asyncio.Lock()
         self._commit_waiting = False
         self._reader_lock = asyncio.Lock()
+        self._reader_busy = threading.Lock()  # held by whatever thread is using the reader connection
         self._batch: asyncio.Future[None] | None = None  # the open group-commit transaction
 
     async def open(self) -> None:
@@ -152,9 +159,28 @@ class SqliteStore(Store):
         if self._batch is not None:
             with contextlib.suppress(StoreError):
                 await asyncio.shield(self._batch)
-        for conn in {id(c): c for c in (self._reader, self._writer) if c is not None}.values():
-            conn.close()
-        self._writer = self._reader = None
+        await asyncio.to_thread(self._reader_busy.acquire)  # a cancelled read or checkpoint may still run
+        try:
+            for conn in {id(c): c for c in (self._reader, self._writer) if c is not None}.values():
+                conn.close()
+            self._writer = self._reader = None
+        finally:
+            self._reader_busy.release()
+
+    def _on_reader(self, sql: str) -> tuple[int, int, int] | None:
+        """A statement on the reader connection (from a worker thread), holding it; for a
+        checkpoint, its (busy, frames in the log, frames copied). None once the store is closed."""
+        with self._reader_busy:
+            if self._reader is None:
+                return None
+            if sql.startswith("PRAGMA wal_checkpoint"):
+                return _checkpoint(self._reader, sql)
+            if sql == "BEGIN" and self._reader.in_transaction:  # left open by a failed COMMIT
+                with contextlib.suppress(sqlite3.Error):
+                    self._reader.execute("ROLLBACK")
+            with _translated():
+                self._reader.execute(sql)
+            return None
 
     @property
     def writer(self) -> sqlite3.Connection:
@@ -173,12 +199,12 @@ class SqliteStore(Store):
         if self._reader is None or self._reader is self._writer:
             return
         async with self._reader_lock:
-            _, frames, _ = await asyncio.to_thread(_checkpoint, self._reader, "PASSIVE")
-            if frames < WAL_RESET_FRAMES:
+            passive = await asyncio.to_thread(self._on_reader, "PRAGMA wal_checkpoint(PASSIVE)")
+            if passive is None or passive[1] < WAL_RESET_FRAMES:
                 return
             async with self._lock:
                 self._commit_open_batch()  # its commit callback would wait for this lock
-                await asyncio.to_thread(_checkpoint, self._reader, "TRUNCATE")
+                await asyncio.to_thread(self._on_reader, "PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def migrate(self) -> list[int]:
         """Apply pending migrations; returns the versions applied."""
@@ -263,13 +289,9 @@ class SqliteStore(Store):
             return
         async with self._reader_lock:
             reader = self._reader
-            if reader.in_transaction:  # a search cancelled mid-statement could not end its own
-                with contextlib.suppress(sqlite3.Error):
-                    reader.execute("ROLLBACK")
-            with _translated():
-                reader.execute("BEGIN")
+            await asyncio.to_thread(self._on_reader, "BEGIN")
             try:
-                yield _ThreadSession(reader)
+                yield _ThreadSession(reader, self._reader_busy)
             finally:
-                with contextlib.suppress(sqlite3.Error):  # still reading (cancelled): the next search ends it
-                    reader.execute("COMMIT")
+                with contextlib.suppress(StoreError):
+                    await asyncio.to_thread(self._on_reader, "COMMIT")
