@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from podium.__about__ import __version__
 from podium.api.bbs import routes as bbs_routes
@@ -46,6 +47,7 @@ from podium.store import open_store
 from podium.systasks.handlers import handlers
 from podium.systasks.http import new_client
 from podium.systasks.runner import Runner
+from podium.ui import routes as ui_routes
 
 
 def bbs_config(settings: Settings) -> BbsConfig:
@@ -138,6 +140,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                    tnco_routes.router, sigma_routes.router) if api else (misc.router,):
         app.include_router(router)
     if api:
+        app.include_router(ui_routes.router)
+        app.mount("/ui/static", StaticFiles(directory=ui_routes.HERE / "static"), name="ui-static")
         app.add_middleware(WorkerLane)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
     return app

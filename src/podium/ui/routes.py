@@ -1,0 +1,234 @@
+"""The web UI's pages (`/ui`): server-rendered with Jinja2, made live with htmx.
+
+Every page reads through the same services as the API, in the API's own shapes (Conductor's
+workflow JSON), and every action calls the service the API calls, so nothing the UI does skips the
+API's validation; a refused action shows the server's message where the action was taken. A
+request from htmx (`HX-Request`) gets the part of the page it replaces, any other the whole page.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from starlette.responses import RedirectResponse, Response
+
+from podium.api.conductor.services import Services
+from podium.errors import BadRequest, PodiumError, ValidationFailed
+from podium.model.definitions import RerunWorkflowRequest, WorkflowDef
+from podium.model.validation import check_workflow_def
+from podium.ui.filters import ExecutionFilters
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+
+STATUSES = ("RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED")
+ACTIONS = ("pause", "resume", "terminate", "retry", "restart")
+PAGE_SIZES = (25, 50, 100, 200)
+
+
+def _svc(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """The whole page, or (for htmx) the block it swaps: templates render `fragment` alone when set."""
+    fragment = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") is not None
+    return templates.TemplateResponse(request, name, context | {"fragment": fragment}, status_code=status_code)
+
+
+@router.get("/")
+async def root() -> Response:
+    return RedirectResponse("/ui", status_code=307)
+
+
+@router.get("/ui")
+async def home() -> Response:
+    return RedirectResponse("/ui/executions", status_code=307)
+
+
+# --- executions ------------------------------------------------------------------------------------
+
+
+@router.get("/ui/executions")
+async def executions(request: Request) -> Response:
+    filters = ExecutionFilters.of(request.query_params)
+    found: dict[str, Any] = {"totalHits": 0, "results": []}
+    error = None
+    try:
+        found = await _svc(request).workflows.search(
+            start=filters.start, size=filters.size, sort=filters.sort, free_text=filters.free_text,
+            query_text=filters.query(), summaries=True)
+    except PodiumError as exc:
+        error = exc.message
+    types = sorted({d["name"] for d in await _svc(request).metadata.list_workflow_defs()})
+    return _page(request, "executions.html", {
+        "filters": filters, "found": found, "error": error, "statuses": STATUSES, "actions": ACTIONS,
+        "page_sizes": PAGE_SIZES, "types": types})
+
+
+@router.post("/ui/executions/bulk")
+async def bulk(request: Request) -> Response:
+    form = await request.form()
+    action, ids = str(form.get("action") or ""), [str(i) for i in form.getlist("ids")]
+    done, failed = await _each(request, action, ids, str(form.get("reason") or "") or None)
+    return _page(request, "_outcome.html", {"action": action, "done": done, "failed": failed,
+                                            "nothing": not ids})
+
+
+async def _each(request: Request, action: str, ids: list[str], reason: str | None
+                ) -> tuple[list[str], dict[str, str]]:
+    done: list[str] = []
+    failed: dict[str, str] = {}
+    for workflow_id in ids:
+        try:
+            await _act(_svc(request), action, workflow_id, reason)
+            done.append(workflow_id)
+        except PodiumError as exc:
+            failed[workflow_id] = exc.message
+    return done, failed
+
+
+async def _act(svc: Services, action: str, workflow_id: str, reason: str | None) -> None:
+    """One action on one execution, through the service the API uses for it."""
+    w = svc.workflows
+    if action == "pause":
+        await w.pause(workflow_id)
+    elif action == "resume":
+        await w.resume(workflow_id)
+    elif action == "terminate":
+        await w.terminate(workflow_id, reason or "terminated from the UI")
+    elif action == "retry":
+        await w.retry(workflow_id)
+    elif action == "restart":
+        await w.restart(workflow_id, False)
+    else:
+        raise BadRequest(f"Unknown action {action!r}; actions are {', '.join(ACTIONS)}")
+
+
+@router.get("/ui/executions/{workflow_id}")
+async def execution(request: Request, workflow_id: str) -> Response:
+    return await _execution_page(request, workflow_id)
+
+
+@router.post("/ui/executions/{workflow_id}/{action}")
+async def act(request: Request, workflow_id: str, action: str) -> Response:
+    form = await request.form()
+    message, error = None, None
+    try:
+        if action == "rerun":
+            task_id = str(form.get("taskId") or "") or None
+            await _svc(request).workflows.rerun(workflow_id, RerunWorkflowRequest(re_run_from_task_id=task_id))
+        elif action == "skip":
+            await _svc(request).workflows.skip(workflow_id, str(form.get("ref") or ""), None, None)
+        else:
+            await _act(_svc(request), action, workflow_id, str(form.get("reason") or "") or None)
+        message = f"{action}: done"
+    except PodiumError as exc:
+        error = exc.message
+    return await _execution_page(request, workflow_id, message=message, error=error)
+
+
+async def _execution_page(request: Request, workflow_id: str, *, message: str | None = None,
+                          error: str | None = None) -> Response:
+    try:
+        body = await _svc(request).workflows.get(workflow_id, include_tasks=True)
+    except PodiumError as exc:
+        return _page(request, "missing.html", {"what": "execution", "message": exc.message}, exc.status)
+    return _page(request, "execution.html", {"wf": body, "message": message, "error": error,
+                                             "live": body.get("status") in ("RUNNING", "PAUSED")})
+
+
+# --- definitions -----------------------------------------------------------------------------------
+
+
+@router.get("/ui/definitions")
+async def definitions(request: Request) -> Response:
+    latest: dict[str, dict[str, Any]] = {}
+    for wd in await _svc(request).metadata.list_workflow_defs():
+        if wd["name"] not in latest or wd.get("version", 1) > latest[wd["name"]].get("version", 1):
+            latest[wd["name"]] = wd
+    versions: dict[str, int] = {}
+    for wd in await _svc(request).metadata.list_workflow_defs():
+        versions[wd["name"]] = versions.get(wd["name"], 0) + 1
+    return _page(request, "definitions.html", {"defs": [latest[n] for n in sorted(latest)], "versions": versions,
+                                               "tasks": await _svc(request).metadata.list_task_defs()})
+
+
+@router.get("/ui/definitions/new")
+async def new_definition(request: Request) -> Response:
+    blank = {"name": "", "version": 1, "schemaVersion": 2, "tasks": []}
+    return _definition_page(request, {}, json.dumps(blank, indent=2))
+
+
+@router.get("/ui/definitions/{name}")
+async def definition(request: Request, name: str, version: int | None = None) -> Response:
+    try:
+        found = await _svc(request).metadata.get_workflow_def(name, version)
+    except PodiumError as exc:
+        return _page(request, "missing.html", {"what": "definition", "message": exc.message}, exc.status)
+    return _definition_page(request, found, json.dumps(found, indent=2))
+
+
+@router.post("/ui/definitions")
+async def save_definition(request: Request) -> Response:
+    """Create or edit a definition given as JSON text: the API's validation, its messages inline."""
+    text = str((await request.form()).get("definition") or "")
+    errors: list[dict[str, Any]] = []
+    data: Any = None
+    try:
+        data = json.loads(text)
+        wd = WorkflowDef.model_validate(data)
+        check_workflow_def(wd)
+        await _svc(request).metadata.register_workflow_def(wd, True)
+    except json.JSONDecodeError as exc:
+        errors = [{"path": f"line {exc.lineno}, column {exc.colno}", "message": exc.msg}]
+    except ValidationError as exc:
+        errors = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    except ValidationFailed as exc:
+        errors = [{"path": e.path, "message": e.message} for e in exc.errors]
+    except PodiumError as exc:
+        errors = [{"path": "", "message": exc.message}]
+    if errors:
+        return _definition_page(request, data if isinstance(data, dict) else {}, text, errors=errors,
+                                status_code=400)
+    return _definition_page(request, wd.to_wire(), json.dumps(wd.to_wire(), indent=2), saved=True)
+
+
+def _definition_page(request: Request, wd: dict[str, Any], text: str, *, errors: list[dict[str, Any]] | None = None,
+                     saved: bool = False, status_code: int = 200) -> Response:
+    return _page(request, "definition.html", {"wd": wd, "text": text, "errors": errors or [], "saved": saved},
+                 status_code)
+
+
+# --- template helpers --------------------------------------------------------------------------------
+
+
+def _when(ms: Any) -> str:
+    """Epoch ms as ISO 8601 (UTC) for `<time datetime>`; the page's script shows it relative too."""
+    if not isinstance(ms, int) or ms <= 0:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def _took(start: Any, end: Any) -> str:
+    if not isinstance(start, int) or not isinstance(end, int) or start <= 0 or end < start:
+        return ""
+    ms = end - start
+    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s" if ms < 60_000 else f"{ms / 60_000:.1f} min"
+
+
+templates.env.filters["when"] = _when
+templates.env.filters["pretty"] = _pretty
+templates.env.globals["took"] = _took

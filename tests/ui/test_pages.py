@@ -1,0 +1,103 @@
+"""The web UI's pages and actions against the real app (both backends): what each page shows,
+htmx fragments, and that every action goes through the API's validation and shows its message."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.api.helpers import API, poll_one, register_workflow, simple, start, status
+
+HTMX = {"HX-Request": "true", "HX-Target": "results"}
+
+
+async def orders(client: httpx.AsyncClient) -> list[str]:
+    await register_workflow(client, "orders", [simple("pack"), simple("ship")])
+    await register_workflow(client, "refunds", [simple("refund")])
+    return [await start(client, "orders", {"n": n}, correlationId=f"c-{n}") for n in range(3)] + [
+        await start(client, "refunds", {})]
+
+
+async def test_the_root_leads_to_the_executions(client: httpx.AsyncClient) -> None:
+    response = await client.get("/", follow_redirects=True)
+    assert response.status_code == 200 and str(response.url).endswith("/ui/executions")
+    assert "<h1>Executions</h1>" in response.text and "/ui/static/htmx.min.js" in response.text
+    assert (await client.get("/ui/static/htmx.min.js")).status_code == 200
+    assert (await client.get("/ui/static/podium.css")).status_code == 200
+
+
+async def test_executions_are_listed_filtered_and_sorted(client: httpx.AsyncClient) -> None:
+    ids = await orders(client)
+    page = (await client.get("/ui/executions")).text
+    assert all(i in page for i in ids) and "4 executions" in page
+    only = (await client.get("/ui/executions", params={"workflowType": "refunds"})).text
+    assert ids[3] in only and ids[0] not in only and "1 execution" in only
+    by_correlation = (await client.get("/ui/executions", params={"correlationId": "c-1"})).text
+    assert ids[1] in by_correlation and ids[0] not in by_correlation
+    running = (await client.get("/ui/executions", params=[("status", "RUNNING"), ("status", "PAUSED")])).text
+    assert all(i in running for i in ids)
+    paged = (await client.get("/ui/executions", params={"size": 2, "sort": "startTime:ASC"})).text
+    assert ids[0] in paged and ids[1] in paged and ids[2] not in paged and "Older" in paged
+
+
+async def test_an_htmx_search_gets_only_the_results(client: httpx.AsyncClient) -> None:
+    ids = await orders(client)
+    fragment = (await client.get("/ui/executions", params={"workflowType": "orders"}, headers=HTMX)).text
+    assert fragment.lstrip().startswith('<div id="results">') and "<html" not in fragment
+    assert ids[0] in fragment and ids[3] not in fragment
+
+
+async def test_a_bad_query_shows_the_servers_message(client: httpx.AsyncClient) -> None:
+    await orders(client)
+    page = (await client.get("/ui/executions", params={"query": "nosuchfield = 1"})).text
+    assert "Unknown search field: nosuchfield" in page
+    page = (await client.get("/ui/executions", params={"since": "yesterday"})).text
+    assert "From must be a date and time" in page
+
+
+async def test_bulk_actions_report_each_execution(client: httpx.AsyncClient) -> None:
+    ids = await orders(client)
+    response = await client.post("/ui/executions/bulk", data={"action": "pause", "ids": ids[:2]})
+    assert "pause: done for 2 executions" in response.text
+    assert await status(client, ids[0]) == "PAUSED"
+    response = await client.post("/ui/executions/bulk", data={"action": "resume", "ids": [ids[0], ids[2]]})
+    assert "resume: done for 1 execution" in response.text
+    assert ids[2] in response.text and "is not PAUSED" in response.text  # the server's own message
+    assert "Select at least one" in (await client.post("/ui/executions/bulk", data={"action": "pause"})).text
+
+
+async def test_an_execution_shows_its_tasks_and_takes_actions(client: httpx.AsyncClient) -> None:
+    ids = await orders(client)
+    task = await poll_one(client, "pack")
+    page = (await client.get(f"/ui/executions/{ids[0]}")).text
+    assert "orders" in page and task["taskId"] in page and "IN_PROGRESS" in page and 'hx-trigger="every 2s"' in page
+    refused = (await client.post(f"/ui/executions/{ids[0]}/resume")).text
+    assert "is not PAUSED" in refused
+    done = (await client.post(f"/ui/executions/{ids[0]}/terminate", data={"reason": "wrong address"})).text
+    assert "terminate: done" in done and "wrong address" in done
+    assert await status(client, ids[0]) == "TERMINATED"
+    assert 'hx-trigger="every 2s"' not in done  # no live refresh once it has ended
+    retried = (await client.post(f"/ui/executions/{ids[0]}/retry")).text
+    assert "retry: done" in retried and await status(client, ids[0]) == "RUNNING"
+    unknown = await client.get("/ui/executions/no-such-id")
+    assert unknown.status_code == 404 and "No such workflow found by id" in unknown.text
+
+
+async def test_definitions_are_listed_shown_and_edited_with_the_servers_validation(client: httpx.AsyncClient) -> None:
+    await orders(client)
+    listed = (await client.get("/ui/definitions")).text
+    assert "orders" in listed and "refunds" in listed
+    shown = (await client.get("/ui/definitions/orders")).text
+    assert "&#34;taskReferenceName&#34;: &#34;pack&#34;" in shown or '"taskReferenceName": "pack"' in shown
+    broken = await client.post("/ui/definitions", data={"definition": "{not json"})
+    assert broken.status_code == 400 and "line 1, column 2" in broken.text and "{not json" in broken.text
+    empty = await client.post("/ui/definitions", data={"definition": json.dumps({"name": "bare", "tasks": []})})
+    assert empty.status_code == 400 and "WorkflowTask list cannot be empty" in empty.text
+    assert (await client.get(f"{API}/metadata/workflow/bare")).status_code == 404
+    edited = {"name": "bare", "version": 1, "tasks": [simple("only")], "description": "from the UI"}
+    saved = await client.post("/ui/definitions", data={"definition": json.dumps(edited)})
+    assert saved.status_code == 200 and "Saved." in saved.text
+    stored = (await client.get(f"{API}/metadata/workflow/bare")).json()
+    assert stored["description"] == "from the UI"
+    assert "New definition" in (await client.get("/ui/definitions/new")).text
