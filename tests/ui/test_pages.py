@@ -101,3 +101,12 @@ async def test_definitions_are_listed_shown_and_edited_with_the_servers_validati
     stored = (await client.get(f"{API}/metadata/workflow/bare")).json()
     assert stored["description"] == "from the UI"
     assert "New definition" in (await client.get("/ui/definitions/new")).text
+
+
+async def test_queues_show_depth_age_and_workers(client: httpx.AsyncClient) -> None:
+    await orders(client)
+    await poll_one(client, "pack", worker="packer-7")
+    page = (await client.get("/ui/queues")).text
+    assert "pack" in page and "refund" in page and "packer-7" in page
+    requeued = (await client.post("/ui/queues/pack/requeue")).text
+    assert "pack: 0 tasks put back on the queue" in requeued

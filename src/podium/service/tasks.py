@@ -229,6 +229,24 @@ class Tasks:
         async with self.x.store.reader() as s:
             return await s.queue_size(queue_name(task_type, domain))
 
+    async def queues(self) -> list[dict[str, Any]]:
+        """Each queue (task type and domain) with its depth, the age of its oldest visible entry,
+        and the workers that polled it last; queues that are empty but polled are listed too."""
+        now = self.x.clock.now()
+        async with self.x.store.searcher() as s:
+            overview = await s.queue_overview()
+        found: dict[str, dict[str, Any]] = {
+            name: {"depth": depth, "oldestAgeMs": max(now - oldest, 0), "pollers": []}
+            for name, depth, oldest in overview}
+        for p in self.polls.all():
+            entry = found.setdefault(p.queue_name, {"depth": 0, "oldestAgeMs": None, "pollers": []})
+            entry["pollers"].append({"workerId": p.worker_id, "lastPollTime": p.last_poll_time})
+        listed: list[dict[str, Any]] = []
+        for name in sorted(found):
+            domain, _, task_type = name.rpartition(":")
+            listed.append({"queueName": name, "taskType": task_type, "domain": domain or None} | found[name])
+        return listed
+
     def poll_data(self, task_type: str | None = None) -> list[dict[str, Any]]:
         found = self.polls.all()
         if task_type is not None:

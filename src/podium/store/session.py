@@ -352,6 +352,12 @@ class Session(ABC):
                                    ())
         return {r[0]: r[1] for r in rows}
 
+    async def queue_overview(self) -> list[tuple[str, int, int]]:
+        """Every queue with entries: (name, depth, the oldest entry's visible time)."""
+        rows = await self.fetchall(
+            "SELECT queue_name, COUNT(*), MIN(visible_at) FROM queue GROUP BY queue_name ORDER BY queue_name", ())
+        return [(r[0], r[1], r[2]) for r in rows]
+
     async def queue_size(self, queue_name: str) -> int:
         row = await self.fetchone("SELECT COUNT(*) FROM queue WHERE queue_name = ?", (queue_name,))
         return row[0] if row else 0

@@ -208,6 +208,21 @@ def _definition_page(request: Request, wd: dict[str, Any], text: str, *, errors:
                  status_code)
 
 
+# --- queues ----------------------------------------------------------------------------------------
+
+
+@router.get("/ui/queues")
+async def queues(request: Request) -> Response:
+    return _page(request, "queues.html", {"queues": await _svc(request).tasks.queues(), "message": None})
+
+
+@router.post("/ui/queues/{task_type}/requeue")
+async def requeue(request: Request, task_type: str) -> Response:
+    put_back = await _svc(request).tasks.requeue(task_type)
+    message = f"{task_type}: {put_back} task{'s' if put_back != 1 else ''} put back on the queue"
+    return _page(request, "queues.html", {"queues": await _svc(request).tasks.queues(), "message": message})
+
+
 # --- template helpers --------------------------------------------------------------------------------
 
 
@@ -222,6 +237,13 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
+def _age(ms: Any) -> str:
+    if not isinstance(ms, int):
+        return ""
+    seconds = ms // 1000
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min" if seconds < 7200 else f"{seconds // 3600} h"
+
+
 def _took(start: Any, end: Any) -> str:
     if not isinstance(start, int) or not isinstance(end, int) or start <= 0 or end < start:
         return ""
@@ -232,3 +254,4 @@ def _took(start: Any, end: Any) -> str:
 templates.env.filters["when"] = _when
 templates.env.filters["pretty"] = _pretty
 templates.env.globals["took"] = _took
+templates.env.filters["age"] = _age
