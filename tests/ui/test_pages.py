@@ -110,3 +110,22 @@ async def test_queues_show_depth_age_and_workers(client: httpx.AsyncClient) -> N
     assert "pack" in page and "refund" in page and "packer-7" in page
     requeued = (await client.post("/ui/queues/pack/requeue")).text
     assert "pack: 0 tasks put back on the queue" in requeued
+
+
+async def test_processes_show_their_state_and_take_operations(client: httpx.AsyncClient) -> None:
+    await register_workflow(client, "nightly", [simple("nightly_task")])
+    created = await client.post("/processes", json={"process_name": "nightly", "type": "ONE_SHOT"})
+    process_id = created.json()["processes"][0]["id"]
+    await client.post(f"{API}/scheduler/schedules", json={
+        "name": "every-hour", "cronExpression": "0 0 * * * ?", "startWorkflowRequest": {"name": "nightly"}})
+    page = (await client.get("/ui/processes")).text
+    assert "nightly" in page and "DORMANT" in page and "every-hour" in page and "0 0 * * * ?" in page
+    started = (await client.post(f"/ui/processes/{process_id}/START")).text
+    assert "START: OK" in started and "READY" in started
+    refused = (await client.post(f"/ui/processes/{process_id}/START")).text
+    assert "START: FAILED: START needs a DORMANT process; it is READY" in refused
+    bad = (await client.post(f"/ui/processes/{process_id}/JUMP")).text
+    assert "operation must be one of START, SUSPEND, RESUME, STOP" in bad
+    paused = (await client.post("/ui/schedules/every-hour/pause")).text
+    assert "every-hour: paused" in paused and "PAUSED" in paused
+    assert (await client.get(f"{API}/scheduler/schedules/every-hour")).json()["paused"] is True

@@ -22,6 +22,8 @@ from podium.api.conductor.services import Services
 from podium.errors import BadRequest, PodiumError, ValidationFailed
 from podium.model.definitions import RerunWorkflowRequest, WorkflowDef
 from podium.model.validation import check_workflow_def
+from podium.service.schedules import Schedules
+from podium.service.sigma import Processes
 from podium.ui.filters import ExecutionFilters
 
 HERE = Path(__file__).parent
@@ -221,6 +223,56 @@ async def requeue(request: Request, task_type: str) -> Response:
     put_back = await _svc(request).tasks.requeue(task_type)
     message = f"{task_type}: {put_back} task{'s' if put_back != 1 else ''} put back on the queue"
     return _page(request, "queues.html", {"queues": await _svc(request).tasks.queues(), "message": message})
+
+
+# --- processes and schedules -----------------------------------------------------------------------
+
+
+def _processes(request: Request) -> Processes:
+    found: Processes = request.app.state.processes
+    return found
+
+
+def _schedules(request: Request) -> Schedules:
+    found: Schedules = request.app.state.schedules
+    return found
+
+
+@router.get("/ui/processes")
+async def processes(request: Request) -> Response:
+    return await _processes_page(request)
+
+
+@router.post("/ui/processes/{process_id}/{operation}")
+async def operate(request: Request, process_id: str, operation: str) -> Response:
+    """A SIGMA operation, as `PUT /processes/{id}` does it: a FAILED one shows its message."""
+    try:
+        answer = await _processes(request).operate(process_id, operation.upper())
+        message, ok = f"{operation.upper()}: {answer['result']}: {answer['message']}", answer["result"] == "OK"
+    except PodiumError as exc:
+        message, ok = exc.message, False
+    return await _processes_page(request, message=message, ok=ok)
+
+
+async def _processes_page(request: Request, *, message: str | None = None, ok: bool = True) -> Response:
+    schedules = await _schedules(request).listing()
+    return _page(request, "processes.html", {"processes": await _processes(request).listing(None),
+                                             "schedules": schedules, "message": message, "ok": ok})
+
+
+@router.post("/ui/schedules/{name}/{action}")
+async def schedule_action(request: Request, name: str, action: str) -> Response:
+    try:
+        if action == "pause":
+            await _schedules(request).pause(name)
+        elif action == "resume":
+            await _schedules(request).resume(name)
+        else:
+            raise BadRequest(f"Unknown schedule action {action!r}")
+        message, ok = f"{name}: {action}d", True
+    except PodiumError as exc:
+        message, ok = exc.message, False
+    return await _processes_page(request, message=message, ok=ok)
 
 
 # --- template helpers --------------------------------------------------------------------------------
