@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
@@ -24,6 +25,7 @@ from podium.model.definitions import RerunWorkflowRequest, WorkflowDef
 from podium.model.validation import check_workflow_def
 from podium.service.schedules import Schedules
 from podium.service.sigma import Processes
+from podium.ui import graph
 from podium.ui.filters import ExecutionFilters
 
 HERE = Path(__file__).parent
@@ -145,7 +147,19 @@ async def _execution_page(request: Request, workflow_id: str, *, message: str | 
     except PodiumError as exc:
         return _page(request, "missing.html", {"what": "execution", "message": exc.message}, exc.status)
     return _page(request, "execution.html", {"wf": body, "message": message, "error": error,
-                                             "live": body.get("status") in ("RUNNING", "PAUSED")})
+                                             "live": body.get("status") in ("RUNNING", "PAUSED"),
+                                             "graph": _graph(body.get("workflowDefinition"), body.get("tasks") or [])})
+
+
+def _graph(definition: Any, tasks: list[dict[str, Any]]) -> Markup | None:
+    """The definition as SVG, coloured by the tasks' statuses; None when it cannot be read."""
+    if not isinstance(definition, dict):
+        return None
+    try:
+        wd = WorkflowDef.model_validate(definition)
+    except ValidationError:
+        return None
+    return Markup(graph.draw(wd, graph.Run.of(tasks)))  # every text in it is escaped (graph.py)
 
 
 # --- definitions -----------------------------------------------------------------------------------
@@ -206,8 +220,8 @@ async def save_definition(request: Request) -> Response:
 
 def _definition_page(request: Request, wd: dict[str, Any], text: str, *, errors: list[dict[str, Any]] | None = None,
                      saved: bool = False, status_code: int = 200) -> Response:
-    return _page(request, "definition.html", {"wd": wd, "text": text, "errors": errors or [], "saved": saved},
-                 status_code)
+    return _page(request, "definition.html", {"wd": wd, "text": text, "errors": errors or [], "saved": saved,
+                                              "graph": _graph(wd, []) if wd.get("tasks") else None}, status_code)
 
 
 # --- queues ----------------------------------------------------------------------------------------
