@@ -8,6 +8,7 @@ import json
 import httpx
 
 from tests.api.helpers import API, poll_one, register_workflow, simple, start, status
+from tests.bbs.conftest import desire_body
 
 HTMX = {"HX-Request": "true", "HX-Target": "results"}
 
@@ -129,3 +130,30 @@ async def test_processes_show_their_state_and_take_operations(client: httpx.Asyn
     paused = (await client.post("/ui/schedules/every-hour/pause")).text
     assert "every-hour: paused" in paused and "PAUSED" in paused
     assert (await client.get(f"{API}/scheduler/schedules/every-hour")).json()["paused"] is True
+
+
+async def test_bbs_tasks_by_domain_and_cell(client: httpx.AsyncClient) -> None:
+    for guid, domain in (("g-1", "web"), ("g-2", "web"), ("g-3", "batch")):
+        answer = (await client.post("/v1/tasks/desire.r2", json=desire_body(guid, domain))).json()
+        assert answer.get("error") is None, answer
+    started = (await client.post("/v1/tasks/start", json={"task_guid": "g-1", "cell_id": "cell-a"})).json()
+    assert started.get("should_start") is True, started
+    page = (await client.get("/ui/bbs")).text
+    assert all(g in page for g in ("g-1", "g-2", "g-3")) and "3 tasks" in page and "cell-a" in page
+    web = (await client.get("/ui/bbs", params={"domain": "web"})).text
+    assert "g-1" in web and "g-3" not in web
+    on_cell = (await client.get("/ui/bbs", params={"cell": "cell-a"})).text
+    assert "g-1" in on_cell and "g-2" not in on_cell and "RUNNING" in on_cell
+
+
+async def test_lifecycle_processes_are_searched_with_the_dialects_rules(client: httpx.AsyncClient) -> None:
+    await register_workflow(client, "CreateAssembly", [simple("provision")])
+    made = await client.post("/api/intent/createAssembly", json={
+        "assemblyName": "edge-1", "descriptorName": "assembly::edge::1.0"})
+    process_id = made.headers["Location"].rsplit("/", 1)[-1]
+    page = (await client.get("/ui/lifecycle", params={"assemblyName": "edge-*"})).text
+    assert process_id in page and "CreateAssembly" in page and "Pending" in page
+    none = (await client.get("/ui/lifecycle", params={"assemblyName": "core-*"})).text
+    assert process_id not in none and "No processes match" in none
+    bad = (await client.get("/ui/lifecycle", params={"startDateTime": "soon"})).text
+    assert "startDateTime must be an ISO 8601 date and time" in bad

@@ -9,6 +9,7 @@ request from htmx (`HX-Request`) gets the part of the page it replaces, any othe
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,15 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from podium.api.conductor.services import Services
+from podium.api.tnco.routes import filters as tnco_filters
 from podium.errors import BadRequest, PodiumError, ValidationFailed
 from podium.model.definitions import RerunWorkflowRequest, WorkflowDef
 from podium.model.validation import check_workflow_def
+from podium.service.bbs import Bbs
 from podium.service.schedules import Schedules
 from podium.service.sigma import Processes
+from podium.service.tnco import INTENT_TYPES
+from podium.service.tnco import STATUSES as TNCO_STATUSES
 from podium.ui import graph
 from podium.ui.filters import ExecutionFilters
 
@@ -289,7 +294,38 @@ async def schedule_action(request: Request, name: str, action: str) -> Response:
     return await _processes_page(request, message=message, ok=ok)
 
 
+# --- the other dialects' views: BBS tasks, TNC-O processes --------------------------------------------
+
+SHOWN = 500  # rows a listing page shows at most
+
+
+@router.get("/ui/bbs")
+async def bbs(request: Request) -> Response:
+    domain, cell = (request.query_params.get("domain") or "").strip(), (request.query_params.get("cell") or "").strip()
+    service: Bbs = request.app.state.bbs
+    tasks = await service.tasks.listing(domain, cell)
+    return _page(request, "bbs.html", {"tasks": tasks[:SHOWN], "total": len(tasks), "domain": domain, "cell": cell,
+                                       "cells": await service.cells.present()})
+
+
+@router.get("/ui/lifecycle")
+async def lifecycle(request: Request) -> Response:
+    error, found = None, []
+    q = request.query_params
+    try:
+        given = tnco_filters(q)  # the dialect's own parsing, and its messages
+        found = await request.app.state.lifecycle.search(replace(given, limit=min(given.limit or 100, SHOWN)))
+    except PodiumError as exc:
+        error = exc.message
+    return _page(request, "lifecycle.html", {"processes": found, "error": error, "q": q,
+                                             "statuses": TNCO_STATUSES, "intents": sorted(INTENT_TYPES)})
+
+
 # --- template helpers --------------------------------------------------------------------------------
+
+
+def _ns_when(ns: Any) -> str:
+    return _when(ns // 1_000_000) if isinstance(ns, int) else ""
 
 
 def _when(ms: Any) -> str:
@@ -321,3 +357,4 @@ templates.env.filters["when"] = _when
 templates.env.filters["pretty"] = _pretty
 templates.env.globals["took"] = _took
 templates.env.filters["age"] = _age
+templates.env.filters["ns_when"] = _ns_when
