@@ -4,11 +4,13 @@ htmx fragments, and that every action goes through the API's validation and show
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 
-from tests.api.helpers import API, poll_one, register_workflow, simple, start, status
+from tests.api.helpers import API, poll_one, register_task_defs, register_workflow, simple, start, status, update
 from tests.bbs.conftest import desire_body
+from tests.conftest import Clocked
 
 HTMX = {"HX-Request": "true", "HX-Target": "results"}
 
@@ -157,3 +159,17 @@ async def test_lifecycle_processes_are_searched_with_the_dialects_rules(client: 
     assert process_id not in none and "No processes match" in none
     bad = (await client.get("/ui/lifecycle", params={"startDateTime": "soon"})).text
     assert "startDateTime must be an ISO 8601 date and time" in bad
+
+
+async def test_the_timeline_shows_each_attempt(clocked: Clocked) -> None:
+    client = clocked.client
+    await register_task_defs(client, {"name": "flaky", "retryCount": 1, "retryDelaySeconds": 0})
+    await register_workflow(client, "timed", [simple("flaky")])
+    workflow_id = await start(client, "timed", {})
+    clocked.clock.advance(1000)
+    await update(client, await poll_one(client, "flaky"), "FAILED")
+    clocked.clock.advance(1000)
+    await update(client, await poll_one(client, "flaky"), "COMPLETED")
+    page = (await client.get(f"/ui/executions/{workflow_id}")).text
+    rows = re.findall(r'title="flaky attempt (\d): (\w+)', page)
+    assert rows == [("1", "FAILED"), ("2", "COMPLETED")]

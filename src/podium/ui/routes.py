@@ -153,7 +153,8 @@ async def _execution_page(request: Request, workflow_id: str, *, message: str | 
         return _page(request, "missing.html", {"what": "execution", "message": exc.message}, exc.status)
     return _page(request, "execution.html", {"wf": body, "message": message, "error": error,
                                              "live": body.get("status") in ("RUNNING", "PAUSED"),
-                                             "graph": _graph(body.get("workflowDefinition"), body.get("tasks") or [])})
+                                             "graph": _graph(body.get("workflowDefinition"), body.get("tasks") or []),
+                                             "timeline": _timeline(body, _svc(request).executions.clock.now())})
 
 
 def _graph(definition: Any, tasks: list[dict[str, Any]]) -> Markup | None:
@@ -322,6 +323,28 @@ async def lifecycle(request: Request) -> Response:
 
 
 # --- template helpers --------------------------------------------------------------------------------
+
+
+def _timeline(wf: dict[str, Any], now_ms: int) -> list[dict[str, Any]]:
+    """Each task attempt as a bar on the execution's time axis: waiting (scheduled -> started),
+    then running (started -> ended, or now), in percent of the whole span."""
+    tasks = [t for t in wf.get("tasks") or [] if t.get("scheduledTime")]
+    if not tasks:
+        return []
+    begin = min([wf.get("startTime") or tasks[0]["scheduledTime"], *(t["scheduledTime"] for t in tasks)])
+    end = max([wf.get("endTime") or now_ms, *(t.get("endTime") or 0 for t in tasks)])
+    span = max(end - begin, 1)
+    rows = []
+    for t in tasks:
+        started = t.get("startTime") or 0
+        finished = t.get("endTime") or (now_ms if started else 0)
+        left = (t["scheduledTime"] - begin) / span * 100
+        waited = ((started or finished or t["scheduledTime"]) - t["scheduledTime"]) / span * 100
+        ran = (finished - started) / span * 100 if started and finished >= started else 0
+        rows.append({"ref": t.get("referenceTaskName"), "attempt": (t.get("retryCount") or 0) + 1,
+                     "status": t.get("status"), "left": round(left, 3), "wait": round(max(waited, 0), 3),
+                     "run": round(max(ran, 0.15), 3), "took": _took(started, finished)})
+    return rows
 
 
 def _ns_when(ns: Any) -> str:
