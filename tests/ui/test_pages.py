@@ -173,3 +173,15 @@ async def test_the_timeline_shows_each_attempt(clocked: Clocked) -> None:
     page = (await client.get(f"/ui/executions/{workflow_id}")).text
     rows = re.findall(r'title="flaky attempt (\d): (\w+)', page)
     assert rows == [("1", "FAILED"), ("2", "COMPLETED")]
+
+
+async def test_two_versions_are_compared(client: httpx.AsyncClient) -> None:
+    await register_workflow(client, "evolving", [simple("one")], version=1)
+    await register_workflow(client, "evolving", [simple("one"), simple("two")], version=2, description="now two")
+    assert "compare" in (await client.get("/ui/definitions")).text
+    page = (await client.get("/ui/definitions/evolving/compare")).text
+    assert "evolving v1" in page and "evolving v2" in page
+    assert re.search(r'<span class="add">\+\s+&#34;description&#34;: &#34;now two&#34;', page)  # escaped quotes
+    same = (await client.get("/ui/definitions/evolving/compare", params={"from": 2, "to": 2})).text
+    assert "The two versions are the same" in same
+    assert (await client.get("/ui/definitions/nothing/compare")).status_code == 404

@@ -8,6 +8,7 @@ request from htmx (`HX-Request`) gets the part of the page it replaces, any othe
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -197,6 +198,39 @@ async def definition(request: Request, name: str, version: int | None = None) ->
     except PodiumError as exc:
         return _page(request, "missing.html", {"what": "definition", "message": exc.message}, exc.status)
     return _definition_page(request, found, json.dumps(found, indent=2))
+
+
+@router.get("/ui/definitions/{name}/compare")
+async def compare(request: Request, name: str) -> Response:
+    """Two versions of a definition, as a line diff of their JSON (the latest two by default)."""
+    versions = sorted(int(d.get("version", 1)) for d in await _svc(request).metadata.list_workflow_defs(name))
+    if not versions:
+        return _page(request, "missing.html", {"what": "definition", "message": f"No workflow named {name}"}, 404)
+    q = request.query_params
+    old_v = _int_or(q.get("from"), versions[-2] if len(versions) > 1 else versions[-1])
+    new_v = _int_or(q.get("to"), versions[-1])
+    try:
+        before = await _svc(request).metadata.get_workflow_def(name, old_v)
+        after = await _svc(request).metadata.get_workflow_def(name, new_v)
+    except PodiumError as exc:
+        return _page(request, "missing.html", {"what": "version", "message": exc.message}, exc.status)
+    lines = list(difflib.unified_diff(json.dumps(_bare(before), indent=2).splitlines(),
+                                      json.dumps(_bare(after), indent=2).splitlines(),
+                                      f"{name} v{old_v}", f"{name} v{new_v}", lineterm="", n=4))
+    return _page(request, "compare.html", {"name": name, "versions": versions, "old": old_v, "new": new_v,
+                                           "lines": lines})
+
+
+def _bare(wd: dict[str, Any]) -> dict[str, Any]:
+    """A definition without the bookkeeping every version differs in."""
+    return {k: v for k, v in wd.items() if k not in ("createTime", "updateTime", "version")}
+
+
+def _int_or(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text else default
+    except ValueError:
+        return default
 
 
 @router.post("/ui/definitions")
