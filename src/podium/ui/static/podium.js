@@ -24,8 +24,8 @@
     const copy = event.target.closest("[data-copy]");
     if (copy) {
       navigator.clipboard?.writeText(copy.dataset.copy);
-      copy.textContent = "✓";
-      setTimeout(() => { copy.textContent = "⧉"; }, 1200);
+      copy.textContent = "copied";
+      setTimeout(() => { copy.textContent = "copy"; }, 1200);
     }
     const all = event.target.closest("[data-select-all]");
     if (all) {
