@@ -170,7 +170,7 @@ async def test_suspend_and_resume_a_periodic_process(api: httpx.AsyncClient, pag
     await ok(await api.put(f"/processes/{created['id']}", json={"operation": "STOP"}))
 
 
-@pytest.mark.parametrize("path", ["executions", "definitions", "queues", "lifecycle", "bbs"])
+@pytest.mark.parametrize("path", ["executions", "definitions", "queues", "lifecycle", "bbs", "tango"])
 async def test_every_page_renders_at_desktop_and_phone_width(browser: Browser, module_server: ServerProcess,
                                                              path: str, tmp_path: Path) -> None:
     for name, viewport, scheme in (("", {"width": 1280, "height": 900}, "light"),

@@ -185,3 +185,13 @@ async def test_two_versions_are_compared(client: httpx.AsyncClient) -> None:
     same = (await client.get("/ui/definitions/evolving/compare", params={"from": 2, "to": 2})).text
     assert "The two versions are the same" in same
     assert (await client.get("/ui/definitions/nothing/compare")).status_code == 404
+
+
+async def test_tango_projects_show_their_stages_and_status(client: httpx.AsyncClient) -> None:
+    for member in ("bms", "autonn"):
+        assert (await client.put(f"/api/containers/{member}", json={"url": "http://127.0.0.1:9"})).status_code == 200
+    answer = await client.post("/api/set_workflow", json={
+        "user_id": "u1", "project_id": "p7", "workflow": ["bms", "autonn"], "project_type": "auto"})
+    assert answer.json().get("status") == 200, answer.text
+    page = (await client.get("/ui/tango")).text
+    assert "p7" in page and "bms" in page and "autonn" in page and "ready" in page

@@ -115,6 +115,11 @@ class Tango:
                 raise NotFound(f"No project {project_id} of user {user_id}")
             return await self._status_in(s, project)
 
+    async def projects(self, limit: int) -> list[tuple[Project, Status]]:
+        """Projects with their current stage and status (for the UI), at most `limit`."""
+        async with self.x.store.reader() as s:
+            return [(p, await self._status_in(s, p)) for p in await store.list_projects(s, limit)]
+
     async def _status_in(self, s: Session, project: Project) -> Status:
         idle = Status(project.stages[0] if project.stages else "", "ready")
         if project.workflow_id is None:

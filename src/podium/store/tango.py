@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,13 +61,23 @@ async def delete_member(s: Session, container_id: str) -> bool:
     return found is not None
 
 
-async def get_project(s: Session, user_id: str, project_id: str, *, lock: bool = False) -> Project | None:
-    row = await s.fetchone(s.lock_clause(
-        "SELECT user_id, project_id, project_type, stages, target, workflow_id, log FROM tango_projects "
-        "WHERE user_id = ? AND project_id = ?", lock), (user_id, project_id))
-    if row is None:
-        return None
+_PROJECT_COLS = "user_id, project_id, project_type, stages, target, workflow_id, log"
+
+
+def _project(row: Sequence[Any]) -> Project:
     return Project(row[0], row[1], row[2], loads(row[3]), row[4], row[5], loads(row[6]))
+
+
+async def get_project(s: Session, user_id: str, project_id: str, *, lock: bool = False) -> Project | None:
+    sql = f"SELECT {_PROJECT_COLS} FROM tango_projects WHERE user_id = ? AND project_id = ?"
+    row = await s.fetchone(s.lock_clause(sql, lock), (user_id, project_id))
+    return _project(row) if row else None
+
+
+async def list_projects(s: Session, limit: int) -> list[Project]:
+    rows = await s.fetchall(f"SELECT {_PROJECT_COLS} FROM tango_projects ORDER BY user_id, project_id LIMIT ?",
+                            (limit,))
+    return [_project(r) for r in rows]
 
 
 async def put_project(s: Session, p: Project) -> None:

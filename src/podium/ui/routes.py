@@ -29,6 +29,7 @@ from podium.model.validation import check_workflow_def
 from podium.service.bbs import Bbs
 from podium.service.schedules import Schedules
 from podium.service.sigma import Processes
+from podium.service.tango import Tango
 from podium.service.tnco import INTENT_TYPES
 from podium.service.tnco import STATUSES as TNCO_STATUSES
 from podium.ui import graph
@@ -341,6 +342,12 @@ async def bbs(request: Request) -> Response:
     tasks = await service.tasks.listing(domain, cell)
     return _page(request, "bbs.html", {"tasks": tasks[:SHOWN], "total": len(tasks), "domain": domain, "cell": cell,
                                        "cells": await service.cells.present()})
+
+
+@router.get("/ui/tango")
+async def tango(request: Request) -> Response:
+    service: Tango = request.app.state.tango
+    return _page(request, "tango.html", {"projects": await service.projects(SHOWN)})
 
 
 @router.get("/ui/lifecycle")
