@@ -187,3 +187,21 @@ async def test_every_page_renders_at_desktop_and_phone_width(browser: Browser, m
             await shot(page, f"{path}{name}", tmp_path)
         finally:
             await context.close()
+
+
+async def test_a_tasks_log_opens_with_its_details(api: httpx.AsyncClient, page: Page, module_server: ServerProcess,
+                                                  tmp_path: Path) -> None:
+    await define(api, {"name": "ui_logged", "version": 1, "tasks": [
+        {"name": "ui_logging", "taskReferenceName": "logging", "type": "SIMPLE"}]})
+    workflow_id = (await ok(await api.post("/api/workflow", json={"name": "ui_logged", "input": {}}))).text
+    [task] = (await ok(await api.get("/api/tasks/poll/batch/ui_logging", params={"count": 1, "timeout": 100}))).json()
+    await ok(await api.post(f"/api/tasks/{task['taskId']}/log", content="copied 42 files"))
+    await page.goto(f"{module_server.url}/ui/executions/{workflow_id}")
+    await page.locator("summary", has_text="logging").click()
+    await expect(page.locator(".logs")).to_contain_text("copied 42 files")
+    # the page refreshes itself while the execution runs: what the reader opened stays open
+    swapped = await page.evaluate("""() => new Promise((done) =>
+        document.addEventListener("htmx:afterSettle", () => done(true), {once: true}))""")
+    assert swapped
+    await expect(page.locator(f"#d-{task['taskId']}")).to_have_attribute("open", "")
+    await expect(page.locator(".logs")).to_contain_text("copied 42 files")

@@ -195,3 +195,14 @@ async def test_tango_projects_show_their_stages_and_status(client: httpx.AsyncCl
     assert answer.json().get("status") == 200, answer.text
     page = (await client.get("/ui/tango")).text
     assert "p7" in page and "bms" in page and "autonn" in page and "ready" in page
+
+
+async def test_a_tasks_log_is_shown_on_demand(client: httpx.AsyncClient) -> None:
+    ids = await orders(client)
+    task = await poll_one(client, "pack")
+    assert (await client.post(f"{API}/tasks/{task['taskId']}/log", content="packed <3> boxes")).status_code == 200
+    page = (await client.get(f"/ui/executions/{ids[0]}")).text
+    assert f'hx-get="/ui/tasks/{task["taskId"]}/logs"' in page
+    logs = (await client.get(f"/ui/tasks/{task['taskId']}/logs", headers={"HX-Request": "true"})).text
+    assert "packed &lt;3&gt; boxes" in logs
+    assert "No log lines" in (await client.get("/ui/tasks/other/logs")).text

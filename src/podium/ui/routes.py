@@ -170,6 +170,12 @@ def _graph(definition: Any, tasks: list[dict[str, Any]]) -> Markup | None:
     return Markup(graph.draw(wd, graph.Run.of(tasks)))  # every text in it is escaped (graph.py)
 
 
+@router.get("/ui/tasks/{task_id}/logs")
+async def task_logs(request: Request, task_id: str) -> Response:
+    """A task's log lines (loaded when its details are opened)."""
+    return _page(request, "_logs.html", {"logs": await _svc(request).tasks.logs(task_id)})
+
+
 # --- definitions -----------------------------------------------------------------------------------
 
 

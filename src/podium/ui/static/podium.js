@@ -32,6 +32,15 @@
       all.form.querySelectorAll(`input[name="${all.dataset.selectAll}"]`).forEach((box) => { box.checked = all.checked; });
     }
   });
+  // A live page is swapped every few seconds: what the reader opened stays open.
+  let opened = [];
+  document.addEventListener("htmx:beforeSwap", () => {
+    opened = [...document.querySelectorAll("details[open][id]")].map((d) => d.id);
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    opened.forEach((id) => { const d = document.getElementById(id); if (d && !d.open) d.open = true; });
+    opened = [];
+  });
   document.addEventListener("DOMContentLoaded", () => refresh(document));
   document.addEventListener("htmx:afterSwap", (event) => refresh(event.target));
   setInterval(() => refresh(document), 30000);
