@@ -206,3 +206,17 @@ async def test_a_tasks_log_is_shown_on_demand(client: httpx.AsyncClient) -> None
     logs = (await client.get(f"/ui/tasks/{task['taskId']}/logs", headers={"HX-Request": "true"})).text
     assert "packed &lt;3&gt; boxes" in logs
     assert "No log lines" in (await client.get("/ui/tasks/other/logs")).text
+
+
+async def test_task_definitions_are_shown_and_edited_with_the_servers_validation(client: httpx.AsyncClient) -> None:
+    await register_task_defs(client, {"name": "pack", "retryCount": 2})
+    assert 'href="/ui/taskdefs/pack"' in (await client.get("/ui/definitions")).text
+    shown = (await client.get("/ui/taskdefs/pack")).text
+    assert "&#34;retryCount&#34;: 2" in shown
+    bad = await client.post("/ui/taskdefs", data={"definition": json.dumps({"name": "pack", "retryCount": -1})})
+    assert bad.status_code == 400 and "was not saved" in bad.text
+    assert (await client.get(f"{API}/metadata/taskdefs/pack")).json()["retryCount"] == 2  # unchanged
+    good = await client.post("/ui/taskdefs", data={"definition": json.dumps({"name": "pack", "retryCount": 5})})
+    assert good.status_code == 200 and "Saved." in good.text
+    assert (await client.get(f"{API}/metadata/taskdefs/pack")).json()["retryCount"] == 5
+    assert (await client.get("/ui/taskdefs/nothing")).status_code == 404

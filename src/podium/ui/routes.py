@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from podium.api.conductor.services import Services
 from podium.api.tnco.routes import filters as tnco_filters
 from podium.errors import BadRequest, PodiumError, ValidationFailed
-from podium.model.definitions import RerunWorkflowRequest, WorkflowDef
+from podium.model.definitions import RerunWorkflowRequest, TaskDef, WorkflowDef
 from podium.model.validation import check_workflow_def
 from podium.service.bbs import Bbs
 from podium.service.schedules import Schedules
@@ -242,15 +243,28 @@ def _int_or(text: str | None, default: int) -> int:
 
 @router.post("/ui/definitions")
 async def save_definition(request: Request) -> Response:
-    """Create or edit a definition given as JSON text: the API's validation, its messages inline."""
+    """Create or edit a workflow definition given as JSON text: the API's validation, its messages inline."""
     text = str((await request.form()).get("definition") or "")
-    errors: list[dict[str, Any]] = []
-    data: Any = None
-    try:
-        data = json.loads(text)
+
+    async def save(data: Any) -> dict[str, Any]:
         wd = WorkflowDef.model_validate(data)
         check_workflow_def(wd)
         await _svc(request).metadata.register_workflow_def(wd, True)
+        return wd.to_wire()
+
+    data, saved, errors = await _saved(text, save)
+    if errors:
+        return _definition_page(request, data, text, errors=errors, status_code=400)
+    return _definition_page(request, saved, json.dumps(saved, indent=2), saved=True)
+
+
+async def _saved(text: str, save: Callable[[Any], Awaitable[dict[str, Any]]]
+                 ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Parse JSON text and save it with `save`: (what was given, what was saved, the errors by field)."""
+    data: Any = None
+    try:
+        data = json.loads(text)
+        return data, await save(data), []
     except json.JSONDecodeError as exc:
         errors = [{"path": f"line {exc.lineno}, column {exc.colno}", "message": exc.msg}]
     except ValidationError as exc:
@@ -259,10 +273,33 @@ async def save_definition(request: Request) -> Response:
         errors = [{"path": e.path, "message": e.message} for e in exc.errors]
     except PodiumError as exc:
         errors = [{"path": "", "message": exc.message}]
-    if errors:
-        return _definition_page(request, data if isinstance(data, dict) else {}, text, errors=errors,
-                                status_code=400)
-    return _definition_page(request, wd.to_wire(), json.dumps(wd.to_wire(), indent=2), saved=True)
+    return (data if isinstance(data, dict) else {}), {}, errors
+
+
+@router.get("/ui/taskdefs/{name}")
+async def task_definition(request: Request, name: str) -> Response:
+    try:
+        found = await _svc(request).metadata.get_task_def(name)
+    except PodiumError as exc:
+        return _page(request, "missing.html", {"what": "task definition", "message": exc.message}, exc.status)
+    return _page(request, "taskdef.html", {"td": found, "text": json.dumps(found, indent=2), "errors": [],
+                                           "saved": False})
+
+
+@router.post("/ui/taskdefs")
+async def save_task_definition(request: Request) -> Response:
+    """Create or edit a task definition given as JSON text, as `POST /api/metadata/taskdefs` does."""
+    text = str((await request.form()).get("definition") or "")
+
+    async def save(data: Any) -> dict[str, Any]:
+        td = TaskDef.model_validate(data)
+        await _svc(request).metadata.register_task_defs([td])
+        return td.to_wire()
+
+    data, saved, errors = await _saved(text, save)
+    shown = saved or data
+    return _page(request, "taskdef.html", {"td": shown, "text": json.dumps(saved, indent=2) if saved else text,
+                                           "errors": errors, "saved": not errors}, 400 if errors else 200)
 
 
 def _definition_page(request: Request, wd: dict[str, Any], text: str, *, errors: list[dict[str, Any]] | None = None,
