@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.include_router(router)
     if api:
         app.include_router(ui_routes.router)
-        app.mount("/ui/static", StaticFiles(directory=ui_routes.HERE / "static"), name="ui-static")
+        app.mount("/ui/static", StaticFiles(directory=ui_routes.STATIC), name="ui-static")
         app.add_middleware(WorkerLane)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
     return app

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from markupsafe import escape
+from markupsafe import Markup, escape
+from pydantic import ValidationError
 
 from podium.model.definitions import WorkflowDef, WorkflowTask
 
@@ -53,6 +54,18 @@ class Run:
 
 
 NO_RUN = Run({}, {})
+
+
+def markup(definition: Any, tasks: list[dict[str, Any]]) -> Markup | None:
+    """A definition in the API's JSON drawn for a page, coloured by `tasks` (the execution's, in
+    the API's JSON); None when it cannot be read. Safe to insert: every text in it is escaped."""
+    if not isinstance(definition, dict):
+        return None
+    try:
+        wd = WorkflowDef.model_validate(definition)
+    except ValidationError:
+        return None
+    return Markup(draw(wd, Run.of(tasks)))
 
 
 def draw(wd: WorkflowDef, run: Run = NO_RUN) -> str:

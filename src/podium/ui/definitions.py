@@ -1,0 +1,150 @@
+"""The definitions pages: workflow and task definitions listed, shown (graph and JSON), edited as
+JSON with the server's validation, and two versions of a workflow compared."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from podium.errors import PodiumError, ValidationFailed
+from podium.model.definitions import TaskDef, WorkflowDef
+from podium.model.validation import check_workflow_def
+from podium.ui import graph
+from podium.ui.pages import page, services
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/ui/definitions")
+async def definitions(request: Request) -> Response:
+    latest: dict[str, dict[str, Any]] = {}
+    for wd in await services(request).metadata.list_workflow_defs():
+        if wd["name"] not in latest or wd.get("version", 1) > latest[wd["name"]].get("version", 1):
+            latest[wd["name"]] = wd
+    versions: dict[str, int] = {}
+    for wd in await services(request).metadata.list_workflow_defs():
+        versions[wd["name"]] = versions.get(wd["name"], 0) + 1
+    return page(request, "definitions.html", {"defs": [latest[n] for n in sorted(latest)], "versions": versions,
+                                               "tasks": await services(request).metadata.list_task_defs()})
+
+
+@router.get("/ui/definitions/new")
+async def new_definition(request: Request) -> Response:
+    blank = {"name": "", "version": 1, "schemaVersion": 2, "tasks": []}
+    return _definition_page(request, {}, json.dumps(blank, indent=2))
+
+
+@router.get("/ui/definitions/{name}")
+async def definition(request: Request, name: str, version: int | None = None) -> Response:
+    try:
+        found = await services(request).metadata.get_workflow_def(name, version)
+    except PodiumError as exc:
+        return page(request, "missing.html", {"what": "definition", "message": exc.message}, exc.status)
+    return _definition_page(request, found, json.dumps(found, indent=2))
+
+
+@router.get("/ui/definitions/{name}/compare")
+async def compare(request: Request, name: str) -> Response:
+    """Two versions of a definition, as a line diff of their JSON (the latest two by default)."""
+    versions = sorted(int(d.get("version", 1)) for d in await services(request).metadata.list_workflow_defs(name))
+    if not versions:
+        return page(request, "missing.html", {"what": "definition", "message": f"No workflow named {name}"}, 404)
+    q = request.query_params
+    old_v = _int_or(q.get("from"), versions[-2] if len(versions) > 1 else versions[-1])
+    new_v = _int_or(q.get("to"), versions[-1])
+    try:
+        before = await services(request).metadata.get_workflow_def(name, old_v)
+        after = await services(request).metadata.get_workflow_def(name, new_v)
+    except PodiumError as exc:
+        return page(request, "missing.html", {"what": "version", "message": exc.message}, exc.status)
+    lines = list(difflib.unified_diff(json.dumps(_bare(before), indent=2).splitlines(),
+                                      json.dumps(_bare(after), indent=2).splitlines(),
+                                      f"{name} v{old_v}", f"{name} v{new_v}", lineterm="", n=4))
+    return page(request, "compare.html", {"name": name, "versions": versions, "old": old_v, "new": new_v,
+                                           "lines": lines})
+
+
+def _bare(wd: dict[str, Any]) -> dict[str, Any]:
+    """A definition without the bookkeeping every version differs in."""
+    return {k: v for k, v in wd.items() if k not in ("createTime", "updateTime", "version")}
+
+
+def _int_or(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text else default
+    except ValueError:
+        return default
+
+
+@router.post("/ui/definitions")
+async def save_definition(request: Request) -> Response:
+    """Create or edit a workflow definition given as JSON text: the API's validation, its messages inline."""
+    text = str((await request.form()).get("definition") or "")
+
+    async def save(data: Any) -> dict[str, Any]:
+        wd = WorkflowDef.model_validate(data)
+        check_workflow_def(wd)
+        await services(request).metadata.register_workflow_def(wd, True)
+        return wd.to_wire()
+
+    data, saved, errors = await _saved(text, save)
+    if errors:
+        return _definition_page(request, data, text, errors=errors, status_code=400)
+    return _definition_page(request, saved, json.dumps(saved, indent=2), saved=True)
+
+
+async def _saved(text: str, save: Callable[[Any], Awaitable[dict[str, Any]]]
+                 ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Parse JSON text and save it with `save`: (what was given, what was saved, the errors by field)."""
+    data: Any = None
+    try:
+        data = json.loads(text)
+        return data, await save(data), []
+    except json.JSONDecodeError as exc:
+        errors = [{"path": f"line {exc.lineno}, column {exc.colno}", "message": exc.msg}]
+    except ValidationError as exc:
+        errors = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    except ValidationFailed as exc:
+        errors = [{"path": e.path, "message": e.message} for e in exc.errors]
+    except PodiumError as exc:
+        errors = [{"path": "", "message": exc.message}]
+    return (data if isinstance(data, dict) else {}), {}, errors
+
+
+@router.get("/ui/taskdefs/{name}")
+async def task_definition(request: Request, name: str) -> Response:
+    try:
+        found = await services(request).metadata.get_task_def(name)
+    except PodiumError as exc:
+        return page(request, "missing.html", {"what": "task definition", "message": exc.message}, exc.status)
+    return page(request, "taskdef.html", {"td": found, "text": json.dumps(found, indent=2), "errors": [],
+                                           "saved": False})
+
+
+@router.post("/ui/taskdefs")
+async def save_task_definition(request: Request) -> Response:
+    """Create or edit a task definition given as JSON text, as `POST /api/metadata/taskdefs` does."""
+    text = str((await request.form()).get("definition") or "")
+
+    async def save(data: Any) -> dict[str, Any]:
+        td = TaskDef.model_validate(data)
+        await services(request).metadata.register_task_defs([td])
+        return td.to_wire()
+
+    data, saved, errors = await _saved(text, save)
+    shown = saved or data
+    return page(request, "taskdef.html", {"td": shown, "text": json.dumps(saved, indent=2) if saved else text,
+                                           "errors": errors, "saved": not errors}, 400 if errors else 200)
+
+
+def _definition_page(request: Request, wd: dict[str, Any], text: str, *, errors: list[dict[str, Any]] | None = None,
+                     saved: bool = False, status_code: int = 200) -> Response:
+    return page(request, "definition.html", {"wd": wd, "text": text, "errors": errors or [], "saved": saved,
+                                              "graph": graph.markup(wd, []) if wd.get("tasks") else None}, status_code)
+

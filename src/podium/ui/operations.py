@@ -1,0 +1,113 @@
+"""The pages of what runs besides executions: queues and workers, SIGMA processes and schedules,
+BBS tasks, TANGO projects and TNC-O lifecycle processes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from podium.api.tnco.routes import filters as tnco_filters
+from podium.errors import BadRequest, PodiumError
+from podium.service.bbs import Bbs
+from podium.service.schedules import Schedules
+from podium.service.sigma import Processes
+from podium.service.tango import Tango
+from podium.service.tnco import INTENT_TYPES
+from podium.service.tnco import STATUSES as TNCO_STATUSES
+from podium.ui.pages import SHOWN, page, services
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/ui/queues")
+async def queues(request: Request) -> Response:
+    return page(request, "queues.html", {"queues": await services(request).tasks.queues(), "message": None})
+
+
+@router.post("/ui/queues/{task_type}/requeue")
+async def requeue(request: Request, task_type: str) -> Response:
+    put_back = await services(request).tasks.requeue(task_type)
+    message = f"{task_type}: {put_back} task{'s' if put_back != 1 else ''} put back on the queue"
+    return page(request, "queues.html", {"queues": await services(request).tasks.queues(), "message": message})
+
+
+# --- processes and schedules -----------------------------------------------------------------------
+
+
+def _processes(request: Request) -> Processes:
+    found: Processes = request.app.state.processes
+    return found
+
+
+def _schedules(request: Request) -> Schedules:
+    found: Schedules = request.app.state.schedules
+    return found
+
+
+@router.get("/ui/processes")
+async def processes(request: Request) -> Response:
+    return await _processes_page(request)
+
+
+@router.post("/ui/processes/{process_id}/{operation}")
+async def operate(request: Request, process_id: str, operation: str) -> Response:
+    """A SIGMA operation, as `PUT /processes/{id}` does it: a FAILED one shows its message."""
+    try:
+        answer = await _processes(request).operate(process_id, operation.upper())
+        message, ok = f"{operation.upper()}: {answer['result']}: {answer['message']}", answer["result"] == "OK"
+    except PodiumError as exc:
+        message, ok = exc.message, False
+    return await _processes_page(request, message=message, ok=ok)
+
+
+async def _processes_page(request: Request, *, message: str | None = None, ok: bool = True) -> Response:
+    schedules = await _schedules(request).listing()
+    return page(request, "processes.html", {"processes": await _processes(request).listing(None),
+                                             "schedules": schedules, "message": message, "ok": ok})
+
+
+@router.post("/ui/schedules/{name}/{action}")
+async def schedule_action(request: Request, name: str, action: str) -> Response:
+    try:
+        if action == "pause":
+            await _schedules(request).pause(name)
+        elif action == "resume":
+            await _schedules(request).resume(name)
+        else:
+            raise BadRequest(f"Unknown schedule action {action!r}")
+        message, ok = f"{name}: {action}d", True
+    except PodiumError as exc:
+        message, ok = exc.message, False
+    return await _processes_page(request, message=message, ok=ok)
+
+
+
+@router.get("/ui/bbs")
+async def bbs(request: Request) -> Response:
+    domain, cell = (request.query_params.get("domain") or "").strip(), (request.query_params.get("cell") or "").strip()
+    service: Bbs = request.app.state.bbs
+    tasks = await service.tasks.listing(domain, cell)
+    return page(request, "bbs.html", {"tasks": tasks[:SHOWN], "total": len(tasks), "domain": domain, "cell": cell,
+                                       "cells": await service.cells.present()})
+
+
+@router.get("/ui/tango")
+async def tango(request: Request) -> Response:
+    service: Tango = request.app.state.tango
+    return page(request, "tango.html", {"projects": await service.projects(SHOWN)})
+
+
+@router.get("/ui/lifecycle")
+async def lifecycle(request: Request) -> Response:
+    error, found = None, []
+    q = request.query_params
+    try:
+        given = tnco_filters(q)  # the dialect's own parsing, and its messages
+        found = await request.app.state.lifecycle.search(replace(given, limit=min(given.limit or 100, SHOWN)))
+    except PodiumError as exc:
+        error = exc.message
+    return page(request, "lifecycle.html", {"processes": found, "error": error, "q": q,
+                                             "statuses": TNCO_STATUSES, "intents": sorted(INTENT_TYPES)})
+

@@ -1,0 +1,66 @@
+"""What every page of the web UI shares: the templates, rendering a page or (for htmx) the
+fragment it swaps, the services, and the template filters."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from podium.api.conductor.services import Services
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+SHOWN = 500  # rows a listing page shows at most
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """The whole page, or (for htmx) the block it swaps: templates render `fragment` alone when set."""
+    fragment = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") is not None
+    return templates.TemplateResponse(request, name, context | {"fragment": fragment}, status_code=status_code)
+
+
+def ns_when(ns: Any) -> str:
+    return when(ns // 1_000_000) if isinstance(ns, int) else ""
+
+
+def when(ms: Any) -> str:
+    """Epoch ms as ISO 8601 (UTC) for `<time datetime>`; the page's script shows it relative too."""
+    if not isinstance(ms, int) or ms <= 0:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def age(ms: Any) -> str:
+    if not isinstance(ms, int):
+        return ""
+    seconds = ms // 1000
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min" if seconds < 7200 else f"{seconds // 3600} h"
+
+
+def took(start: Any, end: Any) -> str:
+    if not isinstance(start, int) or not isinstance(end, int) or start <= 0 or end < start:
+        return ""
+    ms = end - start
+    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s" if ms < 60_000 else f"{ms / 60_000:.1f} min"
+
+
+templates.env.filters["when"] = when
+templates.env.filters["pretty"] = pretty
+templates.env.globals["took"] = took
+templates.env.filters["age"] = age
+templates.env.filters["ns_when"] = ns_when
