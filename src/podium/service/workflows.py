@@ -60,7 +60,7 @@ class Workflows:
     # --- reading -------------------------------------------------------------------------------
 
     async def get(self, workflow_id: str, include_tasks: bool = True) -> dict[str, Any]:
-        async with self.x.store.reader() as s:
+        async with self.x.store.snapshot() as s:  # the execution and its tasks as of one commit
             ex = await s.get_execution(workflow_id)
             if ex is None:
                 archived = await s.get_archived(workflow_id)

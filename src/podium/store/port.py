@@ -45,3 +45,8 @@ class Store(ABC):
     def searcher(self) -> AbstractAsyncContextManager[Session]:
         """A session for long reads (search, listings); by default the reader."""
         return self.reader()
+
+    def snapshot(self) -> AbstractAsyncContextManager[Session]:
+        """Point reads that must agree with each other (an execution and its tasks); by default the
+        reader, which already sees one state between commits (SQLite: one connection, in the loop)."""
+        return self.reader()

@@ -16,7 +16,7 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -263,6 +263,11 @@ class PostgresStore(Store):
                 yield PgSession(conn)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
+
+    def snapshot(self) -> AbstractAsyncContextManager[Session]:
+        """Reads in one snapshot: outside a transaction, an execution read before a commit and its
+        tasks read after it would disagree."""
+        return self.searcher()
 
     @asynccontextmanager
     async def searcher(self) -> AsyncIterator[Session]:
