@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.errors import PodiumError
+from podium.errors import BadRequest, PodiumError
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +42,22 @@ async def guarded(run: Callable[[], Awaitable[Response]], error: Callable[[int, 
     except Exception:
         log.exception("request failed", extra={"action": f"{dialect}_request_error", "path": path})
         return error(500, None)
+
+
+async def json_body(request: Request, *, what: str = "The body", empty: Any = None) -> Any:
+    """The request's JSON (`empty` for no body); a 400 in the dialect's words when it is not JSON."""
+    raw = await request.body()
+    if not raw.strip():
+        return empty
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"{what} is not valid JSON") from exc
+
+
+async def json_object(request: Request, *, what: str = "The body", empty: Any = None) -> dict[str, Any]:
+    """The request's JSON, which must be an object."""
+    data = await json_body(request, what=what, empty=empty)
+    if not isinstance(data, dict):
+        raise BadRequest(f"{what} must be a JSON object")
+    return data

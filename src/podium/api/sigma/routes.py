@@ -5,14 +5,12 @@ is always `processes`, a list); errors as `{"id": "bad_request"|"not_found", "me
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.api.responses import Json, empty, guarded
+from podium.api.responses import Json, empty, guarded, json_body
 from podium.errors import BadRequest
 from podium.service.sigma import Processes
 
@@ -33,14 +31,6 @@ async def _handle(request: Request, run: Callable[[], Awaitable[Response]]) -> R
     return await guarded(run, error, dialect="sigma", path=request.url.path)
 
 
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest("The body is not valid JSON") from exc
-
-
 @router.get("/processes")
 async def listing(request: Request) -> Response:
     async def run() -> Response:
@@ -52,7 +42,7 @@ async def listing(request: Request) -> Response:
 @router.post("/processes")
 async def create(request: Request) -> Response:
     async def run() -> Response:
-        created = await _processes(request).create(await _body(request))
+        created = await _processes(request).create(await json_body(request))
         return Json({"processes": [created]}, status_code=201, headers={"Location": f"/processes/{created['id']}"})
     return await _handle(request, run)
 
@@ -67,7 +57,7 @@ async def get(request: Request, process_id: str) -> Response:
 @router.put("/processes/{process_id}")
 async def operate(request: Request, process_id: str) -> Response:
     async def run() -> Response:
-        body = await _body(request)
+        body = await json_body(request)
         operation = body.get("operation") if isinstance(body, dict) else None
         if not isinstance(operation, str):
             raise BadRequest('The body must be {"operation": "START" | "SUSPEND" | "RESUME" | "STOP"}')

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.api.responses import guarded
+from podium.api.responses import guarded, json_object
 from podium.errors import BadRequest, NotFound
 from podium.service.tango import Tango
 from podium.store.tango import Member
@@ -30,24 +30,13 @@ def _answer(body: Any, status: int = 200) -> Response:
 
 async def _handle(request: Request, run: Callable[[dict[str, Any]], Awaitable[Any]], *, body: bool) -> Response:
     async def work() -> Response:
-        given = await _json(request) if body else dict(request.query_params)
+        given = await json_object(request, empty={}) if body else dict(request.query_params)
         return _answer(await run(given))
 
     def error(status: int, message: str | None) -> Response:
         return _answer({"status": status, "message": message or "the request could not be handled"}, status)
 
     return await guarded(work, error, dialect="tango", path=request.url.path)
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    try:
-        data = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest("The body is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise BadRequest("The body must be a JSON object")
-    return data
 
 
 def _required(given: dict[str, Any], *names: str) -> list[str]:
@@ -78,7 +67,7 @@ async def status_v1(request: Request) -> Response:
     """The seed's form: status(from=<container_id>, status=<status>)."""
     async def run(q: dict[str, Any]) -> dict[str, Any]:
         if request.method == "POST" and not q:
-            q = await _json(request)
+            q = await json_object(request, empty={})
         container, user, project, status = _required(q, "from", "user_id", "project_id", "status")
         await _tango(request).report(user, project, container, status)
         return {"status": 200}

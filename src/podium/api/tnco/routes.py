@@ -8,13 +8,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.api.responses import Json, empty, guarded
+from podium.api.responses import Json, empty, guarded, json_object
 from podium.errors import BadRequest
 from podium.service.tnco import INTENT_TYPES, STATUSES, Lifecycle
 from podium.store.tnco import Filters
@@ -53,13 +52,7 @@ def _error(request: Request, status: int, message: str, details: dict[str, Any])
 @router.post("/api/intent/{name}")
 async def intent(request: Request, name: str) -> Response:
     async def run() -> Response:
-        raw = await request.body()
-        try:
-            body = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest("The intent body is not valid JSON") from exc
-        if not isinstance(body, dict):
-            raise BadRequest("The intent body must be a JSON object")
+        body = await json_object(request, what="The intent body")
         process_id = await _lifecycle(request).intent(name, body)
         response = empty(201)
         response.headers["Location"] = f"/api/processes/{process_id}"
