@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from podium.errors import BadRequest, StoreError, StoreUnavailable
+from podium.logs import failed
 from podium.store.migrate import MIGRATIONS_POSTGRES, Migrations, SchemaTooNew, migrations, split_sql
 from podium.store.port import Store
 from podium.store.session import Session
@@ -252,7 +253,7 @@ class PostgresStore(Store):
                 async with conn.transaction():
                     yield session
                 if session.started:  # holds no other lock now: waiting for the row is safe
-                    await conn.executemany(numbered(Session.MARK_STARTED), session.started)
+                    await _mark_started(conn, session.started)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
 
@@ -277,6 +278,15 @@ class PostgresStore(Store):
                 yield PgSession(conn)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
+
+
+async def _mark_started(conn: asyncpg.Connection, started: list[tuple[int, str]]) -> None:
+    """Record started executions after their claim committed. A failure is logged, not raised: the
+    claim stands, and the execution's next unit records the start from its task (`persist`)."""
+    try:
+        await conn.executemany(numbered(Session.MARK_STARTED), started)
+    except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+        failed(log, "started_time not recorded", store_error(exc), action="mark_started_error")
 
 
 _LEDGER = ("CREATE TABLE IF NOT EXISTS schema_migrations "
