@@ -24,11 +24,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/ui/definitions")
 async def definitions(request: Request) -> Response:
     latest: dict[str, dict[str, Any]] = {}
-    for wd in await services(request).metadata.list_workflow_defs():
-        if wd["name"] not in latest or wd.get("version", 1) > latest[wd["name"]].get("version", 1):
-            latest[wd["name"]] = wd
     versions: dict[str, int] = {}
-    for wd in await services(request).metadata.list_workflow_defs():
+    for wd in await services(request).metadata.list_workflow_defs():  # ordered by name, then version
+        latest[wd["name"]] = wd
         versions[wd["name"]] = versions.get(wd["name"], 0) + 1
     return page(request, "definitions.html", {"defs": [latest[n] for n in sorted(latest)], "versions": versions,
                                                "tasks": await services(request).metadata.list_task_defs()})
