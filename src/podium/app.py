@@ -28,6 +28,7 @@ from podium.loops.outbox import run_outbox_loop
 from podium.loops.polldata import flush, run_poll_data_loop
 from podium.loops.repair import run_repair_loop
 from podium.loops.timers import run_timer_loop
+from podium.sandbox import MB, Limits, Sandbox
 from podium.service.bbs import Bbs, BbsConfig
 from podium.service.clock import Clock, FakeClock, SystemClock
 from podium.service.context import Context, PollTracker
@@ -61,6 +62,11 @@ def bbs_config(settings: Settings) -> BbsConfig:
                      callback_workers=settings.bbs_callback_workers)
 
 
+def sandbox_of(settings: Settings) -> Sandbox:
+    return Sandbox(Limits(time_s=settings.script_time_limit_s, memory_bytes=settings.script_memory_limit_mb * MB,
+                          workers=settings.script_workers))
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, loops: bool = True) -> FastAPI:
     settings = settings or Settings.load()
     clock = clock or SystemClock()
@@ -81,7 +87,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         await meta.load()
         async with store.reader() as s:
             polls.load(await s.list_poll_data())
-        context = Context(meta, polls, settings.workflow_env, task_notices=settings.task_status_listener,
+        context = Context(meta, polls, settings.workflow_env, sandbox_of(settings),
+                          task_notices=settings.task_status_listener,
                           status_webhook=settings.status_webhook_url)
         executions = Executions(store, meta, context, clock, waker)
         task_service, workflow_service = Tasks(executions, polls), Workflows(executions)

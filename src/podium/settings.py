@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     max_payload_bytes: int = Field(10 * 1024 * 1024,
                                    description="Largest request body (workflow input, task output) accepted.")
+    script_time_limit_s: float = Field(
+        2.0, gt=0, description="Longest a JavaScript or jq evaluation may run (INLINE, SWITCH, DO_WHILE, "
+                               "JSON_JQ_TRANSFORM, event conditions); past it, its task fails.")
+    script_memory_limit_mb: int = Field(
+        64, gt=0, description="Most memory a JavaScript or jq evaluation may use (and the largest result it "
+                              "may give); past it, its task fails.")
+    script_workers: int = Field(
+        2, gt=0, description="Sandbox processes per runtime (JavaScript, jq): evaluations that run at once.")
     workflow_env: dict[str, str] = Field(default_factory=dict,
                                          description="Names readable as ${NAME} in workflow expressions.")
     http_allowed_hosts: list[str] = Field(

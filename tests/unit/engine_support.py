@@ -12,6 +12,9 @@ from podium.engine.turn import Turn
 from podium.model.definitions import TaskDef, WorkflowDef
 from podium.model.enums import WorkflowStatus
 from podium.model.records import Execution
+from podium.sandbox import Sandbox
+
+SANDBOX = Sandbox()  # the real one: scripts run in its worker processes
 
 
 class FakeContext:
@@ -33,6 +36,10 @@ class FakeContext:
 
     def new_id(self) -> str:
         return f"id{next(self._ids)}"
+
+    @property
+    def scripts(self) -> Sandbox:
+        return SANDBOX
 
     def task_notices(self, task_def_name: str) -> bool:
         return False

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from podium.engine import lifecycle
-from podium.engine.scripting import ScriptError, as_case, evaluate
+from podium.engine.scripting import ScriptError, as_case
 from podium.engine.task_updates import apply_result, claim
 from podium.model.definitions import WorkflowDef
 from podium.model.enums import TaskStatus, WorkflowStatus
-from tests.unit.engine_support import FakeContext, new_state, turn
+from tests.unit.engine_support import SANDBOX, FakeContext, new_state, turn
 
 
 def worker(ref: str) -> dict[str, Any]:
@@ -103,6 +103,7 @@ def test_a_switch_nested_in_a_case_returns_to_the_outer_flow() -> None:
 
 
 def test_script_limits_and_values() -> None:
+    evaluate = SANDBOX.javascript
     assert evaluate("var a = [1, 2]; a.map(function (x) { return x * $.k; })", {"k": 3}) == [3, 6]
     assert evaluate("undefined", {}) is None
     with pytest.raises(ScriptError):

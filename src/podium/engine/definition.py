@@ -22,6 +22,9 @@ class Place:
     container: WorkflowTask | None  # the task whose branch holds this one; None at top level
 
 
+_SCRIPTED = frozenset({"INLINE", "LAMBDA", "JSON_JQ_TRANSFORM", "FORK_JOIN_DYNAMIC", "DYNAMIC"})
+
+
 class Definition:
     def __init__(self, wdef: WorkflowDef, def_hash: str, text: str = "") -> None:
         self.wdef = wdef
@@ -110,11 +113,12 @@ class Definition:
         return any(wt.type in waiting for wt in self.wdef.all_tasks())
 
     @cached_property
-    def has_scripts(self) -> bool:
-        """Whether deciding may run JavaScript (INLINE, LAMBDA, a JavaScript SWITCH or DECISION, a
-        loop condition): such a pass may take up to a script's time limit."""
+    def may_run_scripts(self) -> bool:
+        """Whether deciding may run JavaScript or jq (INLINE, LAMBDA, JSON_JQ_TRANSFORM, a JavaScript
+        SWITCH or DECISION, a loop condition), or tasks whose type is only known at run time (a
+        dynamic fork's branches, a DYNAMIC task): such a pass blocks on the script sandbox."""
         for wt in self.wdef.all_tasks():
-            if wt.type in ("INLINE", "LAMBDA") or (wt.type == "DO_WHILE" and wt.loop_condition):
+            if wt.type in _SCRIPTED or (wt.type == "DO_WHILE" and wt.loop_condition):
                 return True
             if wt.type == "SWITCH" and (wt.evaluator_type or "value-param") != "value-param":
                 return True

@@ -1,37 +1,30 @@
-"""JavaScript for expressions (SWITCH, DECISION, INLINE, loop conditions): embedded V8 through
-mini-racer, with `$` bound to the task's input, a time limit and a memory limit per evaluation.
+"""Scripts for expressions (SWITCH, DECISION, INLINE, LAMBDA, loop conditions, JSON_JQ_TRANSFORM,
+event-handler conditions): what the engine asks of a script runner, which it reaches through its
+context (`EngineContext.scripts`).
 
-The process's one V8 context (`podium.jsruntime`) serves every evaluation. Each script runs inside
-a function scope, so its `var`s do not outlive it; it has no host access (no require, no network,
-no files).
+The server's runner is `podium.sandbox.Sandbox`: JavaScript in V8 and jq, in worker processes, with
+a time and a memory limit per evaluation and pristine globals for each. Calling one blocks until
+it answers, so a move that may run a script runs on a worker thread (`Executions.step`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
-from podium import jsruntime
 
-TIME_LIMIT_S = 2.0
-MEMORY_LIMIT_BYTES = 64 * 1024 * 1024
-
-_WRAPPER = ("(function () { var $ = %s; var __r = eval(%s); "
-            "return __r === undefined ? 'null' : JSON.stringify(__r); })()")
 class ScriptError(Exception):
-    """The script did not compile, threw, ran out of time or memory, or returned no JSON value."""
+    """The script did not compile, threw, passed a limit, or returned no JSON value."""
 
 
-def evaluate(script: str, bindings: Any) -> Any:
-    """The completion value of `script` (an expression or statements), with `$` = `bindings`."""
-    code = _WRAPPER % (json.dumps(bindings, default=str), json.dumps(script))
-    try:
-        text = jsruntime.run(code, timeout_s=TIME_LIMIT_S, max_memory=MEMORY_LIMIT_BYTES)
-    except Exception as exc:  # mini-racer's own error tree: parse, runtime, timeout, memory
-        raise ScriptError(f"{type(exc).__name__}: {exc}") from exc
-    if not isinstance(text, str):
-        raise ScriptError("the script's value cannot be expressed as JSON")
-    return json.loads(text)
+class Scripts(Protocol):
+    def javascript(self, script: str, bindings: Any) -> Any:
+        """The completion value of `script` (an expression or statements), with `$` = `bindings`."""
+        ...
+
+    def jq(self, query: str, document: Any) -> list[Any]:
+        """Every value the jq program gives for `document`."""
+        ...
 
 
 def as_case(value: Any) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from podium.engine.definition import Definition
+from podium.engine.scripting import Scripts
 from podium.model.definitions import TaskDef
 from podium.model.records import Execution, Task
 
@@ -29,6 +30,11 @@ class EngineContext(Protocol):
     def env(self) -> Mapping[str, str]: ...
 
     def new_id(self) -> str: ...
+
+    @property
+    def scripts(self) -> Scripts:
+        """Evaluates JavaScript and jq: a blocking call, so a move that may use it runs off the loop."""
+        ...
 
     def task_notices(self, task_def_name: str) -> bool:
         """Whether this task's status changes are announced (status listeners)."""

@@ -8,7 +8,7 @@ requirements are a table from task type to a small check function.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from podium import jsruntime
+from podium import sandbox
 from podium.errors import FieldError, ValidationFailed
 from podium.events.address import parse_address
 from podium.model.definitions import (
@@ -39,7 +39,14 @@ TypeCheck = Callable[[WorkflowTask, str, TaskDefLookup], list[FieldError]]
 
 
 def check_workflow_def(wd: WorkflowDef, *, task_defs: TaskDefLookup | None = None) -> None:
+    """Raises ValidationFailed. It compiles the definition's scripts in the sandbox, a blocking call:
+    from async code, use `workflow_def_checked`."""
     _raise_if_any(workflow_def_errors(wd, task_defs=task_defs))
+
+
+async def workflow_def_checked(wd: WorkflowDef) -> None:
+    """`check_workflow_def` on a worker thread, never on the event loop."""
+    await asyncio.to_thread(check_workflow_def, wd)
 
 
 def check_task_defs(tds: list[TaskDef]) -> None:
@@ -50,6 +57,15 @@ def check_task_defs(tds: list[TaskDef]) -> None:
 
 def check_start_request(req: StartWorkflowRequest, *, task_defs: TaskDefLookup | None = None) -> None:
     _raise_if_any(start_request_errors(req, task_defs=task_defs))
+
+
+async def start_request_checked(req: StartWorkflowRequest) -> None:
+    """`check_start_request`, on a worker thread when it holds a definition (whose scripts it
+    compiles); a plain start, the hot path, is checked at once."""
+    if req.workflow_def is None:
+        check_start_request(req)
+    else:
+        await asyncio.to_thread(check_start_request, req)
 
 
 def _raise_if_any(errors: list[FieldError]) -> None:
@@ -464,11 +480,10 @@ def _script_errors(source: str, task: WorkflowTask, path: str) -> list[FieldErro
     return [FieldError(path, message, source)]
 
 
-_JS_COMPILE = "(function (s) { try { new Function(s); return ''; } catch (e) { return String(e); } })(%s)"
 def javascript_syntax_error(source: str) -> str | None:
-    """V8's syntax error for ``source`` compiled as a script body (nothing runs), or None if it parses."""
-    result = jsruntime.run(_JS_COMPILE % json.dumps(source), timeout_s=5)
-    return str(result) or None
+    """V8's syntax error for ``source`` compiled as a script body (nothing runs), or None if it parses.
+    It blocks on the script sandbox: validation that may reach it runs off the event loop."""
+    return sandbox.shared().syntax_error(source)
 
 
 # -- WAIT values (core/.../utils/DateTimeUtils.java) ---------------------------------------------------------

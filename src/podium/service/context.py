@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from podium.engine.scripting import Scripts
 from podium.ids import new_id
 from podium.model.definitions import TaskDef
 from podium.model.records import PollData
@@ -42,9 +43,10 @@ class PollTracker:
 
 
 class Context:
-    def __init__(self, metadata: Metadata, polls: PollTracker, env: Mapping[str, str], *,
+    def __init__(self, metadata: Metadata, polls: PollTracker, env: Mapping[str, str], scripts: Scripts, *,
                  task_notices: bool = False, status_webhook: str | None = None) -> None:
         self._metadata = metadata
+        self._scripts = scripts
         self._polls = polls
         self._env = env
         self._task_notices = task_notices
@@ -62,6 +64,10 @@ class Context:
 
     def new_id(self) -> str:
         return new_id()
+
+    @property
+    def scripts(self) -> Scripts:
+        return self._scripts
 
     def task_notices(self, task_def_name: str) -> bool:
         if not self._task_notices:

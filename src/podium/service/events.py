@@ -9,6 +9,7 @@ twice (a crash between acting and acknowledging) does not act twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 
 from podium.engine import lifecycle
 from podium.engine.expressions import resolve
-from podium.engine.scripting import ScriptError, evaluate
+from podium.engine.scripting import ScriptError
 from podium.errors import Conflict, NotFound, PodiumError
 from podium.model.definitions import StartWorkflowRequest, TaskResult
 from podium.model.enums import TaskStatus
@@ -93,7 +94,7 @@ class EventHandlers:
                                                              "handler": handler.name, "event": event})
 
     async def _run_handler(self, handler: EventHandler, event: str, message_id: str, payload: Any) -> None:
-        if handler.condition and not self._condition_holds(handler, payload):
+        if handler.condition and not await asyncio.to_thread(self._condition_holds, handler, payload):
             await self._record(handler, event, message_id, 0, "SKIPPED", "condition", {"condition": False})
             return
         for i, action in enumerate(handler.actions):
@@ -111,8 +112,9 @@ class EventHandlers:
             await self._record(handler, event, message_id, i, status, action.action.value, output)
 
     def _condition_holds(self, handler: EventHandler, payload: Any) -> bool:
+        """Evaluated in the sandbox, a blocking call: on a worker thread."""
         try:
-            return bool(evaluate(handler.condition or "", payload))
+            return bool(self.x.context.scripts.javascript(handler.condition or "", payload))
         except ScriptError as exc:
             log.warning("event handler condition failed", extra={"action": "event_condition_error",
                                                                   "handler": handler.name, "error": str(exc)})

@@ -125,14 +125,12 @@ class Executions:
         state.set_tasks(loaded)
         return state
 
-    def turn(self, state: ExecutionState) -> Turn:
-        return Turn(state, self.context, self.clock.now())
-
     async def step(self, state: ExecutionState, move: Callable[[Turn], T]) -> T:
-        """Run an engine move. One that may run JavaScript runs on a worker thread, so a script
-        that spins until its time limit holds up only its own unit of work, not every request."""
-        turn = self.turn(state)
-        if state.definition.has_scripts:
+        """Run an engine move (every move goes through here). One that may run a script runs on a
+        worker thread, so a script that spins until its time limit holds up only its own unit of
+        work, never the event loop."""
+        turn = Turn(state, self.context, self.clock.now())
+        if state.definition.may_run_scripts:
             return await asyncio.to_thread(move, turn)
         return move(turn)
 

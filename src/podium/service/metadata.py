@@ -13,7 +13,7 @@ import orjson
 from podium.engine.definition import Definition
 from podium.errors import Conflict, NotFound
 from podium.model.definitions import TaskDef, WorkflowDef
-from podium.model.validation import check_task_defs, check_workflow_def
+from podium.model.validation import check_task_defs, workflow_def_checked
 from podium.service.clock import Clock
 from podium.store.port import Store
 from podium.store.session import Session
@@ -98,7 +98,7 @@ class Metadata:
     # --- workflow definitions ------------------------------------------------------------------
 
     async def register_workflow_def(self, wd: WorkflowDef, overwrite: bool) -> None:
-        check_workflow_def(wd)
+        await workflow_def_checked(wd)
         async with self.store.unit() as s:
             if not overwrite and await s.workflow_def_exists(wd.name, wd.version):
                 raise Conflict(f"Workflow with {wd.name}.{wd.version} already exists!")
@@ -108,7 +108,7 @@ class Metadata:
 
     async def upsert_workflow_defs(self, defs: list[WorkflowDef]) -> dict[str, Any]:
         for wd in defs:
-            check_workflow_def(wd)
+            await workflow_def_checked(wd)
         errors: dict[str, str] = {}
         done: list[str] = []
         async with self.store.unit() as s:

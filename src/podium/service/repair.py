@@ -58,16 +58,19 @@ async def repair_workflow(x: Executions, workflow_id: str) -> bool:
         state = await x.load(s, workflow_id, tasks="all")
         queued = await s.queued_task_ids(workflow_id)
         armed = await s.task_timer_keys(workflow_id)
-        turn = x.turn(state)
         lost = [t for t in state.live_tasks() if t.status == TaskStatus.SCHEDULED and t.task_id not in queued]
         unarmed = [t for t in state.live_tasks() if t.status == TaskStatus.IN_PROGRESS and t.task_id not in armed]
-        for task in lost:
-            turn.enqueue(task)
-        for task in unarmed:
-            turn.arm_timer(task)
         stuck = state.execution.status == WorkflowStatus.RUNNING and not state.live_tasks()
-        if stuck:
-            _resettle_last(turn)
+
+        def move(turn: Turn) -> None:
+            for task in lost:
+                turn.enqueue(task)
+            for task in unarmed:
+                turn.arm_timer(task)
+            if stuck:
+                _resettle_last(turn)
+
+        await x.step(state, move)
         outcome = await x.persist(s, state)
     x.after_commit(outcome)
     return bool(lost or unarmed or stuck)

@@ -10,7 +10,7 @@ from podium.errors import BadRequest, Conflict, NotFound
 from podium.model.definitions import StartWorkflowRequest, WorkflowDef
 from podium.model.enums import IdempotencyStrategy, WorkflowStatus
 from podium.model.records import Execution
-from podium.model.validation import check_start_request
+from podium.model.validation import start_request_checked
 from podium.service.executions import Executions, Outcome
 from podium.store.session import Session
 
@@ -20,7 +20,7 @@ class DefinitionNotFound(NotFound):
 
 
 async def start(executions: Executions, req: StartWorkflowRequest) -> str:
-    check_start_request(req)
+    await start_request_checked(req)
     if req.input is None and not req.external_input_payload_storage_path:
         raise BadRequest("NULL input passed when starting workflow")
     async with executions.store.unit() as s:

@@ -144,16 +144,14 @@ class Workflows:
     async def restart(self, workflow_id: str, use_latest: bool) -> None:
         async with self.x.store.unit() as s:
             state = await self.x.load(s, workflow_id, tasks="all")
-            turn = self.x.turn(state)
-            lifecycle.check_restartable(turn)
+            await self.x.step(state, lifecycle.check_restartable)
             if use_latest:
                 latest = await self.x.metadata.find_workflow_def(state.execution.workflow_type, None, session=s)
                 if latest is not None:
                     state.definition = await self.x.metadata.snapshot(s, latest)
                     state.execution.def_hash = state.definition.def_hash
                     state.execution.version = latest.version
-            lifecycle.reset(turn)
-            lifecycle.start(turn, "RESTARTED")
+            await self.x.step(state, _restart)
             outcome = await self.x.persist(s, state)
         self.x.after_commit(outcome)
 
@@ -266,3 +264,8 @@ def _check_page(start: int, size: int) -> None:
         raise BadRequest(f"Cannot return more than {MAX_SEARCH_SIZE} workflows. Please use pagination.")
     if start < 0 or size < 0:
         raise BadRequest("start and size must not be negative")
+
+
+def _restart(turn: Turn) -> None:
+    lifecycle.reset(turn)
+    lifecycle.start(turn, "RESTARTED")

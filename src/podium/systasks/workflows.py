@@ -18,7 +18,7 @@ from podium.errors import FieldError, PodiumError
 from podium.model.definitions import StartWorkflowRequest, WorkflowDef
 from podium.model.enums import IdempotencyStrategy, TaskStatus, WorkflowStatus
 from podium.model.records import Task
-from podium.model.validation import check_start_request, check_workflow_def
+from podium.model.validation import start_request_checked, workflow_def_checked
 from podium.service import starts
 from podium.service.executions import Executions
 from podium.systasks.runner import Report
@@ -40,7 +40,7 @@ class WorkflowStarter:
         try:
             embedded = _definition(data.get("subWorkflowDefinition"))
             if embedded is not None:
-                check_workflow_def(embedded)
+                await workflow_def_checked(embedded)
         except (ValidationError, ValueError, PodiumError) as exc:
             return Report(TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=f"Invalid subWorkflowDefinition: {_why(exc)}")
         name = str(data.get("subWorkflowName") or (embedded.name if embedded else ""))
@@ -85,7 +85,7 @@ class WorkflowStarter:
                           reason="START_WORKFLOW needs an input 'startWorkflow' with at least a 'name'")
         try:
             req = StartWorkflowRequest.model_validate({"input": {}, **spec})
-            check_start_request(req)
+            await start_request_checked(req)
         except (ValidationError, PodiumError) as exc:
             return Report(TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=f"Invalid startWorkflow: {exc}")
         async with self.x.store.reader() as s:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from podium.errors import PodiumError, ValidationFailed
 from podium.model.definitions import TaskDef, WorkflowDef
-from podium.model.validation import check_workflow_def
+from podium.model.validation import workflow_def_checked
 from podium.ui import graph
 from podium.ui.pages import page, services
 
@@ -87,7 +87,7 @@ async def save_definition(request: Request) -> Response:
 
     async def save(data: Any) -> dict[str, Any]:
         wd = WorkflowDef.model_validate(data)
-        check_workflow_def(wd)
+        await workflow_def_checked(wd)
         await services(request).metadata.register_workflow_def(wd, True)
         return wd.to_wire()
 

@@ -11,7 +11,7 @@ from podium.api.conductor.params import flag, opt_int
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty
 from podium.model.definitions import TaskDef, WorkflowDef
-from podium.model.validation import check_workflow_def
+from podium.model.validation import workflow_def_checked
 
 router = APIRouter(prefix="/api/metadata", tags=["metadata"])
 Svc = Annotated[Services, Depends(services)]
@@ -26,7 +26,7 @@ async def register_workflow(svc: Svc, body: Annotated[WorkflowDef, Body()], over
 
 @router.post("/workflow/validate")
 async def validate_workflow(body: Annotated[WorkflowDef, Body()]) -> Response:
-    check_workflow_def(body)
+    await workflow_def_checked(body)
     return empty()
 
 

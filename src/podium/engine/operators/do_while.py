@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.engine.inputs import evaluate
 from podium.engine.operators.base import Operator
-from podium.engine.scripting import ScriptError
-from podium.engine.scripting import evaluate as run_script
+from podium.engine.scripting import ScriptError, Scripts
 from podium.engine.state import PruneTasks
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
@@ -98,7 +97,7 @@ class DoWhile(Operator):
             return  # its tasks are being loaded; `check` comes back
         loop.output[str(n)] = outputs
         try:
-            again = self._again(loop, wt, n, outputs)
+            again = self._again(turn.ctx.scripts, loop, wt, n, outputs)
         except ScriptError as exc:
             turn.end_task(loop, TaskStatus.FAILED_WITH_TERMINAL_ERROR, f"Error evaluating loopCondition: {exc}")
             return
@@ -107,14 +106,14 @@ class DoWhile(Operator):
         else:
             self._finish(turn, loop, wt, n)
 
-    def _again(self, loop: Task, wt: WorkflowTask, n: int, outputs: dict[str, Any]) -> bool:
+    def _again(self, scripts: Scripts, loop: Task, wt: WorkflowTask, n: int, outputs: dict[str, Any]) -> bool:
         items = loop.extra.get(ITEMS)
         if items is not None and n >= len(items):
             return False
         if not wt.loop_condition:
             return items is not None
         bindings = dict(loop.input) | {wt.task_reference_name: loop.output, loop.ref_name: loop.output} | outputs
-        return bool(run_script(wt.loop_condition, bindings))
+        return bool(scripts.javascript(wt.loop_condition, bindings))
 
     def _iteration_outputs(self, turn: Turn, loop: Task, wt: WorkflowTask, n: int) -> dict[str, Any] | None:
         """{step: output} of iteration n's tasks; None while some must still be loaded."""

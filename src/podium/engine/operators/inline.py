@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from podium.engine.operators.base import SyncOperator
-from podium.engine.scripting import ScriptError, evaluate
+from podium.engine.scripting import ScriptError
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
 from podium.model.records import Task
@@ -22,7 +22,7 @@ class Inline(SyncOperator):
     def execute(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
         bindings = {k: v for k, v in task.input.items() if k not in ("expression", "evaluatorType")}
         try:
-            task.output = {"result": evaluate(self.script(task, wt), bindings)}
+            task.output = {"result": turn.ctx.scripts.javascript(self.script(task, wt), bindings)}
         except ScriptError as exc:
             task.output = {"error": str(exc)}
             turn.end_task(task, TaskStatus.FAILED, f"Error evaluating the script: {exc}")

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Any
-
-import jq
+from typing import TYPE_CHECKING
 
 from podium.engine.operators.base import SyncOperator
+from podium.engine.scripting import ScriptError
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
 from podium.model.records import Task
@@ -17,18 +15,13 @@ if TYPE_CHECKING:
     from podium.engine.turn import Turn
 
 
-@functools.lru_cache(maxsize=512)
-def _program(query: str) -> Any:
-    return jq.compile(query)
-
-
 class JqTransform(SyncOperator):
     def execute(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
         query = str(task.input.get("queryExpression") or "")
         document = {k: v for k, v in task.input.items() if k != "queryExpression"}
         try:
-            values = _program(query).input(document).all()
-        except ValueError as exc:
+            values = turn.ctx.scripts.jq(query, document)
+        except ScriptError as exc:
             task.output = {"error": str(exc)}
             turn.end_task(task, TaskStatus.FAILED, f"Error in jq query: {exc}")
             return

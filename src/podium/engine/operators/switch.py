@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from podium.engine.operators.base import SyncOperator
-from podium.engine.scripting import ScriptError, as_case, evaluate
+from podium.engine.scripting import ScriptError, Scripts, as_case
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
 from podium.model.records import Task, ref_suffix
@@ -22,7 +22,7 @@ class Switch(SyncOperator):
 
     def execute(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
         try:
-            value = self.evaluate(task, wt)
+            value = self.evaluate(turn.ctx.scripts, task, wt)
         except ScriptError as exc:
             turn.end_task(task, TaskStatus.FAILED, f"Error evaluating the expression: {exc}")
             return
@@ -30,10 +30,10 @@ class Switch(SyncOperator):
         task.output = {self.output_key: [value], "selectedCase": case}
         turn.end_task(task, TaskStatus.COMPLETED)
 
-    def evaluate(self, task: Task, wt: WorkflowTask) -> Any:
+    def evaluate(self, scripts: Scripts, task: Task, wt: WorkflowTask) -> Any:
         if (wt.evaluator_type or "value-param") == "value-param":
             return task.input.get(wt.expression or "")
-        return evaluate(wt.expression or "", task.input)
+        return scripts.javascript(wt.expression or "", task.input)
 
     def branch(self, wt: WorkflowTask, case: str) -> list[WorkflowTask]:
         """The chosen case; the default case only when the case is absent (an empty case is a no-op)."""
@@ -55,10 +55,10 @@ class Decision(Switch):
 
     output_key = "caseOutput"
 
-    def evaluate(self, task: Task, wt: WorkflowTask) -> Any:
+    def evaluate(self, scripts: Scripts, task: Task, wt: WorkflowTask) -> Any:
         if wt.case_value_param:
             return task.input.get(wt.case_value_param)
-        return evaluate(wt.case_expression or "", task.input)
+        return scripts.javascript(wt.case_expression or "", task.input)
 
     def branch(self, wt: WorkflowTask, case: str) -> list[WorkflowTask]:
         return wt.decision_cases.get(case) or wt.default_case

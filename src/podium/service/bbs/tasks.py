@@ -12,6 +12,7 @@ from typing import Any
 from podium.engine import task_updates
 from podium.engine.decider import end_workflow
 from podium.engine.state import ExecutionState
+from podium.engine.turn import Turn
 from podium.model.bbs import (
     TASK_REF,
     WORKFLOW_TYPE,
@@ -97,8 +98,8 @@ class BbsTasks:
             if task.state != State.PENDING:
                 raise transition(task.state, State.RUNNING)
             state, engine_task = await self._engine(c)
-            turn = self.x.turn(state)
-            task_updates.take(turn, engine_task, cell_id, turn.task_def_of(engine_task))
+            await self.x.step(state, lambda turn: task_updates.take(turn, engine_task, cell_id,
+                                                                     turn.task_def_of(engine_task)))
             await c.persist(state)
             task.state, task.cell_id, task.updated_at = State.RUNNING, cell_id, now_ns(self.x)
             await record(c)
@@ -115,8 +116,8 @@ class BbsTasks:
                 raise transition(task.state, State.COMPLETED)
             state, engine_task = await self._engine(c)
             status = TaskStatus.FAILED_WITH_TERMINAL_ERROR if failed else TaskStatus.COMPLETED
-            task_updates.finish(self.x.turn(state), engine_task, status, reason=truncate(reason) if failed else None,
-                                output={"result": result})
+            await self.x.step(state, lambda turn: task_updates.finish(
+                turn, engine_task, status, reason=truncate(reason) if failed else None, output={"result": result}))
             await c.persist(state)
             task.complete(now_ns(self.x), failed=failed, reason=reason, result=result, clear_cell=True)
             await record(c, callback=True)
@@ -151,7 +152,7 @@ class BbsTasks:
 
     async def _reject(self, c: Change, reason: str) -> None:
         state, engine_task = await self._engine(c)
-        task_updates.hand_back(self.x.turn(state), engine_task)
+        await self.x.step(state, lambda turn: task_updates.hand_back(turn, engine_task))
         await c.persist(state)
         c.task.rejection_count += 1
         c.task.rejection_reason = truncate(reason)
@@ -163,11 +164,14 @@ class BbsTasks:
         if c.task.state not in (State.PENDING, State.RUNNING):
             raise transition(c.task.state, State.COMPLETED)
         state, engine_task = await self._engine(c)
-        turn = self.x.turn(state)
-        if cancel:
-            end_workflow(turn, WorkflowStatus.TERMINATED, reason)
-        else:
-            task_updates.finish(turn, engine_task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=truncate(reason))
+
+        def move(turn: Turn) -> None:
+            if cancel:
+                end_workflow(turn, WorkflowStatus.TERMINATED, reason)
+            else:
+                task_updates.finish(turn, engine_task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=truncate(reason))
+
+        await self.x.step(state, move)
         await c.persist(state)
         c.task.complete(now_ns(self.x), failed=True, reason=reason, clear_cell=not by_convergence)
         await record(c, callback=not by_convergence)
