@@ -8,7 +8,6 @@ requirements are a table from task type to a small check function.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -46,7 +45,7 @@ def check_workflow_def(wd: WorkflowDef, *, task_defs: TaskDefLookup | None = Non
 
 async def workflow_def_checked(wd: WorkflowDef) -> None:
     """`check_workflow_def` on a worker thread, never on the event loop."""
-    await asyncio.to_thread(check_workflow_def, wd)
+    await sandbox.shared().off_loop(check_workflow_def, wd)
 
 
 def check_task_defs(tds: list[TaskDef]) -> None:
@@ -65,7 +64,7 @@ async def start_request_checked(req: StartWorkflowRequest) -> None:
     if req.workflow_def is None:
         check_start_request(req)
     else:
-        await asyncio.to_thread(check_start_request, req)
+        await sandbox.shared().off_loop(check_start_request, req)
 
 
 def _raise_if_any(errors: list[FieldError]) -> None:

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import json
 import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -27,6 +31,7 @@ from podium.sandbox.wire import Status
 
 __all__ = ["Limits", "Sandbox", "ScriptError", "shared"]
 
+T = TypeVar("T")
 MB = 1024 * 1024
 GRACE_S = 1.0  # a JavaScript worker enforces its time limit itself; it is killed this much later
 
@@ -39,8 +44,20 @@ class Limits:
 
 
 class Sandbox:
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, *, deadline: float | None = None) -> None:
         self.limits = limits or Limits()
+        self._deadline = deadline
+
+    def budgeted(self) -> Sandbox:
+        """This sandbox for one engine step: all the scripts the step evaluates share one time
+        limit, so a step that forks many runaway scripts holds its unit of work no longer than one."""
+        return Sandbox(self.limits, deadline=time.monotonic() + self.limits.time_s)
+
+    async def off_loop(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)`, which may evaluate scripts, on the sandbox's own threads: a caller that
+        waits for a busy worker never holds a thread of the loop's default executor (SQLite reads
+        and everything else that uses `asyncio.to_thread` go on meanwhile)."""
+        return await asyncio.get_running_loop().run_in_executor(_threads, functools.partial(function, *args))
 
     def javascript(self, script: str, bindings: Any) -> Any:
         """The value of `script` (an expression or statements, its completion value) with `$` bound
@@ -67,9 +84,14 @@ class Sandbox:
     def _call(self, kind: str, header: dict[str, Any], body: bytes, *, pool: str | None = None) -> str:
         _refuse_on_event_loop()
         limits = self.limits
-        header |= {"time": limits.time_s, "memory": limits.memory_bytes}
+        seconds = limits.time_s
+        if self._deadline is not None:
+            seconds = min(seconds, self._deadline - time.monotonic())
+            if seconds <= 0:
+                raise ScriptError(f"the scripts of this step ran past their time limit of {limits.time_s:g} s")
+        header |= {"time": seconds, "limit": limits.time_s, "memory": limits.memory_bytes}
         request = json.dumps(header).encode() + b"\n" + body
-        timeout = limits.time_s + (GRACE_S if kind == "js" else 0.0)
+        timeout = seconds + (GRACE_S if kind == "js" else 0.0)
         try:
             status, text = _pool(pool or kind, kind, limits.workers).call(request, timeout)
         except WorkerGone as exc:
@@ -112,6 +134,7 @@ def _decode(text: str) -> Any:
         return json.loads(text)
 
 
+_threads = ThreadPoolExecutor(32, thread_name_prefix="podium-script")
 _pools: dict[str, Pool] = {}
 _pools_lock = threading.Lock()
 

@@ -61,7 +61,8 @@ class JavaScript:
             left = max(limit - (time.monotonic() - started), 0.05)
             clean = self.context.eval("__podium_reset()", timeout_sec=left, max_memory=memory)
         except JSTimeoutException:
-            return Status.LIMIT, f"JSTimeoutException: the script ran past its time limit of {_seconds(limit)}"
+            return Status.LIMIT, (f"JSTimeoutException: the script ran past its time limit of "
+                                  f"{_seconds(float(header.get('limit', limit)))}")
         except JSOOMException:
             return Status.LIMIT, f"JSOOMException: the script used more than its memory limit of {memory // _MB} MB"
         except Exception as exc:  # mini-racer's own tree: parse and evaluation errors
@@ -113,7 +114,7 @@ class Jq:
         return Status.VALUE, text
 
 
-_RUNTIMES = {"js": JavaScript, "jq": Jq}
+_RUNTIMES: dict[str, type[JavaScript] | type[Jq]] = {"js": JavaScript, "jq": Jq}
 
 
 def serve(kind: str, requests: int, replies: int) -> None:

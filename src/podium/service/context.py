@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 
-from podium.engine.scripting import Scripts
 from podium.ids import new_id
 from podium.model.definitions import TaskDef
 from podium.model.records import PollData
+from podium.sandbox import Sandbox
 from podium.service.metadata import Metadata
 
 
@@ -43,10 +44,10 @@ class PollTracker:
 
 
 class Context:
-    def __init__(self, metadata: Metadata, polls: PollTracker, env: Mapping[str, str], scripts: Scripts, *,
+    def __init__(self, metadata: Metadata, polls: PollTracker, env: Mapping[str, str], sandbox: Sandbox, *,
                  task_notices: bool = False, status_webhook: str | None = None) -> None:
         self._metadata = metadata
-        self._scripts = scripts
+        self.sandbox = sandbox
         self._polls = polls
         self._env = env
         self._task_notices = task_notices
@@ -66,8 +67,14 @@ class Context:
         return new_id()
 
     @property
-    def scripts(self) -> Scripts:
-        return self._scripts
+    def scripts(self) -> Sandbox:
+        return self.sandbox
+
+    def for_step(self) -> Context:
+        """This context with a sandbox whose scripts share one time limit (one engine step)."""
+        step = copy.copy(self)
+        step.sandbox = self.sandbox.budgeted()
+        return step
 
     def task_notices(self, task_def_name: str) -> bool:
         if not self._task_notices:

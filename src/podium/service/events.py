@@ -9,7 +9,6 @@ twice (a crash between acting and acknowledging) does not act twice.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -94,7 +93,7 @@ class EventHandlers:
                                                              "handler": handler.name, "event": event})
 
     async def _run_handler(self, handler: EventHandler, event: str, message_id: str, payload: Any) -> None:
-        if handler.condition and not await asyncio.to_thread(self._condition_holds, handler, payload):
+        if handler.condition and not await self.x.context.sandbox.off_loop(self._condition_holds, handler, payload):
             await self._record(handler, event, message_id, 0, "SKIPPED", "condition", {"condition": False})
             return
         for i, action in enumerate(handler.actions):

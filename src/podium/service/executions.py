@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -129,10 +128,10 @@ class Executions:
         """Run an engine move (every move goes through here). One that may run a script runs on a
         worker thread, so a script that spins until its time limit holds up only its own unit of
         work, never the event loop."""
-        turn = Turn(state, self.context, self.clock.now())
         if state.definition.may_run_scripts:
-            return await asyncio.to_thread(move, turn)
-        return move(turn)
+            context = self.context.for_step()
+            return await context.sandbox.off_loop(move, Turn(state, context, self.clock.now()))
+        return move(Turn(state, self.context, self.clock.now()))
 
     # --- one unit ------------------------------------------------------------------------------
 
