@@ -31,7 +31,8 @@ async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 def inline(ref: str, script: str) -> dict[str, Any]:
     return {"name": ref, "taskReferenceName": ref, "type": "INLINE",
-            "inputParameters": {"evaluatorType": "javascript", "expression": script, "secret": "${workflow.input.secret}"}}
+            "inputParameters": {"evaluatorType": "javascript", "expression": script,
+                                "secret": "${workflow.input.secret}"}}
 
 
 def jq(ref: str, query: str) -> dict[str, Any]:
@@ -78,7 +79,8 @@ async def test_a_runaway_script_fails_its_task_and_the_server_keeps_answering(cl
 
 
 async def test_a_stuck_runtime_is_replaced_and_the_next_script_runs_at_once(client: httpx.AsyncClient) -> None:
-    await register_workflow(client, "poison", [inline("t", "Promise.resolve().then(function () { while (true) {} }); 1")])
+    poison = "Promise.resolve().then(function () { while (true) {} }); 1"
+    await register_workflow(client, "poison", [inline("t", poison)])
     await register_workflow(client, "after", [inline("t", "[1, 2, 3].map(function (x) { return x * 2; })")])
     for _ in range(3):  # more than the pool's workers: none is reused
         poisoned = await workflow(client, (await client.post("/api/workflow", json={"name": "poison"})).text)
