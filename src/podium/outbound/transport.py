@@ -104,9 +104,10 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(deadline - asyncio.get_running_loop().time(), 0.0)
 
 
-def new_client(policy: OutboundPolicy, max_connections: int = 100, *,
-               resolver: Resolver = resolve) -> httpx.AsyncClient:
-    """The client every outbound call of the server shares. Per-request timeouts come from callers."""
+def new_client(policy: OutboundPolicy, max_connections: int = 100, *, resolver: Resolver = resolve,
+               inner: httpcore.AsyncNetworkBackend | None = None) -> httpx.AsyncClient:
+    """The client every outbound call of the server shares. Per-request timeouts come from callers.
+    (``resolver`` and ``inner``, the backend that makes the checked connection, are for tests.)"""
     limits = httpx.Limits(max_connections=max_connections)
     transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits)
     # httpx (up to 0.28) takes no network backend: the pool is rebuilt with the transport's own
@@ -114,6 +115,6 @@ def new_client(policy: OutboundPolicy, max_connections: int = 100, *,
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=httpx.create_ssl_context(trust_env=False),
         max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry, network_backend=PolicedBackend(policy, resolver))
+        keepalive_expiry=limits.keepalive_expiry, network_backend=PolicedBackend(policy, resolver, inner))
     no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
     return httpx.AsyncClient(transport=transport, cookies=no_cookies, trust_env=False, follow_redirects=False)
