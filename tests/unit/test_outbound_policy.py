@@ -34,7 +34,7 @@ ALWAYS = [
     "0.0.0.0", "0.1.2.3", "[::]",
     # IPv4-mapped, NAT64 and 6to4 forms of a link-local / metadata / unspecified address
     "[::ffff:169.254.169.254]", "[::ffff:a9fe:a9fe]", "[::ffff:0.0.0.0]", "[64:ff9b::169.254.169.254]",
-    "[64:ff9b::a9fe:a9fe]", "[64:ff9b::]", "[2002:a9fe:a9fe::1]", "[64:ff9b:1::a9fe:a9fe]",
+    "[64:ff9b::a9fe:a9fe]", "[64:ff9b::]", "[2002:a9fe:a9fe::1]", "[64:ff9b:1::a9fe:a9fe]", "[::a9fe:a9fe]",
     # the numeric spellings resolvers accept
     "0", "0x0", "0xa9fea9fe", "2852039166", "169.254.43518", "0xa9.0xfe.0xa9.0xfe", "0251.0376.0251.0376",
 ]
@@ -212,6 +212,8 @@ def test_embedded_ipv4() -> None:
     assert embedded("::ffff:169.254.169.254") == "169.254.169.254"
     assert embedded("64:ff9b::a9fe:a9fe") == "169.254.169.254"
     assert embedded("2002:7f00:1::") == "127.0.0.1"
+    assert embedded("::169.254.169.254") == "169.254.169.254"
+    assert embedded("::1") is None and embedded("::") is None
     assert embedded("2001:db8::1") is None
     assert embedded("10.0.0.1") is None
 

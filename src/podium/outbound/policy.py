@@ -9,7 +9,8 @@ Each entry of ``http_allowed_hosts`` / ``http_denied_hosts`` is either
   literal).
 
 An address is judged in every form it takes: itself, and the IPv4 address it embeds when it is
-IPv4-mapped (``::ffff:a.b.c.d``), NAT64 (``64:ff9b::/96``) or 6to4 (``2002::/16``). In order:
+IPv4-mapped (``::ffff:a.b.c.d``), NAT64 (``64:ff9b::/96``), IPv4-compatible (``::a.b.c.d``) or 6to4
+(``2002::/16``). In order:
 
     1. always refused: link-local and cloud metadata, unspecified (whatever the settings)
     2. outbound_policy = "strict": loopback, private, CGNAT, multicast, reserved/broadcast
@@ -40,6 +41,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 ALLOWED, DENIED = "http_allowed_hosts", "http_denied_hosts"
 _NUMERIC_HOST = frozenset("0123456789abcdefxABCDEFX.")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated IPv4-compatible ::a.b.c.d (but :: and ::1 are not)
 
 
 class Mode(StrEnum):
@@ -136,12 +138,12 @@ def parse_literal(host: str) -> IPAddress | None:
 
 
 def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries: IPv4-mapped, NAT64 (64:ff9b::/96) or 6to4."""
+    """The IPv4 address an IPv6 one carries: IPv4-mapped, NAT64 (64:ff9b::/96), IPv4-compatible or 6to4."""
     if isinstance(address, ipaddress.IPv4Address):
         return None
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    if address in _NAT64:
+    if address in _NAT64 or (address in _COMPATIBLE and int(address) > 0xFFFF):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address.sixtofour
 
