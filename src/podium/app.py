@@ -28,6 +28,8 @@ from podium.loops.outbox import run_outbox_loop
 from podium.loops.polldata import flush, run_poll_data_loop
 from podium.loops.repair import run_repair_loop
 from podium.loops.timers import run_timer_loop
+from podium.outbound import OutboundPolicy
+from podium.outbound.transport import new_client
 from podium.sandbox import MB, Limits, Sandbox
 from podium.service.bbs import Bbs, BbsConfig
 from podium.service.clock import Clock, FakeClock, SystemClock
@@ -46,7 +48,6 @@ from podium.service.workflows import Workflows
 from podium.settings import Settings
 from podium.store import open_store
 from podium.systasks.handlers import handlers
-from podium.systasks.http import new_client
 from podium.systasks.runner import Runner
 from podium.ui import routes as ui_routes
 
@@ -70,6 +71,7 @@ def sandbox_of(settings: Settings) -> Sandbox:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, loops: bool = True) -> FastAPI:
     settings = settings or Settings.load()
     clock = clock or SystemClock()
+    outbound = OutboundPolicy.from_settings(settings)  # every call the server makes obeys it
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,7 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         task_service, workflow_service = Tasks(executions, polls), Workflows(executions)
         event_handlers = EventHandlers(executions, workflow_service, task_service)
         app.state.services = Services(meta, executions, workflow_service, task_service, event_handlers)
-        http_client = new_client()
+        http_client = new_client(outbound)  # shared by HTTP tasks, REMOTE/TANGO, BBS callbacks, webhooks
         brokers = Brokers.from_settings(settings)
         app.state.schedules = Schedules(executions)
         app.state.lifecycle = Lifecycle(executions, settings.tnco_intent_workflows)

@@ -17,6 +17,8 @@ _OPTIONS = (
     ("--database-url", "database_url", str, "sqlite:///path.db (default ./podium.db) or postgresql://..."),
     ("--log-level", "log_level", str, "debug, info, warning or error"),
     ("--role", "role", str, "all (default), api (HTTP only) or engine (background work only)"),
+    ("--outbound-policy", "outbound_policy", str,
+     "default (outbound calls may reach loopback and private addresses) or strict (they may not)"),
     ("--config", "config", str, "TOML file with any of these settings"),
 )
 
@@ -41,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description="Podium workflow orchestration server.")
     commands = parser.add_subparsers(dest="command", required=True)
     server = commands.add_parser("server", help="run the server (API and background loops)")
-    _add_settings_options(server, ("host", "port", "database_url", "log_level", "role", "config"))
+    _add_settings_options(server, ("host", "port", "database_url", "log_level", "role", "outbound_policy", "config"))
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="create or migrate the database schema")

@@ -6,6 +6,7 @@
     ├── BadRequest          input that cannot be accepted                (400)
     │   └── ValidationFailed   field-level errors, each {path, message, invalidValue}
     ├── PayloadTooLarge     a payload over the configured limit          (413)
+    ├── OutboundRefused     a call the outbound policy forbids           (403; the callers catch it)
     └── StoreError          the database failed
         └── StoreUnavailable   the database cannot be reached right now  (503, retryable)
 
@@ -16,7 +17,10 @@ translated at the store boundary with ``raise ... from exc``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from podium.outbound.policy import Refusal
 
 
 class PodiumError(Exception):
@@ -58,6 +62,16 @@ class ValidationFailed(BadRequest):
 
 class PayloadTooLarge(PodiumError):
     status = 413
+
+
+class OutboundRefused(PodiumError):
+    """The server was about to call a host or address the outbound policy forbids; nothing was sent."""
+
+    status = 403
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(str(refusal))
+        self.refusal = refusal
 
 
 class StoreError(PodiumError):

@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from podium.outbound.policy import parse_network
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PODIUM_", extra="ignore")
@@ -41,9 +43,15 @@ class Settings(BaseSettings):
                                          description="Names readable as ${NAME} in workflow expressions.")
     http_allowed_hosts: list[str] = Field(
         default_factory=list,
-        description="HTTP tasks may call only these hosts (glob patterns such as *.example.com); empty = any host.")
+        description="Outbound calls (HTTP tasks, REMOTE/TANGO members, BBS callbacks, webhooks) may go only to "
+                    "these hosts: globs such as *.example.com, or networks such as 10.0.0.0/8; empty = any host.")
     http_denied_hosts: list[str] = Field(
-        default_factory=list, description="HTTP tasks may never call these hosts (glob patterns); wins over allowed.")
+        default_factory=list,
+        description="Outbound calls may never go to these hosts (globs) or addresses (networks such as "
+                    "127.0.0.0/8, ::1); wins over allowed.")
+    outbound_policy: Literal["default", "strict"] = Field(
+        "default", description="default: outbound calls may reach loopback and private addresses; strict: "
+                               "they may not (link-local and metadata addresses are always refused).")
     nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server for nats: event sinks and queues.")
     amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/",
                           description="AMQP broker (RabbitMQ) for amqp: event sinks and queues.")
@@ -78,6 +86,13 @@ class Settings(BaseSettings):
         204, description="SIGMA: the answer to DELETE of a process that does not exist (204 as the seed says, "
                          "or 404 as DigitalOcean-style APIs do).")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
+
+    @field_validator("http_allowed_hosts", "http_denied_hosts")
+    @classmethod
+    def _host_entries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parse_network(entry.strip())  # a malformed CIDR raises
+        return value
 
     @field_validator("sigma_delete_missing_status")
     @classmethod

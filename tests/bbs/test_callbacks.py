@@ -4,10 +4,11 @@ on loopback that answers scripted statuses."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
-from tests.bbs.conftest import SETTLE, Bbs, Callbacks, EventStream, Received
+from tests.bbs.conftest import SETTLE, Bbs, Callbacks, EventStream, Received, eventually
 
 
 async def run_to_completion(bbs: Bbs, guid: str, url: str, **definition: str) -> dict[str, object]:
@@ -90,3 +91,21 @@ async def test_s30_no_callback_url_stays_completed(bbs: Bbs, events: EventStream
     await bbs.converge()
     await asyncio.sleep(SETTLE)
     assert await bbs.task("t1") == completed
+
+
+@pytest.mark.parametrize("bbs", [{"http_denied_hosts": ["127.0.0.0/8"]}], indirect=True)
+async def test_a_callback_url_the_outbound_policy_refuses_is_not_called(
+        bbs: Bbs, callbacks: Callbacks, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, "podium")
+    await run_to_completion(bbs, "t1", callbacks.url("t1", 200))
+
+    def refusals() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if getattr(r, "action", None) == "bbs_callback_refused"]
+
+    [record] = await eventually(refusals, "the refused callback in the log")
+    assert record.task_guid == "t1"  # type: ignore[attr-defined]
+    assert record.error == ("outbound call to 127.0.0.1 refused: "  # type: ignore[attr-defined]
+                            "127.0.0.1 matches http_denied_hosts entry 127.0.0.0/8")
+    await asyncio.sleep(SETTLE)
+    assert callbacks.posts("t1") == []
+    assert (await bbs.task("t1"))["state"] == "Resolving"  # as an unreachable URL: convergence tries again

@@ -1,4 +1,6 @@
-"""The HTTP system task's call logic against a real HTTP server on loopback (uvicorn in a thread)."""
+"""The HTTP system task's call logic against a real HTTP server on loopback (uvicorn in a thread), through
+the shared outbound client (podium.outbound; its policy has its own tests in tests/unit/test_outbound_policy.py
+and tests/io/test_outbound_transport.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from podium.model.enums import TaskStatus
-from podium.settings import Settings
-from podium.systasks.http import HostPolicy, HttpOutcome, call, new_client, parse_request
+from podium.outbound import OutboundPolicy
+from podium.outbound.transport import new_client
+from podium.systasks.http import HttpOutcome, call, parse_request
 from tests.loopback import closed_port, serve
 
 ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH"]
@@ -81,6 +84,18 @@ def _app(seen: list[Seen]) -> Starlette:
     async def redirect(request: Request) -> Response:
         return RedirectResponse("/json", status_code=302)
 
+    async def sized(request: Request) -> Response:
+        return PlainTextResponse("x" * int(request.path_params["size"]))
+
+    async def endless(request: Request) -> Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(10_000):  # 640 MB if the reader never stopped
+                if await request.is_disconnected():
+                    return
+                yield b"y" * 65536
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
     return Starlette(routes=[
         Route("/echo", echo, methods=ALL_METHODS),
         Route("/json", json_doc),
@@ -90,6 +105,8 @@ def _app(seen: list[Seen]) -> Starlette:
         Route("/slow", slow),
         Route("/redirect", redirect),
         Route("/cookie", cookie),
+        Route("/sized/{size}", sized),
+        Route("/endless", endless),
     ])
 
 
@@ -109,15 +126,15 @@ def server(http_server: Server) -> Server:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with new_client() as c:
+    async with new_client(OutboundPolicy()) as c:
         yield c
 
 
-OPEN = HostPolicy()
+MAX_BODY = 10 * 1024 * 1024
 
 
-async def run(task_input: dict[str, Any], client: httpx.AsyncClient, policy: HostPolicy = OPEN) -> HttpOutcome:
-    return await call(task_input, client, policy)
+async def run(task_input: dict[str, Any], client: httpx.AsyncClient, max_body: int = MAX_BODY) -> HttpOutcome:
+    return await call(task_input, client, max_body)
 
 
 # --- responses ------------------------------------------------------------------------------------
@@ -349,72 +366,33 @@ def test_parse_request_defaults_and_numeric_strings() -> None:
     assert request.body is None and request.content() is None
 
 
-# --- host policy ----------------------------------------------------------------------------------
+# --- the outbound policy and the body limit --------------------------------------------------------
 
-def test_an_empty_policy_allows_every_host() -> None:
-    assert HostPolicy().check("http://anything.example/") is None
-    assert HostPolicy([], []).check("https://10.0.0.1:8443/x") is None
-
-
-def test_allowed_hosts_are_globs_matched_on_the_host_only() -> None:
-    policy = HostPolicy(allowed=["*.example.com", "localhost"])
-    assert policy.check("https://api.example.com/v1") is None
-    assert policy.check("https://a.b.example.com/v1") is None
-    assert policy.check("http://localhost:8080/x") is None
-    assert policy.check("https://example.com/") == (
-        "HTTP task may not call host 'example.com': it is not in http_allowed_hosts")
-    assert policy.check("https://evil.com/?next=api.example.com") is not None
-    assert policy.check("https://api.example.com@evil.com/") is not None
-
-
-def test_denied_hosts_are_refused() -> None:
-    policy = HostPolicy(denied=["evil.com", "169.254.*"])
-    assert policy.check("https://evil.com/x") == (
-        "HTTP task may not call host 'evil.com': it is denied by configuration (http_denied_hosts)")
-    assert policy.check("http://169.254.169.254/latest/meta-data") is not None
-    assert policy.check("https://good.com/") is None
-
-
-def test_the_policy_comes_from_settings() -> None:
-    settings = Settings(http_allowed_hosts=["*.example.com"], http_denied_hosts=["admin.example.com"])
-    policy = HostPolicy.from_settings(settings)
-    assert policy.check("https://api.example.com/") is None
-    assert policy.check("https://admin.example.com/") is not None
-    assert policy.check("https://other.org/") is not None
-
-
-def test_denied_wins_over_allowed() -> None:
-    policy = HostPolicy(allowed=["*.example.com"], denied=["admin.example.com"])
-    assert policy.check("https://api.example.com/") is None
-    reason = policy.check("https://admin.example.com/")
-    assert reason is not None and "denied by configuration" in reason
-
-
-def test_matching_is_case_insensitive_both_ways() -> None:
-    policy = HostPolicy(allowed=["*.Example.COM"], denied=["EVIL.com"])
-    assert policy.check("https://API.EXAMPLE.com/") is None
-    assert policy.check("https://Evil.Com/") is not None
-
-
-@pytest.mark.parametrize("uri", ["http://127.1/", "http://2130706433/", "http://0x7f.0.0.1/",
-                                 "http://127.0.0.1./", "http://[::ffff:127.0.0.1]/", "http://LOCALHOST./"])
-def test_other_spellings_of_a_denied_host_are_refused(uri: str) -> None:
-    assert HostPolicy(denied=["127.0.0.1", "localhost"]).check(uri) is not None
-
-
-def test_ipv6_literals_and_international_names() -> None:
-    assert HostPolicy(denied=["[::1]"]).check("http://[0:0::1]:8080/") is not None
-    assert HostPolicy(denied=["::1"]).check("http://[::1]/") is not None
-    assert HostPolicy(denied=["xn--bcher-kva.de"]).check("http://bücher.de/") is not None
-    assert HostPolicy(denied=["bücher.de"]).check("http://xn--bcher-kva.de/") is not None
-
-
-async def test_a_refused_host_is_never_called(server: Server, client: httpx.AsyncClient) -> None:
-    outcome = await run({"uri": f"{server.base}/echo"}, client, HostPolicy(denied=["127.0.0.*"]))
+async def test_a_refused_host_is_never_called(server: Server) -> None:
+    async with new_client(OutboundPolicy(denied=["127.0.0.0/8"])) as refusing:
+        outcome = await run({"uri": f"{server.base}/echo"}, refusing)
     assert outcome.status == TaskStatus.FAILED_WITH_TERMINAL_ERROR
     assert outcome.reason == (
-        "HTTP task may not call host '127.0.0.1': it is denied by configuration (http_denied_hosts)")
+        "outbound call to 127.0.0.1 refused: 127.0.0.1 matches http_denied_hosts entry 127.0.0.0/8")
     assert outcome.output == {}
     assert server.seen == []
-    allowed = await run({"uri": f"{server.base}/echo"}, client, HostPolicy(allowed=["127.0.0.1"]))
+    async with new_client(OutboundPolicy(allowed=["127.0.0.1"])) as allowing:
+        allowed = await run({"uri": f"{server.base}/echo"}, allowing)
     assert allowed.status == TaskStatus.COMPLETED
+
+
+async def test_a_body_up_to_the_limit_is_kept(server: Server, client: httpx.AsyncClient) -> None:
+    outcome = await run({"uri": f"{server.base}/sized/1000"}, client, max_body=1000)
+    assert outcome.status == TaskStatus.COMPLETED
+    assert outcome.output["response"]["body"] == "x" * 1000
+
+
+@pytest.mark.parametrize("path", ["/sized/1001", "/endless"])
+async def test_a_body_over_the_limit_fails_the_task_and_is_not_kept(
+        server: Server, client: httpx.AsyncClient, path: str) -> None:
+    started = time.monotonic()
+    outcome = await run({"uri": f"{server.base}{path}"}, client, max_body=1000)
+    assert time.monotonic() - started < 5  # the endless body was not read to its end
+    assert outcome.status == TaskStatus.FAILED
+    assert outcome.reason == "HTTP response body larger than 1000 bytes (max_payload_bytes)"
+    assert outcome.output == {}

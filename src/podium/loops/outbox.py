@@ -1,6 +1,7 @@
 """The outbox loop: delivers status notices to webhooks (HTTP POST of the JSON notice) and to
 event sinks, retrying with exponential backoff; a notice that still fails after MAX_ATTEMPTS is
-dropped with an error in the log."""
+dropped with an error in the log. A webhook the outbound policy refuses fails its attempt with the
+rule as the error (retried the same way: the policy is the server's, a restart may change it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import httpx
 import orjson
 
+from podium.errors import OutboundRefused
 from podium.events.address import parse_address
 from podium.events.hub import Brokers
 from podium.loops import failed
@@ -66,6 +68,10 @@ async def _send(client: httpx.AsyncClient, brokers: Brokers, destination: str, p
             return None if response.is_success else f"HTTP {response.status_code}"
         await brokers.publish(parse_address(destination), body)
         return None
+    except OutboundRefused as exc:  # retried like any failure: the rule is in the log and the outbox row
+        log.warning("webhook refused", extra={"action": "outbox_refused", "destination": destination,
+                                              "error": exc.message})
+        return exc.message
     except Exception as exc:  # network, address and broker errors alike: try again later
         return f"{type(exc).__name__}: {exc}"
 

@@ -23,7 +23,7 @@ from podium.systasks.workflows import WorkflowStarter
 def handlers(settings: Settings, executions: Executions, client: httpx.AsyncClient,
              brokers: Brokers, remote: Remote) -> dict[str, Handler]:
     starter = WorkflowStarter(executions)
-    return {"HTTP": HttpTask(client, http.HostPolicy.from_settings(settings)),
+    return {"HTTP": HttpTask(client, settings.max_payload_bytes),
             "SUB_WORKFLOW": starter.sub_workflow,
             "START_WORKFLOW": starter.start_workflow,
             "EVENT": EventTask(executions, brokers),
@@ -31,15 +31,16 @@ def handlers(settings: Settings, executions: Executions, client: httpx.AsyncClie
 
 
 class HttpTask:
-    """HTTP: the call, its response in `output.response`; with `asyncComplete` a successful call
+    """HTTP: the call (through the shared client, which obeys the outbound policy), its response in
+    `output.response`, its body at most `max_body_bytes`; with `asyncComplete` a successful call
     leaves the task IN_PROGRESS for an outside update to finish."""
 
-    def __init__(self, client: httpx.AsyncClient, policy: http.HostPolicy) -> None:
+    def __init__(self, client: httpx.AsyncClient, max_body_bytes: int) -> None:
         self.client = client
-        self.policy = policy
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, task: Task) -> Report:
-        outcome = await http.call(task.input, self.client, self.policy)
+        outcome = await http.call(task.input, self.client, self.max_body_bytes)
         if outcome.status == TaskStatus.COMPLETED and task.workflow_task.get("asyncComplete"):
             return Report(TaskStatus.IN_PROGRESS, output=outcome.output, hold=True)
         return Report(outcome.status, output=outcome.output, reason=outcome.reason)

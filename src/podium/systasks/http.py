@@ -11,41 +11,36 @@ form-encoded; any other body is JSON-encoded.
     a 2xx response                                COMPLETED                     {"response": ...}
     any other response (3xx included)             FAILED                        {"response": ...}, the body
     no response: refused, DNS, timeout, reset     FAILED                        {}, what happened
+    a body over max_payload_bytes                 FAILED                        {}, the limit
     a request that cannot be made: bad input,     FAILED_WITH_TERMINAL_ERROR    {}, why
-    or a host refused by the HostPolicy
+    or a call the outbound policy refuses
 
 ``response`` is ``{statusCode, reasonPhrase, headers: {name: [values]}, body}``, the body JSON-parsed
 when it parses, else text, ``None`` when empty.
 
-Redirects are never followed. The host policy judges the URL the task names; following a 3xx would
-let a permitted host send the call anywhere. A 3xx is an ordinary non-2xx response (the task fails
-with the ``location`` header in its output).
+The client (podium.outbound) judges every address it connects to by the outbound policy. Redirects
+are never followed: a 3xx is an ordinary non-2xx response (the task fails with the ``location``
+header in its output).
 
-The policy matches host names as written in the URL (plus the canonical forms of IP literals, so
-``127.1`` or ``[::ffff:127.0.0.1]`` cannot dodge ``127.0.0.1``). It does not resolve names: a
-permitted name that resolves to an internal address is still called.
+The response body is read as it arrives and no further than ``max_payload_bytes``: a larger one
+fails the task and nothing of it is kept.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 import re
 import socket
 import ssl
-from collections.abc import Iterable
-from contextlib import suppress
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
+from podium.errors import OutboundRefused
 from podium.model.enums import TaskStatus
-from podium.settings import Settings
 
 METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH"})
 DEFAULT_TIMEOUT_MS = 3000
@@ -54,7 +49,6 @@ _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
-_NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")
 
 
 class BadHttpRequest(ValueError):
@@ -225,84 +219,40 @@ def _kind(value: Any) -> str:
     return kinds.get(type(value), type(value).__name__)
 
 
-class HostPolicy:
-    """Which hosts HTTP tasks may call: glob patterns (``*.example.com``) matched case-insensitively
-    against the URL's host. Denied wins; an empty allowed list allows every host."""
-
-    def __init__(self, allowed: Iterable[str] = (), denied: Iterable[str] = ()) -> None:
-        self.allowed = tuple(p for p in map(_normal_pattern, allowed) if p)
-        self.denied = tuple(p for p in map(_normal_pattern, denied) if p)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> HostPolicy:
-        return cls(allowed=settings.http_allowed_hosts, denied=settings.http_denied_hosts)
-
-    def check(self, uri: str) -> str | None:
-        """None when the host may be called, else the reason it may not."""
-        try:
-            url = httpx.URL(uri)
-        except httpx.InvalidURL:
-            return f"HTTP task may not call {uri!r}: not a valid URL"
-        host = url.host
-        names = _host_names(host) | _host_names(url.raw_host.decode("ascii"))  # bücher.de and xn--bcher-kva.de
-        if _matches(names, self.denied):
-            return f"HTTP task may not call host '{host}': it is denied by configuration (http_denied_hosts)"
-        if self.allowed and not _matches(names, self.allowed):
-            return f"HTTP task may not call host '{host}': it is not in http_allowed_hosts"
-        return None
-
-
-def _normal_pattern(pattern: str) -> str:
-    pattern = pattern.strip().lower().rstrip(".")
-    if pattern.startswith("[") and pattern.endswith("]") and ":" in pattern:
-        return pattern[1:-1]  # an IPv6 literal written as in a URL, not a glob character class
-    return pattern
-
-
-def _host_names(host: str) -> set[str]:
-    """The host as written, lower-cased, plus the canonical forms of an IP literal."""
-    host = host.lower().rstrip(".")
-    names = {host}
-    if _NUMERIC_HOST.fullmatch(host):  # 127.1, 0x7f.0.0.1, 2130706433: resolvers accept them
-        with suppress(OSError):
-            names.add(socket.inet_ntoa(socket.inet_aton(host)))
-    with suppress(ValueError):
-        address = ipaddress.ip_address(host)
-        names.add(str(address))
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            names.add(str(address.ipv4_mapped))
-    return names
-
-
-def _matches(names: set[str], patterns: tuple[str, ...]) -> bool:
-    return any(fnmatchcase(name, pattern) for name in names for pattern in patterns)
-
-
-def new_client(max_connections: int = 100) -> httpx.AsyncClient:
-    """A client fit to share between HTTP tasks: it keeps no cookies (one workflow's session must not
-    reach another's calls), ignores the server's environment (no proxy variables, no ~/.netrc
-    credentials sent to task targets) and follows no redirects. Per-request timeouts come from the
-    task input."""
-    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.AsyncClient(cookies=no_cookies, trust_env=False, follow_redirects=False,
-                             limits=httpx.Limits(max_connections=max_connections))
-
-
-async def call(task_input: dict[str, Any], client: httpx.AsyncClient, policy: HostPolicy) -> HttpOutcome:
-    """Make the call the task input describes. Never raises for bad input or network trouble."""
+async def call(task_input: dict[str, Any], client: httpx.AsyncClient, max_body_bytes: int) -> HttpOutcome:
+    """Make the call the task input describes. Never raises for bad input, a refused call or network
+    trouble."""
     try:
         request = parse_request(task_input)
-        refusal = policy.check(request.uri)
-        if refusal is not None:
-            return HttpOutcome(TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=refusal)
         outgoing = _build(client, request)
     except BadHttpRequest as exc:
         return HttpOutcome(TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=str(exc))
     try:
-        response = await client.send(outgoing, follow_redirects=False)
+        response = await client.send(outgoing, follow_redirects=False, stream=True)
+        try:
+            body = await read_body(response, max_body_bytes)
+        finally:
+            await response.aclose()
+    except OutboundRefused as exc:
+        return HttpOutcome(TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=exc.message)
     except httpx.HTTPError as exc:
         return HttpOutcome(TaskStatus.FAILED, reason=_describe_failure(exc, request))
-    return outcome_of(response)
+    if body is None:
+        return HttpOutcome(TaskStatus.FAILED,
+                           reason=f"HTTP response body larger than {max_body_bytes} bytes (max_payload_bytes)")
+    return outcome_of(response, body)
+
+
+async def read_body(response: httpx.Response, limit: int) -> bytes | None:
+    """The (decoded) body of a streamed response, or None as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _build(client: httpx.AsyncClient, request: HttpRequest) -> httpx.Request:
@@ -350,17 +300,18 @@ def _cause(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def outcome_of(response: httpx.Response) -> HttpOutcome:
+def outcome_of(response: httpx.Response, body: bytes) -> HttpOutcome:
     """A 2xx completes the task; any other status fails it, with the body as the reason."""
+    text = body.decode(response.encoding or "utf-8", errors="replace")
     output = {"response": {
         "statusCode": response.status_code,
         "reasonPhrase": response.reason_phrase or httpx.codes.get_reason_phrase(response.status_code),
         "headers": _response_headers(response),
-        "body": _response_body(response),
+        "body": _response_body(text),
     }}
     if response.is_success:
         return HttpOutcome(TaskStatus.COMPLETED, output)
-    text = response.text.strip()
+    text = text.strip()
     reason = text[:REASON_LIMIT] or f"HTTP {response.status_code} {output['response']['reasonPhrase']}"
     return HttpOutcome(TaskStatus.FAILED, output, reason)
 
@@ -376,10 +327,9 @@ def _response_headers(response: httpx.Response) -> dict[str, list[str]]:
     return grouped
 
 
-def _response_body(response: httpx.Response) -> Any:
-    if not response.content:
+def _response_body(text: str) -> Any:
+    if not text:
         return None
-    text = response.text
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except ValueError:

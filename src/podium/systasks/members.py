@@ -1,10 +1,13 @@
 """Calling a member service (TANGO's member containers, any REMOTE task's member): a GET with the
 call's parameters and a 5 s timeout, the status read from the body text. 200, 204, 208 and 410
-all carry a status (members answer `208 "completed"`, `204 "ready"`...)."""
+all carry a status (members answer `208 "completed"`, `204 "ready"`...). A member the outbound
+policy refuses is a MemberError like an unreachable one, its reason naming the rule."""
 
 from __future__ import annotations
 
 import httpx
+
+from podium.errors import OutboundRefused
 
 TIMEOUT_S = 5.0
 STATUS_CODES = (200, 204, 208, 410)
@@ -20,6 +23,8 @@ async def call(client: httpx.AsyncClient, base_url: str, path: str, params: dict
     url = f"{base_url.rstrip('/')}/{path.lstrip('/')}"
     try:
         response = await client.get(url, params=params, headers={"Content-Type": "text/plain"}, timeout=TIMEOUT_S)
+    except OutboundRefused as exc:
+        raise MemberError(f"{url}: {exc.message}") from exc
     except httpx.TimeoutException as exc:
         raise MemberError(f"{url}: response timeout") from exc
     except httpx.ConnectError as exc:

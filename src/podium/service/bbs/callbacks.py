@@ -3,7 +3,8 @@ Resolving, POST its result to `completion_callback_url`, and delete it once the 
 
 A callback to send is a durable timer (`bbs_callback`), so it survives a restart; the POSTs run on
 a bounded pool of workers, off the timer loop. A callback that cannot be delivered leaves the task
-Resolving; convergence demotes it after the kick duration and a later pass sends it again."""
+Resolving; convergence demotes it after the kick duration and a later pass sends it again. A URL the
+outbound policy refuses is such a failed delivery, logged with the rule (`bbs_callback_refused`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import logging
 
 import httpx
 
+from podium.errors import OutboundRefused
 from podium.model.bbs import BbsError, BbsTask, State
 from podium.model.records import Timer
 from podium.service.bbs.changes import Change, after_commit
@@ -55,6 +57,10 @@ class Callbacks:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
                     response = await self.client.post(task.callback_url, json=task.callback_body(), timeout=TIMEOUT_S)
+                except OutboundRefused as exc:  # as a failed delivery: convergence tries again later
+                    log.warning("callback refused", extra={"action": "bbs_callback_refused",
+                                                           "task_guid": task.task_guid, "error": exc.message})
+                    return
                 except httpx.TimeoutException:
                     continue
                 except httpx.HTTPError as exc:  # not worth retrying now: convergence will
