@@ -29,6 +29,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as rb  # bench/run.py: its server process and /proc readers
 
+
 def _previous(i: int) -> str:
     return "${workflow.input.n}" if i == 0 else f"${{s{i - 1}.output.result}}"
 
@@ -114,7 +115,8 @@ async def amain(args: argparse.Namespace) -> int:
                       for key in ("workflows_per_s", "evaluations_per_s", "server_cpu_ms_per_workflow")}
                for kind in args.kinds}
     print(f"script-heavy workflows ({args.concurrency} callers, {args.seconds:g} s, "
-          f"{'median of ' if args.runs > 1 else ''}{args.runs} run(s)); commit {rb.source_info(args).get('commit', '?')[:9]}")
+          f"{'median of ' if args.runs > 1 else ''}{args.runs} run(s)); "
+          f"commit {rb.source_info(args).get('commit', '?')[:9]}")
     for kind, row in summary.items():
         print(f"  {kind:7} {row['workflows_per_s']:8.1f} workflows/s  {row['evaluations_per_s']:8.1f} evaluations/s  "
               f"{row['server_cpu_ms_per_workflow']:6.2f} ms CPU per workflow  {runs[-1][kind]['statuses']}")
