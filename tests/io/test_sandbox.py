@@ -1,0 +1,84 @@
+"""The script sandbox on its own: real worker processes, real V8 and jq."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from podium import sandbox as sandbox_module
+from podium.engine.scripting import ScriptError
+from podium.sandbox import Limits, Sandbox
+
+FAST = Sandbox(Limits(time_s=0.5, memory_bytes=32 * 1024 * 1024))
+
+
+def worker_pids(name: str) -> set[int]:
+    pool = sandbox_module._pools.get(name)
+    return {w.process.pid for w in pool._idle} if pool is not None else set()
+
+
+def test_values_errors_and_syntax() -> None:
+    assert FAST.javascript("$.a.map(function (x) { return x + 1; })", {"a": [1, 2]}) == [2, 3]
+    assert FAST.javascript("undefined", {}) is None
+    assert FAST.jq(".a[] | . * 2", {"a": [1, 2]}) == [2, 4]
+    with pytest.raises(ScriptError, match="Error: nope"):
+        FAST.javascript("throw new Error('nope')", {})
+    with pytest.raises(ScriptError, match="cannot be added"):
+        FAST.jq(".a + 1", {"a": "text"})
+    with pytest.raises(ScriptError, match="cannot be expressed as JSON"):
+        FAST.javascript("(function () {})", {})
+    assert FAST.syntax_error("return $.a") is None
+    assert "SyntaxError" in (FAST.syntax_error("return (") or "")
+
+
+def test_a_worker_that_passed_a_limit_is_replaced_and_one_that_did_not_is_kept() -> None:
+    FAST.javascript("1", {})
+    kept = worker_pids("js")
+    FAST.javascript("2", {})
+    assert worker_pids("js") & kept, "a healthy worker was not reused"
+    with pytest.raises(ScriptError, match="time limit of 0.5 s"):
+        FAST.javascript("Promise.resolve().then(function () { while (true) {} }); 1", {})
+    began = time.monotonic()
+    assert FAST.javascript("40 + 2", {}) == 42
+    assert time.monotonic() - began < 0.5, "the next script waited on the stuck runtime"
+
+
+def test_jq_runs_past_its_limits_in_a_worker_that_is_then_stopped() -> None:
+    FAST.jq(".", {})
+    before = worker_pids("jq")
+    with pytest.raises(ScriptError, match="time limit of 0.5 s"):
+        FAST.jq("def f: f; f", {})
+    with pytest.raises(ScriptError, match="memory limit of 32 MB"):
+        FAST.jq('reduce range(40) as $i ("x"; . + .)', {})
+    assert not (worker_pids("jq") & before)
+    assert FAST.jq(".n + 1", {"n": 1}) == [2]
+
+
+def test_globals_a_script_cannot_remove_are_cleared_by_replacing_its_worker() -> None:
+    assert FAST.javascript("Object.defineProperty(globalThis, 'pinned', {value: 'secret'}); 1", {}) == 1
+    assert FAST.javascript("Object.preventExtensions(globalThis); 2", {}) == 2
+    assert FAST.javascript("[typeof pinned, (implicit = 3, implicit)]", {}) == ["undefined", 3]
+    assert FAST.javascript("typeof implicit", {}) == "undefined"
+
+
+def test_the_scripts_of_one_step_share_one_time_limit() -> None:
+    step = FAST.budgeted()
+    with pytest.raises(ScriptError, match="time limit"):
+        step.javascript("while (true) {}", {})
+    with pytest.raises(ScriptError, match="scripts of this step ran past their time limit"):
+        step.javascript("1", {})
+    assert FAST.budgeted().javascript("1", {}) == 1
+
+
+def test_timers_finalizers_and_webassembly_are_not_offered() -> None:
+    names = "[typeof setTimeout, typeof FinalizationRegistry, typeof WebAssembly, typeof Atomics.waitAsync]"
+    assert FAST.javascript(names, {}) == ["undefined"] * 4
+
+
+async def test_evaluating_on_the_event_loop_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="never evaluated on the event loop"):
+        FAST.javascript("1", {})
+    assert await FAST.off_loop(FAST.javascript, "1 + 1", {}) == 2
+    assert await asyncio.wait_for(FAST.off_loop(FAST.jq, ".", 3), 5) == [3]
