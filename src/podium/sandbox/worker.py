@@ -61,7 +61,7 @@ class JavaScript:
             left = max(limit - (time.monotonic() - started), 0.05)
             clean = self.context.eval("__podium_reset()", timeout_sec=left, max_memory=memory)
         except JSTimeoutException:
-            return Status.LIMIT, (f"JSTimeoutException: the script ran past its time limit of "
+            return Status.LATE, (f"JSTimeoutException: the script ran past its time limit of "
                                   f"{_seconds(float(header.get('limit', limit)))}")
         except JSOOMException:
             return Status.LIMIT, f"JSOOMException: the script used more than its memory limit of {memory // _MB} MB"
@@ -124,7 +124,7 @@ def serve(kind: str, requests: int, replies: int) -> None:
         line, _, body = frame.partition(b"\n")
         status, text = runtime.handle(json.loads(line), body)
         write_frame(replies, status.value + text.encode("utf-8", "surrogatepass"))
-        if status in (Status.LIMIT, Status.TAINTED):
+        if status in (Status.LIMIT, Status.LATE, Status.TAINTED):
             return
 
 

@@ -93,7 +93,8 @@ class EventHandlers:
                                                              "handler": handler.name, "event": event})
 
     async def _run_handler(self, handler: EventHandler, event: str, message_id: str, payload: Any) -> None:
-        if handler.condition and not await self.x.context.sandbox.off_loop(self._condition_holds, handler, payload):
+        background = self.x.context.sandbox.background()
+        if handler.condition and not await background.off_loop(self._condition_holds, handler, payload):
             await self._record(handler, event, message_id, 0, "SKIPPED", "condition", {"condition": False})
             return
         for i, action in enumerate(handler.actions):
@@ -113,7 +114,7 @@ class EventHandlers:
     def _condition_holds(self, handler: EventHandler, payload: Any) -> bool:
         """Evaluated in the sandbox, a blocking call: on a worker thread."""
         try:
-            return bool(self.x.context.scripts.javascript(handler.condition or "", payload))
+            return bool(self.x.context.sandbox.background().javascript(handler.condition or "", payload))
         except ScriptError as exc:
             log.warning("event handler condition failed", extra={"action": "event_condition_error",
                                                                   "handler": handler.name, "error": str(exc)})

@@ -17,17 +17,19 @@ from podium.settings import Settings
 from podium.systasks import http
 from podium.systasks.remote import RemoteTask
 from podium.systasks.runner import Handler, Report
+from podium.systasks.scripts import script_handlers
 from podium.systasks.workflows import WorkflowStarter
 
 
 def handlers(settings: Settings, executions: Executions, client: httpx.AsyncClient,
              brokers: Brokers, remote: Remote) -> dict[str, Handler]:
     starter = WorkflowStarter(executions)
-    return {"HTTP": HttpTask(client, settings.max_payload_bytes),
+    table: dict[str, Handler] = {"HTTP": HttpTask(client, settings.max_payload_bytes),
             "SUB_WORKFLOW": starter.sub_workflow,
             "START_WORKFLOW": starter.start_workflow,
             "EVENT": EventTask(executions, brokers),
             "REMOTE": RemoteTask(remote)}
+    return table | script_handlers(executions.context.sandbox)
 
 
 class HttpTask:

@@ -3,31 +3,24 @@ the output `result`. A script that fails ends the task FAILED with `output.error
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from podium.engine.operators.base import SyncOperator
-from podium.engine.scripting import ScriptError
+from podium.engine.operators.scripted import Outcome, Scripted
+from podium.engine.scripting import ScriptError, Scripts
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
 from podium.model.records import Task
 
-if TYPE_CHECKING:
-    from podium.engine.turn import Turn
 
-
-class Inline(SyncOperator):
+class Inline(Scripted):
     def script(self, task: Task, wt: WorkflowTask) -> str:
         return str(task.input.get("expression") or wt.expression or "")
 
-    def execute(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
+    def outcome(self, scripts: Scripts, task: Task, wt: WorkflowTask, *, quick: bool) -> Outcome:
         bindings = {k: v for k, v in task.input.items() if k not in ("expression", "evaluatorType")}
         try:
-            task.output = {"result": turn.ctx.scripts.javascript(self.script(task, wt), bindings)}
+            value = scripts.javascript(self.script(task, wt), bindings, quick=quick)
         except ScriptError as exc:
-            task.output = {"error": str(exc)}
-            turn.end_task(task, TaskStatus.FAILED, f"Error evaluating the script: {exc}")
-            return
-        turn.end_task(task, TaskStatus.COMPLETED)
+            return Outcome(TaskStatus.FAILED, {"error": str(exc)}, f"Error evaluating the script: {exc}")
+        return Outcome(TaskStatus.COMPLETED, {"result": value})
 
 
 class Lambda(Inline):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from podium.engine.operators.base import SyncOperator
+from podium.engine.operators.scripted import Outcome, Scripted
 from podium.engine.scripting import ScriptError, Scripts, as_case
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
@@ -15,25 +15,22 @@ if TYPE_CHECKING:
     from podium.engine.turn import Turn
 
 
-class Switch(SyncOperator):
+class Switch(Scripted):
     """`evaluatorType` value-param (the expression names an input key) or javascript/graaljs."""
 
     output_key = "evaluationResult"
 
-    def execute(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
+    def outcome(self, scripts: Scripts, task: Task, wt: WorkflowTask, *, quick: bool) -> Outcome:
         try:
-            value = self.evaluate(turn.ctx.scripts, task, wt)
+            value = self.evaluate(scripts, task, wt, quick=quick)
         except ScriptError as exc:
-            turn.end_task(task, TaskStatus.FAILED, f"Error evaluating the expression: {exc}")
-            return
-        case = as_case(value)
-        task.output = {self.output_key: [value], "selectedCase": case}
-        turn.end_task(task, TaskStatus.COMPLETED)
+            return Outcome(TaskStatus.FAILED, reason=f"Error evaluating the expression: {exc}")
+        return Outcome(TaskStatus.COMPLETED, {self.output_key: [value], "selectedCase": as_case(value)})
 
-    def evaluate(self, scripts: Scripts, task: Task, wt: WorkflowTask) -> Any:
+    def evaluate(self, scripts: Scripts, task: Task, wt: WorkflowTask, *, quick: bool) -> Any:
         if (wt.evaluator_type or "value-param") == "value-param":
             return task.input.get(wt.expression or "")
-        return scripts.javascript(wt.expression or "", task.input)
+        return scripts.javascript(wt.expression or "", task.input, quick=quick)
 
     def branch(self, wt: WorkflowTask, case: str) -> list[WorkflowTask]:
         """The chosen case; the default case only when the case is absent (an empty case is a no-op)."""
@@ -55,10 +52,10 @@ class Decision(Switch):
 
     output_key = "caseOutput"
 
-    def evaluate(self, scripts: Scripts, task: Task, wt: WorkflowTask) -> Any:
+    def evaluate(self, scripts: Scripts, task: Task, wt: WorkflowTask, *, quick: bool) -> Any:
         if wt.case_value_param:
             return task.input.get(wt.case_value_param)
-        return scripts.javascript(wt.case_expression or "", task.input)
+        return scripts.javascript(wt.case_expression or "", task.input, quick=quick)
 
     def branch(self, wt: WorkflowTask, case: str) -> list[WorkflowTask]:
         return wt.decision_cases.get(case) or wt.default_case
