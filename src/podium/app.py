@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
 
 from podium.__about__ import __version__
 from podium.api.bbs import routes as bbs_routes
@@ -141,7 +140,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.include_router(router)
     if api:
         app.include_router(ui_routes.router)
-        app.mount("/ui/static", StaticFiles(directory=ui_routes.STATIC), name="ui-static")
+        app.mount("/ui/static", ui_routes.Static(directory=ui_routes.STATIC), name="ui-static")
         app.add_middleware(WorkerLane)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
     return app

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 
+OUT_OF_RANGE = "A number in the request is out of range: integers must fit in signed 64 bits"
+UNSTORABLE_TEXT = "Text in the request cannot be stored: it holds a NUL character or a lone surrogate"
+
+
 class PodiumError(Exception):
     """Base of every error Podium raises on purpose."""
 
@@ -28,6 +32,11 @@ class PodiumError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @property
+    def public_message(self) -> str:
+        """What a client is told; the message itself may say more (for the logs)."""
+        return self.message
 
 
 class NotFound(PodiumError):
@@ -61,9 +70,19 @@ class PayloadTooLarge(PodiumError):
 
 
 class StoreError(PodiumError):
+    """The message is the driver's (for the logs); clients are told `public_message` only."""
+
     status = 500
+
+    @property
+    def public_message(self) -> str:
+        return "The database could not complete the request; it was not applied."
 
 
 class StoreUnavailable(StoreError):
     status = 503
     retryable = True
+
+    @property
+    def public_message(self) -> str:
+        return "The database is unavailable; try again later."

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Body, Depends, Request
 from starlette.responses import Response
 
 from podium.api.conductor.params import task_status
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty, text
 from podium.errors import BadRequest, NotFound
 from podium.service.repair import repair_workflow
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=ConductorRoute)
 Svc = Annotated[Services, Depends(services)]
 Payload = Annotated[dict[str, Any], Body()]
 STATUS_QUEUES = {status: f"conductor_{status}" for status in ("COMPLETED", "FAILED")}

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Body, Depends
 from starlette.responses import Response
 
 from podium.api.conductor.params import flag, opt_str, req_int
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty
 from podium.model.events import EventHandler
 
-router = APIRouter(prefix="/api/event", tags=["events"])
+router = APIRouter(prefix="/api/event", tags=["events"], route_class=ConductorRoute)
 Svc = Annotated[Services, Depends(services)]
 MAX_EXECUTIONS = 1000
 

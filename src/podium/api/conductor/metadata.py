@@ -8,12 +8,13 @@ from fastapi import APIRouter, Body, Depends
 from starlette.responses import Response
 
 from podium.api.conductor.params import flag, opt_int
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty
 from podium.model.definitions import TaskDef, WorkflowDef
 from podium.model.validation import check_workflow_def
 
-router = APIRouter(prefix="/api/metadata", tags=["metadata"])
+router = APIRouter(prefix="/api/metadata", tags=["metadata"], route_class=ConductorRoute)
 Svc = Annotated[Services, Depends(services)]
 
 

@@ -9,10 +9,11 @@ from starlette.responses import Response
 
 from podium.__about__ import __version__
 from podium.api.conductor.params import req_int
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, text
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=ConductorRoute)
 Svc = Annotated[Services, Depends(services)]
 HEALTHY = {"healthResults": [], "suppressedHealthResults": [], "healthy": True}
 

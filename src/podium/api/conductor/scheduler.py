@@ -10,11 +10,12 @@ from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
 from podium.api.conductor.params import opt_int, opt_str, req_int
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.responses import Json, empty
 from podium.errors import BadRequest
 from podium.service.schedules import Schedules
 
-router = APIRouter(prefix="/api/scheduler", tags=["scheduler"])
+router = APIRouter(prefix="/api/scheduler", tags=["scheduler"], route_class=ConductorRoute)
 
 
 def _schedules(request: Request) -> Schedules:

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
 from podium.api.conductor.params import opt_str, req_int, return_strategy, task_status
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty, text
 from podium.errors import BadRequest
 from podium.model.definitions import TaskResult
 from podium.service import signals
 
-router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/tasks", tags=["tasks"], route_class=ConductorRoute)
 Svc = Annotated[Services, Depends(services)]
 MAX_LONG_POLL_MS = 5000
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import Response
 
 from podium.api.conductor.params import flag, opt_int, opt_str, req_int, return_strategy
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty, text
 from podium.errors import FieldError, NotFound, ValidationFailed
@@ -16,7 +17,7 @@ from podium.service import starts
 from podium.service.execute import execute_and_wait
 from podium.service.testing import run_test
 
-router = APIRouter(prefix="/api/workflow", tags=["workflow"])
+router = APIRouter(prefix="/api/workflow", tags=["workflow"], route_class=ConductorRoute)
 Svc = Annotated[Services, Depends(services)]
 
 

@@ -28,7 +28,7 @@ async def _handle(request: Request, run: Callable[[], Awaitable[Response]]) -> R
         return Json({"id": _IDS.get(status, "server_error"), "message": message or "The request could not be handled"},
                     status_code=status)
 
-    return await guarded(run, error, dialect="sigma", path=request.url.path)
+    return await guarded(request, run, error, dialect="sigma")
 
 
 @router.get("/processes")

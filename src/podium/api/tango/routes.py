@@ -36,7 +36,7 @@ async def _handle(request: Request, run: Callable[[dict[str, Any]], Awaitable[An
     def error(status: int, message: str | None) -> Response:
         return _answer({"status": status, "message": message or "the request could not be handled"}, status)
 
-    return await guarded(work, error, dialect="tango", path=request.url.path)
+    return await guarded(request, work, error, dialect="tango")
 
 
 def _required(given: dict[str, Any], *names: str) -> list[str]:

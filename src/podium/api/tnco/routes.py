@@ -42,7 +42,7 @@ async def _handle(request: Request, run: Callable[[], Awaitable[Response]]) -> R
     def error(status: int, message: str | None) -> Response:
         return _error(request, status, message or "The request could not be handled", {})
 
-    return await guarded(work, error, dialect="tnco", path=request.url.path)
+    return await guarded(request, work, error, dialect="tnco")
 
 
 def _error(request: Request, status: int, message: str, details: dict[str, Any]) -> Response:
