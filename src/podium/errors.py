@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
 OUT_OF_RANGE = "A number in the request is out of range: integers must fit in signed 64 bits"
 UNSTORABLE_TEXT = "Text in the request cannot be stored: it holds a NUL character or a lone surrogate"
 

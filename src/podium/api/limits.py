@@ -11,6 +11,7 @@ import contextlib
 import socket
 
 import orjson
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.errors import PayloadTooLarge
@@ -65,6 +66,15 @@ class BodyLimit:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+class LimitError(BaseModel):
+    """The body of the 413 this middleware answers itself (documentation)."""
+
+    status: int
+    message: str
+    instance: str
+    retryable: bool
 
 
 class BodyTooLarge(PayloadTooLarge):

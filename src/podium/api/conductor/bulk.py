@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from starlette.responses import Response
 
+from podium.api.conductor.docs import ERRORS
 from podium.api.conductor.params import flag, opt_str
 from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json
 from podium.errors import BadRequest, PodiumError
 
-router = APIRouter(prefix="/api/workflow/bulk", tags=["workflow-bulk"], route_class=ConductorRoute)
+router = APIRouter(prefix="/api/workflow/bulk", tags=["workflow-bulk"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
 Ids = Annotated[list[str], Body()]
 MAX_IDS = 1000
