@@ -50,18 +50,21 @@ def numbered(sql: str) -> str:
 
 def store_error(exc: BaseException) -> Exception:
     """A driver error as Podium's: a lost or refusing database is retryable (503); a value the
-    request carried that no column can hold (an integer beyond 64 bits, text with a NUL character
-    or a lone surrogate) is the client's, a 400 that does not quote the driver; else a 500."""
-    if isinstance(exc, asyncpg.exceptions.DataError):  # asyncpg could not encode an argument
+    request carried that no column can hold (an integer beyond the column's range, text with a NUL
+    character or a lone surrogate) is the client's, a 400 that does not quote the driver; else a 500."""
+    if isinstance(exc, (asyncpg.exceptions.CharacterNotInRepertoireError,
+                        asyncpg.exceptions.UntranslatableCharacterError)):
+        return BadRequest(UNSTORABLE_TEXT)
+    if isinstance(exc, asyncpg.exceptions.NumericValueOutOfRangeError):
+        return BadRequest(OUT_OF_RANGE)
+    if isinstance(exc, (asyncpg.exceptions.DataError, ValueError)):
+        # SQLSTATE 22 (data exception), also raised by asyncpg itself for an argument it cannot encode
         text = str(exc)
         if "out of int64 range" in text or "out of int32 range" in text:
             return BadRequest(OUT_OF_RANGE)
         if "surrogates not allowed" in text:
             return BadRequest(UNSTORABLE_TEXT)
-        return StoreError(f"database error: {exc}")  # a DataError is an InterfaceError, not an outage
-    if isinstance(exc, (asyncpg.exceptions.CharacterNotInRepertoireError,
-                        asyncpg.exceptions.UntranslatableCharacterError)):
-        return BadRequest(UNSTORABLE_TEXT)
+        return StoreError(f"database error: {exc}")  # bad data, not an outage
     if isinstance(exc, _UNAVAILABLE):
         return StoreUnavailable(f"database unavailable: {type(exc).__name__}: {exc}")
     return StoreError(f"database error: {exc}")

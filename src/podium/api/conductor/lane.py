@@ -58,6 +58,7 @@ async def _json(request: Request) -> object:
 def _endpoint(handler: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
+            jsonbody.check_text(*request.path_params.values(), *request.query_params.values())
             return await handler(request, request.app.state.services)
         except PodiumError as exc:
             return await podium_error(request, exc)
