@@ -463,9 +463,9 @@ async def test_sql_in_quoted_values_and_free_text_is_just_text(client: httpx.Asy
 
 async def test_sql_in_path_ids(client: httpx.AsyncClient) -> None:
     seeded = await seed(client)
-    for hostile in (DROP, SQL, "x%27%20OR%20%271%27%3D%271", "..%2F..%2Fetc%2Fpasswd", "%00"):
-        await _hostile_id(client, seeded, hostile)
-        await assert_unchanged(client, seeded, hostile)
+    for hostile_id in (DROP, SQL, "x%27%20OR%20%271%27%3D%271", "..%2F..%2Fetc%2Fpasswd", "%00"):
+        await _hostile_id(client, seeded, hostile_id)
+        await assert_unchanged(client, seeded, hostile_id)
     await assert_still_works(client, seeded)
 
 

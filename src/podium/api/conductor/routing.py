@@ -9,7 +9,7 @@ ServerErrorMiddleware, which re-raises it, so uvicorn logged it again and closed
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -33,7 +33,7 @@ class JsonRequest(Request):
 
 
 class ConductorRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         reads_json = self.body_field is not None
 
