@@ -4,13 +4,17 @@
     ├── NotFound            unknown execution, task, definition ...      (Conductor: 404)
     ├── Conflict            a state that forbids the request             (409)
     ├── BadRequest          input that cannot be accepted                (400)
-    │   └── ValidationFailed   field-level errors, each {path, message, invalidValue}
+    │   ├── ValidationFailed   field-level errors, each {path, message, invalidValue}
+    │   └── api.jsonbody.BadJson   a request body that is not JSON Podium can keep
     ├── PayloadTooLarge     a payload over the configured limit          (413)
-    └── StoreError          the database failed
+    │   └── api.limits.BodyTooLarge   a chunked request body, found too large while read
+    └── StoreError          the database failed                          (500)
         └── StoreUnavailable   the database cannot be reached right now  (503, retryable)
 
-Services raise these; each dialect renders them in its own error shape. Driver errors are
-translated at the store boundary with ``raise ... from exc``.
+Services raise these; each dialect renders them in its own error shape, telling clients
+`public_message` (a StoreError's message quotes the driver: it is for the logs). Driver errors are
+translated at the store boundary with ``raise ... from exc``; a value no column can hold (an
+integer past 64 bits, text with a NUL or a lone surrogate) becomes a BadRequest there.
 """
 
 from __future__ import annotations
