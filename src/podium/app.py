@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
 
 from podium.__about__ import __version__
+from podium.api import openapi
 from podium.api.bbs import routes as bbs_routes
 from podium.api.conductor import admin, bulk, errors, events, metadata, misc, scheduler, tasks, workflow
+from podium.api.conductor.docs import ConductorError
 from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
 from podium.api.limits import BodyLimit
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                   description="Workflow and process orchestration server with a Conductor-compatible API.")
     app.state.settings = settings
     errors.install(app)
+    openapi.install(app, models=[ConductorError])
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
                    events.router, scheduler.router, bbs_routes.router, tango_routes.router,
@@ -150,7 +152,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.include_router(router)
     if api:
         app.include_router(ui_routes.router)
-        app.mount("/ui/static", StaticFiles(directory=ui_routes.STATIC), name="ui-static")
+        app.mount("/ui/static", ui_routes.Static(directory=ui_routes.STATIC), name="ui-static")
         app.add_middleware(WorkerLane)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
     return app

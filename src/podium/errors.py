@@ -4,14 +4,18 @@
     ├── NotFound            unknown execution, task, definition ...      (Conductor: 404)
     ├── Conflict            a state that forbids the request             (409)
     ├── BadRequest          input that cannot be accepted                (400)
-    │   └── ValidationFailed   field-level errors, each {path, message, invalidValue}
+    │   ├── ValidationFailed   field-level errors, each {path, message, invalidValue}
+    │   └── api.jsonbody.BadJson   a request body that is not JSON Podium can keep
     ├── PayloadTooLarge     a payload over the configured limit          (413)
+    │   └── api.limits.BodyTooLarge   a chunked request body, found too large while read
     ├── OutboundRefused     a call the outbound policy forbids           (403; the callers catch it)
-    └── StoreError          the database failed
+    └── StoreError          the database failed                          (500)
         └── StoreUnavailable   the database cannot be reached right now  (503, retryable)
 
-Services raise these; each dialect renders them in its own error shape. Driver errors are
-translated at the store boundary with ``raise ... from exc``.
+Services raise these; each dialect renders them in its own error shape, telling clients
+`public_message` (a StoreError's message quotes the driver: it is for the logs). Driver errors are
+translated at the store boundary with ``raise ... from exc``; a value no column can hold (an
+integer past 64 bits, text with a NUL or a lone surrogate) becomes a BadRequest there.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from podium.outbound.policy import Refusal
+
+OUT_OF_RANGE = "A number in the request is out of range: integers must fit in signed 64 bits"
+UNSTORABLE_TEXT = "Text in the request cannot be stored: it holds a NUL character or a lone surrogate"
 
 
 class PodiumError(Exception):
@@ -32,6 +39,11 @@ class PodiumError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @property
+    def public_message(self) -> str:
+        """What a client is told; the message itself may say more (for the logs)."""
+        return self.message
 
 
 class NotFound(PodiumError):
@@ -75,9 +87,19 @@ class OutboundRefused(PodiumError):
 
 
 class StoreError(PodiumError):
+    """The message is the driver's (for the logs); clients are told `public_message` only."""
+
     status = 500
+
+    @property
+    def public_message(self) -> str:
+        return "The database could not complete the request; it was not applied."
 
 
 class StoreUnavailable(StoreError):
     status = 503
     retryable = True
+
+    @property
+    def public_message(self) -> str:
+        return "The database is unavailable; try again later."

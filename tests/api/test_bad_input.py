@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from helpers import (
     assert_error,
@@ -25,6 +26,7 @@ from helpers import (
 
 from podium.app import create_app
 from podium.settings import Settings
+from tests import hostile
 
 JSON = {"Content-Type": "application/json"}
 
@@ -461,9 +463,9 @@ async def test_sql_in_quoted_values_and_free_text_is_just_text(client: httpx.Asy
 
 async def test_sql_in_path_ids(client: httpx.AsyncClient) -> None:
     seeded = await seed(client)
-    for hostile in (DROP, SQL, "x%27%20OR%20%271%27%3D%271", "..%2F..%2Fetc%2Fpasswd", "%00"):
-        await _hostile_id(client, seeded, hostile)
-        await assert_unchanged(client, seeded, hostile)
+    for hostile_id in (DROP, SQL, "x%27%20OR%20%271%27%3D%271", "..%2F..%2Fetc%2Fpasswd", "%00"):
+        await _hostile_id(client, seeded, hostile_id)
+        await assert_unchanged(client, seeded, hostile_id)
     await assert_still_works(client, seeded)
 
 
@@ -606,3 +608,115 @@ async def test_body_at_the_limit_is_accepted(small: httpx.AsyncClient) -> None:
     assert response.status_code == 200, response.text
     assert_413(await small.post("/api/workflow", content=body + b" ", headers=JSON))
     assert len(await poll(small, "t")) == 1
+
+
+# --- JSON that cannot be kept, text that cannot be stored (issue 13) ---------------------------------------
+#
+# JSON allows integers past 64 bits, numbers past a double, nesting 1,024 levels deep, NUL characters and
+# lone surrogates; none can be stored and answered back. Each is a 400 in Conductor's shape wherever it
+# appears, on the worker lane (`POST /api/workflow`, `/api/workflow/{name}`, `/api/tasks`, `update-v2`) as
+# on the FastAPI routes, and the database's words never reach the client.
+
+LEAKS = ("database", "asyncpg", "sqlite", "query argument", "codec", "Traceback")
+
+
+def assert_refused(response: httpx.Response, case: str) -> dict[str, Any]:
+    body = assert_4xx(response, 400, case)
+    assert not any(word in response.text for word in LEAKS), (case, response.text)
+    return body
+
+
+def _routes(seeded: Seeded) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(method, path, a body the route accepts, the field that carries a payload)."""
+    result = {"workflowInstanceId": seeded.workflow_id, "taskId": seeded.task_id, "status": "COMPLETED"}
+    test_def = {"name": "wf", "tasks": [simple("a")]}
+    return [
+        ("POST", "/api/workflow", {"name": "wf", "input": {}}, "input"),
+        ("POST", "/api/workflow", {"name": "wf", "input": {}}, "version"),
+        ("POST", "/api/workflow/wf", {}, "x"),
+        ("POST", "/api/workflow/test", {"name": "wf", "workflowDef": test_def, "input": {}}, "input"),
+        ("POST", "/api/workflow/execute/wf/1", {"name": "wf", "input": {}}, "input"),
+        ("POST", "/api/tasks", {**result, "outputData": {}}, "outputData"),
+        ("POST", "/api/tasks/update-v2", {**result, "outputData": {}}, "outputData"),
+        ("POST", f"/api/tasks/{seeded.workflow_id}/b/COMPLETED", {}, "x"),
+        ("POST", "/api/metadata/workflow?overwrite=true", {"name": "wf", "tasks": [simple("a")]}, "description"),
+        ("POST", "/api/scheduler/schedules", {"name": "s", "cronExpression": "0 0 * * * ?",
+                                               "startWorkflowRequest": {"name": "wf"}}, "scheduleStartTime"),
+    ]
+
+
+async def test_json_that_cannot_be_kept_is_400_on_every_route(client: httpx.AsyncClient) -> None:
+    seeded = await seed(client)
+    for method, path, base, field in _routes(seeded):
+        cases = [(label, raw) for label, raw in hostile.bodies(base, field)
+                 if not label.startswith("nested 2000")]  # orjson's own limit: covered by start-deep-nesting
+        cases += [(f"nested {n} levels in {field}", hostile.with_value(base, field, hostile.nested(n)))
+                  for n in (129, 255, 1024)]
+        for label, raw in cases:
+            assert_refused(await client.request(method, path, content=raw, headers=JSON), f"{path}: {label}")
+        await assert_unchanged(client, seeded, path)
+    await assert_still_works(client, seeded)
+
+
+async def test_json_nested_to_the_limit_is_accepted_and_read_back(client: httpx.AsyncClient) -> None:
+    await register_workflow(client, "deep", [simple("t")])
+    limit = b'{"x": ' + hostile.nested(127) + b"}"  # 128 levels with the input object itself
+    response = await client.post("/api/workflow/deep", content=limit, headers=JSON)
+    assert response.status_code == 200, response.text
+    assert (await workflow(client, response.text))["input"] == {"x": orjson.loads(hostile.nested(127))}
+
+
+NAMES = [("lone surrogate", b'"\\ud800"'), ("low surrogate first", b'"\\udc00\\ud800"'), ("NUL", b'"a\\u0000"')]
+
+
+async def test_names_that_cannot_be_stored_are_400(client: httpx.AsyncClient) -> None:
+    seeded = await seed(client)
+    for label, name in NAMES:
+        definition = hostile.with_value({"tasks": [simple("a")]}, "name", name)
+        task_def = hostile.with_value({"retryCount": 1}, "name", name)
+        for method, path, raw in (("POST", "/api/metadata/workflow", definition),
+                                  ("PUT", "/api/metadata/workflow", b"[" + definition + b"]"),
+                                  ("POST", "/api/metadata/workflow/validate", definition),
+                                  ("POST", "/api/metadata/taskdefs", b"[" + task_def + b"]"),
+                                  ("PUT", "/api/metadata/taskdefs", task_def),
+                                  ("POST", "/api/workflow", hostile.with_value({}, "name", name))):
+            assert_refused(await client.request(method, path, content=raw, headers=JSON), f"{path}: {label}")
+        await assert_unchanged(client, seeded, label)
+    for method, path in (("POST", "/api/workflow/wf?correlationId=a%00"), ("DELETE", "/api/workflow/x%00"),
+                         ("DELETE", f"/api/workflow/{seeded.workflow_id}?reason=a%00"),
+                         ("GET", "/api/workflow/search?freeText=a%00")):
+        assert_refused(await client.request(method, path, json={}), f"{method} {path}")
+    await assert_still_works(client, seeded)
+
+
+async def test_static_paths_the_file_system_cannot_look_up_are_404(client: httpx.AsyncClient) -> None:
+    for path in ("/ui/static/%00", "/ui/static/a%00b.js", "/ui/static/" + "a" * 5000):
+        assert_error(await client.get(path), 404)
+    assert (await client.get("/ui/static/%00")).json()["message"].startswith("No static resource")
+
+
+CRON_NEVER = "0 0 0 30 2 ?"  # February 30th
+
+
+async def test_cron_the_server_cannot_evaluate_is_400(client: httpx.AsyncClient) -> None:
+    await register_workflow(client, "wf", [simple("a")])
+    schedule = {"name": "s", "cronExpression": "0 0 * * * ?", "startWorkflowRequest": {"name": "wf"}}
+    assert (await client.post("/api/scheduler/schedules", json=schedule)).status_code == 200
+    before = (await client.get("/api/scheduler/schedules")).json()
+    previews = [{"cronExpression": CRON_NEVER}, {"cronExpression": "0 0 0 31 4 ?"},
+                {"cronExpression": "0 0 * * * ?", "scheduleStartTime": str(2**62)},
+                {"cronExpression": "0 0 * * * ?", "scheduleStartTime": str(-(2**62))},
+                {"cronExpression": "0 0 * * * ?", "scheduleStartTime": "253402300800000"},
+                {"cronExpression": "0 0 * * * ?", "scheduleEndTime": str(2**62)},
+                {"cronExpression": "0 0 * * * ?", "scheduleStartTime": str(2**64)}]
+    for params in previews:
+        assert_refused(await client.get("/api/scheduler/nextFewSchedules", params=params), str(params))
+    saves = [{**schedule, "cronExpression": CRON_NEVER}, {**schedule, "name": "t", "cronExpression": CRON_NEVER},
+             {**schedule, "scheduleStartTime": 2**62}, {**schedule, "scheduleEndTime": 2**62},
+             {**schedule, "name": "u", "scheduleStartTime": 2**63}]
+    for body in saves:
+        assert_refused(await client.post("/api/scheduler/schedules", json=body), str(body))
+    assert (await client.get("/api/scheduler/schedules")).json() == before
+    late = await client.get("/api/scheduler/nextFewSchedules",
+                            params={"cronExpression": "0 0 0 1 1 ?", "scheduleStartTime": "253402300799999"})
+    assert late.status_code == 200 and late.json() == [], late.text  # no fire left before year 10000

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests import hostile
 from tests.bbs.conftest import (
     ALL_ROUTES,
     BAD_REQUEST,
@@ -206,3 +207,36 @@ async def test_definitions_at_the_limits_are_accepted(bbs: Bbs) -> None:
                          annotation="x" * ANNOTATION_LIMIT, image_username="u", image_password="p")
     await bbs.ok(DESIRE, {"task_guid": "t-new", "domain": "d", "task_definition": at_limits})
     assert (await bbs.task("t-new"))["task_definition"] == at_limits
+
+
+# --- JSON the BBS cannot keep (issue 13) -------------------------------------------------------------------
+#
+# Integers past 64 bits, a number past a double, nesting past 128 levels, NUL characters and lone surrogates,
+# in the fields a route reads or in one it does not: InvalidRequest in an HTTP 200, like a body upstream
+# cannot decode; malformed bodies keep upstream's message. Nothing stored changes, no cell is reserved.
+
+HOSTILE_BASE = {"task_guid": "t-pending", "cell_id": "cell-1", "domain": "d", "failure_reason": "r",
+                "rejection_reason": "r", "count": 1, "timeout_ms": 0, "ttl_seconds": 30}
+
+
+@pytest.mark.parametrize("route", ALL_ROUTES)
+async def test_json_that_cannot_be_kept_is_refused_and_changes_nothing(bbs: Bbs, route: str) -> None:
+    await seed(bbs)
+    before = await stored(bbs)
+    for label, raw in hostile.bodies(HOSTILE_BASE, "task_guid", "cell_id"):
+        malformed = label in dict(hostile.MALFORMED)
+        await assert_refused(bbs, route, Case(label, None, message=BAD_REQUEST if malformed else None, raw=raw))
+        assert await stored(bbs) == before, f"{route} with {label} changed what is stored"
+    if route == OFFERS:
+        assert await bbs.offers("cell-1") == ["t-pending"]
+
+
+async def test_a_desired_definition_that_cannot_be_kept_is_refused(bbs: Bbs) -> None:
+    await seed(bbs)
+    before = await stored(bbs)
+    for label, value in hostile.VALUES:
+        raw = hostile.with_value({"task_guid": "t-new", "domain": "d"}, "task_definition",
+                                 b'{"rootfs": "docker:///busybox", "action": {"run": {"path": "true"}}, "annotation": '
+                                 + value + b"}")
+        await assert_refused(bbs, DESIRE, Case(label, None, raw=raw))
+    assert await stored(bbs) == before

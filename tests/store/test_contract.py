@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from podium.errors import StoreError
+from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError
 from podium.model.enums import TaskStatus, WorkflowStatus
 from podium.model.records import Execution, QueueEntry, Task, TaskLog, Timer
 from podium.store import Store
@@ -167,3 +167,25 @@ async def test_pending_by_ref_matches_loop_iterations_not_lookalikes(store: Stor
     async with store.reader() as s:
         found = await s.find_pending_by_ref("w1", "a")
     assert found is not None and found.task_id == "y"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("priority", 2**63, OUT_OF_RANGE),
+    ("version", -(2**63) - 1, OUT_OF_RANGE),
+    ("correlation_id", "\ud800", UNSTORABLE_TEXT),
+])
+async def test_a_value_no_column_can_hold_is_a_bad_request_that_does_not_quote_the_driver(
+        store: Store, field: str, value: object, message: str) -> None:
+    """Translated at the store boundary (the API refuses these earlier; this is the layer below)."""
+    with pytest.raises(BadRequest) as caught:
+        async with store.unit() as s:
+            await s.insert_execution(execution(**{field: value}))
+    assert caught.value.message == message
+    assert isinstance(caught.value.__cause__, Exception)  # the driver's error, kept for the logs
+    async with store.reader() as s:
+        assert await s.get_execution("w1") is None
+
+
+def test_a_store_error_tells_clients_nothing_of_the_driver() -> None:
+    error = StoreError("database error: relation \"executions\" does not exist")
+    assert "relation" not in error.public_message and error.status == 500

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import hostile
 from tests.tango.conftest import LeaderFactory, Stubs
 from tests.tango.leader import PROJECT, USER, Leader, assert_tango_error, stage_tasks
 from tests.tango.member import StubMember
@@ -205,3 +206,25 @@ async def test_report_from_a_container_outside_the_workflow_changes_nothing(seed
     stored = (await seeded.snapshot())["results"]
     assert {k: (v["container"], v["container_status"]) for k, v in stored.items()} == {
         k: (v["container"], v["container_status"]) for k, v in before["results"].items()}
+
+
+async def test_json_that_cannot_be_kept_is_400(seeded: Seeded) -> None:
+    """Integers past 64 bits, a number past a double, nesting past 128 levels, NUL characters and lone
+    surrogates (issue 13), in a field the route reads or in one it does not, and malformed bodies."""
+    routes = {"/api/set_workflow": SET_WORKFLOW, "/api/container_start": START, "/api/container_stop": START,
+              "/api/status_request": STATUS, "/api/status_result": STATUS,
+              "/api/containers/code_gen": {"url": "http://127.0.0.1:9/", "retries": 1}}
+    cases = []
+    for route, base in routes.items():
+        method = "PUT" if route.startswith("/api/containers") else "POST"
+        fields = ("retries", "url") if method == "PUT" else ("project_id",)
+        cases += [Case(f"{route}: {label}", method, route, raw=raw) for label, raw in hostile.bodies(base, *fields)]
+    await check_cases(seeded, 400, cases)
+
+
+async def test_parameters_with_a_nul_are_400(seeded: Seeded) -> None:
+    cases = [Case("status_report with a NUL", "GET", "/status_report", params={**REPORT, "status": "completed\x00"}),
+             Case("v1 status with a NUL", "POST", "/status", params={**V1, "from": "b\x00ms"}),
+             Case("register a container named with a NUL", "PUT", "/api/containers/a%00b",
+                  body={"url": "http://127.0.0.1:9/"})]
+    await check_cases(seeded, 400, cases)

@@ -1,4 +1,9 @@
-"""A pure ASGI middleware that refuses request bodies over the configured size with 413."""
+"""A pure ASGI middleware that refuses request bodies over the configured size with 413.
+
+A body whose Content-Length is over the limit is refused before any route sees it. A body without
+one (chunked) is found too large while a route reads it: the read raises `BodyTooLarge`, a
+`PayloadTooLarge` that each dialect renders as its own 413 (no traceback: it is not a fault); any
+other answer the route gives then (a framework's 400, BBS's HTTP 200) is replaced by the 413."""
 
 from __future__ import annotations
 
@@ -6,7 +11,10 @@ import contextlib
 import socket
 
 import orjson
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from podium.errors import PayloadTooLarge
 
 INSTANCE = socket.gethostname()
 
@@ -25,7 +33,7 @@ class BodyLimit:
             await self._refuse(send)
             return
         seen = 0
-        exceeded = False
+        exceeded = passed = False
 
         async def counted() -> Message:
             nonlocal seen, exceeded
@@ -33,28 +41,41 @@ class BodyLimit:
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
                 exceeded = True
-                raise _TooLarge
+                raise BodyTooLarge(self.message)
             return message
 
         async def unless_exceeded(message: Message) -> None:
-            # A body without Content-Length (chunked) is only found too large while it is read, and
-            # the framework may turn _TooLarge into its own 400: that answer is replaced by the 413.
-            if not exceeded:
+            nonlocal passed
+            if exceeded and message["type"] == "http.response.start":
+                passed = message["status"] == 413  # the dialect's own 413 goes out; anything else not
+            if not exceeded or passed:
                 await send(message)
 
-        with contextlib.suppress(_TooLarge):
+        with contextlib.suppress(BodyTooLarge):
             await self.app(scope, counted, unless_exceeded)
-        if exceeded:
+        if exceeded and not passed:
             await self._refuse(send)
 
+    @property
+    def message(self) -> str:
+        return f"Request body is larger than the limit of {self.max_bytes} bytes"
+
     async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps({"status": 413, "instance": INSTANCE, "retryable": False,
-                             "message": f"Request body is larger than the limit of {self.max_bytes} bytes"})
+        body = orjson.dumps({"status": 413, "instance": INSTANCE, "retryable": False, "message": self.message})
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class LimitError(BaseModel):
+    """The body of the 413 this middleware answers itself (documentation)."""
+
+    status: int
+    message: str
+    instance: str
+    retryable: bool
+
+
+class BodyTooLarge(PayloadTooLarge):
+    """Raised by the request body's reader once the body has passed the limit."""

@@ -10,6 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from podium.api import jsonbody
 from podium.errors import BadRequest, PodiumError
 
 log = logging.getLogger(__name__)
@@ -30,15 +31,20 @@ def empty(status_code: int = 200) -> Response:
     return Response(b"", status_code=status_code)
 
 
-async def guarded(run: Callable[[], Awaitable[Response]], error: Callable[[int, str | None], Response], *,
-                  dialect: str, path: str) -> Response:
+async def guarded(request: Request, run: Callable[[], Awaitable[Response]],
+                  error: Callable[[int, str | None], Response], *, dialect: str) -> Response:
     """A route's work, with its failures in the dialect's own error shape (`error(status, message)`):
-    400, 404 and 409 keep their status; any other Podium error, and anything unexpected (logged
+    path and query parameters holding a NUL character (text no backend can store) are a 400; 400,
+    404, 409 and 413 keep their status; any other Podium error, and anything unexpected (logged
     here, message None), is a 500."""
+    path = request.url.path
     try:
+        jsonbody.check_text(*request.path_params.values(), *request.query_params.values())
         return await run()
     except PodiumError as exc:
-        return error(exc.status if exc.status in (400, 404, 409) else 500, exc.message)
+        if exc.status >= 500:
+            log.warning("request failed: %s", exc.message, extra={"action": f"{dialect}_request_error", "path": path})
+        return error(exc.status if exc.status in (400, 404, 409, 413) else 500, exc.public_message)
     except Exception:
         log.exception("request failed", extra={"action": f"{dialect}_request_error", "path": path})
         return error(500, None)
@@ -50,9 +56,11 @@ async def json_body(request: Request, *, what: str = "The body", empty: Any = No
     if not raw.strip():
         return empty
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"{what} is not valid JSON") from exc
+        return jsonbody.loads(raw)
+    except jsonbody.BadJson as exc:
+        if exc.malformed:
+            raise jsonbody.BadJson(f"{what} is not valid JSON", malformed=True) from None
+        raise
 
 
 async def json_object(request: Request, *, what: str = "The body", empty: Any = None) -> dict[str, Any]:

@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadCronError, croniter
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
 MAX_SCAN = 10_000  # wall-clock matches looked at for one fire (enough to cross an hour of seconds)
+LATEST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last instant a datetime can hold
+# What croniter and datetime raise for a time they cannot reach: no match left (Feb 30), or a year
+# past 9999 or before 1.
+_UNREACHABLE = (CroniterBadDateError, ValueError, OverflowError, OSError)
 
 
 class BadSchedule(ValueError):
@@ -46,9 +50,19 @@ class Cadence:
         if self.cron is not None:
             _zone(self.zone)
             try:
-                croniter(self.cron, datetime(2000, 1, 1), second_at_beginning=_with_seconds(self.cron))
+                matches = croniter(self.cron, datetime(2000, 1, 1), second_at_beginning=_with_seconds(self.cron))
             except (CroniterBadCronError, ValueError, KeyError) as exc:
                 raise BadSchedule(f"bad cron expression '{self.cron}': {exc}") from exc
+            try:
+                matches.get_next(datetime)
+            except _UNREACHABLE as exc:  # e.g. `0 0 0 30 2 ?`: February has no 30th
+                raise BadSchedule(f"cron expression '{self.cron}' never fires") from exc
+
+
+def check_time(name: str, ms: int | None) -> None:
+    """A schedule's time (epoch milliseconds) must be one a calendar can show: 0 to `LATEST_MS`."""
+    if ms is not None and not 0 <= ms <= LATEST_MS:
+        raise BadSchedule(f"{name} must be between 0 and {LATEST_MS} (epoch milliseconds), not {ms}")
 
 
 def next_fire(cadence: Cadence, after_ms: int) -> int | None:
@@ -96,12 +110,19 @@ def _cron_fires(cadence: Cadence, after_ms: int) -> Iterator[int]:
     # Wall-clock times map to instants in the same order (a repeated time takes its first
     # occurrence, a skipped one the end of its gap), so matching on from the wall-clock time of
     # `after_ms` and dropping instants not after it finds every fire, each once.
-    start = datetime.fromtimestamp(after_ms / 1000, zone).replace(tzinfo=None, microsecond=0)
-    matches = croniter(cadence.cron, start, second_at_beginning=_with_seconds(cadence.cron))
+    # Past the last match a calendar can show (or none at all), there are no more fires.
+    try:
+        start = datetime.fromtimestamp(after_ms / 1000, zone).replace(tzinfo=None, microsecond=0)
+        matches = croniter(cadence.cron, start, second_at_beginning=_with_seconds(cadence.cron))
+    except _UNREACHABLE:
+        return
     last = after_ms
     for _ in range(MAX_SCAN):
-        local: datetime = matches.get_next(datetime)
-        instant = _instant(local, zone)
+        try:
+            local: datetime = matches.get_next(datetime)
+            instant = _instant(local, zone)
+        except _UNREACHABLE:
+            return
         if instant > last:
             last = instant
             yield instant

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from podium.engine.schedule import BadSchedule, Cadence, catch_up, next_fire, preview
+from podium.engine.schedule import BadSchedule, Cadence, catch_up, check_time, next_fire, preview
 from podium.errors import BadRequest, NotFound, PodiumError, StoreError
 from podium.model.definitions import StartWorkflowRequest
 from podium.model.records import Timer
@@ -67,6 +67,8 @@ class Spec:
             raise BadRequest(f"periodMs must be a whole number of milliseconds, not {period!r}")
         try:
             cadence.check()
+            check_time("scheduleStartTime", _ms(body.get("scheduleStartTime")))
+            check_time("scheduleEndTime", _ms(body.get("scheduleEndTime")))
         except BadSchedule as exc:
             raise BadRequest(str(exc)) from exc
         request = body.get("startWorkflowRequest")
@@ -143,6 +145,8 @@ class Schedules:
         cadence = Cadence(cron=cron, zone=zone)
         try:
             cadence.check()
+            check_time("scheduleStartTime", start_ms)
+            check_time("scheduleEndTime", end_ms)
         except BadSchedule as exc:
             raise BadRequest(str(exc)) from exc
         fires = preview(cadence, (start_ms or self.x.clock.now()) - 1, max(1, min(limit, MAX_PREVIEW)))

@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from podium.errors import BadRequest, StoreError, StoreUnavailable
+from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError, StoreUnavailable
 from podium.logs import failed
 from podium.store.migrate import MIGRATIONS_POSTGRES, Migrations, SchemaTooNew, migrations, split_sql
 from podium.store.port import Store
@@ -49,13 +49,22 @@ def numbered(sql: str) -> str:
 
 
 def store_error(exc: BaseException) -> Exception:
-    """A driver error as Podium's: a lost or refusing database is retryable (503); an integer the
-    request carried beyond 64 bits is the client's (OverflowError, rendered 400); else a 500."""
-    if isinstance(exc, asyncpg.exceptions.DataError) and "out of int64 range" in str(exc):
-        return OverflowError(str(exc))
+    """A driver error as Podium's: a lost or refusing database is retryable (503); a value the
+    request carried that no column can hold (an integer beyond the column's range, text with a NUL
+    character or a lone surrogate) is the client's, a 400 that does not quote the driver; else a 500."""
     if isinstance(exc, (asyncpg.exceptions.CharacterNotInRepertoireError,
                         asyncpg.exceptions.UntranslatableCharacterError)):
-        return BadRequest(f"Text that cannot be stored (a NUL character?): {exc}")
+        return BadRequest(UNSTORABLE_TEXT)
+    if isinstance(exc, asyncpg.exceptions.NumericValueOutOfRangeError):
+        return BadRequest(OUT_OF_RANGE)
+    if isinstance(exc, (asyncpg.exceptions.DataError, ValueError)):
+        # SQLSTATE 22 (data exception), also raised by asyncpg itself for an argument it cannot encode
+        text = str(exc)
+        if "out of int64 range" in text or "out of int32 range" in text:
+            return BadRequest(OUT_OF_RANGE)
+        if "surrogates not allowed" in text:
+            return BadRequest(UNSTORABLE_TEXT)
+        return StoreError(f"database error: {exc}")  # bad data, not an outage
     if isinstance(exc, _UNAVAILABLE):
         return StoreUnavailable(f"database unavailable: {type(exc).__name__}: {exc}")
     return StoreError(f"database error: {exc}")

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from podium.errors import StoreError, StoreUnavailable
+from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, PodiumError, StoreError, StoreUnavailable
 from podium.store.migrate import MIGRATIONS_SQLITE, migrations
 from podium.store.port import Store
 from podium.store.session import Session
@@ -64,27 +64,27 @@ class SqliteSession(Session):
     async def execute(self, sql: str, params: Sequence[Any]) -> None:
         try:
             self.conn.execute(sql, params)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, *_UNBINDABLE) as exc:
             raise store_error(exc) from exc
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             try:
                 self.conn.executemany(sql, rows)
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, *_UNBINDABLE) as exc:
                 raise store_error(exc) from exc
 
     async def fetchone(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
         try:
             row: Sequence[Any] | None = self.conn.execute(sql, params).fetchone()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, *_UNBINDABLE) as exc:
             raise store_error(exc) from exc
         return row
 
     async def fetchall(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         try:
             return self.conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, *_UNBINDABLE) as exc:
             raise store_error(exc) from exc
 
     async def claim_queue(self, queue_name: str, now: int, limit: int) -> list[str]:
@@ -119,8 +119,18 @@ class _ThreadSession(SqliteSession):
             return self.conn.execute(sql, params).fetchall()
 
 
-def store_error(exc: sqlite3.Error) -> StoreError:
-    """A driver error as Podium's: a busy database is retryable (503), anything else a 500."""
+# What the driver raises, besides sqlite3.Error, for an argument no column can hold.
+_UNBINDABLE = (OverflowError, UnicodeEncodeError)
+
+
+def store_error(exc: Exception) -> PodiumError:
+    """A driver error as Podium's: a busy database is retryable (503); an argument no column can
+    hold (an integer beyond 64 bits, a lone surrogate) is the client's, a 400 that does not quote
+    the driver; anything else a 500."""
+    if isinstance(exc, OverflowError):
+        return BadRequest(OUT_OF_RANGE)
+    if isinstance(exc, UnicodeEncodeError):
+        return BadRequest(UNSTORABLE_TEXT)
     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
         return StoreUnavailable(f"database is busy: {exc}")
     return StoreError(f"database error: {exc}")
@@ -131,7 +141,7 @@ def _translated() -> Iterator[None]:
     """Driver errors become StoreError at the boundary (for the statements outside a session)."""
     try:
         yield
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, *_UNBINDABLE) as exc:
         raise store_error(exc) from exc
 
 

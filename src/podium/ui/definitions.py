@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from podium.api import jsonbody
 from podium.errors import PodiumError, ValidationFailed
 from podium.model.definitions import TaskDef, WorkflowDef
 from podium.model.validation import workflow_def_checked
@@ -102,16 +103,18 @@ async def _saved(text: str, save: Callable[[Any], Awaitable[dict[str, Any]]]
     """Parse JSON text and save it with `save`: (what was given, what was saved, the errors by field)."""
     data: Any = None
     try:
-        data = json.loads(text)
+        data = jsonbody.loads(text)
         return data, await save(data), []
-    except json.JSONDecodeError as exc:
-        errors = [{"path": f"line {exc.lineno}, column {exc.colno}", "message": exc.msg}]
+    except jsonbody.BadJson as exc:
+        cause = exc.__cause__
+        errors = ([{"path": f"line {cause.lineno}, column {cause.colno}", "message": cause.msg}]
+                  if isinstance(cause, json.JSONDecodeError) else [{"path": "", "message": exc.message}])
     except ValidationError as exc:
         errors = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
     except ValidationFailed as exc:
         errors = [{"path": e.path, "message": e.message} for e in exc.errors]
     except PodiumError as exc:
-        errors = [{"path": "", "message": exc.message}]
+        errors = [{"path": "", "message": exc.public_message}]
     return (data if isinstance(data, dict) else {}), {}, errors
 
 

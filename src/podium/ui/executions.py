@@ -32,7 +32,7 @@ async def executions(request: Request) -> Response:
             start=filters.start, size=filters.size, sort=filters.sort, free_text=filters.free_text,
             query_text=filters.query(), summaries=True)
     except PodiumError as exc:
-        error = exc.message
+        error = exc.public_message
     types = sorted({d["name"] for d in await services(request).metadata.list_workflow_defs()})
     return page(request, "executions.html", {
         "filters": filters, "found": found, "error": error, "statuses": STATUSES, "actions": ACTIONS,
@@ -57,7 +57,7 @@ async def _each(request: Request, action: str, ids: list[str], reason: str | Non
             await _act(services(request), action, workflow_id, reason)
             done.append(workflow_id)
         except PodiumError as exc:
-            failed[workflow_id] = exc.message
+            failed[workflow_id] = exc.public_message
     return done, failed
 
 
@@ -97,7 +97,7 @@ async def act(request: Request, workflow_id: str, action: str) -> Response:
             await _act(services(request), action, workflow_id, str(form.get("reason") or "") or None)
         message = f"{action}: done"
     except PodiumError as exc:
-        error = exc.message
+        error = exc.public_message
     return await _execution_page(request, workflow_id, message=message, error=error)
 
 
@@ -106,7 +106,7 @@ async def _execution_page(request: Request, workflow_id: str, *, message: str | 
     try:
         body = await services(request).workflows.get(workflow_id, include_tasks=True)
     except PodiumError as exc:
-        return page(request, "missing.html", {"what": "execution", "message": exc.message}, exc.status)
+        return page(request, "missing.html", {"what": "execution", "message": exc.public_message}, exc.status)
     tasks = body.get("tasks") or []
     return page(request, "execution.html", {"wf": body, "message": message, "error": error,
                                             "live": body.get("status") in ("RUNNING", "PAUSED"),

@@ -9,8 +9,11 @@ The pages live in `executions`, `definitions` and `operations`; `pages` holds wh
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
 
 from podium.ui import definitions, executions, operations
 from podium.ui.pages import HERE
@@ -20,6 +23,17 @@ router.include_router(executions.router)
 router.include_router(definitions.router)
 router.include_router(operations.router)
 STATIC = HERE / "static"
+
+
+class Static(StaticFiles):
+    """The UI's vendored files. A path the file system cannot look up (a NUL byte, a name too long)
+    is not found, a 404, where Starlette lets the OSError or ValueError through as a 500."""
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        try:
+            return super().lookup_path(path)
+        except (OSError, ValueError):
+            return "", None
 
 
 @router.get("/")

@@ -11,6 +11,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from podium.api import jsonbody
 from podium.errors import PodiumError
 from podium.model.bbs import BbsError, ErrorType, bad_request, invalid, invalid_field, valid_guid
 
@@ -80,9 +81,9 @@ async def fields(request: Request) -> Fields:
     except Exception as exc:  # the body cannot be read
         raise BbsError(ErrorType.UNKNOWN_ERROR, str(exc) or "the request body could not be read") from exc
     try:
-        data = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise bad_request() from exc
+        data = jsonbody.loads(raw) if raw.strip() else {}
+    except jsonbody.BadJson as exc:  # upstream's words for a body it cannot decode; ours for one it cannot keep
+        raise (bad_request() if exc.malformed else BbsError(ErrorType.INVALID_REQUEST, exc.message)) from None
     if not isinstance(data, dict):
         raise bad_request()
     return Fields(data)
@@ -100,7 +101,7 @@ async def handle(request: Request, operation: Callable[[Fields], Awaitable[dict[
     except BbsError as exc:
         error = exc
     except PodiumError as exc:
-        error = BbsError(ErrorType.UNKNOWN_ERROR, exc.message)
+        error = BbsError(ErrorType.UNKNOWN_ERROR, exc.public_message)
     except Exception:
         log.exception("BBS request failed", extra={"action": "bbs_request_error", "path": request.url.path})
         error = BbsError(ErrorType.UNKNOWN_ERROR, "the request could not be handled")

@@ -11,12 +11,24 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from podium.api.bbs.body import Fields, handle
+from podium.api.docs import BOOLEAN, INTEGER, OBJECT, STRING, JsonSchema, answers, body_schema
+from podium.api.limits import LimitError
 from podium.model.bbs import check_cell_id, check_definition, invalid_field
 from podium.service.bbs import Bbs
 from podium.service.bbs.feed import follow, position
 
 router = APIRouter(tags=["bbs"])
 KEEPALIVE_EVERY = 15  # idle waits (of about a second) between keep-alive comments on the stream
+MAX_OFFER_WAIT_MS = 60_000
+GUID = {"task_guid": STRING}
+
+
+def doc(properties: dict[str, JsonSchema]) -> dict[str, Any]:
+    """A BBS route's documentation: its JSON body; every answer is HTTP 200 with a JSON body (a failure
+    is its `error`), but a body over the configured limit, refused with a 413 before it is read."""
+    return {"openapi_extra": body_schema(properties),
+            **answers(LimitError, {413: "The body is over the configured limit"},
+                      success={200: "The answer, or {error: {type, message}} on failure"})}
 
 
 def _bbs(request: Request) -> Bbs:
@@ -24,7 +36,7 @@ def _bbs(request: Request) -> Bbs:
     return found
 
 
-@router.post("/v1/tasks/desire.r2")
+@router.post("/v1/tasks/desire.r2", **doc({**GUID, "domain": STRING, "task_definition": OBJECT}))
 async def desire(request: Request) -> Response:
     async def run(f: Fields) -> dict[str, Any]:
         guid, domain = f.guid(), f.required("domain")
@@ -35,7 +47,7 @@ async def desire(request: Request) -> Response:
     return await handle(request, run)
 
 
-@router.post("/v1/tasks/list.r3")
+@router.post("/v1/tasks/list.r3", **doc({"domain": STRING, "cell_id": STRING}))
 async def tasks(request: Request) -> Response:
     async def run(f: Fields) -> dict[str, Any]:
         found = await _bbs(request).tasks.listing(f.text("domain"), f.text("cell_id"))
@@ -43,7 +55,7 @@ async def tasks(request: Request) -> Response:
     return await handle(request, run)
 
 
-@router.post("/v1/tasks/get_by_task_guid.r3")
+@router.post("/v1/tasks/get_by_task_guid.r3", **doc(GUID))
 async def task_by_guid(request: Request) -> Response:
     async def run(f: Fields) -> dict[str, Any]:
         guid = f.guid(pattern=False)
@@ -52,7 +64,7 @@ async def task_by_guid(request: Request) -> Response:
     return await handle(request, run)
 
 
-@router.post("/v1/tasks/start")
+@router.post("/v1/tasks/start", **doc({**GUID, "cell_id": STRING}))
 async def start(request: Request) -> Response:
     async def run(f: Fields) -> dict[str, Any]:
         guid, cell_id = f.guid(), f.required("cell_id")
@@ -61,7 +73,8 @@ async def start(request: Request) -> Response:
     return await handle(request, run, on_error={"should_start": False})
 
 
-@router.post("/v1/tasks/complete")
+@router.post("/v1/tasks/complete", **doc({**GUID, "cell_id": STRING, "failed": BOOLEAN,
+                                               "failure_reason": STRING, "result": STRING}))
 async def complete(request: Request) -> Response:
     async def run(f: Fields) -> dict[str, Any]:
         guid, cell_id = f.guid(), f.required("cell_id")
@@ -72,7 +85,7 @@ async def complete(request: Request) -> Response:
     return await handle(request, run)
 
 
-@router.post("/v1/tasks/fail")
+@router.post("/v1/tasks/fail", **doc({**GUID, "failure_reason": STRING}))
 async def fail(request: Request) -> Response:
     async def run(f: Fields) -> dict[str, Any]:
         guid, reason = f.guid(), f.required("failure_reason")
@@ -82,7 +95,7 @@ async def fail(request: Request) -> Response:
     return await handle(request, run)
 
 
-@router.post("/v1/tasks/reject")
+@router.post("/v1/tasks/reject", **doc({**GUID, "rejection_reason": STRING}))
 async def reject(request: Request) -> Response:
     async def run(f: Fields) -> dict[str, Any]:
         guid = f.guid()
@@ -93,17 +106,17 @@ async def reject(request: Request) -> Response:
     return await handle(request, run)
 
 
-@router.post("/v1/tasks/cancel")
+@router.post("/v1/tasks/cancel", **doc(GUID))
 async def cancel(request: Request) -> Response:
     return await _by_guid(request, "cancel")
 
 
-@router.post("/v1/tasks/resolving")
+@router.post("/v1/tasks/resolving", **doc(GUID))
 async def resolving(request: Request) -> Response:
     return await _by_guid(request, "resolving")
 
 
-@router.post("/v1/tasks/delete")
+@router.post("/v1/tasks/delete", **doc(GUID))
 async def delete(request: Request) -> Response:
     return await _by_guid(request, "delete")
 
@@ -117,7 +130,8 @@ async def _by_guid(request: Request, operation: str) -> Response:
     return await handle(request, run)
 
 
-@router.post("/v1/tasks/offers")
+@router.post("/v1/tasks/offers", **doc({"domain": STRING, "cell_id": STRING, "count": INTEGER,
+                                             "timeout_ms": {**INTEGER, "maximum": MAX_OFFER_WAIT_MS}}))
 async def offers(request: Request) -> Response:
     """Podium's addition (pull placement): Pending tasks of a domain reserved to the asking cell."""
     async def run(f: Fields) -> dict[str, Any]:
@@ -125,13 +139,13 @@ async def offers(request: Request) -> Response:
         count, timeout_ms = f.number("count", 1), f.number("timeout_ms", 0)
         f.check()
         check_cell_id(cell_id)
-        found = await _bbs(request).tasks.offers(domain, cell_id, count, min(max(timeout_ms, 0), 60_000),
+        found = await _bbs(request).tasks.offers(domain, cell_id, count, min(max(timeout_ms, 0), MAX_OFFER_WAIT_MS),
                                                  gone=request.is_disconnected)
         return {"tasks": [t.to_wire() for t in found]}
     return await handle(request, run)
 
 
-@router.post("/v1/cells/heartbeat")
+@router.post("/v1/cells/heartbeat", **doc({"cell_id": STRING, "ttl_seconds": INTEGER}))
 async def heartbeat(request: Request) -> Response:
     """Podium's addition: a cell says it is present for `ttl_seconds`."""
     async def run(f: Fields) -> dict[str, Any]:
@@ -143,7 +157,7 @@ async def heartbeat(request: Request) -> Response:
     return await handle(request, run)
 
 
-@router.post("/v1/cells/list.r1")
+@router.post("/v1/cells/list.r1", **doc({}))
 async def cells(request: Request) -> Response:
     async def run(f: Fields) -> dict[str, Any]:
         present = await _bbs(request).cells.present()
@@ -151,7 +165,8 @@ async def cells(request: Request) -> Response:
     return await handle(request, run)
 
 
-@router.get("/v1/events/tasks.r1")
+@router.get("/v1/events/tasks.r1", response_class=StreamingResponse,
+            responses={200: {"description": "Task events (Server-Sent Events)", "content": {"text/event-stream": {}}}})
 async def task_events(request: Request) -> Response:
     return StreamingResponse(_stream(request), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -8,13 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request
 from starlette.responses import Response
 
+from podium.api.conductor.docs import EMPTY, ERRORS, TEXT
 from podium.api.conductor.params import task_status
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty, text
 from podium.errors import BadRequest, NotFound
 from podium.service.repair import repair_workflow
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
 Payload = Annotated[dict[str, Any], Body()]
 STATUS_QUEUES = {status: f"conductor_{status}" for status in ("COMPLETED", "FAILED")}
@@ -31,26 +33,26 @@ async def status_queue_names() -> Response:
     return Json(STATUS_QUEUES)
 
 
-@router.post("/api/queue/update/{workflow_id}/task/{task_id}/{status}")
+@router.post("/api/queue/update/{workflow_id}/task/{task_id}/{status}", **EMPTY)
 async def update_by_task_id(svc: Svc, workflow_id: str, task_id: str, status: str, body: Payload) -> Response:
     await svc.tasks.update_by_id(workflow_id, task_id, task_status(status), body, merge=True)
     return empty()
 
 
-@router.post("/api/queue/update/{workflow_id}/{ref_name}/{status}")
+@router.post("/api/queue/update/{workflow_id}/{ref_name}/{status}", **EMPTY)
 async def update_by_ref(svc: Svc, workflow_id: str, ref_name: str, status: str, body: Payload) -> Response:
     await svc.tasks.update_by_ref(workflow_id, ref_name, task_status(status), body, None, merge=True)
     return empty()
 
 
-@router.post("/api/admin/sweep/requeue/{workflow_id}")
+@router.post("/api/admin/sweep/requeue/{workflow_id}", **TEXT)
 async def sweep(svc: Svc, workflow_id: str) -> Response:
     await svc.workflows.execution(workflow_id)
     await svc.workflows.decide(workflow_id)
     return text(f"true.{workflow_id}")
 
 
-@router.post("/api/admin/consistency/verifyAndRepair/{workflow_id}")
+@router.post("/api/admin/consistency/verifyAndRepair/{workflow_id}", **TEXT)
 async def verify_and_repair(svc: Svc, workflow_id: str) -> Response:
     await svc.workflows.execution(workflow_id)
     found = await repair_workflow(svc.executions, workflow_id)
@@ -63,7 +65,7 @@ async def environment(request: Request) -> Response:
     return Json([{"name": k, "value": v} for k, v in sorted(values.items())])
 
 
-@router.get("/api/environment/{key}")
+@router.get("/api/environment/{key}", **TEXT)
 async def environment_value(request: Request, key: str) -> Response:
     values = request.app.state.settings.workflow_env
     if key not in values:

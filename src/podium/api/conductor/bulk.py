@@ -8,12 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from starlette.responses import Response
 
+from podium.api.conductor.docs import ERRORS
 from podium.api.conductor.params import flag, opt_str
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json
 from podium.errors import BadRequest, PodiumError
 
-router = APIRouter(prefix="/api/workflow/bulk", tags=["workflow-bulk"])
+router = APIRouter(prefix="/api/workflow/bulk", tags=["workflow-bulk"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
 Ids = Annotated[list[str], Body()]
 MAX_IDS = 1000
@@ -31,7 +33,7 @@ async def _each(ids: list[str], action: Callable[[str], Awaitable[Any]]) -> Resp
             result = await action(workflow_id)
             done.append(result if result is not None else workflow_id)
         except PodiumError as exc:
-            errors[workflow_id] = exc.message
+            errors[workflow_id] = exc.public_message
     return Json({"bulkErrorResults": errors, "bulkSuccessfulResults": done})
 
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from podium.api.responses import Json
-from podium.errors import PodiumError, ValidationFailed
+from podium.errors import OUT_OF_RANGE, PodiumError, ValidationFailed
 
 log = logging.getLogger(__name__)
 INSTANCE = socket.gethostname()
@@ -36,7 +36,9 @@ async def podium_error(request: Request, exc: Exception) -> Response:
         body = {"status": 400, "message": exc.message, "retryable": False,
                 "validationErrors": [{k: v for k, v in e.items() if v is not None} for e in errors]}
         return Json(body, status_code=400)
-    return error_response(exc.status, exc.message, retryable=exc.retryable)
+    if exc.status >= 500:
+        log.warning("request failed: %s", exc.message, extra={"action": "request_error", "path": request.url.path})
+    return error_response(exc.status, exc.public_message, retryable=exc.retryable)
 
 
 async def request_invalid(request: Request, exc: Exception) -> Response:
@@ -70,12 +72,10 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "Internal server error; the request was not applied.")
 
 
-OUT_OF_RANGE = "A number in the request is out of range: integers must fit in 64 bits"
-
-
 async def out_of_range(request: Request, exc: Exception) -> Response:
-    """Integers beyond 64 bits in a request (JSON allows them; SQLite and orjson do not) are bad
-    input, not a server fault. orjson's JSONEncodeError is a plain TypeError: others stay 500s."""
+    """Integers beyond 64 bits that got past the request's parser (`jsonbody`) and the store's
+    translation are bad input, not a server fault. orjson's JSONEncodeError is a plain TypeError:
+    others stay 500s."""
     if isinstance(exc, OverflowError) or "64-bit" in str(exc):
         return error_response(400, OUT_OF_RANGE)
     return await unexpected(request, exc)

@@ -7,23 +7,25 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends
 from starlette.responses import Response
 
+from podium.api.conductor.docs import EMPTY, ERRORS
 from podium.api.conductor.params import flag, opt_str, req_int
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty
 from podium.model.events import EventHandler
 
-router = APIRouter(prefix="/api/event", tags=["events"])
+router = APIRouter(prefix="/api/event", tags=["events"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
 MAX_EXECUTIONS = 1000
 
 
-@router.post("")
+@router.post("", **EMPTY)
 async def add(svc: Svc, body: Annotated[EventHandler, Body()]) -> Response:
     await svc.events.add(body)
     return empty()
 
 
-@router.put("")
+@router.put("", **EMPTY)
 async def update(svc: Svc, body: Annotated[EventHandler, Body()]) -> Response:
     await svc.events.update(body)
     return empty()
@@ -48,7 +50,7 @@ async def by_event(svc: Svc, event: str, activeOnly: str | None = None) -> Respo
     return Json(await svc.events.find(event, flag(activeOnly, True, "activeOnly")))
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", **EMPTY)
 async def remove(svc: Svc, name: str) -> Response:
     await svc.events.remove(name)
     return empty()

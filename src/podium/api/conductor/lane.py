@@ -8,21 +8,19 @@ fallback), parsing bodies with the same pydantic models and rendering errors the
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Awaitable, Callable
 
-import orjson
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from podium.api import jsonbody
 from podium.api.conductor import tasks, workflow
-from podium.api.conductor.errors import OUT_OF_RANGE, error_response, podium_error, validation_response
+from podium.api.conductor.errors import error_response, podium_error, unexpected, validation_response
 from podium.api.conductor.services import Services
-from podium.errors import BadRequest, PodiumError
+from podium.errors import PodiumError
 from podium.model.definitions import StartWorkflowRequest, TaskResult
 
 Endpoint = Callable[[Request, Services], Awaitable[Response]]
@@ -54,36 +52,20 @@ async def _update_v2(request: Request, svc: Services) -> Response:
 
 
 async def _json(request: Request) -> object:
-    raw = await request.body()
-    if _LONG_NUMBER.search(raw):  # orjson would silently turn an integer past 64 bits into a float
-        data = json.loads(raw)
-        if _has_huge_int(data):
-            raise BadRequest(OUT_OF_RANGE)
-        return data
-    return orjson.loads(raw)
-
-
-_LONG_NUMBER = re.compile(rb"\d{20,}")
-
-
-def _has_huge_int(value: object) -> bool:
-    if isinstance(value, dict):
-        return any(_has_huge_int(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_huge_int(v) for v in value)
-    return isinstance(value, int) and not -(2**63) <= value < 2**64
+    return jsonbody.loads(await request.body())
 
 
 def _endpoint(handler: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
+            jsonbody.check_text(*request.path_params.values(), *request.query_params.values())
             return await handler(request, request.app.state.services)
         except PodiumError as exc:
             return await podium_error(request, exc)
-        except orjson.JSONDecodeError as exc:
-            return error_response(400, f"Malformed JSON in request body: {exc}")
         except ValidationError as exc:
             return validation_response(exc.errors(), prefix="body")
+        except Exception as exc:  # the last line of defence: nothing escapes the lane to end the connection
+            return await unexpected(request, exc)
 
     return endpoint
 

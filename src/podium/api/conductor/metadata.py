@@ -7,24 +7,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from starlette.responses import Response
 
+from podium.api.conductor.docs import EMPTY, ERRORS
 from podium.api.conductor.params import flag, opt_int
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty
 from podium.model.definitions import TaskDef, WorkflowDef
 from podium.model.validation import workflow_def_checked
 
-router = APIRouter(prefix="/api/metadata", tags=["metadata"])
+router = APIRouter(prefix="/api/metadata", tags=["metadata"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
 
 
-@router.post("/workflow")
+@router.post("/workflow", **EMPTY)
 async def register_workflow(svc: Svc, body: Annotated[WorkflowDef, Body()], overwrite: str | None = None
                             ) -> Response:
     await svc.metadata.register_workflow_def(body, flag(overwrite, False, "overwrite"))
     return empty()
 
 
-@router.post("/workflow/validate")
+@router.post("/workflow/validate", **EMPTY)
 async def validate_workflow(body: Annotated[WorkflowDef, Body()]) -> Response:
     await workflow_def_checked(body)
     return empty()
@@ -71,19 +73,19 @@ async def all_workflows(svc: Svc) -> Response:
     return Json(await svc.metadata.list_workflow_defs())
 
 
-@router.delete("/workflow/{name}/{version}")
+@router.delete("/workflow/{name}/{version}", **EMPTY)
 async def delete_workflow(svc: Svc, name: str, version: int) -> Response:
     await svc.metadata.delete_workflow_def(name, version)
     return empty()
 
 
-@router.post("/taskdefs")
+@router.post("/taskdefs", **EMPTY)
 async def register_task_defs(svc: Svc, body: Annotated[list[TaskDef], Body()]) -> Response:
     await svc.metadata.register_task_defs(body)
     return empty()
 
 
-@router.put("/taskdefs")
+@router.put("/taskdefs", **EMPTY)
 async def update_task_def(svc: Svc, body: Annotated[TaskDef, Body()]) -> Response:
     await svc.metadata.update_task_def(body)
     return empty()
@@ -99,7 +101,7 @@ async def get_task_def(svc: Svc, task_type: str) -> Response:
     return Json(await svc.metadata.get_task_def(task_type))
 
 
-@router.delete("/taskdefs/{task_type}")
+@router.delete("/taskdefs/{task_type}", **EMPTY)
 async def delete_task_def(svc: Svc, task_type: str) -> Response:
     await svc.metadata.delete_task_def(task_type)
     return empty()

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from podium.__about__ import __version__
+from podium.api.conductor.docs import ERRORS, TEXT
 from podium.api.conductor.params import req_int
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, text
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
 HEALTHY = {"healthResults": [], "suppressedHealthResults": [], "healthy": True}
 
@@ -27,7 +29,7 @@ async def api_health() -> Response:
     return Json(HEALTHY)
 
 
-@router.get("/api/version")
+@router.get("/api/version", **TEXT)
 async def version() -> Response:
     return text(__version__)
 

@@ -9,12 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
+from podium.api.conductor.docs import EMPTY, ERRORS
 from podium.api.conductor.params import opt_int, opt_str, req_int
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.responses import Json, empty
 from podium.errors import BadRequest
 from podium.service.schedules import Schedules
 
-router = APIRouter(prefix="/api/scheduler", tags=["scheduler"])
+router = APIRouter(prefix="/api/scheduler", tags=["scheduler"], route_class=ConductorRoute, responses=ERRORS)
 
 
 def _schedules(request: Request) -> Schedules:
@@ -22,7 +24,7 @@ def _schedules(request: Request) -> Schedules:
     return found
 
 
-@router.post("/schedules")
+@router.post("/schedules", **EMPTY)
 async def save(request: Request, body: Annotated[Any, Body()]) -> Response:
     if not isinstance(body, dict):
         raise BadRequest("The body must be a schedule (a JSON object)")
@@ -40,19 +42,21 @@ async def get(request: Request, name: str) -> Response:
     return Json(await _schedules(request).get(name))
 
 
-@router.delete("/schedules/{name}")
+@router.delete("/schedules/{name}", **EMPTY)
 async def delete(request: Request, name: str) -> Response:
     await _schedules(request).delete(name)
     return empty()
 
 
-@router.api_route("/schedules/{name}/pause", methods=["GET", "PUT"])
+@router.get("/schedules/{name}/pause", **EMPTY)
+@router.put("/schedules/{name}/pause", **EMPTY)
 async def pause(request: Request, name: str) -> Response:
     await _schedules(request).pause(name)
     return empty()
 
 
-@router.api_route("/schedules/{name}/resume", methods=["GET", "PUT"])
+@router.get("/schedules/{name}/resume", **EMPTY)
+@router.put("/schedules/{name}/resume", **EMPTY)
 async def resume(request: Request, name: str) -> Response:
     await _schedules(request).resume(name)
     return empty()

@@ -8,14 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
+from podium.api.conductor.docs import EMPTY, ERRORS, MAYBE_NONE, TEXT
 from podium.api.conductor.params import opt_str, req_int, return_strategy, task_status
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty, text
 from podium.errors import BadRequest
 from podium.model.definitions import TaskResult
 from podium.service import signals
 
-router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/tasks", tags=["tasks"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
 MAX_LONG_POLL_MS = 5000
 
@@ -36,7 +38,7 @@ async def batch_poll_from_query(svc: Services, task_type: str, query: Mapping[st
                             query.get("timeout"))
 
 
-@router.get("/poll/{task_type}")
+@router.get("/poll/{task_type}", **MAYBE_NONE)
 async def poll(svc: Svc, task_type: str, workerid: str | None = None, domain: str | None = None) -> Response:
     found = await svc.tasks.poll(task_type, opt_str(workerid), opt_str(domain), 1, 100)
     return Json(found[0]) if found else empty(204)
@@ -73,7 +75,7 @@ async def poll_data_all(svc: Svc) -> Response:
     return Json(svc.tasks.poll_data())
 
 
-@router.post("/queue/requeue/{task_type}")
+@router.post("/queue/requeue/{task_type}", **TEXT)
 async def requeue(svc: Svc, task_type: str) -> Response:
     return text(await svc.tasks.requeue(task_type))
 
@@ -97,26 +99,26 @@ async def search_v2(svc: Svc, start: str | None = None, size: str | None = None,
     return await _search(svc, start, size, sort, freeText, query, False)
 
 
-@router.post("/update-v2")
+@router.post("/update-v2", **MAYBE_NONE)
 async def update_v2(svc: Svc, body: Annotated[TaskResult, Body()]) -> Response:
     found = await svc.tasks.update_v2(body)
     return Json(found) if found else empty(204)
 
 
-@router.post("")
+@router.post("", **TEXT)
 async def update(svc: Svc, body: Annotated[TaskResult, Body()]) -> Response:
     await svc.tasks.update(body)
     return text(str(body.task_id))
 
 
-@router.post("/{task_id}/log")
+@router.post("/{task_id}/log", **EMPTY)
 async def add_log(svc: Svc, task_id: str, request: Request) -> Response:
     raw = (await request.body()).decode("utf-8", errors="replace")
     await svc.tasks.add_log(task_id, raw)
     return empty()
 
 
-@router.get("/{task_id}/log")
+@router.get("/{task_id}/log", **MAYBE_NONE)
 async def logs(svc: Svc, task_id: str) -> Response:
     found = await svc.tasks.logs(task_id)
     return Json(found) if found else empty(204)
@@ -127,7 +129,7 @@ async def get(svc: Svc, task_id: str) -> Response:
     return Json(await svc.tasks.get(task_id))
 
 
-@router.post("/{workflow_id}/{status}/signal")
+@router.post("/{workflow_id}/{status}/signal", **EMPTY)
 async def signal(svc: Svc, workflow_id: str, status: str, body: Annotated[dict[str, Any], Body()]) -> Response:
     await signals.signal(svc.workflows, svc.tasks, workflow_id, task_status(status), body)
     return empty(200)
@@ -142,11 +144,11 @@ async def signal_sync(svc: Svc, workflow_id: str, status: str, body: Annotated[d
     return Json(answer)
 
 
-@router.post("/{workflow_id}/{ref_name}/{status}")
+@router.post("/{workflow_id}/{ref_name}/{status}", **TEXT)
 async def update_by_ref(svc: Svc, workflow_id: str, ref_name: str, status: str,
                         body: Annotated[dict[str, Any], Body()], workerid: str | None = None) -> Response:
     task_id = await svc.tasks.update_by_ref(workflow_id, ref_name, task_status(status), body, opt_str(workerid))
-    return text(task_id) if task_id else empty()
+    return text(task_id or "")  # no task updated: an empty text, as documented
 
 
 @router.post("/{workflow_id}/{ref_name}/{status}/sync")

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 from starlette.responses import Response
 
+from podium.api.conductor.docs import EMPTY, ERRORS, NO_CONTENT, TEXT
 from podium.api.conductor.params import flag, opt_int, opt_str, req_int, return_strategy
+from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty, text
 from podium.errors import FieldError, NotFound, ValidationFailed
@@ -16,11 +18,11 @@ from podium.service import starts
 from podium.service.execute import execute_and_wait
 from podium.service.testing import run_test
 
-router = APIRouter(prefix="/api/workflow", tags=["workflow"])
+router = APIRouter(prefix="/api/workflow", tags=["workflow"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
 
 
-@router.post("")
+@router.post("", **TEXT)
 async def start(svc: Svc, body: Annotated[StartWorkflowRequest, Body()]) -> Response:
     return text(await starts.start(svc.executions, body))
 
@@ -65,7 +67,7 @@ async def running(svc: Svc, name: str, version: str | None = None, startTime: st
     return Json(found)
 
 
-@router.put("/decide/{workflow_id}")
+@router.put("/decide/{workflow_id}", **EMPTY)
 async def decide(svc: Svc, workflow_id: str) -> Response:
     await svc.workflows.decide(workflow_id)
     return empty()
@@ -90,7 +92,7 @@ async def test_workflow(svc: Svc, body: Annotated[WorkflowTestRequest, Body()]) 
     return Json(await run_test(svc.workflows, svc.tasks, body))
 
 
-@router.post("/{name}")
+@router.post("/{name}", **TEXT)
 async def start_by_name(svc: Svc, name: str, body: Annotated[dict[str, Any], Body()],
                         version: str | None = None, correlationId: str | None = None,
                         priority: str | None = None) -> Response:
@@ -141,13 +143,13 @@ async def correlated_many(svc: Svc, name: str, body: Annotated[list[str], Body()
     return Json({cid: await svc.workflows.correlated(name, cid, closed, with_tasks) for cid in body})
 
 
-@router.delete("/{workflow_id}/remove")
+@router.delete("/{workflow_id}/remove", **EMPTY)
 async def remove(svc: Svc, workflow_id: str, archiveWorkflow: str | None = None) -> Response:
     await svc.workflows.remove(workflow_id, flag(archiveWorkflow, True, "archiveWorkflow"))
     return empty()
 
 
-@router.delete("/{workflow_id}/terminate-remove")
+@router.delete("/{workflow_id}/terminate-remove", **EMPTY)
 async def terminate_remove(svc: Svc, workflow_id: str, reason: str | None = None,
                            archiveWorkflow: str | None = None) -> Response:
     await svc.workflows.terminate_remove(workflow_id, opt_str(reason),
@@ -155,25 +157,25 @@ async def terminate_remove(svc: Svc, workflow_id: str, reason: str | None = None
     return empty()
 
 
-@router.delete("/{workflow_id}")
+@router.delete("/{workflow_id}", **EMPTY)
 async def terminate(svc: Svc, workflow_id: str, reason: str | None = None) -> Response:
     await svc.workflows.terminate(workflow_id, opt_str(reason))
     return empty()
 
 
-@router.put("/{workflow_id}/pause")
+@router.put("/{workflow_id}/pause", **EMPTY)
 async def pause(svc: Svc, workflow_id: str) -> Response:
     await svc.workflows.pause(workflow_id)
     return empty()
 
 
-@router.put("/{workflow_id}/resume")
+@router.put("/{workflow_id}/resume", **EMPTY)
 async def resume(svc: Svc, workflow_id: str) -> Response:
     await svc.workflows.resume(workflow_id)
     return empty()
 
 
-@router.put("/{workflow_id}/skiptask/{ref_name}")
+@router.put("/{workflow_id}/skiptask/{ref_name}", **EMPTY)
 async def skip(svc: Svc, workflow_id: str, ref_name: str,
                body: Annotated[dict[str, Any] | None, Body()] = None) -> Response:
     body = body or {}
@@ -181,24 +183,24 @@ async def skip(svc: Svc, workflow_id: str, ref_name: str,
     return empty()
 
 
-@router.post("/{workflow_id}/rerun")
+@router.post("/{workflow_id}/rerun", **TEXT)
 async def rerun(svc: Svc, workflow_id: str, body: Annotated[RerunWorkflowRequest, Body()]) -> Response:
     return text(await svc.workflows.rerun(workflow_id, body))
 
 
-@router.post("/{workflow_id}/restart")
+@router.post("/{workflow_id}/restart", **NO_CONTENT)
 async def restart(svc: Svc, workflow_id: str, useLatestDefinitions: str | None = None) -> Response:
     await svc.workflows.restart(workflow_id, flag(useLatestDefinitions, False, "useLatestDefinitions"))
     return empty(204)
 
 
-@router.post("/{workflow_id}/retry")
+@router.post("/{workflow_id}/retry", **NO_CONTENT)
 async def retry(svc: Svc, workflow_id: str, resumeSubworkflowTasks: str | None = None) -> Response:
     await svc.workflows.retry(workflow_id, flag(resumeSubworkflowTasks, False, "resumeSubworkflowTasks"))
     return empty(204)
 
 
-@router.post("/{workflow_id}/resetcallbacks")
+@router.post("/{workflow_id}/resetcallbacks", **NO_CONTENT)
 async def reset_callbacks(svc: Svc, workflow_id: str) -> Response:
     await svc.workflows.reset_callbacks(workflow_id)
     return empty(204)

@@ -7,15 +7,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from podium.api.docs import INTEGER, OBJECT, STRING, answers, body_schema, query
 from podium.api.responses import Json, empty, guarded, json_body
 from podium.errors import BadRequest
 from podium.service.sigma import Processes
 
 router = APIRouter(tags=["sigma"])
 _IDS = {400: "bad_request", 404: "not_found", 409: "conflict"}
+
+
+class SigmaError(BaseModel):
+    id: str
+    message: str
+
+
+ERRORS = {400: "Bad input", 404: "No such process", 409: "A conflict", 413: "The body is over the configured limit",
+          500: "An unexpected failure"}
+PROCESS = {"process_name": STRING, "type": STRING, "period": INTEGER, "partition": STRING, "workflow": OBJECT}
 
 
 def _processes(request: Request) -> Processes:
@@ -28,10 +40,10 @@ async def _handle(request: Request, run: Callable[[], Awaitable[Response]]) -> R
         return Json({"id": _IDS.get(status, "server_error"), "message": message or "The request could not be handled"},
                     status_code=status)
 
-    return await guarded(run, error, dialect="sigma", path=request.url.path)
+    return await guarded(request, run, error, dialect="sigma")
 
 
-@router.get("/processes")
+@router.get("/processes", openapi_extra=query("process_name"), **answers(SigmaError, ERRORS))
 async def listing(request: Request) -> Response:
     async def run() -> Response:
         name = request.query_params.get("process_name")
@@ -39,7 +51,8 @@ async def listing(request: Request) -> Response:
     return await _handle(request, run)
 
 
-@router.post("/processes")
+@router.post("/processes", status_code=201, openapi_extra=body_schema(PROCESS),
+             **answers(SigmaError, ERRORS, success={201: "Created (Location names it)"}))
 async def create(request: Request) -> Response:
     async def run() -> Response:
         created = await _processes(request).create(await json_body(request))
@@ -47,14 +60,15 @@ async def create(request: Request) -> Response:
     return await _handle(request, run)
 
 
-@router.get("/processes/{process_id}")
+@router.get("/processes/{process_id}", **answers(SigmaError, ERRORS))
 async def get(request: Request, process_id: str) -> Response:
     async def run() -> Response:
         return Json({"processes": [await _processes(request).get(process_id)]})
     return await _handle(request, run)
 
 
-@router.put("/processes/{process_id}")
+@router.put("/processes/{process_id}", openapi_extra=body_schema({"operation": STRING}),
+            **answers(SigmaError, ERRORS))
 async def operate(request: Request, process_id: str) -> Response:
     async def run() -> Response:
         body = await json_body(request)
@@ -65,7 +79,7 @@ async def operate(request: Request, process_id: str) -> Response:
     return await _handle(request, run)
 
 
-@router.delete("/processes/{process_id}")
+@router.delete("/processes/{process_id}", status_code=204, **answers(SigmaError, ERRORS, success={}, empty=(204,)))
 async def delete(request: Request, process_id: str) -> Response:
     async def run() -> Response:
         if await _processes(request).delete(process_id):

@@ -8,15 +8,30 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from podium.api.docs import BOOLEAN, INTEGER, OBJECT, STRING, answers, array, body_schema, query
 from podium.api.responses import guarded, json_object
 from podium.errors import BadRequest, NotFound
 from podium.service.tango import Tango
 from podium.store.tango import Member
 
 router = APIRouter(tags=["tango"])
+
+
+class TangoError(BaseModel):
+    status: int
+    message: str
+
+
+ERRORS = {400: "A missing or invalid parameter, or a body that is not a JSON object",
+          404: "No such project, user or container", 409: "Not the project's current stage",
+          413: "The body is over the configured limit", 500: "An unexpected failure"}
+ANSWERS = answers(TangoError, ERRORS)
+PROJECT = {"user_id": STRING, "project_id": STRING}
+V1_PARAMETERS = ("from", "user_id", "project_id", "status")
 
 
 def _tango(request: Request) -> Tango:
@@ -36,7 +51,7 @@ async def _handle(request: Request, run: Callable[[dict[str, Any]], Awaitable[An
     def error(status: int, message: str | None) -> Response:
         return _answer({"status": status, "message": message or "the request could not be handled"}, status)
 
-    return await guarded(work, error, dialect="tango", path=request.url.path)
+    return await guarded(request, work, error, dialect="tango")
 
 
 def _required(given: dict[str, Any], *names: str) -> list[str]:
@@ -49,7 +64,8 @@ def _required(given: dict[str, Any], *names: str) -> list[str]:
 # --- members' reports ---------------------------------------------------------------------------------
 
 
-@router.get("/status_report")
+@router.get("/status_report", openapi_extra=query("container_id", "user_id", "project_id", "status", "task_id"),
+            **ANSWERS)
 async def status_report(request: Request) -> Response:
     async def run(q: dict[str, Any]) -> dict[str, Any]:
         if q.get("task_id"):  # a REMOTE task of any workflow, named directly
@@ -62,7 +78,8 @@ async def status_report(request: Request) -> Response:
     return await _handle(request, run, body=False)
 
 
-@router.api_route("/status", methods=["GET", "POST"])
+@router.get("/status", openapi_extra=query(*V1_PARAMETERS), **ANSWERS)
+@router.post("/status", openapi_extra=query(*V1_PARAMETERS), **ANSWERS)
 async def status_v1(request: Request) -> Response:
     """The seed's form: status(from=<container_id>, status=<status>)."""
     async def run(q: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +94,8 @@ async def status_v1(request: Request) -> Response:
 # --- projects -----------------------------------------------------------------------------------------
 
 
-@router.post("/api/set_workflow")
+@router.post("/api/set_workflow", openapi_extra=body_schema(
+    {**PROJECT, "workflow": array(STRING), "project_type": STRING, "target": STRING}), **ANSWERS)
 async def set_workflow(request: Request) -> Response:
     async def run(b: dict[str, Any]) -> dict[str, Any]:
         user, project = _required(b, "user_id", "project_id")
@@ -92,7 +110,7 @@ async def set_workflow(request: Request) -> Response:
     return await _handle(request, run, body=True)
 
 
-@router.post("/api/container_start")
+@router.post("/api/container_start", openapi_extra=body_schema({**PROJECT, "container_id": STRING}), **ANSWERS)
 async def container_start(request: Request) -> Response:
     async def run(b: dict[str, Any]) -> dict[str, Any]:
         user, project, container = _required(b, "user_id", "project_id", "container_id")
@@ -101,7 +119,7 @@ async def container_start(request: Request) -> Response:
     return await _handle(request, run, body=True)
 
 
-@router.post("/api/container_stop")
+@router.post("/api/container_stop", openapi_extra=body_schema({**PROJECT, "container_id": STRING}), **ANSWERS)
 async def container_stop(request: Request) -> Response:
     async def run(b: dict[str, Any]) -> dict[str, Any]:
         user, project, container = _required(b, "user_id", "project_id", "container_id")
@@ -110,7 +128,7 @@ async def container_stop(request: Request) -> Response:
     return await _handle(request, run, body=True)
 
 
-@router.post("/api/status_request")
+@router.post("/api/status_request", openapi_extra=body_schema(PROJECT), **ANSWERS)
 async def status_request(request: Request) -> Response:
     async def run(b: dict[str, Any]) -> dict[str, Any]:
         user, project = _required(b, "user_id", "project_id")
@@ -119,7 +137,7 @@ async def status_request(request: Request) -> Response:
     return await _handle(request, run, body=True)
 
 
-@router.post("/api/status_result")
+@router.post("/api/status_result", openapi_extra=body_schema(PROJECT), **ANSWERS)
 async def status_result(request: Request) -> Response:
     async def run(b: dict[str, Any]) -> dict[str, Any]:
         user, project_id = _required(b, "user_id", "project_id")
@@ -134,14 +152,14 @@ async def status_result(request: Request) -> Response:
 # --- the member registry --------------------------------------------------------------------------------
 
 
-@router.get("/api/containers")
+@router.get("/api/containers", **answers(TangoError, ERRORS, body=array(OBJECT)))
 async def containers(request: Request) -> Response:
     async def run(_: dict[str, Any]) -> list[dict[str, Any]]:
         return [m.to_wire() for m in await _tango(request).remote.members()]
     return await _handle(request, run, body=False)
 
 
-@router.get("/api/containers/{container_id}")
+@router.get("/api/containers/{container_id}", **ANSWERS)
 async def container(request: Request, container_id: str) -> Response:
     async def run(_: dict[str, Any]) -> dict[str, Any]:
         found = await _tango(request).remote.member(container_id)
@@ -151,7 +169,8 @@ async def container(request: Request, container_id: str) -> Response:
     return await _handle(request, run, body=False)
 
 
-@router.put("/api/containers/{container_id}")
+@router.put("/api/containers/{container_id}",
+            openapi_extra=body_schema({"url": STRING, "retries": INTEGER, "resume": BOOLEAN}), **ANSWERS)
 async def register(request: Request, container_id: str) -> Response:
     async def run(b: dict[str, Any]) -> dict[str, Any]:
         (url,) = _required(b, "url")
@@ -166,7 +185,7 @@ async def register(request: Request, container_id: str) -> Response:
     return await _handle(request, run, body=True)
 
 
-@router.delete("/api/containers/{container_id}")
+@router.delete("/api/containers/{container_id}", **ANSWERS)
 async def unregister(request: Request, container_id: str) -> Response:
     async def run(_: dict[str, Any]) -> dict[str, Any]:
         await _tango(request).remote.unregister(container_id)

@@ -9,16 +9,30 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
+from podium.api.docs import OBJECT, answers, array, body_schema, query
 from podium.api.responses import Json, empty, guarded, json_object
 from podium.errors import BadRequest
 from podium.service.tnco import INTENT_TYPES, STATUSES, Lifecycle
 from podium.store.tnco import Filters
 
 router = APIRouter(tags=["tnco"])
+
+
+class TncoError(BaseModel):
+    details: dict[str, Any]
+    localizedMessage: str
+    url: str
+
+
+ERRORS = {400: "Bad input", 404: "No such process or intent", 413: "The body is over the configured limit",
+          500: "An unexpected failure"}
+SEARCH = ("assemblyId", "assemblyName", "assemblyType", "startDateTime", "endDateTime", "processStatuses",
+          "intentTypes", "limit")
 
 
 class BadParameter(BadRequest):
@@ -42,14 +56,15 @@ async def _handle(request: Request, run: Callable[[], Awaitable[Response]]) -> R
     def error(status: int, message: str | None) -> Response:
         return _error(request, status, message or "The request could not be handled", {})
 
-    return await guarded(work, error, dialect="tnco", path=request.url.path)
+    return await guarded(request, work, error, dialect="tnco")
 
 
 def _error(request: Request, status: int, message: str, details: dict[str, Any]) -> Response:
     return Json({"details": details, "localizedMessage": message, "url": str(request.url.path)}, status_code=status)
 
 
-@router.post("/api/intent/{name}")
+@router.post("/api/intent/{name}", status_code=201, openapi_extra=body_schema(),
+             **answers(TncoError, ERRORS, success={}, empty=(201,)))
 async def intent(request: Request, name: str) -> Response:
     async def run() -> Response:
         body = await json_object(request, what="The intent body")
@@ -60,7 +75,7 @@ async def intent(request: Request, name: str) -> Response:
     return await _handle(request, run)
 
 
-@router.get("/api/processes/{process_id}")
+@router.get("/api/processes/{process_id}", openapi_extra=query("shallow"), **answers(TncoError, ERRORS))
 async def get_process(request: Request, process_id: str) -> Response:
     async def run() -> Response:
         shallow = _flag(request.query_params, "shallow")
@@ -68,7 +83,7 @@ async def get_process(request: Request, process_id: str) -> Response:
     return await _handle(request, run)
 
 
-@router.get("/api/processes")
+@router.get("/api/processes", openapi_extra=query(*SEARCH), **answers(TncoError, ERRORS, body=array(OBJECT)))
 async def search(request: Request) -> Response:
     async def run() -> Response:
         return Json(await _lifecycle(request).search(filters(request.query_params)))
