@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from podium import sandbox as sandbox_module
-from podium.engine.scripting import ScriptError
+from podium.engine.scripting import ScriptError, TooSlow
 from podium.sandbox import Limits, Sandbox
 
 FAST = Sandbox(Limits(time_s=0.5, memory_bytes=32 * 1024 * 1024))
@@ -60,13 +60,19 @@ def test_globals_a_script_cannot_remove_are_cleared_by_replacing_its_worker() ->
     assert FAST.javascript("typeof implicit", {}) == "undefined"
 
 
-def test_the_scripts_of_one_step_share_one_time_limit() -> None:
-    step = FAST.budgeted()
-    with pytest.raises(ScriptError, match="time limit"):
+def test_quick_evaluations_hand_on_what_needs_longer_and_share_their_steps_time_limit() -> None:
+    step = Sandbox(Limits(time_s=0.5, quick_s=0.2)).budgeted()
+    assert step.javascript("1 + 1", {}, quick=True) == 2
+    for _ in range(2):  # 0.2 s each, then 0.1 s left of the step's 0.5 s
+        with pytest.raises(TooSlow):
+            step.javascript("while (true) {}", {}, quick=True)
+    with pytest.raises(TooSlow):
+        step.javascript("var end = Date.now() + 150; while (Date.now() < end) {} 1", {}, quick=True)
+    with pytest.raises(TooSlow, match="used its time limit"):
+        step.javascript("1", {}, quick=True)
+    assert step.javascript("1", {}) == 1  # not quick (a loop condition): its own limit
+    with pytest.raises(ScriptError, match=r"time limit of 0\.5 s"):
         step.javascript("while (true) {}", {})
-    with pytest.raises(ScriptError, match="scripts of this step ran past their time limit"):
-        step.javascript("1", {})
-    assert FAST.budgeted().javascript("1", {}) == 1
 
 
 def test_timers_finalizers_and_webassembly_are_not_offered() -> None:

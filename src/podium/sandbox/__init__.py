@@ -53,8 +53,9 @@ class Sandbox:
         self._use = use  # names the pools: work in units and work in the background never share workers
 
     def budgeted(self) -> Sandbox:
-        """This sandbox for one engine step: all the scripts the step evaluates share one time
-        limit, so a step that forks many runaway scripts holds its unit of work no longer than one."""
+        """This sandbox for one engine step: its quick evaluations share one time limit, past which
+        the rest are handed on (`TooSlow`), so a step that forks many runaway scripts holds its unit
+        of work no longer than one limit. (A loop condition is not quick: each has its own limit.)"""
         return Sandbox(self.limits, deadline=time.monotonic() + self.limits.time_s, use=self._use)
 
     def background(self) -> Sandbox:
@@ -116,17 +117,15 @@ class Sandbox:
         return text
 
     def _seconds(self, quick: bool) -> float:
-        """How long this evaluation may run: the limit, within what is left of the step's budget,
-        and no longer than the quick budget when it is quick."""
-        seconds = self.limits.time_s
-        if quick:
-            seconds = min(seconds, self.limits.quick_s)
+        """How long this evaluation may run: the limit; a quick one, no longer than the quick budget
+        and what is left of its step's."""
+        if not quick:
+            return self.limits.time_s
+        seconds = min(self.limits.time_s, self.limits.quick_s)
         if self._deadline is not None:
             seconds = min(seconds, self._deadline - time.monotonic())
-            if seconds <= 0 and quick:
-                raise TooSlow("the step has used its scripts' time limit")
             if seconds <= 0:
-                raise ScriptError(f"the scripts of this step ran past their time limit of {self.limits.time_s:g} s")
+                raise TooSlow("the step's quick evaluations have used its time limit")
         return seconds
 
 
