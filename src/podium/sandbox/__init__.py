@@ -33,6 +33,7 @@ __all__ = ["Limits", "Sandbox", "ScriptError", "shared"]
 
 T = TypeVar("T")
 MB = 1024 * 1024
+SYNTAX_POOL = "js-syntax"  # one worker of its own: a registration never waits behind running scripts
 GRACE_S = 1.0  # a JavaScript worker enforces its time limit itself; it is killed this much later
 
 
@@ -88,7 +89,7 @@ class Sandbox:
         """V8's syntax error for `source` as a function body (nothing runs), or None if it parses;
         a check that passes a limit (an enormous script) gives the limit's reason."""
         try:
-            text = self._call("js", {"op": "compile"}, _encode(source), pool="js-syntax")
+            text = self._call("js", {"op": "compile"}, _encode(source), pool=SYNTAX_POOL)
         except ScriptError as exc:
             return str(exc)
         return str(_decode(text)) or None
@@ -102,7 +103,8 @@ class Sandbox:
         request = json.dumps(header).encode() + b"\n" + body
         timeout = seconds + (min(GRACE_S, seconds) if kind == "js" else 0.0)
         try:
-            status, text = _pool(pool or self._use + kind, kind, limits.workers).call(
+            size = 1 if pool == SYNTAX_POOL else limits.workers
+            status, text = _pool(pool or self._use + kind, kind, size).call(
                 request, timeout, wait_s=seconds if quick else None)
         except Busy as exc:
             raise TooSlow("every worker is busy") from exc
