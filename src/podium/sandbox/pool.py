@@ -57,6 +57,8 @@ class Worker:
         assert self.process.stdin is not None and self.process.stdout is not None
         self._requests = self.process.stdin.fileno()
         self._replies = self.process.stdout.fileno()
+        self._poller = select.poll()
+        self._poller.register(self._replies, select.POLLIN)
         try:
             status, text = self._answer(time.monotonic() + START_TIMEOUT_S)
             if status != Status.READY:
@@ -80,8 +82,7 @@ class Worker:
 
     def _read(self, size: int, deadline: float) -> bytes:
         chunks: list[bytes] = []
-        poller = select.poll()
-        poller.register(self._replies, select.POLLIN)
+        poller = self._poller
         while size:
             left = deadline - time.monotonic()
             if left <= 0 or not poller.poll(left * 1000):
