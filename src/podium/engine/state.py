@@ -30,6 +30,11 @@ class EngineContext(Protocol):
 
     def new_id(self) -> str: ...
 
+    @property
+    def max_payload_bytes(self) -> int:
+        """The largest payload (a task's input or output, an execution's) that may be stored."""
+        ...
+
     def task_notices(self, task_def_name: str) -> bool:
         """Whether this task's status changes are announced (status listeners)."""
         ...

@@ -96,7 +96,7 @@ class DoWhile(Operator):
         outputs = self._iteration_outputs(turn, loop, wt, n)
         if outputs is None:
             return  # its tasks are being loaded; `check` comes back
-        loop.output[str(n)] = outputs
+        loop.output = loop.output | {str(n): outputs}  # replaced, not changed in place (see model.payloads)
         try:
             again = self._again(loop, wt, n, outputs)
         except ScriptError as exc:
