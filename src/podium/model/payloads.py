@@ -32,20 +32,24 @@ class HasPayloads(Protocol):
 
 def encode(value: Any) -> Encoded:
     raw = orjson.dumps(value)
-    return Encoded(value, len(value), raw.decode(), len(raw))
+    return Encoded(value, _entries(value), raw.decode(), len(raw))
 
 
 def encoded(record: HasPayloads, name: str) -> Encoded:
     """The record's payload `name` encoded: kept from before if it has not been replaced since."""
     value = getattr(record, name)
     kept = record.encoded.get(name) if record.encoded is not None else None
-    if kept is not None and kept.value is value and kept.entries == len(value):
+    if kept is not None and kept.value is value and kept.entries == _entries(value):
         return kept
     fresh = encode(value)
     if record.encoded is None:
         record.encoded = {}
     record.encoded[name] = fresh
     return fresh
+
+
+def _entries(value: Any) -> int:
+    return len(value) if isinstance(value, (dict, list)) else -1
 
 
 def over_limit(what: str, size: int, owner: str, limit: int) -> str:
