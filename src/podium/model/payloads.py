@@ -18,7 +18,7 @@ import orjson
 SETTING = "max_payload_bytes"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs more to make than the encoding itself
 class Encoded:
     value: Any  # the payload encoded (identity is what counts)
     entries: int  # its len() then: a cheap guard against an entry added or removed in place
@@ -30,26 +30,35 @@ class HasPayloads(Protocol):
     encoded: dict[str, Encoded] | None
 
 
-def encode(value: Any) -> Encoded:
-    raw = orjson.dumps(value)
-    return Encoded(value, _entries(value), raw.decode(), len(raw))
-
-
 def encoded(record: HasPayloads, name: str) -> Encoded:
-    """The record's payload `name` encoded: kept from before if it has not been replaced since."""
+    """The record's payload `name` encoded (and kept): the kept encoding if it still holds."""
     value = getattr(record, name)
-    kept = record.encoded.get(name) if record.encoded is not None else None
-    if kept is not None and kept.value is value and kept.entries == _entries(value):
-        return kept
-    fresh = encode(value)
-    if record.encoded is None:
-        record.encoded = {}
-    record.encoded[name] = fresh
+    memo = record.encoded
+    if memo is None:
+        memo = record.encoded = {}
+    else:
+        kept = memo.get(name)
+        if kept is not None and kept.value is value and kept.entries == _entries(value):
+            return kept
+    raw = orjson.dumps(value)
+    fresh = memo[name] = Encoded(value, _entries(value), raw.decode(), len(raw))
     return fresh
 
 
+def text(record: HasPayloads, name: str) -> str:
+    """The record's payload `name` as JSON text: the kept encoding if it still holds, else a fresh
+    one (not kept: a payload written without being measured is encoded once either way)."""
+    value = getattr(record, name)
+    memo = record.encoded
+    if memo is not None:
+        kept = memo.get(name)
+        if kept is not None and kept.value is value and kept.entries == _entries(value):
+            return kept.text
+    return orjson.dumps(value).decode()
+
+
 def _entries(value: Any) -> int:
-    return len(value) if isinstance(value, (dict, list)) else -1
+    return len(value) if type(value) is dict else -1
 
 
 def over_limit(what: str, size: int, owner: str, limit: int) -> str:
