@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             polls.load(await s.list_poll_data())
         context = Context(meta, polls, settings.workflow_env, sandbox_of(settings),
                           task_notices=settings.task_status_listener,
-                          status_webhook=settings.status_webhook_url)
+                          status_webhook=settings.status_webhook_url, max_payload_bytes=settings.max_payload_bytes)
         executions = Executions(store, meta, context, clock, waker)
         task_service, workflow_service = Tasks(executions, polls), Workflows(executions)
         event_handlers = EventHandlers(executions, workflow_service, task_service)

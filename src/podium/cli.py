@@ -64,14 +64,11 @@ def serve(settings: Settings) -> None:
 
     from podium.app import create_app
     from podium.logs import configure
+    from podium.serving import uvicorn_options
 
     configure(settings.log_level, settings.log_json)
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                access_log=settings.log_level == "debug", loop="uvloop", http="httptools",
-                timeout_graceful_shutdown=5,
-                timeout_keep_alive=65)  # longer than clients' own idle limits (httpx: 5 s), so
-                                        # the client, not the server, closes an idle connection
+    uvicorn.run(app, **uvicorn_options(settings))
 
 
 async def upgrade(settings: Settings) -> list[int]:

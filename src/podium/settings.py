@@ -43,6 +43,12 @@ class Settings(BaseSettings):
                                "system-task runner and finishes there, within script_time_limit_s.")
     script_workers: int = Field(
         2, gt=0, description="Sandbox processes per runtime (JavaScript, jq): evaluations that run at once.")
+    http_header_timeout_s: float = Field(
+        10, gt=0, description="A request's line and headers must arrive within this many seconds (from the "
+                              "connection, or from the request's first byte on a kept-alive one), else the "
+                              "connection is closed.")
+    http_limit_concurrency: int = Field(
+        0, ge=0, description="Open connections (or requests) past which new requests get 503; 0 = no limit.")
     workflow_env: dict[str, str] = Field(default_factory=dict,
                                          description="Names readable as ${NAME} in workflow expressions.")
     http_allowed_hosts: list[str] = Field(

@@ -170,6 +170,17 @@ async def test_s12_complete(bbs: Bbs) -> None:
     assert [await bbs.task("t2"), await bbs.task("t3")] == others
 
 
+async def test_a_result_over_the_payload_limit_fails_the_task_and_is_not_kept(make_bbs: Factory) -> None:
+    # Through HTTP a result cannot pass the limit (the body limit is the same setting); the service
+    # is held to it all the same (issue 13, item 4).
+    bbs = await make_bbs(max_payload_bytes=4096)
+    await bbs.given("Running", "big", cell="cell-1")
+    await bbs.app.state.bbs.tasks.complete("big", "cell-1", False, "", "r" * 5000)
+    task = await bbs.task("big")
+    assert task["state"] == "Completed" and task["failed"] is True and task["result"] == ""
+    assert "permissible limit: 4096 bytes (max_payload_bytes)" in task["failure_reason"]
+
+
 async def test_s13_complete_from_a_different_cell(bbs: Bbs) -> None:
     running = await bbs.given("Running", "t1", cell="the-cell")
     bbs.advance(1)

@@ -8,6 +8,7 @@ from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError
 from podium.model.enums import TaskStatus, WorkflowStatus
 from podium.model.records import Execution, QueueEntry, Task, TaskLog, Timer
 from podium.store import Store
+from podium.store.session import INDEXED_FIELD_CHARS, INDEXED_PAYLOAD_CHARS
 
 
 def execution(wid: str = "w1", **kw: object) -> Execution:
@@ -147,6 +148,21 @@ async def test_full_text_entries_are_written_once_until_marked_again(store: Stor
         assert await s.executions_to_index(10) == []
         await s.update_execution(execution(output={"city": "Porto"}), reindex=True)
         assert "Porto" in (await s.executions_to_index(10))[0][1]
+
+
+async def test_full_text_entries_are_capped_and_a_skipped_one_waits_for_a_change(store: Store) -> None:
+    words = " ".join(f"w{i}" for i in range(INDEXED_PAYLOAD_CHARS))  # far past the cap
+    async with store.unit() as s:
+        await s.insert_execution(execution(input={"text": words}, correlation_id="c" * 5000))
+        await s.insert_execution(execution("w2", input={"city": "Lisbon"}))
+        (row_id, text), (_, other) = await s.executions_to_index(10)
+        assert len(text) < 2 * INDEXED_PAYLOAD_CHARS + INDEXED_FIELD_CHARS + 100
+        assert text.split()[-1].rstrip('"') in words.split()  # no word cut in two
+        assert "Lisbon" in other
+        assert await s.skip_index(row_id) == "w1"
+        assert [e[1] for e in await s.executions_to_index(10)] == [other]
+        await s.update_execution(execution(output={"city": "Porto"}), reindex=True)  # changed: due again
+        assert len(await s.executions_to_index(10)) == 2
 
 
 async def test_definitions_upsert_and_latest_version(store: Store) -> None:

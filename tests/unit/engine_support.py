@@ -19,10 +19,11 @@ SANDBOX = Sandbox()  # the real one: scripts run in its worker processes
 
 class FakeContext:
     def __init__(self, task_defs: Mapping[str, TaskDef] | None = None,
-                 polls: Mapping[str, int] | None = None) -> None:
+                 polls: Mapping[str, int] | None = None, max_payload_bytes: int = 10 * 1024 * 1024) -> None:
         self.defs = dict(task_defs or {})
         self.polls = dict(polls or {})
         self._ids = itertools.count(1)
+        self.max_payload_bytes = max_payload_bytes
 
     def task_def(self, name: str) -> TaskDef | None:
         return self.defs.get(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from podium.engine import limits
 from podium.engine import retry as retry_policy
 from podium.engine.inputs import evaluate
 from podium.engine.notices import workflow_notice
@@ -160,11 +161,16 @@ def end_workflow(
         if not task.status.terminal:
             turn.end_task(task, TaskStatus.CANCELED)
         _mark_executed(turn, task)
+    ex.output = output if output is not None else workflow_output(turn)
+    refused = limits.drop_oversized_output(ex, turn.ctx.max_payload_bytes)
+    if refused is not None:  # an output that cannot be kept: the workflow does not succeed
+        run_failure_workflow = run_failure_workflow or status == WorkflowStatus.COMPLETED
+        status = WorkflowStatus.FAILED if status == WorkflowStatus.COMPLETED else status
+        reason = f"{reason}; {refused}" if reason else refused
     ex.status = status
     ex.reason = reason
     ex.end_time = now
     ex.update_time = now
-    ex.output = output if output is not None else workflow_output(turn)
     turn.state.touch_execution()
     turn.state.emit(ClearTimer(WORKFLOW_TIMER, ex.workflow_id))
     failure_wf = turn.state.definition.wdef.failure_workflow

@@ -225,12 +225,13 @@ def reset_callbacks(turn: Turn) -> None:
 def update_variables(turn: Turn, variables: dict[str, Any], append_array: bool = False) -> None:
     """Merge into the workflow's variables (an event handler's update_workflow_variables); with
     `append_array`, a list value is appended to an existing list instead of replacing it."""
-    current = turn.execution.variables
+    current = dict(turn.execution.variables)  # replaced, not changed in place (see model.payloads)
     for key, value in variables.items():
         held = current.get(key)
         if append_array and isinstance(held, list):
             current[key] = [*held, *(value if isinstance(value, list) else [value])]
         else:
             current[key] = value
+    turn.execution.variables = current
     turn.state.touch_execution()
     decide(turn)

@@ -36,6 +36,11 @@ class EngineContext(Protocol):
         """Evaluates JavaScript and jq: a blocking call, so a move that may use it runs off the loop."""
         ...
 
+    @property
+    def max_payload_bytes(self) -> int:
+        """The largest payload (a task's input or output, an execution's) that may be stored."""
+        ...
+
     def task_notices(self, task_def_name: str) -> bool:
         """Whether this task's status changes are announced (status listeners)."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from podium.engine import timeouts
+from podium.engine import limits, timeouts
 from podium.engine.decider import decide, end_workflow
 from podium.engine.state import Dequeue, SetTimer
 from podium.engine.turn import Turn
@@ -56,6 +56,17 @@ def hold(turn: Turn, task: Task, output: dict[str, Any], sub_workflow_id: str | 
     task.update_time = turn.now
     turn.state.touch(task)
     turn.arm_timer(task)
+
+
+def refuse_payload(turn: Turn, task: Task) -> None:
+    """The unit of work found a payload of this task over the size limit (a running task's update
+    or hold, an input no end has checked yet): the task fails without it, and the rest follows."""
+    if task.status.terminal:  # ended (and checked) already: only the payload goes
+        limits.drop_oversized(task, turn.ctx.max_payload_bytes)
+        turn.state.touch(task)
+        return
+    turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR)
+    decide(turn)
 
 
 def extend_lease(task: Task, now: int) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from podium.engine import timeouts
+from podium.engine import limits, timeouts
 from podium.engine.inputs import task_input
 from podium.engine.notices import task_notice
 from podium.engine.state import ClearTimer, Dequeue, EngineContext, Enqueue, ExecutionState, SetTimer
@@ -106,7 +106,12 @@ class Turn:
     def end_task(self, task: Task, status: TaskStatus, reason: str | None = None, *,
                  stop_child: bool = True) -> None:
         """Move a task to a terminal status: no more queue entry or timer for it; a child workflow
-        it runs is terminated (unless the child's own end is what ends it)."""
+        it runs is terminated (unless the child's own end is what ends it). A task holding a payload
+        over the size limit fails instead (canceled stays canceled), without that payload."""
+        refused = limits.drop_oversized(task, self.ctx.max_payload_bytes)
+        if refused is not None:
+            status = status if status == TaskStatus.CANCELED else TaskStatus.FAILED_WITH_TERMINAL_ERROR
+            reason = refused
         if task.status == TaskStatus.SCHEDULED:  # only a waiting task has a queue entry
             self.state.emit(Dequeue(task.task_id))
         if stop_child and task.sub_workflow_id and not task.status.terminal and task.task_type == "SUB_WORKFLOW":

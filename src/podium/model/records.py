@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podium.model.enums import TaskStatus, WorkflowStatus
+from podium.model.payloads import Encoded
 
 _ITERATION_SUFFIX = re.compile(r"(__\d+)+$")
 
@@ -69,6 +70,8 @@ class Execution:
     event: str | None = None
     #: The row as read from the store; updates then write only the columns that differ from it.
     loaded: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+    #: Payloads (input, output, variables) as encoded when measured; the row reuses them (see `payloads`).
+    encoded: dict[str, Encoded] | None = field(default=None, repr=False, compare=False)
 
     def next_seq(self) -> int:
         self.task_seq += 1
@@ -113,6 +116,8 @@ class Task:
     extra: dict[str, Any] = field(default_factory=dict)
     #: The row as read from the store; updates then write only the columns that differ from it.
     loaded: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
+    #: Payloads (input, output) as encoded when measured; the row reuses them (see `payloads`).
+    encoded: dict[str, Encoded] | None = field(default=None, repr=False, compare=False)
 
     @property
     def live(self) -> bool:

@@ -45,13 +45,15 @@ class PollTracker:
 
 class Context:
     def __init__(self, metadata: Metadata, polls: PollTracker, env: Mapping[str, str], sandbox: Sandbox, *,
-                 task_notices: bool = False, status_webhook: str | None = None) -> None:
+                 task_notices: bool = False, status_webhook: str | None = None,
+                 max_payload_bytes: int = 10 * 1024 * 1024) -> None:
         self._metadata = metadata
         self.sandbox = sandbox
         self._polls = polls
         self._env = env
         self._task_notices = task_notices
         self.status_webhook = status_webhook
+        self._max_payload_bytes = max_payload_bytes
 
     def task_def(self, name: str) -> TaskDef | None:
         return self._metadata.task_def(name)
@@ -75,6 +77,10 @@ class Context:
         step = copy.copy(self)
         step.sandbox = self.sandbox.budgeted()
         return step
+
+    @property
+    def max_payload_bytes(self) -> int:
+        return self._max_payload_bytes
 
     def task_notices(self, task_def_name: str) -> bool:
         if not self._task_notices:

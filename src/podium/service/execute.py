@@ -29,6 +29,9 @@ _TASK_RUN_KEYS = ("taskType", "taskId", "referenceTaskName", "retryCount", "task
 
 Found = tuple[dict[str, Any], dict[str, Any]]  # (the workflow that holds it, the blocking task)
 SUB_WORKFLOW_POLL_S = 0.05  # a child's commits do not wake the parent's waiters: look again this often
+#: The longest wait a caller may ask for (`waitForSeconds`, `timeoutMillis`); a longer one is cut to
+#: it, and the answer says `signalTimeout` as for any wait that ran out.
+MAX_WAIT_S = 60.0
 
 
 def blocking_task(workflow: dict[str, Any], wait_until_refs: list[str]) -> dict[str, Any] | None:
@@ -86,7 +89,7 @@ async def wait_for_block(
     wait_seconds: float, strategy: ReturnStrategy, skip_task_id: str | None = None,
 ) -> dict[str, Any]:
     request_id = request_id or str(uuid.uuid4())
-    deadline = time.monotonic() + wait_seconds
+    deadline = time.monotonic() + min(max(wait_seconds, 0), MAX_WAIT_S)
     while True:
         workflow = await workflows.get(workflow_id, True)
         done = workflow["status"] not in ("RUNNING", "PAUSED")

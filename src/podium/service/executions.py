@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
+from podium.engine import limits, task_updates
 from podium.engine.decider import decide
 from podium.engine.inputs import evaluate
 from podium.engine.state import (
@@ -26,7 +28,7 @@ from podium.engine.state import (
     WorkflowEnded,
 )
 from podium.engine.turn import Turn
-from podium.errors import NotFound
+from podium.errors import NotFound, PayloadTooLarge
 from podium.model.records import CHILD_ENDED, TASK_TIMER, Execution, QueueEntry, Task, Timer
 from podium.model.wire import workflow_json
 from podium.service.clock import Clock
@@ -160,6 +162,7 @@ class Executions:
     async def persist(self, s: Session, state: ExecutionState, *, new: bool = False) -> Outcome:
         ex = state.execution
         await self.supply(s, state)
+        await self._keep_to_limit(s, state, new=new)
         _fold_task_timers(state)
         _note_start(state)
         queues = await self._apply_queue_ops(s, state)  # before the tasks: the lock order is queue -> tasks
@@ -179,6 +182,21 @@ class Executions:
         if observer is not None and not state.observed:
             await observer.changed(s, state, outcome)
         return outcome
+
+    async def _keep_to_limit(self, s: Session, state: ExecutionState, *, new: bool) -> None:
+        """Nothing over `max_payload_bytes` is written (before anything is): a task holding such a
+        payload fails without it (the engine decides again); an execution holding one is refused
+        (PayloadTooLarge) and the unit rolls back. The payloads are encoded here once, and
+        written as encoded."""
+        limit = self.context.max_payload_bytes
+        while over := [t for t in (*state.new_tasks(), *state.dirty_tasks()) if not limits.task_fits(t, limit)]:
+            for task in over:
+                await self.step(state, functools.partial(task_updates.refuse_payload, task=task))
+            await self.supply(s, state)
+        if new or state.execution_dirty:
+            refused = limits.execution_refusal(state.execution, limit)
+            if refused is not None:
+                raise PayloadTooLarge(refused)
 
     async def _apply_queue_ops(self, s: Session, state: ExecutionState) -> set[str]:
         """Enqueue and dequeue as the effects say (the last word per task wins); the queues touched."""
@@ -211,7 +229,7 @@ class Executions:
             elif isinstance(effect, PruneTasks):
                 await s.delete_tasks_by_ref(effect.workflow_id, effect.ref_names)
             elif isinstance(effect, PublishEvent):
-                await events.publish(s, effect.queue, effect.message_id, effect.payload, self.clock.now())
+                await self._publish(s, effect)
                 outcome.events = True
             elif isinstance(effect, StatusNotice):
                 await self.announce(s, effect, outcome)
@@ -228,17 +246,32 @@ class Executions:
             await self._start_failure_workflow(s, state, effect, outcome)
         return outcome
 
+    async def _publish(self, s: Session, effect: PublishEvent) -> None:
+        """An EVENT task's message; one over the size limit is not published (its task, whose
+        output holds the message, has failed for it)."""
+        try:
+            await events.publish(s, effect.queue, effect.message_id, effect.payload, self.clock.now(),
+                                 limit=self.context.max_payload_bytes)
+        except PayloadTooLarge as exc:
+            log.warning("event not published", extra={"action": "event_refused", "queue": effect.queue,
+                                                      "message_id": effect.message_id, "reason": exc.message})
+
     async def announce(self, s: Session, notice: StatusNotice, outcome: Outcome) -> None:
         """A status notice goes onto the built-in queue `conductor:<kind>_status` (event handlers may
-        listen there), and into the outbox for the configured webhook and the definition's sink."""
-        now = self.clock.now()
-        await events.publish(s, f"conductor:{notice.kind}_status", self.context.new_id(), notice.payload, now)
+        listen there), and into the outbox for the configured webhook and the definition's sink.
+        A notice over the size limit goes without the input and output it carries."""
+        now, queue, payload = self.clock.now(), f"conductor:{notice.kind}_status", notice.payload
+        try:
+            await events.publish(s, queue, self.context.new_id(), payload, now, limit=self.context.max_payload_bytes)
+        except PayloadTooLarge:
+            payload = {k: v for k, v in payload.items() if k not in ("input", "output")} | {"truncated": True}
+            await events.publish(s, queue, self.context.new_id(), payload, now)
         outcome.events = True
         for destination in filter(None, (self.context.status_webhook, notice.sink)):
             if destination.startswith("conductor"):
-                await events.publish(s, destination, self.context.new_id(), notice.payload, now)
+                await events.publish(s, destination, self.context.new_id(), payload, now)
             else:
-                await events.add_outbox(s, destination, notice.payload, now)
+                await events.add_outbox(s, destination, payload, now)
                 outcome.outbox = True
 
     def after_commit(self, outcome: Outcome) -> None:
@@ -281,16 +314,28 @@ class Executions:
         if effect.failed_task_id:
             payload["failureTaskId"] = effect.failed_task_id
         try:
-            child_id, child_outcome = await start_in_session(
-                self, s, name=name, version=effect.version, input=payload,
-                correlation_id=ex.correlation_id, task_to_domain=ex.task_to_domain)
-            ex.output["conductor.failure_workflow"] = child_id
+            try:
+                child_id, child_outcome = await start_in_session(
+                    self, s, name=name, version=effect.version, input=payload,
+                    correlation_id=ex.correlation_id, task_to_domain=ex.task_to_domain)
+            except PayloadTooLarge:  # the failed workflow as a whole is too much: its summary goes
+                payload["failedWorkflow"] = _without_payloads(failed_json)
+                child_id, child_outcome = await start_in_session(
+                    self, s, name=name, version=effect.version, input=payload,
+                    correlation_id=ex.correlation_id, task_to_domain=ex.task_to_domain)
+            ex.output = ex.output | {"conductor.failure_workflow": child_id}
             outcome.queues |= child_outcome.queues
             outcome.workflows |= child_outcome.workflows
             outcome.timers_changed |= child_outcome.timers_changed
-        except NotFound as exc:
-            ex.output["conductor.failure_workflow"] = exc.message
+        except (NotFound, PayloadTooLarge) as exc:
+            ex.output = ex.output | {"conductor.failure_workflow": exc.message}
         failed.touch_execution()
+
+
+def _without_payloads(workflow: dict[str, Any]) -> dict[str, Any]:
+    """A workflow's JSON without its input, output and its tasks' data."""
+    tasks = [{k: v for k, v in t.items() if k not in ("inputData", "outputData")} for t in workflow.get("tasks", [])]
+    return {k: v for k, v in workflow.items() if k not in ("input", "output", "variables")} | {"tasks": tasks}
 
 
 def _note_start(state: ExecutionState) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from podium.engine import attributes, lifecycle
+from podium.engine import attributes, lifecycle, limits
 from podium.engine.state import ExecutionState
-from podium.errors import BadRequest, Conflict, NotFound
+from podium.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from podium.model.definitions import StartWorkflowRequest, WorkflowDef
 from podium.model.enums import IdempotencyStrategy, WorkflowStatus
 from podium.model.records import Execution
@@ -82,6 +82,9 @@ async def start_in_session(
         parent_task_id=parent_task_id, idempotency_key=idempotency_key or None, input=merged,
         variables=dict(wdef.variables or {}), task_to_domain=dict(task_to_domain or {}), created_by=created_by,
     )
+    refused = limits.execution_refusal(ex, executions.context.max_payload_bytes, ("input",))
+    if refused is not None:  # before anything runs on it (the unit of work would refuse it anyway)
+        raise PayloadTooLarge(refused)
     state = ExecutionState(ex, definition)
     await executions.step(state, lifecycle.start)
     outcome = await executions.persist(s, state, new=True)

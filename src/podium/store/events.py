@@ -6,6 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from podium.errors import PayloadTooLarge
+from podium.model.payloads import over_limit
 from podium.store.rows import dumps, loads
 from podium.store.session import Session
 
@@ -77,9 +81,15 @@ async def delete_handler(s: Session, name: str) -> None:
 # --- the built-in queue ---------------------------------------------------------------------------
 
 
-async def publish(s: Session, queue: str, message_id: str, payload: Any, now: int) -> None:
+async def publish(s: Session, queue: str, message_id: str, payload: Any, now: int, *,
+                  limit: int | None = None) -> None:
+    """Put a message on the built-in queue; one whose JSON is over `limit` bytes is refused
+    (PayloadTooLarge) before anything is written."""
+    raw = orjson.dumps(payload)
+    if limit is not None and len(raw) > limit:
+        raise PayloadTooLarge(over_limit("event", len(raw), f"message: {message_id} on queue: {queue}", limit))
     await s.execute("INSERT INTO event_messages (queue, message_id, payload, created_time) VALUES (?, ?, ?, ?)",
-                    (queue, message_id, dumps(payload), now))
+                    (queue, message_id, raw.decode(), now))
 
 
 async def claim_messages(s: Session, now: int, lease_ms: int, limit: int) -> list[EventMessage]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from podium.model import payloads
 from podium.model.enums import TaskStatus, WorkflowStatus
 from podium.model.records import Execution, Task, base_ref
 
@@ -45,8 +46,8 @@ def execution_row(ex: Execution) -> tuple[Any, ...]:
     return (
         ex.workflow_id, ex.workflow_type, ex.version, ex.status.value, ex.correlation_id, ex.priority,
         ex.parent_workflow_id, ex.parent_task_id, ex.idempotency_key, ex.create_time, ex.update_time,
-        ex.end_time, ex.def_hash, ex.task_seq, dumps(ex.input), dumps(ex.output), dumps(ex.variables),
-        dumps(state), ex.started_time,
+        ex.end_time, ex.def_hash, ex.task_seq, payloads.text(ex, "input"), payloads.text(ex, "output"),
+        payloads.text(ex, "variables"), dumps(state), ex.started_time,
     )
 
 
@@ -70,8 +71,8 @@ def task_row(task: Task) -> tuple[Any, ...]:
     return (
         task.task_id, task.workflow_id, task.seq, task.ref_name, task.retry_count, task.task_type,
         task.task_def_name, task.status.value, int(task.executed), task.scheduled_time, task.start_time,
-        task.end_time, task.update_time, task.worker_id, task.domain, task.due_at, dumps(task.input),
-        dumps(task.output), dumps(state), _loop_ref(task.ref_name),
+        task.end_time, task.update_time, task.worker_id, task.domain, task.due_at, payloads.text(task, "input"),
+        payloads.text(task, "output"), dumps(state), _loop_ref(task.ref_name),
     )
 
 

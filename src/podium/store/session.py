@@ -29,6 +29,25 @@ _TASK_COLS = ", ".join(TASK_COLUMNS)
 _EX_MARKS = ", ".join("?" * len(EXECUTION_COLUMNS))
 _TASKS_OF = "SELECT task_id FROM tasks WHERE workflow_id = ?"
 _TASK_MARKS = ", ".join("?" * len(TASK_COLUMNS))
+#: What one execution's full-text entry holds at most: its id and type, its correlation id cut to
+#: INDEXED_FIELD_CHARS, and the first INDEXED_PAYLOAD_CHARS characters of its input's JSON and of its
+#: output's. Beyond that a huge payload would make an entry PostgreSQL refuses (a tsvector holds at
+#: most 1 MB) or one that every search pays for; a payload is never read whole to be indexed either.
+INDEXED_FIELD_CHARS = 1024
+INDEXED_PAYLOAD_CHARS = 32 * 1024
+_LAST_WORD = re.compile(r"\w+$")
+
+
+def searchable(parts: Sequence[str]) -> str:
+    """An execution's full-text entry from [workflow id, correlation id, type, input JSON, output
+    JSON] as read (payloads already cut): a payload cut at the cap loses the word cut in two."""
+    kept = [p for p in parts[:-2] if p]
+    for payload in parts[-2:]:
+        if len(payload) >= INDEXED_PAYLOAD_CHARS:
+            payload = _LAST_WORD.sub("", payload)
+        if payload:
+            kept.append(payload)
+    return " ".join(kept)
 
 
 class Session(ABC):
@@ -190,16 +209,24 @@ class Session(ABC):
         return (total[0] if total else 0), [execution_from(r) for r in rows]
 
     async def executions_to_index(self, limit: int) -> list[tuple[int, str]]:
-        """Executions whose full-text entry is due: (row id, the text to index)."""
+        """Executions whose full-text entry is due: (row id, the text to index; see `searchable`)."""
         rows = await self.fetchall(  # locked till the entries are written: a change waits, then re-flags
-            "SELECT row_id, workflow_id, correlation_id, workflow_type, input, output FROM executions "
-            f"WHERE indexed = 0 ORDER BY row_id LIMIT ?{self.skip_locked}", (limit,))
-        return [(r[0], " ".join(str(v) for v in r[1:] if v and v != "{}")) for r in rows]
+            "SELECT row_id, workflow_id, substr(correlation_id, 1, ?), workflow_type, substr(input, 1, ?), "
+            f"substr(output, 1, ?) FROM executions WHERE indexed = 0 ORDER BY row_id LIMIT ?{self.skip_locked}",
+            (INDEXED_FIELD_CHARS, INDEXED_PAYLOAD_CHARS, INDEXED_PAYLOAD_CHARS, limit))
+        return [(r[0], searchable([str(v) if v and v != "{}" else "" for v in r[1:]])) for r in rows]
 
     async def write_index(self, entries: Sequence[tuple[int, str]]) -> None:
         """Full-text entries keyed by the executions' integer row ids; marks them indexed."""
         await self.executemany("INSERT OR REPLACE INTO executions_fts (rowid, body) VALUES (?, ?)", entries)
         await self.executemany("UPDATE executions SET indexed = 1 WHERE row_id = ?", [(e[0],) for e in entries])
+
+    async def skip_index(self, row_id: int) -> str | None:
+        """Leave an execution out of the full-text index until it changes again (`indexed = 2`: its
+        entry could not be written); returns its workflow id."""
+        rows = await self.fetchall("UPDATE executions SET indexed = 2 WHERE row_id = ? AND indexed = 0 "
+                                   "RETURNING workflow_id", (row_id,))
+        return str(rows[0][0]) if rows else None
 
     async def archive(self, workflow_id: str, body: str) -> None:
         await self.execute(

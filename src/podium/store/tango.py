@@ -10,6 +10,7 @@ from podium.store.rows import dumps, loads
 from podium.store.session import Session
 
 MAX_LOG = 200  # a project keeps its newest report lines
+MAX_LOG_LINE = 1024  # characters of each (a line quotes what a member reported)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +87,5 @@ async def put_project(s: Session, p: Project) -> None:
         "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, project_id) DO UPDATE SET "
         "project_type = excluded.project_type, stages = excluded.stages, target = excluded.target, "
         "workflow_id = excluded.workflow_id, log = excluded.log",
-        (p.user_id, p.project_id, p.project_type, dumps(p.stages), p.target, p.workflow_id, dumps(p.log[-MAX_LOG:])))
+        (p.user_id, p.project_id, p.project_type, dumps(p.stages), p.target, p.workflow_id,
+         dumps([line[:MAX_LOG_LINE] for line in p.log[-MAX_LOG:]])))

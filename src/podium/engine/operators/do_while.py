@@ -95,7 +95,7 @@ class DoWhile(Operator):
         outputs = self._iteration_outputs(turn, loop, wt, n)
         if outputs is None:
             return  # its tasks are being loaded; `check` comes back
-        loop.output[str(n)] = outputs
+        loop.output = loop.output | {str(n): outputs}  # replaced, not changed in place (see model.payloads)
         try:
             again = self._again(turn.ctx.scripts, loop, wt, n, outputs)
         except ScriptError as exc:

@@ -22,9 +22,10 @@ class SetVariable(SyncOperator):
         ex = turn.execution
         merged = ex.variables | task.input
         size = len(orjson.dumps(merged))
-        if size > MAX_VARIABLES_BYTES:  # nothing is merged: the variables stay as they were
+        limit = min(MAX_VARIABLES_BYTES, turn.ctx.max_payload_bytes)  # the store keeps nothing larger
+        if size > limit:  # nothing is merged: the variables stay as they were
             reason = (f"The variables payload size: {size} of workflow: {ex.workflow_id} is greater than the "
-                      f"permissible limit: {MAX_VARIABLES_BYTES} bytes")
+                      f"permissible limit: {limit} bytes")
             turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason)
             return
         ex.variables = merged

@@ -119,6 +119,8 @@ class BbsTasks:
             await self.x.step(state, lambda turn: task_updates.finish(
                 turn, engine_task, status, reason=truncate(reason) if failed else None, output={"result": result}))
             await c.persist(state)
+            if engine_task.output.get("result") != result:  # refused: over the payload size limit
+                failed, reason, result = True, engine_task.reason or "", ""
             task.complete(now_ns(self.x), failed=failed, reason=reason, result=result, clear_cell=True)
             await record(c, callback=True)
 
