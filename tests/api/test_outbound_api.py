@@ -130,7 +130,7 @@ async def test_an_http_response_over_max_payload_bytes_fails_the_task_and_is_not
         make_app: MakeApp, target: Target) -> None:
     client = await make_app(max_payload_bytes=64 * 1024)
     task = await failed_task(client, "big_http", http_task(f"{target.base}/big"))
-    assert task["status"] == "FAILED"
+    assert task["status"] == "FAILED_WITH_TERMINAL_ERROR"
     assert task["reasonForIncompletion"] == "HTTP response body larger than 65536 bytes (max_payload_bytes)"
     assert task["outputData"] == {}
     assert target.seen == ["/big"]

@@ -217,8 +217,7 @@ async def test_an_http_response_over_the_limit_fails_the_task(small: Small) -> N
              "inputParameters": {"http_request": {"uri": f"{url}/big", "method": "GET"}}}])
         done = await wait_status(client, await start(client, "fetch"), "FAILED", timeout=10)
     assert done["tasks"][0]["status"] == "FAILED_WITH_TERMINAL_ERROR"
-    assert "payload size" in done["tasks"][0]["reasonForIncompletion"] or "limit" in done["tasks"][0][
-        "reasonForIncompletion"]
+    assert "(max_payload_bytes)" in done["tasks"][0]["reasonForIncompletion"]  # the limit named
     await assert_small(client, done["workflowId"])
 
 

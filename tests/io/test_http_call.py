@@ -393,6 +393,6 @@ async def test_a_body_over_the_limit_fails_the_task_and_is_not_kept(
     started = time.monotonic()
     outcome = await run({"uri": f"{server.base}{path}"}, client, max_body=1000)
     assert time.monotonic() - started < 5  # the endless body was not read to its end
-    assert outcome.status == TaskStatus.FAILED
+    assert outcome.status == TaskStatus.FAILED_WITH_TERMINAL_ERROR
     assert outcome.reason == "HTTP response body larger than 1000 bytes (max_payload_bytes)"
     assert outcome.output == {}

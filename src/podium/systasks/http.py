@@ -238,7 +238,8 @@ async def call(task_input: dict[str, Any], client: httpx.AsyncClient, max_body_b
     except httpx.HTTPError as exc:
         return HttpOutcome(TaskStatus.FAILED, reason=_describe_failure(exc, request))
     if body is None:
-        return HttpOutcome(TaskStatus.FAILED,
+        # Terminal, as every payload over the limit is (podium.engine.limits): a retry would fetch it again.
+        return HttpOutcome(TaskStatus.FAILED_WITH_TERMINAL_ERROR,
                            reason=f"HTTP response body larger than {max_body_bytes} bytes (max_payload_bytes)")
     return outcome_of(response, body)
 
