@@ -35,7 +35,7 @@ from tests import pg
 from tests.conftest import ServerProcess, start_server
 from tests.pg import backends
 
-EXAMPLES = 8  # per operation and generation mode (valid, invalid)
+EXAMPLES = 5  # per operation and generation mode (valid, invalid)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 

@@ -2,9 +2,11 @@
 
 It answers one request at a time on its standard input and output (`podium.sandbox.wire`), and
 holds one runtime: a V8 context locked down by `lockdown.js` (js), or the jq library (jq). The
-server kills it when an answer is late, and replaces it after any `LIMIT` or `TAINTED` answer, so
-a runtime that ran past a limit is never used again. It dies with the server (PR_SET_PDEATHSIG)
-and ignores the terminal's Ctrl-C (the server decides when it ends).
+server kills it when an answer is late, and replaces it after any `LIMIT`, `LATE` or `TAINTED`
+answer, so a runtime that ran past a limit is never used again. It dies with the server
+(PR_SET_PDEATHSIG), ignores the terminal's Ctrl-C (the server decides when it ends), and runs at a
+lower CPU priority than the server, so a script spinning to its limit does not starve the server's
+event loop on a machine with few cores.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from podium.sandbox.wire import Status, read_frame, write_frame
 Reply = tuple[Status, str]
 
 _PR_SET_PDEATHSIG = 1
+NICENESS = 10
 _MB = 1024 * 1024
 
 # The script runs in a function of its own (its `var`s stay there), with `$` its bindings; the
@@ -130,6 +133,7 @@ def serve(kind: str, requests: int, replies: int) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(NICENESS)  # a spinning script yields the CPU to the server's event loop
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:  # the server died before the line above took effect
         return
