@@ -29,7 +29,7 @@ from podium.engine.scripting import ScriptError, TooSlow
 from podium.sandbox.pool import Busy, Pool, WorkerGone
 from podium.sandbox.wire import Status
 
-__all__ = ["Limits", "Sandbox", "ScriptError", "shared"]
+__all__ = ["MB", "Limits", "Sandbox", "ScriptError", "TooSlow", "shared"]
 
 T = TypeVar("T")
 MB = 1024 * 1024
@@ -136,7 +136,8 @@ def _gone_reason(kind: str, limits: Limits, exc: WorkerGone) -> str:
     if kind == "js":
         if exc.late:
             return f"JSTimeoutException: the script ran past its time limit of {seconds} (its runtime was stopped)"
-        return f"JSOOMException: the script's runtime ended, past its memory limit of {megabytes} MB? ({exc})"
+        return (f"JSOOMException: the script's runtime ended before it answered, most likely past its memory "
+                f"limit of {megabytes} MB ({exc})")
     if exc.late:
         return f"the jq program ran past its time limit of {seconds} (it was stopped)"
     return f"the jq program used more than its memory limit of {megabytes} MB ({exc})"
