@@ -18,6 +18,11 @@ from tests.api.helpers import register_workflow, workflow
 from tests.waits import eventually
 
 LIMIT_S = 1.0
+# In process, /health shares its process and loop with the test and its CPU with the whole suite
+# (four workers on two cores), so a loaded run can delay it by hundreds of ms; a loop held by a
+# script would hold it for the script's whole limit. The 100 ms bound is asserted against a real
+# server in tests/acceptance/test_runaway_scripts.py.
+HEALTH_BOUND_S = LIMIT_S / 1.5
 
 
 @pytest.fixture
@@ -89,7 +94,7 @@ async def test_a_runaway_script_fails_its_task_and_the_server_keeps_answering(cl
     await register_workflow(client, "runaway", [task])
     quick = "memory" in case  # a memory limit is reached in a fraction of a second
     wf, slowest = await health_while(client, start_and_finish(client, {"name": "runaway"}), at_least=1 if quick else 5)
-    assert slowest < 0.1, f"/health took {slowest * 1000:.0f} ms while the script ran"
+    assert slowest < HEALTH_BOUND_S, f"/health took {slowest * 1000:.0f} ms while the script ran"
     failed = wf["tasks"][0]
     assert wf["status"] == "FAILED" and failed["status"] == "FAILED"
     assert reason in failed["reasonForIncompletion"], failed["reasonForIncompletion"]
@@ -115,7 +120,7 @@ async def test_a_dynamic_fork_of_runaway_scripts_does_not_freeze_the_server(clie
     tasks = [inline(f"spin{i}", "while (true) {}") for i in range(3)]
     body = {"name": "fan", "input": {"tasks": tasks, "inputs": {}}}
     wf, slowest = await health_while(client, start_and_finish(client, body))
-    assert slowest < 0.1, f"/health took {slowest * 1000:.0f} ms while the forked scripts ran"
+    assert slowest < HEALTH_BOUND_S, f"/health took {slowest * 1000:.0f} ms while the forked scripts ran"
     spun = [t for t in wf["tasks"] if t["referenceTaskName"].startswith("spin")]
     assert wf["status"] == "FAILED" and len(spun) == 3, spun
     # The first to reach its limit fails the workflow; the others are canceled with it.
