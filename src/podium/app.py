@@ -41,6 +41,7 @@ from podium.service.metadata import Metadata
 from podium.service.remote import Remote
 from podium.service.schedules import Schedules
 from podium.service.sigma import Processes
+from podium.service.starts import start_failure_workflow
 from podium.service.tango import Heartbeat, Tango
 from podium.service.tasks import Tasks
 from podium.service.tnco import Lifecycle
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         context = Context(meta, polls, settings.workflow_env, sandbox_of(settings),
                           task_notices=settings.task_status_listener,
                           status_webhook=settings.status_webhook_url, max_payload_bytes=settings.max_payload_bytes)
-        executions = Executions(store, meta, context, clock, waker)
+        executions = Executions(store, meta, context, clock, waker, start_failure_workflow=start_failure_workflow)
         task_service, workflow_service = Tasks(executions, polls), Workflows(executions)
         event_handlers = EventHandlers(executions, workflow_service, task_service)
         app.state.services = Services(meta, executions, workflow_service, task_service, event_handlers)

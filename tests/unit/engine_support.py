@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from podium.engine.definition import Definition
+from podium.engine.operators import operator_for
 from podium.engine.state import ExecutionState
 from podium.engine.turn import Turn
 from podium.model.definitions import TaskDef, WorkflowDef
@@ -59,4 +60,4 @@ def new_state(wdef: WorkflowDef, input: dict[str, Any] | None = None, **ex: Any)
 
 
 def turn(state: ExecutionState, ctx: FakeContext, now: int = 1000) -> Turn:
-    return Turn(state, ctx, now)
+    return Turn(state, ctx, now, operator_for)

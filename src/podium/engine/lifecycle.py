@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from podium.engine import rerun, timeouts
-from podium.engine.decider import decide, end_workflow, schedule
+from podium.engine.decider import decide
+from podium.engine.flow import end_workflow, schedule
 from podium.engine.inputs import task_input
 from podium.engine.notices import workflow_notice
 from podium.engine.state import ClearTimer, Dequeue, SetTimer

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from podium.engine import timeouts
 from podium.engine.definition import Definition
-from podium.engine.operators import operator_for
 from podium.engine.operators.do_while import ENDING, ITEMS
 from podium.engine.state import ClearTimer, Dequeue
 from podium.engine.turn import FORK_TAG
@@ -101,7 +100,7 @@ def rerun_from(turn: Turn, target: Task, task_input: dict[str, Any] | None) -> N
     if target.task_id in reopened:
         return
     wt = definition.task_of(target)
-    operator = operator_for(wt.type or "SIMPLE")
+    operator = turn.operator_for(wt.type or "SIMPLE")
     if operator.mode == "worker":
         _reset_in_place(turn, target, task_input)
         return

@@ -6,7 +6,8 @@ import logging
 from typing import Any
 
 from podium.engine import limits, timeouts
-from podium.engine.decider import decide, end_workflow
+from podium.engine.decider import decide
+from podium.engine.flow import end_workflow
 from podium.engine.state import Dequeue, SetTimer
 from podium.engine.turn import Turn
 from podium.model.definitions import TaskDef

@@ -3,8 +3,9 @@ moves every operator makes (create a task, queue it, arm its timer, end it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.engine import limits, timeouts
 from podium.engine.inputs import task_input
@@ -13,6 +14,9 @@ from podium.engine.state import ClearTimer, Dequeue, EngineContext, Enqueue, Exe
 from podium.model.definitions import TaskDef, WorkflowTask
 from podium.model.enums import TaskStatus
 from podium.model.records import STOP_CHILD, Execution, Task, iteration_of, queue_name
+
+if TYPE_CHECKING:
+    from podium.engine.operators.base import Operator
 
 DEFAULT_RESPONSE_TIMEOUT = 3600
 #: In a task's `extra`: the dynamic fork task that forked it (its JOIN waits while such tasks live).
@@ -25,6 +29,9 @@ class Turn:
     state: ExecutionState
     ctx: EngineContext
     now: int
+    #: How each task type is scheduled and run (`podium.engine.operators.operator_for`), given to
+    #: the turn so that the moves every operator builds on need none of them.
+    operator_for: Callable[[str], Operator]
 
     @property
     def execution(self) -> Execution:
@@ -119,9 +126,7 @@ class Turn:
         was = task.status
         task.status = status
         if status == TaskStatus.CANCELED and not was.terminal:
-            from podium.engine.operators import operator_for  # the operators build on this module
-
-            operator_for(task.task_type).cancelled(self, task, was)
+            self.operator_for(task.task_type).cancelled(self, task, was)
         if reason is not None:
             task.reason = reason
         task.end_time = task.end_time or self.now

@@ -10,11 +10,11 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from podium.engine import limits, task_updates
 from podium.engine.decider import decide
-from podium.engine.inputs import evaluate
+from podium.engine.operators import operator_for
 from podium.engine.state import (
     ClearTimer,
     Dequeue,
@@ -30,7 +30,6 @@ from podium.engine.state import (
 from podium.engine.turn import Turn
 from podium.errors import NotFound, PayloadTooLarge
 from podium.model.records import CHILD_ENDED, TASK_TIMER, Execution, QueueEntry, Task, Timer
-from podium.model.wire import workflow_json
 from podium.service.clock import Clock
 from podium.service.context import Context
 from podium.service.metadata import Metadata
@@ -86,10 +85,18 @@ class Observer(Protocol):
     async def claimed(self, s: Session, task: Task) -> None: ...
 
 
+class FailureWorkflowStarter(Protocol):
+    """Starts an ended execution's failure workflow in the same unit (`podium.service.starts`)."""
+
+    async def __call__(self, executions: Executions, s: Session, failed: ExecutionState,
+                       effect: StartFailureWorkflow, outcome: Outcome) -> None: ...
+
+
 class Executions:
     def __init__(self, store: Store, metadata: Metadata, context: Context, clock: Clock,
-                 waker: Waker) -> None:
+                 waker: Waker, *, start_failure_workflow: FailureWorkflowStarter) -> None:
         self.store = store
+        self.start_failure_workflow = start_failure_workflow
         self.metadata = metadata
         self.context = context
         self.clock = clock
@@ -132,8 +139,8 @@ class Executions:
         work, never the event loop."""
         if state.definition.may_run_scripts:
             context = self.context.for_step()
-            return await context.sandbox.off_loop(move, Turn(state, context, self.clock.now()))
-        return move(Turn(state, self.context, self.clock.now()))
+            return await context.sandbox.off_loop(move, Turn(state, context, self.clock.now(), operator_for))
+        return move(Turn(state, self.context, self.clock.now(), operator_for))
 
     # --- one unit ------------------------------------------------------------------------------
 
@@ -243,7 +250,7 @@ class Executions:
         await s.clear_timers([k for k, t in timer_ops.items() if isinstance(t, ClearTimer)])
         outcome.timers_changed |= any(isinstance(t, SetTimer) for t in timer_ops.values())
         for effect in later:
-            await self._start_failure_workflow(s, state, effect, outcome)
+            await self.start_failure_workflow(self, s, state, effect, outcome)
         return outcome
 
     async def _publish(self, s: Session, effect: PublishEvent) -> None:
@@ -295,47 +302,6 @@ class Executions:
         self.waker.notify(TIMER_CHANNEL)
 
     # --- starting ------------------------------------------------------------------------------
-
-    async def _start_failure_workflow(self, s: Session, failed: ExecutionState, effect: StartFailureWorkflow,
-                                      outcome: Outcome) -> None:
-        from podium.service.starts import start_in_session  # starts builds on this module
-
-        ex = failed.execution
-        name = effect.name
-        if name.startswith("$"):
-            name = str(evaluate(failed, name) or "")
-        all_tasks = await s.load_tasks(ex.workflow_id)
-        merged = {t.task_id: t for t in all_tasks} | failed.tasks
-        failed_json = workflow_json(ex, list(merged.values()), failed.definition.wdef.to_wire())
-        payload: dict[str, Any] = dict(ex.input) | {
-            "workflowId": ex.workflow_id, "reason": effect.reason, "failureStatus": effect.failure_status,
-            "failedWorkflow": failed_json,
-        }
-        if effect.failed_task_id:
-            payload["failureTaskId"] = effect.failed_task_id
-        try:
-            try:
-                child_id, child_outcome = await start_in_session(
-                    self, s, name=name, version=effect.version, input=payload,
-                    correlation_id=ex.correlation_id, task_to_domain=ex.task_to_domain)
-            except PayloadTooLarge:  # the failed workflow as a whole is too much: its summary goes
-                payload["failedWorkflow"] = _without_payloads(failed_json)
-                child_id, child_outcome = await start_in_session(
-                    self, s, name=name, version=effect.version, input=payload,
-                    correlation_id=ex.correlation_id, task_to_domain=ex.task_to_domain)
-            ex.output = ex.output | {"conductor.failure_workflow": child_id}
-            outcome.queues |= child_outcome.queues
-            outcome.workflows |= child_outcome.workflows
-            outcome.timers_changed |= child_outcome.timers_changed
-        except (NotFound, PayloadTooLarge) as exc:
-            ex.output = ex.output | {"conductor.failure_workflow": exc.message}
-        failed.touch_execution()
-
-
-def _without_payloads(workflow: dict[str, Any]) -> dict[str, Any]:
-    """A workflow's JSON without its input, output and its tasks' data."""
-    tasks = [{k: v for k, v in t.items() if k not in ("inputData", "outputData")} for t in workflow.get("tasks", [])]
-    return {k: v for k, v in workflow.items() if k not in ("input", "output", "variables")} | {"tasks": tasks}
 
 
 def _note_start(state: ExecutionState) -> None:

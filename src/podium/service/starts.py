@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from podium.engine import attributes, lifecycle, limits
-from podium.engine.state import ExecutionState
+from podium.engine.inputs import evaluate
+from podium.engine.state import ExecutionState, StartFailureWorkflow
 from podium.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from podium.model.definitions import StartWorkflowRequest, WorkflowDef
 from podium.model.enums import IdempotencyStrategy, WorkflowStatus
 from podium.model.records import Execution
 from podium.model.validation import start_request_checked
+from podium.model.wire import workflow_json
 from podium.service.executions import Executions, Outcome
 from podium.store.session import Session
 
@@ -92,3 +94,45 @@ async def start_in_session(
     if attrs:
         await s.set_search_attrs(ex.workflow_id, attrs)
     return ex.workflow_id, outcome
+
+
+async def start_failure_workflow(executions: Executions, s: Session, failed: ExecutionState,
+                             effect: StartFailureWorkflow, outcome: Outcome) -> None:
+    """Start the failure workflow of an execution that ended unsuccessfully, in the same unit; its
+    id (or why it could not start) goes into the failed execution's output."""
+    ex = failed.execution
+    name = effect.name
+    if name.startswith("$"):
+        name = str(evaluate(failed, name) or "")
+    all_tasks = await s.load_tasks(ex.workflow_id)
+    merged = {t.task_id: t for t in all_tasks} | failed.tasks
+    failed_json = workflow_json(ex, list(merged.values()), failed.definition.wdef.to_wire())
+    payload: dict[str, Any] = dict(ex.input) | {
+        "workflowId": ex.workflow_id, "reason": effect.reason, "failureStatus": effect.failure_status,
+        "failedWorkflow": failed_json,
+    }
+    if effect.failed_task_id:
+        payload["failureTaskId"] = effect.failed_task_id
+    try:
+        try:
+            child_id, child_outcome = await start_in_session(
+                executions, s, name=name, version=effect.version, input=payload,
+                correlation_id=ex.correlation_id, task_to_domain=ex.task_to_domain)
+        except PayloadTooLarge:  # the failed workflow as a whole is too much: its summary goes
+            payload["failedWorkflow"] = _without_payloads(failed_json)
+            child_id, child_outcome = await start_in_session(
+                executions, s, name=name, version=effect.version, input=payload,
+                correlation_id=ex.correlation_id, task_to_domain=ex.task_to_domain)
+        ex.output = ex.output | {"conductor.failure_workflow": child_id}
+        outcome.queues |= child_outcome.queues
+        outcome.workflows |= child_outcome.workflows
+        outcome.timers_changed |= child_outcome.timers_changed
+    except (NotFound, PayloadTooLarge) as exc:
+        ex.output = ex.output | {"conductor.failure_workflow": exc.message}
+    failed.touch_execution()
+
+
+def _without_payloads(workflow: dict[str, Any]) -> dict[str, Any]:
+    """A workflow's JSON without its input, output and its tasks' data."""
+    tasks = [{k: v for k, v in t.items() if k not in ("inputData", "outputData")} for t in workflow.get("tasks", [])]
+    return {k: v for k, v in workflow.items() if k not in ("input", "output", "variables")} | {"tasks": tasks}

@@ -8,7 +8,6 @@ from dataclasses import replace
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from podium.api.tnco.routes import filters as tnco_filters
 from podium.errors import BadRequest, PodiumError
 from podium.service.bbs import Bbs
 from podium.service.schedules import Schedules
@@ -16,6 +15,7 @@ from podium.service.sigma import Processes
 from podium.service.tango import Tango
 from podium.service.tnco import INTENT_TYPES
 from podium.service.tnco import STATUSES as TNCO_STATUSES
+from podium.service.tnco_query import filters as tnco_filters
 from podium.ui.pages import SHOWN, page, services
 
 router = APIRouter(include_in_schema=False)

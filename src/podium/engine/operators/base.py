@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from podium.engine.flow import schedule_after
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
 from podium.model.records import Task
@@ -30,8 +31,6 @@ class Operator:
 
     def follow(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
         """This operator's task finished successfully: schedule what comes next."""
-        from podium.engine.decider import schedule_after
-
         schedule_after(turn, task.ref_name)
 
     def cancelled(self, turn: Turn, task: Task, was: TaskStatus) -> None:
@@ -39,8 +38,6 @@ class Operator:
 
     def branch_done(self, turn: Turn, container: WorkflowTask, last: Task) -> None:
         """The last task of one of this operator's branches finished successfully."""
-        from podium.engine.decider import schedule_after
-
         schedule_after(turn, container.task_reference_name)
 
 
@@ -55,8 +52,6 @@ class SyncOperator(Operator):
 
     def schedule(self, turn: Turn, wt: WorkflowTask, *, previous: Task | None = None,
                  delay_ms: int = 0, suffix: str = "") -> Task:
-        from podium.model.enums import TaskStatus
-
         task = turn.create_task(wt, task_type=self.task_type or wt.type, status=TaskStatus.IN_PROGRESS,
                                 previous=previous, suffix=suffix)
         task.start_time = turn.now

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from podium.engine.flow import schedule
 from podium.engine.inputs import evaluate
 from podium.engine.operators.base import Operator
 from podium.engine.scripting import ScriptError, Scripts
@@ -78,8 +79,6 @@ class DoWhile(Operator):
     # --- iterations --------------------------------------------------------------------------------
 
     def _begin(self, turn: Turn, loop: Task, wt: WorkflowTask, n: int) -> None:
-        from podium.engine.decider import schedule
-
         loop.iteration = n
         loop.extra.pop(ENDING, None)
         loop.output = {"iteration": n}

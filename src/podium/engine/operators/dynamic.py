@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from podium.engine.inputs import task_input
 from podium.engine.operators.base import Operator
 from podium.engine.operators.dynamic_fork import CONTAINERS
+from podium.engine.operators.simple import UserDefined
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
 from podium.model.records import Task
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 class Dynamic(Operator):
     def schedule(self, turn: Turn, wt: WorkflowTask, *, previous: Task | None = None,
                  delay_ms: int = 0, suffix: str = "") -> Task:
-        from podium.engine.operators import OPERATORS, operator_for
-
         params = task_input(turn.state, wt.input_parameters, None, task_id="", env=turn.ctx.env)
         name = params.get(wt.dynamic_task_name_param or "")
         problem = None
@@ -39,5 +38,11 @@ class Dynamic(Operator):
             turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, problem)
             return task
         assert isinstance(name, str)
-        target = wt.model_copy(update={"name": name, "type": name if name in OPERATORS else "SIMPLE"})
-        return operator_for(target.type).schedule(turn, target, previous=previous, delay_ms=delay_ms, suffix=suffix)
+        target = wt.model_copy(update={"name": name, "type": name if _is_system(turn, name) else "SIMPLE"})
+        operator = turn.operator_for(target.type)
+        return operator.schedule(turn, target, previous=previous, delay_ms=delay_ms, suffix=suffix)
+
+
+def _is_system(turn: Turn, name: str) -> bool:
+    """Whether `name` is one of the task types the engine runs itself (else a worker runs it)."""
+    return not isinstance(turn.operator_for(name), UserDefined)

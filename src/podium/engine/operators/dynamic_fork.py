@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from podium.engine.operators.base import SyncOperator
+from podium.engine.operators.join import Join
 from podium.engine.turn import FORK_TAG
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
@@ -70,14 +71,11 @@ class DynamicFork(SyncOperator):
         self.execute(turn, task, wt)
 
     def follow(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
-        from podium.engine.operators import operator_for
-        from podium.engine.operators.join import Join
-
         suffix = ref_suffix(task.ref_name)
         join_on: list[str] = []
         for data in task.input.get("forkedTaskDefs") or []:
             branch = WorkflowTask.model_validate(data)
-            forked = operator_for(branch.type).schedule(turn, branch, suffix=suffix)
+            forked = turn.operator_for(branch.type).schedule(turn, branch, suffix=suffix)
             forked.extra[FORK_TAG] = task.ref_name
             turn.state.touch(forked)
             join_on.append(forked.ref_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from podium.engine.flow import schedule, schedule_after
 from podium.engine.operators.base import SyncOperator
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
@@ -21,8 +22,6 @@ class Fork(SyncOperator):
         turn.end_task(task, TaskStatus.COMPLETED)
 
     def follow(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
-        from podium.engine.decider import schedule, schedule_after
-
         suffix = ref_suffix(task.ref_name)
         for branch in wt.fork_tasks:
             if branch:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from podium.engine.flow import schedule, schedule_after
 from podium.engine.operators.scripted import Outcome, Scripted
 from podium.engine.scripting import ScriptError, Scripts, as_case
 from podium.model.definitions import WorkflowTask
@@ -37,8 +38,6 @@ class Switch(Scripted):
         return wt.decision_cases.get(case, wt.default_case)
 
     def follow(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
-        from podium.engine.decider import schedule, schedule_after
-
         chosen = self.branch(wt, str(task.output.get("selectedCase")))
         if chosen:
             schedule(turn, chosen[0], suffix=ref_suffix(task.ref_name))

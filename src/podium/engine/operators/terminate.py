@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from podium.engine.flow import end_workflow
 from podium.engine.operators.base import SyncOperator
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus, WorkflowStatus
@@ -19,8 +20,6 @@ STATUSES = {"COMPLETED": WorkflowStatus.COMPLETED, "FAILED": WorkflowStatus.FAIL
 
 class Terminate(SyncOperator):
     def execute(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
-        from podium.engine.decider import end_workflow
-
         status = STATUSES.get(str(task.input.get("terminationStatus", "")).upper())
         if status is None:  # registration refuses this; an expression may still produce it
             turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR,

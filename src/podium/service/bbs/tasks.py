@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podium.engine import task_updates
-from podium.engine.decider import end_workflow
+from podium.engine.flow import end_workflow
 from podium.engine.state import ExecutionState
 from podium.engine.turn import Turn
 from podium.model.bbs import (
