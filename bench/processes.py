@@ -69,6 +69,7 @@ from podium.model.records import Execution
 from podium.service.tnco import INTENTS
 from podium.store import tnco
 from podium.store.rows import EXECUTION_COLUMNS, execution_row
+from podium.store.search import executions_to_index
 from podium.store.sqlite import SqliteSession, SqliteStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -187,7 +188,7 @@ async def write_fts(path: Path) -> int:
     try:
         while True:
             async with store.unit() as s:
-                entries = await s.executions_to_index(10_000)
+                entries = await executions_to_index(s, 10_000)
                 await s.write_index(entries)
             done += len(entries)
             if not entries:

@@ -49,6 +49,7 @@ from podium.service.waker import Waker
 from podium.service.workflows import Workflows
 from podium.settings import Settings
 from podium.store import open_store
+from podium.store.polls import list_poll_data
 from podium.systasks.handlers import handlers
 from podium.systasks.runner import Runner
 from podium.ui import routes as ui_routes
@@ -90,7 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             meta.on_change = lambda: broadcaster.send(METADATA_CHANNEL)  # the others reload
         await meta.load()
         async with store.reader() as s:
-            polls.load(await s.list_poll_data())
+            polls.load(await list_poll_data(s))
         context = Context(meta, polls, settings.workflow_env, sandbox_of(settings),
                           task_notices=settings.task_status_listener,
                           status_webhook=settings.status_webhook_url, max_payload_bytes=settings.max_payload_bytes)

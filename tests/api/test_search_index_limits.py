@@ -13,7 +13,8 @@ import pytest
 
 from podium.errors import StoreError
 from podium.store.postgres import PgSession
-from podium.store.session import INDEXED_PAYLOAD_CHARS, Session
+from podium.store.search import INDEXED_PAYLOAD_CHARS
+from podium.store.session import Session
 from tests.api.helpers import chain, register_workflow, start
 from tests.conftest import Clocked
 

@@ -10,6 +10,7 @@ import pytest
 
 from podium.model.records import QueueEntry
 from podium.store import sqlite as sqlite_store
+from podium.store.queue import enqueue, queue_size
 
 
 async def test_the_wal_is_rewound_while_writes_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,7 +24,7 @@ async def test_the_wal_is_rewound_while_writes_go_on(tmp_path: Path, monkeypatch
     async def writer() -> None:
         for i in range(3000):
             async with store.unit() as s:
-                await s.enqueue([QueueEntry(f"t{i}", "w", "q", 0, i)])
+                await enqueue(s, [QueueEntry(f"t{i}", "w", "q", 0, i)])
 
     async def checkpoints() -> None:
         while not done.is_set():
@@ -41,7 +42,7 @@ async def test_the_wal_is_rewound_while_writes_go_on(tmp_path: Path, monkeypatch
         assert max(sizes) < 4 * 1024 * 1024  # bounded, not growing with the 3,000 commits
         assert sizes[-1] < 1024 * 1024
         async with store.reader() as s:
-            assert await s.queue_size("q") == 3000
+            assert await queue_size(s, "q") == 3000
     finally:
         await store.close()
 
@@ -62,12 +63,12 @@ async def test_concurrent_units_share_one_commit_and_all_land(tmp_path: Path) ->
 
     async def one(i: int) -> None:
         async with store.unit() as s:
-            await s.enqueue([QueueEntry(f"t{i}", "w", "q", 0, i)])
+            await enqueue(s, [QueueEntry(f"t{i}", "w", "q", 0, i)])
 
     await asyncio.gather(*(one(i) for i in range(50)))
     try:
         assert commits < 50
         async with store.reader() as s:
-            assert await s.queue_size("q") == 50
+            assert await queue_size(s, "q") == 50
     finally:
         await store.close()

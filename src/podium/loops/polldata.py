@@ -9,6 +9,7 @@ import logging
 
 from podium.loops import failed
 from podium.service.context import PollTracker
+from podium.store.polls import list_poll_data, save_poll_data
 from podium.store.port import Store
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ async def run_poll_data_loop(store: Store, polls: PollTracker, interval_s: float
         if store.dialect == "postgresql":
             try:
                 async with store.reader() as s:
-                    polls.load(await s.list_poll_data())
+                    polls.load(await list_poll_data(s))
             except Exception as exc:
                 failed(log, "poll data read failed", exc, action="poll_data_error")
 
@@ -32,6 +33,6 @@ async def flush(store: Store, polls: PollTracker) -> None:
         return
     try:
         async with store.unit() as s:
-            await s.save_poll_data(dirty)
+            await save_poll_data(s, dirty)
     except Exception as exc:
         failed(log, "poll data flush failed", exc, action="poll_data_error")

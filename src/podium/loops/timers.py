@@ -10,6 +10,7 @@ from podium.loops import failed
 from podium.model.records import Timer
 from podium.service import timers
 from podium.service.executions import TIMER_CHANNEL, Executions
+from podium.store.timers import due_timers, next_timer_due
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ async def fire_due(x: Executions) -> int:
     (a dialect's callbacks and polls, each its own unit of work on its own task) all at once, so
     a burst of them shares commits."""
     async with x.store.reader() as s:
-        due = await s.due_timers(x.clock.now(), BATCH)
+        due = await due_timers(s, x.clock.now(), BATCH)
     own = [t for t in due if t.kind not in x.timer_handlers]
     others = [t for t in due if t.kind in x.timer_handlers]
     await asyncio.gather(*(_fire(x, timer) for timer in others))
@@ -54,7 +55,7 @@ async def _fire(x: Executions, timer: Timer) -> None:
 
 async def _pause(x: Executions) -> float:
     async with x.store.reader() as s:
-        nxt = await s.next_timer_due()
+        nxt = await next_timer_due(s)
     if nxt is None:
         return MAX_SLEEP_S
     return min(max((nxt - x.clock.now()) / 1000, 0.001), MAX_SLEEP_S)

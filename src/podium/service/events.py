@@ -28,6 +28,8 @@ from podium.service.executions import Executions
 from podium.service.tasks import Tasks
 from podium.service.workflows import Workflows
 from podium.store import events as store
+from podium.store.executions import get_execution
+from podium.store.tasks import find_pending_by_ref
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +154,9 @@ class EventHandlers:
         task_id = params.get("taskId")
         if not task_id:
             async with self.x.store.reader() as s:
-                if await s.get_execution(workflow_id) is None:
+                if await get_execution(s, workflow_id) is None:
                     raise NotFound(f"No such workflow found by id: {workflow_id}")
-                found = await s.find_pending_by_ref(workflow_id, str(params.get("taskRefName") or ""))
+                found = await find_pending_by_ref(s, workflow_id, str(params.get("taskRefName") or ""))
             if found is None:
                 raise NotFound(f"No pending task {params.get('taskRefName')} in workflow {workflow_id}")
             task_id = found.task_id

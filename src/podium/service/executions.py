@@ -35,8 +35,22 @@ from podium.service.context import Context
 from podium.service.metadata import Metadata
 from podium.service.waker import Waker
 from podium.store import events
+from podium.store.executions import get_execution, insert_execution, update_execution
 from podium.store.port import Store
+from podium.store.queue import dequeue, enqueue
 from podium.store.session import Session
+from podium.store.tasks import (
+    delete_tasks,
+    delete_tasks_by_ref,
+    insert_tasks,
+    load_latest_iterations,
+    load_live_tasks,
+    load_tasks,
+    load_tasks_by_ref,
+    load_tasks_since,
+    update_tasks,
+)
+from podium.store.timers import clear_timers, set_timers
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +124,7 @@ class Executions:
 
     async def load(self, s: Session, workflow_id: str, *, tasks: Load = "live",
                    refs: tuple[str, ...] = ()) -> ExecutionState:
-        ex = await s.get_execution(workflow_id, lock=True)
+        ex = await get_execution(s, workflow_id, lock=True)
         if ex is None:
             raise NotFound(f"No such workflow found by id: {workflow_id}")
         return await self.state_of(s, ex, tasks=tasks, refs=refs)
@@ -120,16 +134,16 @@ class Executions:
         definition = await self.metadata.definition(s, ex.def_hash)
         state = ExecutionState(ex, definition)
         if tasks == "all":
-            loaded = await s.load_tasks(ex.workflow_id)
+            loaded = await load_tasks(s, ex.workflow_id)
             state.complete = True
         else:
-            loaded = await s.load_live_tasks(ex.workflow_id)
+            loaded = await load_live_tasks(s, ex.workflow_id)
             wanted = tuple(definition.referenced_refs) + refs
             if wanted:
-                loaded += await s.load_tasks_by_ref(ex.workflow_id, wanted)
+                loaded += await load_tasks_by_ref(s, ex.workflow_id, wanted)
                 state.fetched_refs.update(wanted)
             if definition.referenced_loop_refs:
-                loaded += await s.load_latest_iterations(ex.workflow_id, sorted(definition.referenced_loop_refs))
+                loaded += await load_latest_iterations(s, ex.workflow_id, sorted(definition.referenced_loop_refs))
         state.set_tasks(loaded)
         return state
 
@@ -160,10 +174,10 @@ class Executions:
         while state.wanted_refs or state.wanted_since is not None:
             if state.wanted_since is not None:
                 since, state.wanted_since = state.wanted_since, None
-                state.merge(await s.load_tasks_since(wid, since), ())
+                state.merge(await load_tasks_since(s, wid, since), ())
                 state.loaded_since = min(state.loaded_since or since, since)
             refs = state.take_wanted()
-            state.merge(await s.load_tasks_by_ref(wid, refs), refs)
+            state.merge(await load_tasks_by_ref(s, wid, refs), refs)
             await self.step(state, decide)
 
     async def persist(self, s: Session, state: ExecutionState, *, new: bool = False) -> Outcome:
@@ -174,15 +188,15 @@ class Executions:
         _note_start(state)
         queues = await self._apply_queue_ops(s, state)  # before the tasks: the lock order is queue -> tasks
         if state.deleted_task_ids:  # first: restart/rerun re-create the same (ref, retry) rows
-            await s.delete_tasks(sorted(state.deleted_task_ids))
-        await s.insert_tasks(state.new_tasks())
-        await s.update_tasks(state.dirty_tasks())
+            await delete_tasks(s, sorted(state.deleted_task_ids))
+        await insert_tasks(s, state.new_tasks())
+        await update_tasks(s, state.dirty_tasks())
         outcome = await self._apply_effects(s, state)
         outcome.queues |= queues
         if new:  # last: starting a failure workflow above may still have changed it
-            await s.insert_execution(ex)
+            await insert_execution(s, ex)
         elif state.execution_dirty:
-            await s.update_execution(ex, reindex=bool(outcome.ended))
+            await update_execution(s, ex, reindex=bool(outcome.ended))
         if new or outcome.ended:
             self.waker.notify(INDEX_CHANNEL)
         observer = self.observers.get(ex.workflow_type)
@@ -214,8 +228,8 @@ class Executions:
         wid = state.execution.workflow_id
         entries = [QueueEntry(e.task_id, wid, e.queue_name, e.priority, e.visible_at)
                    for e in queue_ops.values() if isinstance(e, Enqueue)]
-        await s.dequeue([e.task_id for e in queue_ops.values() if isinstance(e, Dequeue)])
-        await s.enqueue(entries)
+        await dequeue(s, [e.task_id for e in queue_ops.values() if isinstance(e, Dequeue)])
+        await enqueue(s, entries)
         return {e.queue_name for e in entries}
 
     async def _apply_effects(self, s: Session, state: ExecutionState) -> Outcome:
@@ -234,7 +248,7 @@ class Executions:
             elif isinstance(effect, WorkflowEnded):
                 outcome.ended.append(effect)
             elif isinstance(effect, PruneTasks):
-                await s.delete_tasks_by_ref(effect.workflow_id, effect.ref_names)
+                await delete_tasks_by_ref(s, effect.workflow_id, effect.ref_names)
             elif isinstance(effect, PublishEvent):
                 await self._publish(s, effect)
                 outcome.events = True
@@ -245,9 +259,9 @@ class Executions:
         if outcome.ended and state.execution.parent_workflow_id:  # tell the parent, in its own unit of work
             timer_ops[(CHILD_ENDED, wid)] = SetTimer(CHILD_ENDED, wid, self.clock.now(),
                                                      state.execution.parent_workflow_id)
-        await s.set_timers([Timer(t.kind, t.key, t.workflow_id or wid, t.due_at) for t in timer_ops.values()
+        await set_timers(s, [Timer(t.kind, t.key, t.workflow_id or wid, t.due_at) for t in timer_ops.values()
                             if isinstance(t, SetTimer)])
-        await s.clear_timers([k for k, t in timer_ops.items() if isinstance(t, ClearTimer)])
+        await clear_timers(s, [k for k, t in timer_ops.items() if isinstance(t, ClearTimer)])
         outcome.timers_changed |= any(isinstance(t, SetTimer) for t in timer_ops.values())
         for effect in later:
             await self.start_failure_workflow(self, s, state, effect, outcome)
@@ -298,7 +312,7 @@ class Executions:
     async def message(self, kind: str, key: str, workflow_id: str) -> None:
         """A durable message to another execution: a timer due now, fired in its own unit."""
         async with self.store.unit() as s:
-            await s.set_timers([Timer(kind, key, workflow_id, self.clock.now())])
+            await set_timers(s, [Timer(kind, key, workflow_id, self.clock.now())])
         self.waker.notify(TIMER_CHANNEL)
 
     # --- starting ------------------------------------------------------------------------------

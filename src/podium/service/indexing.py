@@ -5,7 +5,7 @@ text changes (start, end), so nothing is lost across a crash; writing many entri
 keeps full-text upkeep off the hot path. Free-text searches run `index_pending` first, so they see
 every committed execution.
 
-What is indexed per execution is bounded (`podium.store.session.INDEXED_PAYLOAD_CHARS`): its ids
+What is indexed per execution is bounded (`podium.store.search.INDEXED_PAYLOAD_CHARS`): its ids
 and type, then the start of its input's and its output's JSON, cut at a word. An entry the
 database still refuses does not hold up the others: the batch is written again row by row, and a
 row that fails alone is left out of the index (logged as `index_entry_skipped`) until its
@@ -18,6 +18,7 @@ import logging
 
 from podium.errors import PodiumError, StoreUnavailable
 from podium.service.executions import Executions
+from podium.store.search import executions_to_index, skip_index
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ async def index_pending(x: Executions) -> int:
 
 async def _write_batch(x: Executions, limit: int) -> int:
     async with x.store.unit() as s:
-        due = await s.executions_to_index(limit)
+        due = await executions_to_index(s, limit)
         await s.write_index(due)
     return len(due)
 
@@ -54,7 +55,7 @@ async def _write_one_by_one(x: Executions, limit: int) -> int:
         row_id: int | None = None
         try:
             async with x.store.unit() as s:
-                due = await s.executions_to_index(1)
+                due = await executions_to_index(s, 1)
                 if not due:
                     return done
                 row_id = due[0][0]
@@ -65,7 +66,7 @@ async def _write_one_by_one(x: Executions, limit: int) -> int:
             if row_id is None:
                 raise
             async with x.store.unit() as s:
-                workflow_id = await s.skip_index(row_id)
+                workflow_id = await skip_index(s, row_id)
             log.error("execution left out of the full-text index",
                       extra={"action": "index_entry_skipped", "row_id": row_id, "workflow_id": workflow_id,
                              "error": str(exc)})

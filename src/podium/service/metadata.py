@@ -15,6 +15,19 @@ from podium.errors import Conflict, NotFound
 from podium.model.definitions import TaskDef, WorkflowDef
 from podium.model.validation import check_task_defs, workflow_def_checked
 from podium.service.clock import Clock
+from podium.store.definitions import (
+    delete_task_def,
+    delete_workflow_def,
+    get_snapshot,
+    get_task_def,
+    get_workflow_def,
+    list_task_defs,
+    list_workflow_defs,
+    put_snapshot,
+    put_task_def,
+    put_workflow_def,
+    workflow_def_exists,
+)
 from podium.store.port import Store
 from podium.store.session import Session
 
@@ -41,7 +54,7 @@ class Metadata:
 
     async def load(self) -> None:
         async with self.store.reader() as s:
-            rows = await s.list_task_defs()
+            rows = await list_task_defs(s)
         self._task_defs = {b["name"]: TaskDef.model_validate(b) for b, _, _ in rows}
 
     async def reload(self) -> None:
@@ -64,33 +77,33 @@ class Metadata:
         now = self.clock.now()
         async with self.store.unit() as s:
             for td in defs:
-                await s.put_task_def(td.name, td.to_wire(), now)
+                await put_task_def(s, td.name, td.to_wire(), now)
         self._task_defs.update({td.name: td for td in defs})
         self._changed()
 
     async def update_task_def(self, td: TaskDef) -> None:
         check_task_defs([td])
         async with self.store.unit() as s:
-            if await s.get_task_def(td.name) is None:
+            if await get_task_def(s, td.name) is None:
                 raise NotFound(f"No such task by name {td.name}")
-            await s.put_task_def(td.name, td.to_wire(), self.clock.now())
+            await put_task_def(s, td.name, td.to_wire(), self.clock.now())
         self._task_defs[td.name] = td
         self._changed()
 
     async def get_task_def(self, name: str) -> dict[str, Any]:
         async with self.store.reader() as s:
-            found = await s.get_task_def(name)
+            found = await get_task_def(s, name)
         if found is None:
             raise NotFound(f"No such taskType found by name: {name}")
         return _with_times(*found)
 
     async def list_task_defs(self) -> list[dict[str, Any]]:
         async with self.store.reader() as s:
-            return [_with_times(*row) for row in await s.list_task_defs()]
+            return [_with_times(*row) for row in await list_task_defs(s)]
 
     async def delete_task_def(self, name: str) -> None:
         async with self.store.unit() as s:
-            if not await s.delete_task_def(name):
+            if not await delete_task_def(s, name):
                 raise NotFound("No such task definition")
         self._task_defs.pop(name, None)
         self._changed()
@@ -100,9 +113,9 @@ class Metadata:
     async def register_workflow_def(self, wd: WorkflowDef, overwrite: bool) -> None:
         await workflow_def_checked(wd)
         async with self.store.unit() as s:
-            if not overwrite and await s.workflow_def_exists(wd.name, wd.version):
+            if not overwrite and await workflow_def_exists(s, wd.name, wd.version):
                 raise Conflict(f"Workflow with {wd.name}.{wd.version} already exists!")
-            await s.put_workflow_def(wd.name, wd.version, wd.to_wire(), self.clock.now())
+            await put_workflow_def(s, wd.name, wd.version, wd.to_wire(), self.clock.now())
         self._registered.clear()
         self._changed()
 
@@ -113,7 +126,7 @@ class Metadata:
         done: list[str] = []
         async with self.store.unit() as s:
             for wd in defs:
-                await s.put_workflow_def(wd.name, wd.version, wd.to_wire(), self.clock.now())
+                await put_workflow_def(s, wd.name, wd.version, wd.to_wire(), self.clock.now())
                 done.append(wd.name)
         self._registered.clear()
         self._changed()
@@ -134,19 +147,19 @@ class Metadata:
     async def _find_workflow_def(self, name: str, version: int | None,
                                  session: Session | None) -> dict[str, Any] | None:
         if session is not None:
-            row = await session.get_workflow_def(name, version)
+            row = await get_workflow_def(session, name, version)
         else:
             async with self.store.reader() as s:
-                row = await s.get_workflow_def(name, version)
+                row = await get_workflow_def(s, name, version)
         return _with_times(*row) if row else None
 
     async def list_workflow_defs(self, name: str | None = None) -> list[dict[str, Any]]:
         async with self.store.reader() as s:
-            return [_with_times(*row) for row in await s.list_workflow_defs(name)]
+            return [_with_times(*row) for row in await list_workflow_defs(s, name)]
 
     async def delete_workflow_def(self, name: str, version: int) -> None:
         async with self.store.unit() as s:
-            if not await s.delete_workflow_def(name, version):
+            if not await delete_workflow_def(s, name, version):
                 raise NotFound(f"No such workflow definition: {name} version: {version}")
         self._registered.clear()
         self._changed()
@@ -163,7 +176,7 @@ class Metadata:
                 return None
             found = self._registered[key] = await self.snapshot(session, wd)
         else:
-            await session.put_snapshot(found.def_hash, found.text)
+            await put_snapshot(session, found.def_hash, found.text)
         return found
 
     async def snapshot(self, session: Session, wd: WorkflowDef) -> Definition:
@@ -172,7 +185,7 @@ class Metadata:
         for key in ("createTime", "updateTime"):
             body.pop(key, None)
         digest, text = def_hash(body)
-        await session.put_snapshot(digest, text)  # every time: the cache may outlive a rolled-back unit
+        await put_snapshot(session, digest, text)  # every time: the cache may outlive a rolled-back unit
         cached = self._snapshots.get(digest)
         if cached is None:
             cached = self._remember(Definition(wd, digest, text))
@@ -183,7 +196,7 @@ class Metadata:
         if cached is not None:
             self._snapshots.move_to_end(digest)
             return cached
-        text = await session.get_snapshot(digest)
+        text = await get_snapshot(session, digest)
         if text is None:
             raise NotFound(f"definition snapshot {digest} is missing")
         return self._remember(Definition(WorkflowDef.model_validate(orjson.loads(text)), digest, text))

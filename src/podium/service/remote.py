@@ -21,6 +21,9 @@ from podium.model.enums import TaskStatus
 from podium.model.records import Task, Timer
 from podium.service.executions import TIMER_CHANNEL, Executions
 from podium.store import tango as store
+from podium.store.executions import get_execution
+from podium.store.tasks import get_task
+from podium.store.timers import set_timers, take_timer
 from podium.systasks import members
 from podium.systasks.members import MemberError, status_of
 
@@ -81,7 +84,7 @@ class Remote:
         """A member's word on its task: `started`/`running` are heartbeats, `completed` and
         `failed` end the attempt. NotRunning if the task is not running."""
         async with self.x.store.reader() as s:
-            task = await s.get_task(task_id)
+            task = await get_task(s, task_id)
         if task is None or task.task_type != "REMOTE":
             raise NotFound(f"No such REMOTE task: {task_id}")
 
@@ -101,7 +104,7 @@ class Remote:
         if beat["mode"] != "poll" or beat["periodMs"] <= 0:
             return
         async with self.x.store.unit() as s:
-            await s.set_timers([Timer(POLL_MEMBER, task.task_id, task.workflow_id,
+            await set_timers(s, [Timer(POLL_MEMBER, task.task_id, task.workflow_id,
                                       self.x.clock.now() + beat["periodMs"])])
         self.x.waker.notify(TIMER_CHANNEL)
 
@@ -148,10 +151,10 @@ class Remote:
     async def _take(self, timer: Timer) -> Task | None:
         """Claim a timer (once, whichever server process gets it) and read its task."""
         async with self.x.store.unit() as s:
-            await s.get_execution(timer.workflow_id, lock=True)  # every unit locks the execution first
-            if not await s.take_timer(timer):
+            await get_execution(s, timer.workflow_id, lock=True)  # every unit locks the execution first
+            if not await take_timer(s, timer):
                 return None
-            return await s.get_task(timer.key)
+            return await get_task(s, timer.key)
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         running = asyncio.create_task(job)

@@ -13,6 +13,13 @@ from podium.engine.turn import Turn
 from podium.model.enums import TaskStatus, WorkflowStatus
 from podium.model.records import QueueEntry
 from podium.service.executions import Executions
+from podium.store.queue import enqueue, queued_task_ids
+from podium.store.repair import (
+    running_tasks_without_timer,
+    running_without_live_tasks,
+    scheduled_tasks_missing_from_queue,
+)
+from podium.store.timers import task_timer_keys
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +38,11 @@ async def repair(x: Executions) -> Repaired:
     done = Repaired()
     before = x.clock.now() - GRACE_MS
     async with x.store.unit() as s:
-        lost = await s.scheduled_tasks_missing_from_queue(before, LIMIT)
-        await s.enqueue([QueueEntry(t.task_id, t.workflow_id, t.queue_name, t.workflow_priority, x.clock.now())
+        lost = await scheduled_tasks_missing_from_queue(s, before, LIMIT)
+        await enqueue(s, [QueueEntry(t.task_id, t.workflow_id, t.queue_name, t.workflow_priority, x.clock.now())
                          for t in lost])
-        unarmed = await s.running_tasks_without_timer(before, LIMIT)
-        stuck = await s.running_without_live_tasks(before, LIMIT)
+        unarmed = await running_tasks_without_timer(s, before, LIMIT)
+        stuck = await running_without_live_tasks(s, before, LIMIT)
     done.requeued = len(lost)
     for name in {t.queue_name for t in lost}:
         x.waker.notify(name)
@@ -56,8 +63,8 @@ async def repair_workflow(x: Executions, workflow_id: str) -> bool:
     anything was put right."""
     async with x.store.unit() as s:
         state = await x.load(s, workflow_id, tasks="all")
-        queued = await s.queued_task_ids(workflow_id)
-        armed = await s.task_timer_keys(workflow_id)
+        queued = await queued_task_ids(s, workflow_id)
+        armed = await task_timer_keys(s, workflow_id)
         lost = [t for t in state.live_tasks() if t.status == TaskStatus.SCHEDULED and t.task_id not in queued]
         unarmed = [t for t in state.live_tasks() if t.status == TaskStatus.IN_PROGRESS and t.task_id not in armed]
         stuck = state.execution.status == WorkflowStatus.RUNNING and not state.live_tasks()

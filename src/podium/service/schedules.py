@@ -24,6 +24,7 @@ from podium.store import schedules as store
 from podium.store.query import Field
 from podium.store.schedules import RunRow, RunState, ScheduleRow
 from podium.store.session import Session
+from podium.store.timers import clear_timers, set_timers, take_timer
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class Schedules:
     async def delete(self, name: str) -> None:
         async with self.x.store.unit() as s:
             await store.delete(s, name)
-            await s.clear_timers([(TICK, name)])
+            await clear_timers(s, [(TICK, name)])
 
     async def pause(self, name: str) -> None:
         await self._set_paused(name, True)
@@ -172,7 +173,7 @@ class Schedules:
     async def on_tick(self, timer: Timer) -> None:
         outcome = Outcome()
         async with self.x.store.unit() as s:
-            if not await s.take_timer(timer):
+            if not await take_timer(s, timer):
                 return  # fired by another server process
             row = await store.get(s, timer.key, lock=True)
             if row is None or row.paused:
@@ -214,9 +215,9 @@ class Schedules:
 
     async def _arm(self, s: Session, row: ScheduleRow) -> None:
         if row.next_due is None:
-            await s.clear_timers([(TICK, row.name)])
+            await clear_timers(s, [(TICK, row.name)])
         else:
-            await s.set_timers([Timer(TICK, row.name, "", row.next_due)])
+            await set_timers(s, [Timer(TICK, row.name, "", row.next_due)])
 
 
 def _ms(value: Any) -> int | None:

@@ -33,8 +33,10 @@ from podium.service.clock import iso
 from podium.service.executions import Executions, Outcome
 from podium.service.starts import start_in_session
 from podium.store import sigma as store
+from podium.store.executions import get_execution
 from podium.store.session import Session
 from podium.store.sigma import ProcessRow
+from podium.store.timers import clear_timers, set_timers, take_timer
 
 log = logging.getLogger(__name__)
 
@@ -249,14 +251,14 @@ class Processes:
             row.last_result, row.last_error = _result(previous)
         row.current_run, row.last_run_at, row.run_count = workflow_id, unit.now, row.run_count + 1
         unit.outcomes.append(outcome)
-        unit.run = await unit.s.get_execution(workflow_id)
+        unit.run = await get_execution(unit.s, workflow_id)
 
     async def _arm(self, unit: Unit, due: int | None) -> None:
         unit.row.next_due = due
         if due is None:
-            await unit.s.clear_timers([(TICK, unit.row.id)])
+            await clear_timers(unit.s, [(TICK, unit.row.id)])
         else:
-            await unit.s.set_timers([Timer(TICK, unit.row.id, "", due)])
+            await set_timers(unit.s, [Timer(TICK, unit.row.id, "", due)])
             unit.outcomes.append(Outcome(timers_changed=True))
 
     def _woken(self, outcomes: list[Outcome]) -> None:
@@ -268,7 +270,7 @@ class Processes:
     async def on_tick(self, timer: Timer) -> None:
         outcomes: list[Outcome] = []
         async with self.x.store.unit() as s:
-            if not await s.take_timer(timer):
+            if not await take_timer(s, timer):
                 return  # fired by another server process
             row = await store.get(s, timer.key, lock=True)
             if row is None or row.control != STARTED or row.type != PERIODIC:
@@ -301,7 +303,7 @@ def _cadence(row: ProcessRow) -> Cadence:
 async def _latest_run(s: Session, row: ProcessRow, *, lock: bool = False) -> Execution | None:
     """The process's latest run; locked (after the process's row: the lock order of every SIGMA
     unit) when an operation may move it, so that its state cannot change under the operation."""
-    return await s.get_execution(row.current_run, lock=lock) if row.current_run else None
+    return await get_execution(s, row.current_run, lock=lock) if row.current_run else None
 
 
 def _result(run: Execution) -> tuple[str, str | None]:

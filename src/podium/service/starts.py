@@ -14,7 +14,10 @@ from podium.model.records import Execution
 from podium.model.validation import start_request_checked
 from podium.model.wire import workflow_json
 from podium.service.executions import Executions, Outcome
+from podium.store.executions import find_by_idempotency_key
+from podium.store.search import set_search_attrs
 from podium.store.session import Session
+from podium.store.tasks import load_tasks
 
 
 class DefinitionNotFound(NotFound):
@@ -44,7 +47,7 @@ async def _idempotent_match(s: Session, req: StartWorkflowRequest) -> str | None
     key = req.idempotency_key
     if not key:
         return None
-    found = await s.find_by_idempotency_key(key)
+    found = await find_by_idempotency_key(s, key)
     if found is None:
         return None
     strategy = req.idempotency_strategy or IdempotencyStrategy.FAIL
@@ -92,7 +95,7 @@ async def start_in_session(
     outcome = await executions.persist(s, state, new=True)
     attrs = attributes.declared(state) | (search_attributes or {})
     if attrs:
-        await s.set_search_attrs(ex.workflow_id, attrs)
+        await set_search_attrs(s, ex.workflow_id, attrs)
     return ex.workflow_id, outcome
 
 
@@ -104,7 +107,7 @@ async def start_failure_workflow(executions: Executions, s: Session, failed: Exe
     name = effect.name
     if name.startswith("$"):
         name = str(evaluate(failed, name) or "")
-    all_tasks = await s.load_tasks(ex.workflow_id)
+    all_tasks = await load_tasks(s, ex.workflow_id)
     merged = {t.task_id: t for t in all_tasks} | failed.tasks
     failed_json = workflow_json(ex, list(merged.values()), failed.definition.wdef.to_wire())
     payload: dict[str, Any] = dict(ex.input) | {

@@ -16,8 +16,10 @@ from podium.service.executions import Executions
 from podium.service.remote import NotRunning, Remote
 from podium.service.starts import start_in_session
 from podium.store import tango as store
+from podium.store.executions import get_execution
 from podium.store.session import Session
 from podium.store.tango import Project
+from podium.store.tasks import load_live_tasks, load_tasks
 
 WORKFLOW_TYPE = "tango_project"
 STOPPED = "stopped by the project manager"
@@ -81,7 +83,7 @@ class Tango:
             locked = await store.get_project(s, user_id, project_id, lock=True)
             if locked is None:
                 raise NotFound(f"No project {project_id} of user {user_id}")
-            current = await s.get_execution(locked.workflow_id) if locked.workflow_id else None
+            current = await get_execution(s, locked.workflow_id) if locked.workflow_id else None
             if current is not None and not current.status.terminal:
                 state = await self._status_in(s, locked)
                 raise Conflict(f"Project {project_id} is already running: {state.container} is {state.status}")
@@ -124,7 +126,7 @@ class Tango:
         idle = Status(project.stages[0] if project.stages else "", "ready")
         if project.workflow_id is None:
             return idle
-        tasks = await s.load_tasks(project.workflow_id)
+        tasks = await load_tasks(s, project.workflow_id)
         if not tasks:
             return idle
         return Status(_container(tasks[-1]), _status(tasks[-1]))
@@ -162,10 +164,10 @@ class Tango:
         if project.workflow_id is None:
             return None
         async with self.x.store.reader() as s:
-            ex = await s.get_execution(project.workflow_id)
+            ex = await get_execution(s, project.workflow_id)
             if ex is None or ex.status != WorkflowStatus.RUNNING:
                 return None
-            live = [t for t in await s.load_live_tasks(project.workflow_id) if not t.status.terminal]
+            live = [t for t in await load_live_tasks(s, project.workflow_id) if not t.status.terminal]
         return live[-1] if live else None
 
     async def _log(self, user_id: str, project_id: str, line: str) -> None:

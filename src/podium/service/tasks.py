@@ -16,7 +16,20 @@ from podium.model.records import QueueEntry, Task, TaskLog, queue_name
 from podium.model.wire import task_json, task_summary
 from podium.service.context import PollTracker
 from podium.service.executions import Executions, Outcome
+from podium.store.executions import get_execution
+from podium.store.queue import dequeue, enqueue, queue_overview, queue_size, queue_sizes, scheduled_without_queue_entry
 from podium.store.session import Session
+from podium.store.tasks import (
+    add_logs,
+    count_in_progress,
+    count_started_since,
+    find_pending_by_ref,
+    get_logs,
+    get_task,
+    get_tasks,
+    pending_of_type,
+    update_tasks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +87,13 @@ class Tasks:
             return []
         claimed: list[Task] = []
         order = {task_id: i for i, task_id in enumerate(ids)}  # claim order: priority, then age
-        for task in sorted(await s.get_tasks(ids), key=lambda t: order[t.task_id]):
+        for task in sorted(await get_tasks(s, ids), key=lambda t: order[t.task_id]):
             if task.status != TaskStatus.SCHEDULED:
                 continue
             timer = task_updates.claim(task, worker_id, self._task_def(task), now)
             task.due_at = timer.due_at if timer is not None else None  # the response timeout
             claimed.append(task)
-        await s.update_tasks(claimed)
+        await update_tasks(s, claimed)
         await s.mark_started(sorted({t.workflow_id for t in claimed}), now)
         await self._announce_claims(s, claimed)
         for task in claimed:
@@ -105,10 +118,10 @@ class Tasks:
         if tdef is None:
             return wanted
         if tdef.concurrent_exec_limit:
-            wanted = min(wanted, tdef.concurrent_exec_limit - await s.count_in_progress(task_type))
+            wanted = min(wanted, tdef.concurrent_exec_limit - await count_in_progress(s, task_type))
         if tdef.rate_limit_per_frequency > 0:
             window = max(tdef.rate_limit_frequency_in_seconds, 1) * 1000
-            started = await s.count_started_since(task_type, now - window)
+            started = await count_started_since(s, task_type, now - window)
             wanted = min(wanted, tdef.rate_limit_per_frequency - started)
         return wanted
 
@@ -144,21 +157,21 @@ class Tasks:
     async def _apply(self, s: Session, result: TaskResult) -> tuple[Task | None, Outcome | None]:
         _check_result(result)
         workflow_id, task_id = str(result.workflow_instance_id), str(result.task_id)
-        ex = await s.get_execution(workflow_id, lock=True)
+        ex = await get_execution(s, workflow_id, lock=True)
         if ex is None:
             raise NotFound(f"No such workflow found by id: {workflow_id}")
         state = await self.x.state_of(s, ex) if not ex.status.terminal else None
         task = state.tasks.get(task_id) if state is not None else None
-        task = task or await s.get_task(task_id)  # not live: finished (or unknown)
+        task = task or await get_task(s, task_id)  # not live: finished (or unknown)
         if task is None or task.workflow_id != workflow_id:
             raise NotFound(f"No such task found by id: {task_id}")
         await self._store_logs(s, task_id, result)
         if state is None or task.status.terminal:
-            await s.dequeue([task_id])
+            await dequeue(s, [task_id])
             return None, None
         if result.extend_lease:
             task_updates.extend_lease(task, self.x.clock.now())
-            await s.update_tasks([task])
+            await update_tasks(s, [task])
             return task, None
         await self.x.step(state, lambda turn: task_updates.apply_result(
             turn, task, result.status or TaskStatus.COMPLETED, output=result.output_data,
@@ -175,9 +188,9 @@ class Tasks:
         """Update the first unfinished task with this reference name (or its loop iterations);
         None if there is none. With `merge`, the output is merged into the task's, not replacing it."""
         async with self.x.store.reader() as s:
-            if await s.get_execution(workflow_id) is None:
+            if await get_execution(s, workflow_id) is None:
                 raise NotFound(f"No such workflow found by id: {workflow_id}")
-            task = await s.find_pending_by_ref(workflow_id, ref_name)
+            task = await find_pending_by_ref(s, workflow_id, ref_name)
         if task is None:
             return None
         await self._update_found(task, status, output, worker_id, merge)
@@ -186,7 +199,7 @@ class Tasks:
     async def update_by_id(self, workflow_id: str, task_id: str, status: TaskStatus, output: dict[str, Any],
                            *, merge: bool = False) -> None:
         async with self.x.store.reader() as s:
-            task = await s.get_task(task_id)
+            task = await get_task(s, task_id)
         if task is None or task.workflow_id != workflow_id:
             raise NotFound(f"No such task found by id: {task_id}")
         await self._update_found(task, status, output, None, merge)
@@ -201,40 +214,40 @@ class Tasks:
         logs = [TaskLog(task_id, entry.log or "", _millis(entry.created_time) or self.x.clock.now())
                 for entry in (result.logs or [])[:10]]
         if logs:
-            await s.add_logs(logs)
+            await add_logs(s, logs)
 
     # --- reading -------------------------------------------------------------------------------
 
     async def get(self, task_id: str) -> dict[str, Any]:
         async with self.x.store.reader() as s:
-            task = await s.get_task(task_id)
+            task = await get_task(s, task_id)
         if task is None:
             raise NotFound(f"Task not found for taskId: {task_id}")
         return task_json(task)
 
     async def add_log(self, task_id: str, text: str) -> None:
         async with self.x.store.unit() as s:
-            await s.add_logs([TaskLog(task_id, text, self.x.clock.now())])
+            await add_logs(s, [TaskLog(task_id, text, self.x.clock.now())])
 
     async def logs(self, task_id: str) -> list[dict[str, Any]]:
         async with self.x.store.reader() as s:
-            found = await s.get_logs(task_id)
+            found = await get_logs(s, task_id)
         return [{"log": e.log, "taskId": e.task_id, "createdTime": e.created_time} for e in found]
 
     async def queue_sizes(self) -> dict[str, int]:
         async with self.x.store.searcher() as s:
-            return await s.queue_sizes()
+            return await queue_sizes(s)
 
     async def queue_size(self, task_type: str, domain: str | None) -> int:
         async with self.x.store.reader() as s:
-            return await s.queue_size(queue_name(task_type, domain))
+            return await queue_size(s, queue_name(task_type, domain))
 
     async def queues(self) -> list[dict[str, Any]]:
         """Each queue (task type and domain) with its depth, the age of its oldest visible entry,
         and the workers that polled it last; queues that are empty but polled are listed too."""
         now = self.x.clock.now()
         async with self.x.store.searcher() as s:
-            overview = await s.queue_overview()
+            overview = await queue_overview(s)
         found: dict[str, dict[str, Any]] = {
             name: {"depth": depth, "oldestAgeMs": max(now - oldest, 0), "pollers": []}
             for name, depth, oldest in overview}
@@ -258,8 +271,8 @@ class Tasks:
         """Put back every SCHEDULED task of the type that lost its queue entry (repair)."""
         now = self.x.clock.now()
         async with self.x.store.unit() as s:
-            lost = await s.scheduled_without_queue_entry(task_type)
-            await s.enqueue([QueueEntry(t.task_id, t.workflow_id, t.queue_name, t.workflow_priority, now)
+            lost = await scheduled_without_queue_entry(s, task_type)
+            await enqueue(s, [QueueEntry(t.task_id, t.workflow_id, t.queue_name, t.workflow_priority, now)
                              for t in lost])
         for name in {t.queue_name for t in lost}:
             self.x.waker.notify(name)
@@ -267,7 +280,7 @@ class Tasks:
 
     async def pending(self, task_type: str, start: int, count: int) -> list[dict[str, Any]]:
         async with self.x.store.searcher() as s:
-            return [task_json(t) for t in await s.pending_of_type(task_type, start, count)]
+            return [task_json(t) for t in await pending_of_type(s, task_type, start, count)]
 
 
 def _check_result(result: TaskResult) -> None:

@@ -12,7 +12,9 @@ from podium.engine.timeouts import TASK_TIMER, WORKFLOW_TIMER
 from podium.engine.turn import Turn
 from podium.model.records import CHILD_ENDED, CHILD_REOPENED, STOP_CHILD, Execution, Timer
 from podium.service.executions import Executions, Outcome
+from podium.store.executions import get_execution
 from podium.store.session import Session
+from podium.store.timers import take_timer
 
 
 async def fire(x: Executions, timer: Timer) -> None:
@@ -27,8 +29,8 @@ async def fire(x: Executions, timer: Timer) -> None:
 
 
 async def _fire(x: Executions, s: Session, timer: Timer) -> Outcome | None:
-    ex = await s.get_execution(timer.workflow_id, lock=True)  # first: every unit locks the execution first
-    if not await s.take_timer(timer):
+    ex = await get_execution(s, timer.workflow_id, lock=True)  # first: every unit locks the execution first
+    if not await take_timer(s, timer):
         return None  # re-armed or fired elsewhere meanwhile
     if ex is None:
         return None
@@ -36,9 +38,9 @@ async def _fire(x: Executions, s: Session, timer: Timer) -> Outcome | None:
         return await _child_reopened(x, s, ex, timer.key)
     if ex.status.terminal:
         return None
-    child = await s.get_execution(timer.key) if timer.kind == CHILD_ENDED else None
+    child = await get_execution(s, timer.key) if timer.kind == CHILD_ENDED else None
     stopping = timer.kind == STOP_CHILD and ex.parent_workflow_id
-    parent = await s.get_execution(ex.parent_workflow_id or "") if stopping else None
+    parent = await get_execution(s, ex.parent_workflow_id or "") if stopping else None
     state = await x.state_of(s, ex)
     if timer.kind == TASK_TIMER:
         task = state.tasks.get(timer.key)
@@ -66,7 +68,7 @@ def _stop(turn: Turn, parent: Execution | None) -> None:
 
 
 async def _child_reopened(x: Executions, s: Session, parent: Execution, child_id: str) -> Outcome | None:
-    child = await s.get_execution(child_id)
+    child = await get_execution(s, child_id)
     if child is None or child.parent_task_id is None:
         return None
     state = await x.state_of(s, parent, tasks="all")

@@ -21,7 +21,10 @@ from podium.service.clock import iso
 from podium.service.executions import Executions
 from podium.service.starts import DefinitionNotFound, start_in_session
 from podium.store import tnco as store
+from podium.store.executions import get_execution
+from podium.store.search import search_attrs_of
 from podium.store.session import Session
+from podium.store.tasks import load_tasks
 from podium.store.tnco import Filters
 
 #: The intent endpoints (`POST /api/intent/{name}`) and the intent type each one starts.
@@ -90,23 +93,23 @@ class Lifecycle:
         known: dict[str, str] = {}
         latest = await store.latest_with(s, key, str(given[key]))
         if latest is not None:
-            known = {k: v for k, v in (await s.search_attrs_of([latest])).get(latest, {}).items() if k in _ASSEMBLY}
+            known = {k: v for k, v in (await search_attrs_of(s, [latest])).get(latest, {}).items() if k in _ASSEMBLY}
         return known | {k: v for k, v in given.items() if v}
 
     async def get(self, process_id: str, *, shallow: bool) -> dict[str, Any]:
         async with self.x.store.reader() as s:
-            ex = await s.get_execution(process_id)
+            ex = await get_execution(s, process_id)
             if ex is None:
                 raise NotFound(f"Process {process_id} could not be found")
-            attrs = (await s.search_attrs_of([process_id])).get(process_id, {})
+            attrs = (await search_attrs_of(s, [process_id])).get(process_id, {})
             plan = None if shallow else _plan(await self.x.metadata.definition(s, ex.def_hash),
-                                              await s.load_tasks(process_id))
+                                              await load_tasks(s, process_id))
         return process_json(Process(ex, attrs, plan))
 
     async def search(self, filters: Filters) -> list[dict[str, Any]]:
         async with self.x.store.searcher() as s:
             found = await store.search(s, filters)
-            attrs = await s.search_attrs_of([ex.workflow_id for ex in found])
+            attrs = await search_attrs_of(s, [ex.workflow_id for ex in found])
         return [process_json(Process(ex, attrs.get(ex.workflow_id, {}))) for ex in found]
 
 

@@ -15,7 +15,17 @@ from podium.model.wire import task_json, task_summary, workflow_json, workflow_s
 from podium.service.executions import Executions
 from podium.service.indexing import index_pending
 from podium.store import query
+from podium.store.executions import (
+    archive_execution,
+    by_correlation,
+    delete_execution,
+    get_archived,
+    get_execution,
+    running_ids,
+)
 from podium.store.query import Field
+from podium.store.search import search_executions, search_tasks
+from podium.store.tasks import load_tasks
 
 WORKFLOW_FIELDS: dict[str, Field] = {
     "workflowId": Field("workflow_id"),
@@ -61,19 +71,19 @@ class Workflows:
 
     async def get(self, workflow_id: str, include_tasks: bool = True) -> dict[str, Any]:
         async with self.x.store.snapshot() as s:  # the execution and its tasks as of one commit
-            ex = await s.get_execution(workflow_id)
+            ex = await get_execution(s, workflow_id)
             if ex is None:
-                archived = await s.get_archived(workflow_id)
+                archived = await get_archived(s, workflow_id)
                 if archived is None:
                     raise NotFound(f"No such workflow found by id: {workflow_id}")
                 return archived if include_tasks else archived | {"tasks": []}
-            tasks = await s.load_tasks(workflow_id) if include_tasks else None
+            tasks = await load_tasks(s, workflow_id) if include_tasks else None
             definition = await self.x.metadata.definition(s, ex.def_hash)
         return workflow_json(ex, tasks, definition.wdef.to_wire())
 
     async def execution(self, workflow_id: str) -> Execution:
         async with self.x.store.reader() as s:
-            ex = await s.get_execution(workflow_id)
+            ex = await get_execution(s, workflow_id)
         if ex is None:
             raise NotFound(f"No such workflow found by id: {workflow_id}")
         return ex
@@ -92,7 +102,7 @@ class Workflows:
     async def tasks_page(self, workflow_id: str, start: int, count: int, statuses: list[str]) -> dict[str, Any]:
         await self.execution(workflow_id)
         async with self.x.store.reader() as s:
-            tasks = await s.load_tasks(workflow_id)
+            tasks = await load_tasks(s, workflow_id)
         wanted = {st.upper() for st in statuses}
         chosen = [t for t in tasks if not wanted or t.status.value in wanted]
         return {"totalHits": len(chosen), "results": [task_json(t) for t in chosen[start:start + count]]}
@@ -100,12 +110,12 @@ class Workflows:
     async def correlated(self, name: str, correlation_id: str, include_closed: bool,
                          include_tasks: bool) -> list[dict[str, Any]]:
         async with self.x.store.reader() as s:
-            found = await s.by_correlation(name, correlation_id, include_closed)
+            found = await by_correlation(s, name, correlation_id, include_closed)
         return [await self.get(ex.workflow_id, include_tasks) for ex in found]
 
     async def running(self, name: str, version: int | None, start: int, end: int) -> list[str]:
         async with self.x.store.reader() as s:
-            return await s.running_ids(name, version, start, end)
+            return await running_ids(s, name, version, start, end)
 
     # --- control -------------------------------------------------------------------------------
 
@@ -182,17 +192,17 @@ class Workflows:
 
     async def remove(self, workflow_id: str, archive: bool) -> None:
         async with self.x.store.unit() as s:
-            ex = await s.get_execution(workflow_id, lock=True)
+            ex = await get_execution(s, workflow_id, lock=True)
             if ex is None:
                 raise NotFound(f"No such workflow found by id: {workflow_id}")
             if archive:
                 if not ex.status.terminal:
                     raise BadRequest(f"Cannot archive workflow: {workflow_id} with status: {ex.status.value}")
-                tasks = await s.load_tasks(workflow_id)
+                tasks = await load_tasks(s, workflow_id)
                 definition = await self.x.metadata.definition(s, ex.def_hash)
                 body = workflow_json(ex, tasks, definition.wdef.to_wire())
-                await s.archive(workflow_id, orjson.dumps(body).decode())
-            await s.delete_execution(workflow_id)
+                await archive_execution(s, workflow_id, orjson.dumps(body).decode())
+            await delete_execution(s, workflow_id)
 
     async def terminate_remove(self, workflow_id: str, reason: str | None, archive: bool) -> None:
         await self.terminate(workflow_id, reason)
@@ -216,7 +226,7 @@ class Workflows:
         _check_page(start, size)
         await self._fresh_index(free_text)
         async with self.x.store.searcher() as s:
-            total, found = await s.search_executions(where, params, order, start, size)
+            total, found = await search_executions(s, where, params, order, start, size)
             if summaries:
                 return {"totalHits": total, "results": [workflow_summary(ex) for ex in found]}
             results = []
@@ -232,7 +242,7 @@ class Workflows:
         _check_page(start, size)
         await self._fresh_index(free_text)
         async with self.x.store.searcher() as s:
-            total, found = await s.search_tasks(where, params, order, start, size)
+            total, found = await search_tasks(s, where, params, order, start, size)
         render = task_summary if summaries else task_json
         return {"totalHits": total, "results": [render(t) for t in found]}
 

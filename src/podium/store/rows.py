@@ -21,6 +21,9 @@ TASK_COLUMNS = (
     "executed", "scheduled_time", "start_time", "end_time", "update_time", "worker_id", "domain", "due_at",
     "input", "output", "state", "loop_ref",
 )
+#: The columns as a SELECT or INSERT lists them.
+EXECUTION_FIELDS = ", ".join(EXECUTION_COLUMNS)
+TASK_FIELDS = ", ".join(TASK_COLUMNS)
 
 _EXECUTION_STATE = (
     "last_retried_time", "task_to_domain", "reason", "failed_ref_names", "failed_task_names",

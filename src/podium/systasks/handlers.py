@@ -14,6 +14,7 @@ from podium.model.records import Task
 from podium.service.executions import Executions
 from podium.service.remote import Remote
 from podium.settings import Settings
+from podium.store.executions import get_execution
 from podium.systasks import http
 from podium.systasks.remote import RemoteTask
 from podium.systasks.runner import Handler, Report
@@ -59,7 +60,7 @@ class EventTask:
     async def __call__(self, task: Task) -> Report:
         sink = str(task.input.get("sink") or "")
         async with self.x.store.reader() as s:
-            ex = await s.get_execution(task.workflow_id)
+            ex = await get_execution(s, task.workflow_id)
         if ex is None:
             return Report(TaskStatus.CANCELED, reason="The workflow no longer exists")
         payload = event_payload(task, ex)

@@ -21,6 +21,7 @@ from podium.model.records import Task
 from podium.model.validation import start_request_checked, workflow_def_checked
 from podium.service import starts
 from podium.service.executions import Executions
+from podium.store.executions import find_by_idempotency_key, get_execution
 from podium.systasks.runner import Report
 
 _UNSUCCESSFUL = (WorkflowStatus.FAILED, WorkflowStatus.TERMINATED, WorkflowStatus.TIMED_OUT)
@@ -45,17 +46,17 @@ class WorkflowStarter:
             return Report(TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=f"Invalid subWorkflowDefinition: {_why(exc)}")
         name = str(data.get("subWorkflowName") or (embedded.name if embedded else ""))
         async with self.x.store.unit() as s:
-            parent = await s.get_execution(task.workflow_id)
+            parent = await get_execution(s, task.workflow_id)
             if parent is None or parent.status.terminal:
                 return Report(TaskStatus.CANCELED, reason="The parent workflow is no longer running")
             wanted = child_id(task)
-            existing = await s.get_execution(wanted)
+            existing = await get_execution(s, wanted)
             if existing is not None and existing.status not in _UNSUCCESSFUL:
                 return _running(wanted)
             key = data.get("subWorkflowIdempotencyKey")
             if key:
                 await s.lock_name(f"idempotency:{key}")
-                found = await s.find_by_idempotency_key(str(key))
+                found = await find_by_idempotency_key(s, str(key))
                 if found is not None:
                     strategy = data.get("subWorkflowIdempotencyStrategy") or IdempotencyStrategy.FAIL
                     if strategy == IdempotencyStrategy.RETURN_EXISTING:
@@ -89,7 +90,7 @@ class WorkflowStarter:
         except (ValidationError, PodiumError) as exc:
             return Report(TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason=f"Invalid startWorkflow: {exc}")
         async with self.x.store.reader() as s:
-            parent = await s.get_execution(task.workflow_id)
+            parent = await get_execution(s, task.workflow_id)
         if parent is not None:
             req.correlation_id = req.correlation_id or parent.correlation_id
             req.task_to_domain = req.task_to_domain or parent.task_to_domain

@@ -20,6 +20,8 @@ from podium.service.bbs.changes import Change, after_commit
 from podium.service.bbs.tasks import BbsTasks
 from podium.service.executions import Executions
 from podium.store import bbs as store
+from podium.store.executions import get_execution
+from podium.store.timers import take_timer
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,8 @@ class Callbacks:
     async def on_timer(self, timer: Timer) -> None:
         """A callback is due: claim the task (Completed -> Resolving); only the claimant POSTs."""
         async with self.x.store.unit() as s:
-            execution = await s.get_execution(timer.key, lock=True)  # every unit locks the execution first
-            if not await s.take_timer(timer):
+            execution = await get_execution(s, timer.key, lock=True)  # every unit locks the execution first
+            if not await take_timer(s, timer):
                 return
             task = await store.get(s, timer.key)
             if task is None or not task.callback_url or task.state != State.COMPLETED:

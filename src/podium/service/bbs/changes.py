@@ -13,7 +13,9 @@ from podium.model.bbs import BbsTask, State, not_found
 from podium.model.records import Execution, Timer
 from podium.service.executions import TIMER_CHANNEL, Executions, Outcome
 from podium.store import bbs as store
+from podium.store.executions import get_execution
 from podium.store.session import Session
+from podium.store.timers import set_timers
 
 EVENTS_CHANNEL = "__bbs_events__"
 CALLBACK_TIMER = "bbs_callback"  # key: the task guid; due: when its completion callback is to be sent
@@ -70,7 +72,7 @@ async def record(c: Change, *, kind: str | None = None, callback: bool = False) 
 
 
 async def submit_callback(s: Session, guid: str, now: int) -> None:
-    await s.set_timers([Timer(CALLBACK_TIMER, guid, guid, now)])
+    await set_timers(s, [Timer(CALLBACK_TIMER, guid, guid, now)])
 
 
 def after_commit(x: Executions, c: Change | Outcome) -> None:
@@ -86,7 +88,7 @@ async def change(x: Executions, guid: str) -> AsyncIterator[Change]:
     """A unit of work on one BBS task (ResourceNotFound if there is none). The block changes
     `c.task` and the engine state; nothing is written unless it calls `record`."""
     async with x.store.unit() as s:
-        execution = await s.get_execution(guid, lock=True)  # every unit locks the execution first
+        execution = await get_execution(s, guid, lock=True)  # every unit locks the execution first
         task = await store.get(s, guid)
         if task is None:
             raise not_found()

@@ -17,6 +17,7 @@ from podium.service.bbs.changes import after_commit, change, record, submit_call
 from podium.service.bbs.tasks import BbsConfig, BbsTasks
 from podium.service.executions import TIMER_CHANNEL, Executions, Outcome
 from podium.store import bbs as store
+from podium.store.timers import set_timers, take_timer
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ class Convergence:
     async def on_converge_timer(self, timer: Timer) -> None:
         """The interval passed: the next pass is armed first, so a crash mid-pass loses nothing."""
         async with self.x.store.unit() as s:
-            if not await s.take_timer(timer):
+            if not await take_timer(s, timer):
                 return  # another server process runs this pass
-            await s.set_timers([Timer(CONVERGE_TIMER, CONVERGE_KEY, "",
+            await set_timers(s, [Timer(CONVERGE_TIMER, CONVERGE_KEY, "",
                                       self.x.clock.now() + self.config.converge_interval_ms)])
         self.x.waker.notify(TIMER_CHANNEL)
         self._start_pass()
@@ -63,12 +64,12 @@ class Convergence:
     async def on_cells_timer(self, timer: Timer) -> None:
         """The earliest cell's presence may have lapsed: if a cell is gone, converge now."""
         async with self.x.store.unit() as s:
-            if not await s.take_timer(timer):
+            if not await take_timer(s, timer):
                 return
             gone = await store.drop_absent_cells(s, self.x.clock.now())
             following = await store.next_cell_expiry(s)
             if following is not None:
-                await s.set_timers([Timer(CELLS_TIMER, CELLS_KEY, "", following)])
+                await set_timers(s, [Timer(CELLS_TIMER, CELLS_KEY, "", following)])
         self.x.waker.notify(TIMER_CHANNEL)
         if gone:
             log.info("cells disappeared", extra={"action": "bbs_cells_disappeared", "cells": gone})

@@ -33,6 +33,8 @@ from podium.service.bbs.changes import Change, after_commit, change, now_ns, rec
 from podium.service.executions import Executions
 from podium.service.starts import start_in_session
 from podium.store import bbs as store
+from podium.store.executions import delete_execution, get_execution
+from podium.store.tasks import get_tasks
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ class BbsTasks:
     async def desire(self, guid: str, domain: str, definition: dict[str, Any]) -> None:
         async with self.x.store.unit() as s:
             await s.lock_name(f"bbs:{guid}")  # two desires of one guid (on two servers) take turns
-            if await s.get_execution(guid) is not None or await store.get(s, guid) is not None:
+            if await get_execution(s, guid) is not None or await store.get(s, guid) is not None:
                 raise BbsError(ErrorType.RESOURCE_EXISTS, "the requested resource already exists")
             _, outcome = await start_in_session(
                 self.x, s, name=WORKFLOW_TYPE, version=1, embedded=workflow_def(domain), workflow_id=guid,
@@ -203,7 +205,7 @@ class BbsTasks:
             await self.remove(c)
 
     async def remove(self, c: Change) -> None:
-        await c.s.delete_execution(c.task.task_guid)
+        await delete_execution(c.s, c.task.task_guid)
         c.removed = True
         await record(c)
 
@@ -232,7 +234,7 @@ class BbsTasks:
             task_ids = await store.reserve(s, domain, now, now + self.config.kick_ms, count)
             if not task_ids:
                 return []
-            guids = [t.workflow_id for t in await s.get_tasks(task_ids)]
+            guids = [t.workflow_id for t in await get_tasks(s, task_ids)]
             found = {t.task_guid: t for t in await store.get_many(s, guids)}
         return [found[g] for g in guids if g in found and found[g].state == State.PENDING]
 

@@ -1,0 +1,142 @@
+"""Task rows and their logs: write them, load them (live, by reference, by loop iteration), find
+and count them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from podium.model.records import Task, TaskLog
+from podium.store.rows import TASK_COLUMNS, TASK_FIELDS, changed_columns, task_from, task_row
+from podium.store.session import Session
+
+_TASK_MARKS = ", ".join("?" * len(TASK_COLUMNS))
+
+
+async def insert_tasks(s: Session, tasks: Iterable[Task]) -> None:
+    rows = []
+    for task in tasks:
+        task.loaded = task_row(task)
+        rows.append(task.loaded)
+    await s.executemany(f"INSERT INTO tasks ({TASK_FIELDS}) VALUES ({_TASK_MARKS})", rows)
+
+
+async def update_tasks(s: Session, tasks: Iterable[Task]) -> None:
+    """Writes only the columns that changed since each row was read, one statement per shape."""
+    by_shape: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    for task in tasks:
+        row = task_row(task)
+        changed = changed_columns(TASK_COLUMNS, row, task.loaded)
+        if changed:
+            by_shape.setdefault(changed, []).append((*(row[i] for i in changed), row[0]))
+        task.loaded = row
+    for changed, rows in by_shape.items():
+        sets = ", ".join(f"{TASK_COLUMNS[i]} = ?" for i in changed)
+        await s.executemany(f"UPDATE tasks SET {sets} WHERE task_id = ?", rows)
+
+
+async def delete_tasks(s: Session, task_ids: Sequence[str]) -> None:
+    await s.executemany("DELETE FROM task_logs WHERE task_id = ?", [(i,) for i in task_ids])
+    await s.executemany("DELETE FROM tasks WHERE task_id = ?", [(i,) for i in task_ids])
+
+
+async def delete_tasks_by_ref(s: Session, workflow_id: str, ref_names: Sequence[str]) -> None:
+    if ref_names:
+        which = f"workflow_id = ? AND ref_name IN ({', '.join('?' * len(ref_names))}) AND executed = 1"
+        await s.execute(f"DELETE FROM task_logs WHERE task_id IN (SELECT task_id FROM tasks WHERE {which})",
+                        (workflow_id, *ref_names))
+        await s.execute(f"DELETE FROM tasks WHERE {which}", (workflow_id, *ref_names))
+
+
+async def get_task(s: Session, task_id: str, *, lock: bool = False) -> Task | None:
+    row = await s.fetchone(s.lock_clause(f"SELECT {TASK_FIELDS} FROM tasks WHERE task_id = ?", lock),
+                           (task_id,))
+    return task_from(row) if row else None
+
+
+async def get_tasks(s: Session, task_ids: Sequence[str]) -> list[Task]:
+    if not task_ids:
+        return []
+    marks = ", ".join("?" * len(task_ids))
+    rows = await s.fetchall(f"SELECT {TASK_FIELDS} FROM tasks WHERE task_id IN ({marks})", task_ids)
+    return [task_from(r) for r in rows]
+
+
+async def load_tasks(s: Session, workflow_id: str) -> list[Task]:
+    rows = await s.fetchall(f"SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? ORDER BY seq",
+                            (workflow_id,))
+    return [task_from(r) for r in rows]
+
+
+async def load_live_tasks(s: Session, workflow_id: str) -> list[Task]:
+    rows = await s.fetchall(
+        f"SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? AND executed = 0", (workflow_id,))
+    return [task_from(r) for r in rows]
+
+
+async def load_tasks_by_ref(s: Session, workflow_id: str, refs: Sequence[str]) -> list[Task]:
+    """Every attempt of the given reference names (and of their loop iterations)."""
+    if not refs:
+        return []
+    marks = ", ".join("?" * len(refs))
+    rows = await s.fetchall(
+        f"SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? AND ref_name IN ({marks})",
+        (workflow_id, *refs))
+    return [task_from(r) for r in rows]
+
+
+async def load_latest_iterations(s: Session, workflow_id: str, loop_refs: Sequence[str]) -> list[Task]:
+    """The latest task of each step inside a loop (`step` finds `step__7`), one index probe each."""
+    one = f"SELECT * FROM (SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? AND loop_ref = ? " \
+          "ORDER BY seq DESC LIMIT 1) AS latest"
+    found: list[Task] = []
+    for start in range(0, len(loop_refs), 200):  # SQLite allows 500 terms in a compound SELECT
+        chunk = loop_refs[start:start + 200]
+        params = [p for ref in chunk for p in (workflow_id, ref)]
+        found += [task_from(r) for r in await s.fetchall(" UNION ALL ".join([one] * len(chunk)), params)]
+    return found
+
+
+async def load_tasks_since(s: Session, workflow_id: str, seq: int) -> list[Task]:
+    rows = await s.fetchall(f"SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? AND seq > ? ORDER BY seq",
+                            (workflow_id, seq))
+    return [task_from(r) for r in rows]
+
+
+async def find_pending_by_ref(s: Session, workflow_id: str, ref_name: str) -> Task | None:
+    row = await s.fetchone(
+        f"SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? AND status IN ('SCHEDULED', 'IN_PROGRESS') "
+        "AND (ref_name = ? OR ref_name LIKE ? ESCAPE '\\') ORDER BY seq LIMIT 1",
+        (workflow_id, ref_name, ref_name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+         + "\\_\\_%"))
+    return task_from(row) if row else None
+
+
+async def pending_of_type(s: Session, task_type: str, offset: int, limit: int) -> list[Task]:
+    rows = await s.fetchall(
+        f"SELECT {TASK_FIELDS} FROM tasks WHERE task_type = ? AND status IN ('SCHEDULED', 'IN_PROGRESS') "
+        "ORDER BY scheduled_time LIMIT ? OFFSET ?", (task_type, limit, offset))
+    return [task_from(r) for r in rows]
+
+
+async def count_in_progress(s: Session, task_def_name: str) -> int:
+    row = await s.fetchone(
+        "SELECT COUNT(*) FROM tasks WHERE task_def_name = ? AND status = 'IN_PROGRESS'", (task_def_name,))
+    return row[0] if row else 0
+
+
+async def count_started_since(s: Session, task_def_name: str, since: int) -> int:
+    row = await s.fetchone("SELECT COUNT(*) FROM tasks WHERE task_def_name = ? AND start_time >= ?",
+                           (task_def_name, since))
+    return row[0] if row else 0
+
+
+async def add_logs(s: Session, logs: Sequence[TaskLog]) -> None:
+    await s.executemany("INSERT INTO task_logs (task_id, log, created_time) VALUES (?, ?, ?)",
+                        [(entry.task_id, entry.log, entry.created_time) for entry in logs])
+
+
+async def get_logs(s: Session, task_id: str) -> list[TaskLog]:
+    rows = await s.fetchall("SELECT task_id, log, created_time FROM task_logs WHERE task_id = ? ORDER BY id",
+                            (task_id,))
+    return [TaskLog(*r) for r in rows]
