@@ -6,16 +6,21 @@ import argparse
 import asyncio
 import json
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from .client import sniffio_shim
 from .observe import machine_info
+from .peer import peer_main
+from .peer_env import DEFAULT_VENV, REQUIREMENT
 from .profile import summarize_profile
 from .provenance import source_info
 from .report import METRICS, PG_METRICS, median_of, print_flags, print_table, verdicts
 from .runs import one_run
 from .util import is_postgres, log, use_uvloop
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -27,6 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     load_options(p.add_argument_group("load"))
     size_options(p.add_argument_group("sizes (every phase stops by itself)"))
     output_options(p.add_argument_group("output"))
+    peer_options(p.add_argument_group("peer phase (--phases peer): Podium against Celery + Redis"))
     args = p.parse_args(argv)
     check(p, args)
     return args
@@ -82,7 +88,11 @@ def load_options(w: argparse._ArgumentGroup) -> None:
 
 
 def size_options(m: argparse._ArgumentGroup) -> None:
-    m.add_argument("--phases", default="idle,simple,chain", help="comma-separated subset of idle,simple,chain")
+    m.add_argument(
+        "--phases",
+        default="idle,simple,chain",
+        help="comma-separated subset of idle,simple,chain; or peer alone (Podium against Celery + Redis)",
+    )
     m.add_argument(
         "--backlog",
         type=int,
@@ -167,7 +177,50 @@ def output_options(o: argparse._ArgumentGroup) -> None:
     o.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
 
 
+def peer_options(g: argparse._ArgumentGroup) -> None:
+    g.add_argument("--rounds", type=int, default=3, help="rounds of the peer phase, each part alternated in each")
+    g.add_argument("--peer-in-flight", type=int, default=200, help="three-step chains in flight, each side")
+    g.add_argument("--peer-warmup", type=float, default=3.0, help="seconds of each part's closed loop not counted")
+    g.add_argument("--peer-window", type=float, default=10.0, help="measured window of each part, seconds")
+    g.add_argument("--peer-latency-samples", type=int, default=200, help="idle dispatch samples, each side")
+    g.add_argument("--peer-venv", default=str(DEFAULT_VENV), help="Celery's own virtual environment (made once)")
+    g.add_argument("--peer-requirement", default=REQUIREMENT, help="what is pip-installed into --peer-venv")
+    g.add_argument(
+        "--peer-redis",
+        default="redis://127.0.0.1:6379/15",
+        help="Redis database of Celery's broker and result backend, on loopback; flushed before and after",
+    )
+    g.add_argument("--peer-workers", type=int, default=2, help="Celery worker processes")
+    g.add_argument("--peer-pool", choices=("threads", "prefork", "solo"), default="threads", help="their pool")
+    g.add_argument("--peer-concurrency", type=int, default=8, help="threads (or children) of each worker")
+    g.add_argument(
+        "--peer-postgres",
+        nargs="?",
+        const="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="also run Podium on PostgreSQL each round, on a database created (and dropped) through this "
+        "admin URL; a postgresql:// --database-url does the same",
+    )
+
+
+def check_peer(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--phases peer: alone, loopback only, never Redis's db 0 (it is flushed)."""
+    if args.phases != "peer":
+        p.error("--phases peer cannot be combined with other phases")
+    if args.server_url or args.servers > 1:
+        p.error("--phases peer starts its own single server each round")
+    if args.peer_postgres is None and is_postgres(args.database_url):
+        args.peer_postgres = args.database_url
+    redis_url = urllib.parse.urlsplit(args.peer_redis)
+    if redis_url.hostname not in LOOPBACK or redis_url.path.strip("/") in ("", "0"):
+        p.error("--peer-redis must be a loopback Redis database other than 0, e.g. redis://127.0.0.1:6379/15")
+    if args.peer_postgres and urllib.parse.urlsplit(args.peer_postgres).hostname not in LOOPBACK:
+        p.error("--peer-postgres must be on loopback")
+
+
 def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if "peer" in args.phases.split(","):
+        check_peer(p, args)
+        return
     if args.servers < 1:
         p.error("--servers must be at least 1")
     if args.servers > 1 and args.server_url:
@@ -180,6 +233,8 @@ def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 
 async def amain(args: argparse.Namespace) -> int:
+    if args.phases == "peer":
+        return await peer_amain(args)
     runs = []
     for i in range(1, args.runs + 1):
         r = await one_run(args, i)
@@ -206,6 +261,19 @@ async def amain(args: argparse.Namespace) -> int:
         "summary": summary,
         "table": rows,
         "runs": runs,
+    }
+    write_json(args.json, out)
+    return 0
+
+
+async def peer_amain(args: argparse.Namespace) -> int:
+    peer = await peer_main(args)
+    out = {
+        "machine": machine_info(),
+        "source": source_info(args),
+        "argv": sys.argv,
+        "config": vars(args),
+        "peer": peer,
     }
     write_json(args.json, out)
     return 0

@@ -27,6 +27,8 @@ class Stats:
         self.errors: collections.Counter[str] = collections.Counter()
         self.tasks_polled = 0
         self.final_count = 0
+        # a closed loop's tokens: a start takes one, a final step's completion gives it back
+        self.gate: asyncio.Semaphore | None = None
 
 
 async def poller(
@@ -80,6 +82,8 @@ async def poller(
             done.append(t)
             if final:
                 stats.final_count += 1
+                if stats.gate is not None:
+                    stats.gate.release()
                 if track:
                     stats.wf_done[task["workflowInstanceId"]] = t
     finally:
@@ -104,13 +108,16 @@ async def starter(
     stats: Stats,
     track: bool,
     by_name: bool = False,
+    in_flight: int = 0,
 ) -> None:
     """Starts up to `count` workflows for at most `seconds`, `concurrency` calls in flight (one
-    connection each); paced at `rate`/s unless rate is 0."""
+    connection each); paced at `rate`/s unless rate is 0. With `in_flight`, a closed loop: at most
+    that many workflows started and not yet completed (their final step's worker gives a token back)."""
     nxt = 0
     t0 = now()
     until = t0 + seconds
     url, body = start_call(workflow, by_name)
+    gate = stats.gate = asyncio.Semaphore(in_flight) if in_flight > 0 else None
 
     async def lane() -> None:
         nonlocal nxt
@@ -123,11 +130,15 @@ async def starter(
                     delay = t0 + k / rate - now()
                     if delay > 0:
                         await asyncio.sleep(delay)
+                if gate is not None:
+                    await gate.acquire()
                 t = now()
                 status, payload = await conn.request("POST", url, body)
                 stats.requests["start"] += 1
                 if status != 200:
                     stats.errors[f"start {status}"] += 1
+                    if gate is not None:
+                        gate.release()
                     continue
                 stats.start_times.append(t)
                 if track:
@@ -164,6 +175,7 @@ def spawn_starter(spec: dict[str, Any], connect: Any, stats: Stats) -> asyncio.T
             stats,
             spec["track"],
             start.get("by_name", False),
+            start.get("in_flight", 0),
         )
     )
 
@@ -341,5 +353,7 @@ def load_specs(
             conc = max(1, split(starter_spec["concurrency"], procs)[i])
             if count:
                 spec["starter"] = dict(starter_spec, count=count, concurrency=conc, rate=starter_spec["rate"] / procs)
+                if starter_spec.get("in_flight"):
+                    spec["starter"]["in_flight"] = max(1, split(starter_spec["in_flight"], procs)[i])
         specs.append(spec)
     return specs
