@@ -192,7 +192,7 @@ def peer_options(g: argparse._ArgumentGroup) -> None:
     )
     g.add_argument("--peer-workers", type=int, default=2, help="Celery worker processes")
     g.add_argument("--peer-pool", choices=("threads", "prefork", "solo"), default="threads", help="their pool")
-    g.add_argument("--peer-concurrency", type=int, default=8, help="threads (or children) of each worker")
+    g.add_argument("--peer-concurrency", type=int, default=4, help="threads (or children) of each worker")
     g.add_argument(
         "--peer-postgres",
         nargs="?",
