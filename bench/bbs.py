@@ -42,14 +42,18 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as rb  # bench/run.py: its /proc readers and HTTP clients
+# bench/podium_bench, beside this file: bench/run.py's package
+from podium_bench.client import connector
+from podium_bench.observe import machine_cpu, machine_info, postgres_delta, postgres_procs, proc_cpu, proc_status
+from podium_bench.provenance import source_info
+from podium_bench.util import free_port, is_postgres, percentile, use_uvloop
 
 DEFINITION = {"rootfs": "docker:///busybox", "action": {"run": {"path": "true"}}}
 now = time.monotonic  # CLOCK_MONOTONIC: comparable across the processes of this machine
 
 
 def pcts(values: list[float]) -> dict[str, float | None]:
-    return {f"p{p}_ms": None if not values else round(rb.percentile(values, p) or 0.0, 3) for p in (50, 99)}
+    return {f"p{p}_ms": None if not values else round(percentile(values, p) or 0.0, 3) for p in (50, 99)}
 
 
 # --- client side (in the --procs child processes) ---------------------------------------------
@@ -108,10 +112,10 @@ async def cell(conn: Any, cell_id: str, domain: str, deadline: float, out: Out) 
 
 def job(spec: dict[str, Any]) -> dict[str, Any]:
     """One client process's share of a phase, from spec["at"] (monotonic) on."""
-    rb.use_uvloop(True)
+    use_uvloop(True)
 
     async def go() -> Out:
-        out, connect = Out(), rb.connector(spec["client"], spec["url"])
+        out, connect = Out(), connector(spec["client"], spec["url"])
         conns = [connect() for _ in range(spec["lanes"])]
         await asyncio.sleep(max(0.0, spec["at"] - now()))
         if spec["kind"] == "desire":
@@ -156,11 +160,11 @@ class Run:
     """One fresh server process and the four measurements against it."""
 
     def __init__(self, args: argparse.Namespace, workdir: Path, pool: ProcessPoolExecutor, receiver: Any) -> None:
-        self.args, self.pool, self.receiver_pid, self.port = args, pool, receiver[0], rb.free_port()
+        self.args, self.pool, self.receiver_pid, self.port = args, pool, receiver[0], free_port()
         self.receiver_url, self.url = receiver[1], f"http://127.0.0.1:{self.port}"
         self.errors: collections.Counter[str] = collections.Counter()
         db = args.database_url or f"sqlite:///{workdir}/podium.db"
-        self.database = db.rsplit("/", 1)[1].split("?")[0] if rb.is_postgres(db) else None
+        self.database = db.rsplit("/", 1)[1].split("?")[0] if is_postgres(db) else None
         profile = ["-m", "cProfile", "-o", args.cprofile] if args.cprofile else []
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [args.src, os.environ.get("PYTHONPATH")])))
         self.log_path = workdir / "server.log"
@@ -193,9 +197,9 @@ class Run:
 
     def mark(self) -> dict[str, Any]:
         """CPU counters now: the server, PostgreSQL (if used), the callback receiver, this process."""
-        return {"t": now(), "server": rb.proc_cpu(self.proc.pid) or 0.0, "machine": rb.machine_cpu(),
-                "pg": rb.postgres_procs(self.database) if self.database else None,
-                "receiver": rb.proc_cpu(self.receiver_pid) or 0.0, "main": time.process_time()}
+        return {"t": now(), "server": proc_cpu(self.proc.pid) or 0.0, "machine": machine_cpu(),
+                "pg": postgres_procs(self.database) if self.database else None,
+                "receiver": proc_cpu(self.receiver_pid) or 0.0, "main": time.process_time()}
 
     def window(self, a: dict[str, Any], b: dict[str, Any], n: int, load_s: float, busy_s: float) -> dict[str, Any]:
         """CPU between two marks, per task and in % of one core over `busy_s` (the part of the window
@@ -203,7 +207,7 @@ class Run:
         server, pg = b["server"] - a["server"], 0.0
         clients = load_s + b["receiver"] - a["receiver"] + b["main"] - a["main"]
         if a["pg"] is not None:
-            d = rb.postgres_delta(a["pg"], b["pg"])
+            d = postgres_delta(a["pg"], b["pg"])
             pg = d["backend"] + d["shared"]
         out = {}
         for who, cpu in (("server", server), ("clients", clients), *((("postgres", pg),) if a["pg"] else ())):
@@ -238,7 +242,7 @@ class Run:
     async def latency(self) -> dict[str, Any]:
         """Dispatch latency on the idle server: one cell parked in an offers long poll, one task
         desired; from the desire being sent (and from its answer) to the offer arriving."""
-        connect, sink, send, ret = rb.connector(self.args.client, self.url), Out(), [], []
+        connect, sink, send, ret = connector(self.args.client, self.url), Out(), [], []
         parked, boss = connect(), connect()
         offer = {"domain": "probe", "cell_id": "probe-cell", "count": 1, "timeout_ms": 5000}
 
@@ -267,7 +271,7 @@ class Run:
         r: dict[str, Any] = {}
         await self.ready()
         await asyncio.sleep(1.0)
-        r["idle_rss_mb"] = round(rb.proc_status(self.proc.pid)["VmRSS"] / 1024, 1)
+        r["idle_rss_mb"] = round(proc_status(self.proc.pid)["VmRSS"] / 1024, 1)
         r["dispatch"] = await self.latency()
 
         # 1-2. desire a backlog, then the cells drain it
@@ -314,7 +318,7 @@ class Run:
             [(seen[g][0] - t) * 1000 for g, t in completed.items() if g in seen]) | {
             "per_s": round(len(seen) / (last - at), 1), "tasks": len(cb), "completed_ok": len(completed),
             "callbacks": len(seen), "callbacks_twice": sum(len(v) > 1 for v in seen.values()), "left_after": len(left)}
-        st = rb.proc_status(self.proc.pid)
+        st = proc_status(self.proc.pid)
         return r | {"peak_rss_mb": round(st["VmHWM"] / 1024, 1), "rss_after_mb": round(st["VmRSS"] / 1024, 1),
                     "server_cpu_ms_per_task": round(r["desire"]["server_cpu_ms_per_task"]
                                                     + r["cells"]["server_cpu_ms_per_task"], 3),
@@ -332,9 +336,9 @@ def wait_quiet(seconds: float, pct: float) -> float:
     """Wait up to `seconds` for the machine's load (% of one core, over 1 s) to fall under `pct`."""
     until = now() + seconds
     while True:
-        b0, t0 = rb.machine_cpu()
+        b0, t0 = machine_cpu()
         time.sleep(1)
-        b1, t1 = rb.machine_cpu()
+        b1, t1 = machine_cpu()
         busy = 100 * (b1 - b0) / max(1, t1 - t0) * (os.cpu_count() or 1)
         if busy < pct or now() > until:
             return round(busy, 1)
@@ -366,7 +370,7 @@ TABLE = [  # (key of flat(run), label, unit)
 
 
 async def amain(args: argparse.Namespace) -> int:
-    ctx, port, runs = mp.get_context("spawn"), rb.free_port(), []
+    ctx, port, runs = mp.get_context("spawn"), free_port(), []
     receiver = ctx.Process(target=receiver_main, args=(port,), daemon=True)
     receiver.start()
     with ProcessPoolExecutor(args.procs, mp_context=ctx) as pool:
@@ -387,7 +391,7 @@ async def amain(args: argparse.Namespace) -> int:
     flats = [flat(r) for r in runs]
     summary = {k: statistics.median(vs) for k in flats[0]
                if (vs := [f[k] for f in flats if isinstance(f.get(k), int | float)])}
-    dialect = "postgresql" if rb.is_postgres(args.database_url) else "sqlite"
+    dialect = "postgresql" if is_postgres(args.database_url) else "sqlite"
     print(f"Podium BBS benchmark: {dialect}, {args.tasks} tasks, {args.cells} cells, {args.desirers} desirers, "
           f"{args.procs} client process(es), {args.client} client, {'median of ' if args.runs > 1 else ''}"
           f"{args.runs} run(s)")
@@ -395,7 +399,7 @@ async def amain(args: argparse.Namespace) -> int:
         print(f"  {label:54} {summary[key]:>10,.{1 if abs(summary[key]) >= 100 else 2}f} {unit}")
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"machine": rb.machine_info(), "source": rb.source_info(args), "argv": sys.argv, "config": vars(args),
+            {"machine": machine_info(), "source": source_info(args), "argv": sys.argv, "config": vars(args),
              "dialect": dialect, "summary": summary, "runs": runs}, indent=2))
     return 0
 
@@ -420,7 +424,7 @@ def main() -> int:
     p.add_argument("--cprofile", metavar="FILE", help="run the server under cProfile, stats to FILE (slow)")
     p.add_argument("--json", help="write every figure to this file")
     args = p.parse_args()
-    if args.runs > 1 and rb.is_postgres(args.database_url):
+    if args.runs > 1 and is_postgres(args.database_url):
         p.error("--runs > 1 would reuse one PostgreSQL database: run once per fresh database")
     return asyncio.run(amain(args))
 

@@ -73,7 +73,11 @@ from podium.store.search import executions_to_index
 from podium.store.sqlite import SqliteSession, SqliteStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as rb  # bench/run.py: its raw HTTP client, percentiles and machine info
+# bench/podium_bench, beside this file: bench/run.py's package
+from podium_bench.client import RawConnection
+from podium_bench.observe import machine_info
+from podium_bench.provenance import package_versions
+from podium_bench.util import free_port, percentile
 
 TARGET_P95_MS = 100.0
 DAY_MS = 86_400_000
@@ -201,7 +205,7 @@ class Server:
     """A `podium server` process on the SQLite file `path`."""
 
     def __init__(self, path: Path, workdir: Path, name: str) -> None:
-        self.port = rb.free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"{name}.log"
         with open(self.log_path, "wb") as log:
@@ -249,7 +253,7 @@ async def intents(url: str, bodies: list[tuple[str, dict[str, Any]]], lanes: int
     queue = list(reversed(bodies))
 
     async def lane() -> None:
-        conn = rb.RawConnection(url)
+        conn = RawConnection(url)
         while queue:
             intent_type, body = queue.pop()
             status, payload = await conn.request("POST", f"/api/intent/{names[intent_type]}", orjson.dumps(body))
@@ -386,14 +390,14 @@ class Samples:
 
     def summary(self) -> dict[str, Any]:
         def p(q: float) -> float | None:
-            value = rb.percentile(self.ms, q)
+            value = percentile(self.ms, q)
             return None if value is None else round(value, 2)
 
         return {"results": self.results, "n": len(self.ms), "p50_ms": p(50), "p95_ms": p(95),
                 "max_ms": round(max(self.ms), 2) if self.ms else None, "errors": self.errors}
 
 
-async def timed(conn: rb.RawConnection, query: str, samples: Samples, keep: bool) -> None:
+async def timed(conn: RawConnection, query: str, samples: Samples, keep: bool) -> None:
     t0 = time.perf_counter()
     status, payload = await conn.request("GET", f"/api/processes?{query}" if query else "/api/processes")
     took = (time.perf_counter() - t0) * 1000
@@ -410,7 +414,7 @@ async def measure(url: str, qs_list: list[Query], args: argparse.Namespace) -> d
     rounds = [(q.name, kind, s) for q in qs_list for kind, s in q.variants()
               if kind == "limited" or q.unlimited == "rounds"]
     heavy = [(q.name, "all", qs(q.params)) for q in qs_list if q.unlimited == "heavy"]
-    conn = rb.RawConnection(url)
+    conn = RawConnection(url)
     for i in range(args.warmup + args.repeat):
         for name, kind, query in rounds:
             await timed(conn, query, out.setdefault((name, kind), Samples()), keep=i >= args.warmup)
@@ -585,7 +589,7 @@ def source() -> dict[str, Any]:
     """Where `podium` came from (PYTHONPATH puts a snapshot first, for the servers too) and versions."""
     import podium
 
-    return {"podium_imported_from": str(Path(podium.__file__).parent), "versions": rb.package_versions()}
+    return {"podium_imported_from": str(Path(podium.__file__).parent), "versions": package_versions()}
 
 
 async def amain(args: argparse.Namespace) -> int:
@@ -596,7 +600,7 @@ async def amain(args: argparse.Namespace) -> int:
     print_report(summary, args, runs[-1]["statuses"])
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"machine": rb.machine_info(), "source": source(), "argv": sys.argv, "config": vars(args),
+            {"machine": machine_info(), "source": source(), "argv": sys.argv, "config": vars(args),
              "summary": summary, "runs": runs}, indent=2))
     bad = [k for k, r in summary.items() if r["unindexed_scan"]]
     if bad:

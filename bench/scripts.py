@@ -27,7 +27,10 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as rb  # bench/run.py: its server process and /proc readers
+# bench/podium_bench, beside this file: bench/run.py's package
+from podium_bench.observe import CLK_TCK, machine_info, proc_cpu
+from podium_bench.provenance import source_info
+from podium_bench.servers import Server
 
 
 def _previous(i: int) -> str:
@@ -51,7 +54,7 @@ def definition(name: str, kind: str) -> dict[str, Any]:
 
 def family_cpu(pid: int) -> float:
     """CPU seconds of the server and its live children (the sandbox workers)."""
-    total = rb.proc_cpu(pid) or 0.0
+    total = proc_cpu(pid) or 0.0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -60,7 +63,7 @@ def family_cpu(pid: int) -> float:
             except OSError:
                 continue
             if int(fields[1]) == pid:
-                total += (int(fields[11]) + int(fields[12])) / rb.CLK_TCK
+                total += (int(fields[11]) + int(fields[12])) / CLK_TCK
     return total
 
 
@@ -98,7 +101,7 @@ async def one_run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         options = argparse.Namespace(server_pid=None, server_url=None, servers=1, database_url=args.database_url,
                                      server_log_level="warning", src=args.src)
-        server = rb.Server(options, Path(tmp))
+        server = Server(options, Path(tmp))
         try:
             await server.wait_healthy()
             assert server.pid is not None
@@ -116,12 +119,12 @@ async def amain(args: argparse.Namespace) -> int:
                for kind in args.kinds}
     print(f"script-heavy workflows ({args.concurrency} callers, {args.seconds:g} s, "
           f"{'median of ' if args.runs > 1 else ''}{args.runs} run(s)); "
-          f"commit {rb.source_info(args).get('commit', '?')[:9]}")
+          f"commit {source_info(args).get('commit', '?')[:9]}")
     for kind, row in summary.items():
         print(f"  {kind:7} {row['workflows_per_s']:8.1f} workflows/s  {row['evaluations_per_s']:8.1f} evaluations/s  "
               f"{row['server_cpu_ms_per_workflow']:6.2f} ms CPU per workflow  {runs[-1][kind]['statuses']}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": rb.machine_info(), "source": rb.source_info(args),
+        Path(args.json).write_text(json.dumps({"machine": machine_info(), "source": source_info(args),
                                                "config": vars(args), "summary": summary, "runs": runs}, indent=2))
     return 0
 

@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import processes as fill_kit  # bench/processes.py, beside this file
-import run as rb  # bench/run.py: the raw keep-alive client
+from podium_bench.client import RawConnection  # bench/podium_bench, beside this file
 
 TARGET_MS = 200.0
 
@@ -60,7 +60,7 @@ def pages(path: Path) -> list[tuple[str, str]]:
 
 
 async def measure(url: str, measured: list[tuple[str, str]], warmup: int, repeat: int) -> dict[str, dict[str, Any]]:
-    conn = rb.RawConnection(url)
+    conn = RawConnection(url)
     times: dict[str, list[float]] = {name: [] for name, _ in measured}
     sizes: dict[str, int] = {}
     try:
