@@ -6,7 +6,8 @@ same requests on every run). Every answer must be no 5xx, a documented status co
 content type, and a body that conforms to the documented schema. All problems are collected and
 reported together, one line each, with the request that showed it.
 
-Budget: about 20-40 s per backend on a 2-core machine (the timing is printed with `-s`).
+Budget: about 20-40 s per backend on a 2-core machine (the timing is printed with `-s`), in
+SHARDS tests that xdist runs side by side.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from tests.conftest import ServerProcess, start_server
 from tests.pg import backends
 
 EXAMPLES = 5  # per operation and generation mode (valid, invalid)
+SHARDS = 3  # the operations are shared out among this many tests (and servers), which xdist runs side by side
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 
@@ -115,14 +117,16 @@ def _fuzz(operation: Any, url: str, session: requests.Session) -> str | None:
     return None
 
 
-def test_no_answer_breaks_the_openapi_document(fuzzed: ServerProcess) -> None:
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_no_answer_breaks_the_openapi_document(fuzzed: ServerProcess, shard: int) -> None:
+    """Every operation whose place in the document is `shard` modulo SHARDS."""
     began = time.monotonic()
     schema = schemathesis.openapi.from_url(f"{fuzzed.url}/openapi.json")
     problems, took = [], []
     with requests.Session() as session:  # one keep-alive connection, as a client would
-        for result in schema.get_all_operations():
+        for index, result in enumerate(schema.get_all_operations()):
             operation = result.ok()
-            if operation.label in EXCLUDED:
+            if operation.label in EXCLUDED or index % SHARDS != shard:
                 continue
             start = time.monotonic()
             problem = _fuzz(operation, fuzzed.url, session)
@@ -131,6 +135,6 @@ def test_no_answer_breaks_the_openapi_document(fuzzed: ServerProcess) -> None:
                 problems.append(problem)
     slowest = ", ".join(f"{label} {seconds:.1f} s" for seconds, label in sorted(took, reverse=True)[:5])
     print(f"fuzzed {len(took)} operations in {time.monotonic() - began:.1f} s; slowest: {slowest}")
-    assert len(took) > 100
+    assert len(took) > 100 // SHARDS
     assert "Traceback" not in fuzzed.log_path.read_text(), "the server logged a traceback"
     assert not problems, f"{len(problems)} operations broke the document:\n\n" + "\n\n".join(problems)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.api.helpers import poll, register_workflow, update, wait_status
@@ -18,8 +20,8 @@ async def test_a_dynamic_fork_of_a_thousand_branches(client: httpx.AsyncClient) 
     done = 0
     while done < 1000:
         batch = await poll(client, "wide_branch", count=100, timeout=1000)
-        for task in batch:
-            await update(client, task, "COMPLETED", {"n": task["inputData"]["input"]})
+        await asyncio.gather(*(update(client, task, "COMPLETED", {"n": task["inputData"]["input"]})
+                               for task in batch))  # as a hundred workers would: concurrent completions
         done += len(batch)
     finished = await wait_status(client, wid, "COMPLETED", timeout=10)
     assert finished["output"] == {"first": 0, "last": 999}
