@@ -46,15 +46,18 @@ def test_tasks_still_running_after_the_grace_are_handed_back(api: Api) -> None:
     sync_wf, async_wf = api.one_step(sync_type), api.one_step(async_type)
     first = new_worker(api, shutdown_grace_s=0.5, worker_id="first")
     release, cancelled = threading.Event(), threading.Event()
+    began = {"sync": threading.Event(), "async": threading.Event()}
 
     @first.task(sync_type)
     def stuck_sync() -> None:
         log("sync started")
+        began["sync"].set()
         release.wait(60)
 
     @first.task(async_type)
     async def stuck_async() -> None:
         log("async started")
+        began["async"].set()
         try:
             await asyncio.sleep(600)
         except asyncio.CancelledError:
@@ -65,6 +68,8 @@ def test_tasks_still_running_after_the_grace_are_handed_back(api: Api) -> None:
         ids = [api.start(sync_wf), api.start(async_wf)]
         for wf_id in ids:
             api.wait_task(wf_id, is_running, "the task running")
+        # IN_PROGRESS on the server once polled; the functions themselves may start a moment later
+        assert all(event.wait(30) for event in began.values()), "the task functions did not start"
     release.set()  # the abandoned thread may end now; its result is not reported
 
     assert cancelled.is_set()
