@@ -105,6 +105,13 @@ async def test_kafka_publish_fails_at_once_without_kafka(client: httpx.AsyncClie
     assert NOT_CONFIGURED in done["reasonForIncompletion"]
     queues = (await client.get("/api/tasks/queue/all")).json()
     assert not queues.get("KAFKA_PUBLISH") and not queues.get("publish")
+    await register_workflow(client, "optional_publisher", [
+        {"name": "p", "taskReferenceName": "p", "type": "KAFKA_PUBLISH", "inputParameters": KAFKA_REQUEST,
+         "optional": True},
+        {"name": "after", "taskReferenceName": "after", "type": "NOOP"}])
+    done = await workflow(client, await start(client, "optional_publisher", {}))
+    assert done["status"] == "COMPLETED"
+    assert [t["status"] for t in done["tasks"]] == ["COMPLETED_WITH_ERRORS", "COMPLETED"]
 
 
 async def test_an_event_task_with_a_kafka_sink_fails_at_once(client: httpx.AsyncClient) -> None:
