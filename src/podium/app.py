@@ -21,6 +21,7 @@ from podium.api.sigma import routes as sigma_routes
 from podium.api.tango import routes as tango_routes
 from podium.api.tnco import routes as tnco_routes
 from podium.events.hub import Brokers
+from podium.events.support import kafka_unavailable
 from podium.loops.checkpoint import run_checkpoint_loop
 from podium.loops.events import EventProcessor
 from podium.loops.indexer import run_indexer_loop
@@ -94,7 +95,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             polls.load(await list_poll_data(s))
         context = Context(meta, polls, settings.workflow_env, sandbox_of(settings),
                           task_notices=settings.task_status_listener,
-                          status_webhook=settings.status_webhook_url, max_payload_bytes=settings.max_payload_bytes)
+                          status_webhook=settings.status_webhook_url, max_payload_bytes=settings.max_payload_bytes,
+                          kafka_unavailable=kafka_unavailable(settings.kafka_bootstrap_servers))
         executions = Executions(store, meta, context, clock, waker, start_failure_workflow=start_failure_workflow)
         task_service, workflow_service = Tasks(executions, polls), Workflows(executions)
         event_handlers = EventHandlers(executions, workflow_service, task_service)

@@ -19,6 +19,8 @@ _OPTIONS = (
     ("--role", "role", str, "all (default), api (HTTP only) or engine (background work only)"),
     ("--outbound-policy", "outbound_policy", str,
      "default (outbound calls may reach loopback and private addresses) or strict (they may not)"),
+    ("--kafka-bootstrap-servers", "kafka_bootstrap_servers", str,
+     "Kafka brokers (host:port,...) for KAFKA_PUBLISH tasks and kafka: events; this build has no Kafka client"),
     ("--config", "config", str, "TOML file with any of these settings"),
 )
 
@@ -43,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description="Podium workflow orchestration server.")
     commands = parser.add_subparsers(dest="command", required=True)
     server = commands.add_parser("server", help="run the server (API and background loops)")
-    _add_settings_options(server, ("host", "port", "database_url", "log_level", "role", "outbound_policy", "config"))
+    _add_settings_options(server, ("host", "port", "database_url", "log_level", "role", "outbound_policy",
+                                    "kafka_bootstrap_servers", "config"))
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="create or migrate the database schema")

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/",
                           description="AMQP broker (RabbitMQ) for amqp: event sinks and queues.")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis server for redis: event sinks and queues.")
+    kafka_bootstrap_servers: str | None = Field(
+        None, description="Kafka brokers (host:port,...) for KAFKA_PUBLISH tasks and kafka: sinks and queues. This "
+                          "build has no Kafka client: unset, they fail with 'Kafka is not configured'; set, with "
+                          "'Kafka is not available in this build'.")
     status_webhook_url: str | None = Field(
         None, description="Status listeners: workflow (and task) status notices are also POSTed here, with retries.")
     task_status_listener: bool = Field(

@@ -137,3 +137,21 @@ def test_invalid_workflow_def_is_rejected_with_400(sdk):
         WorkflowTask(name="y", task_reference_name="dup", type="SIMPLE")])
     _raises(400, sdk.metadata.register_workflow_def, bad, overwrite=True)
     _raises(404, sdk.metadata.get_workflow_def, name)
+
+
+def test_an_event_handler_on_a_queue_podium_does_not_serve_round_trips(sdk):
+    """Issue 15, item 4: conductor-python registers a handler on `sqs:` (Conductor accepts it) and reads it
+    back; the two fields Podium adds for a handler it does not listen to do not disturb the SDK's model."""
+    from conductor.client.http.api.event_resource_api import EventResourceApi
+    from conductor.client.http.api_client import ApiClient
+    from conductor.client.http.models.event_handler import EventHandler
+
+    events = EventResourceApi(ApiClient(sdk.config))
+    name = sdk.name("sdk_on_sqs")
+    action = {"action": "start_workflow", "start_workflow": {"name": "x"}}
+    events.add_event_handler(EventHandler(name=name, event=f"sqs:{name}", active=True, actions=[action]))
+    [got] = [h for h in events.get_event_handlers() if h.name == name]
+    assert (got.event, got.active, got.actions[0].action) == (f"sqs:{name}", True, "start_workflow")
+    raw = httpx.get(f"{sdk.api}/event/sqs:{name}").json()
+    assert raw[0]["listening"] is False and "unknown kind 'sqs'" in raw[0]["notListeningReason"]
+    events.remove_event_handler_status(name)

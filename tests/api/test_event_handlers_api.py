@@ -32,7 +32,7 @@ async def test_crud_and_its_errors(client: httpx.AsyncClient) -> None:
     assert (await client.delete("/api/event/h1")).status_code == 200
     assert (await client.delete("/api/event/h1")).status_code == 404
     for bad in ({"name": "", "event": "conductor:x", "actions": handler["actions"]},
-                {"name": "b", "event": "sqs:q", "actions": handler["actions"]},
+                {"name": "b", "event": "nats:", "actions": handler["actions"]},
                 {"name": "b", "event": "conductor:x", "actions": []},
                 {"name": "b", "event": "conductor:x", "actions": [{"action": "complete_task"}]}):
         response = await client.post("/api/event", json=bad)

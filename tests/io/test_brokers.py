@@ -382,3 +382,17 @@ async def test_brokers_leave_the_built_in_queue_to_others(text: str, settings: S
             brokers.subscribe(parse_address(text))
     finally:
         await brokers.close()
+
+
+@pytest.mark.parametrize(("servers", "reason"), [(None, "Kafka is not configured (set kafka_bootstrap_servers)"),
+                                                 ("broker:9092", "Kafka is not available in this build")])
+async def test_brokers_refuse_kafka_with_the_reason(servers: str | None, reason: str) -> None:
+    """A status listener's `kafka:` sink reaches the hub through the outbox: it fails with the reason."""
+    brokers = Brokers.from_settings(Settings(kafka_bootstrap_servers=servers))
+    try:
+        with pytest.raises(BrokerError, match=re.escape(f"'kafka:orders': {reason}")):
+            await brokers.publish(parse_address("kafka:orders"), b"x")
+        with pytest.raises(BrokerError, match=re.escape(reason)):
+            brokers.subscribe(parse_address("kafka:orders"))
+    finally:
+        await brokers.close()

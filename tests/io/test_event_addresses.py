@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from podium.events.address import SUPPORTED_FORMS, Address, Kind, parse_address
+from podium.events.address import SUPPORTED_FORMS, Address, Kind, UnknownKind, parse_address
+from podium.events.support import KAFKA_NOT_CONFIGURED, KAFKA_NOT_IN_BUILD, kafka_unavailable, not_listening
 
 
 @pytest.mark.parametrize(("text", "kind", "name"), [
@@ -22,6 +23,7 @@ from podium.events.address import SUPPORTED_FORMS, Address, Kind, parse_address
     ("amqp_exchange:order-events", Kind.AMQP_EXCHANGE, "order-events"),
     ("redis:orders", Kind.REDIS, "orders"),
     ("redis:podium:orders:pending", Kind.REDIS, "podium:orders:pending"),
+    ("kafka:orders", Kind.KAFKA, "orders"),
     ("amqp:" + "q" * 255, Kind.AMQP, "q" * 255),
 ])
 def test_parses_every_form(text: str, kind: Kind, name: str) -> None:
@@ -33,7 +35,7 @@ def test_parses_every_form(text: str, kind: Kind, name: str) -> None:
     ("orders", "expected <kind>:<name>"),
     ("nats", "expected <kind>:<name>"),
     ("sqs:orders", "unknown kind 'sqs'"),
-    ("kafka:orders", "unknown kind 'kafka'"),
+    ("kafka:", "nothing after 'kafka:'"),
     ("NATS:orders", "unknown kind 'NATS'"),
     (":orders", "unknown kind ''"),
     ("conductor:", "nothing after 'conductor:'"),
@@ -66,7 +68,7 @@ def test_rejects_with_a_message_naming_the_address_and_the_forms(text: str, reas
 
 
 def test_supported_forms_name_every_prefix() -> None:
-    for prefix in ("conductor", "nats", "nats_stream", "amqp", "amqp_queue", "amqp_exchange", "redis"):
+    for prefix in ("conductor", "nats", "nats_stream", "amqp", "amqp_queue", "amqp_exchange", "redis", "kafka"):
         assert f"{prefix}:<" in SUPPORTED_FORMS
 
 
@@ -89,3 +91,26 @@ def test_address_is_frozen_and_hashable() -> None:
 
 def test_kind_compares_to_its_string() -> None:
     assert parse_address("amqp_exchange:x").kind == "amqp_exchange"
+
+
+@pytest.mark.parametrize("text", ["sqs:orders", "azure:bus:q", "orders", "", ":orders", "NATS:orders"])
+def test_an_unknown_kind_is_its_own_error(text: str) -> None:
+    """Event handlers accept these (Conductor does); they are never listened to."""
+    with pytest.raises(UnknownKind):
+        parse_address(text)
+    assert (not_listening(text, KAFKA_NOT_CONFIGURED) or "").startswith("unsupported event address")
+
+
+@pytest.mark.parametrize("text", ["nats:", "nats:a b", "amqp:" + "q" * 256, "conductor:", "kafka:"])
+def test_an_address_of_a_known_kind_that_does_not_fit_is_not_an_unknown_kind(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_address(text)
+    assert not isinstance(caught.value, UnknownKind)
+
+
+def test_podium_listens_on_every_served_kind_and_not_on_kafka() -> None:
+    for text in ("conductor", "conductor:q", "nats:a.b", "amqp:q", "amqp_exchange:x", "redis:k"):
+        assert not_listening(text, KAFKA_NOT_CONFIGURED) is None
+    assert kafka_unavailable(None) == kafka_unavailable("") == KAFKA_NOT_CONFIGURED
+    assert kafka_unavailable("broker:9092") == KAFKA_NOT_IN_BUILD
+    assert not_listening("kafka:orders", KAFKA_NOT_IN_BUILD) == KAFKA_NOT_IN_BUILD

@@ -10,6 +10,7 @@ from podium.engine.definition import Definition
 from podium.engine.operators import operator_for
 from podium.engine.state import ExecutionState
 from podium.engine.turn import Turn
+from podium.events.support import KAFKA_NOT_CONFIGURED
 from podium.model.definitions import TaskDef, WorkflowDef
 from podium.model.enums import WorkflowStatus
 from podium.model.records import Execution
@@ -45,6 +46,10 @@ class FakeContext:
 
     def task_notices(self, task_def_name: str) -> bool:
         return False
+
+    @property
+    def kafka_unavailable(self) -> str:
+        return KAFKA_NOT_CONFIGURED
 
 
 def workflow(*refs: str, **extra: Any) -> WorkflowDef:

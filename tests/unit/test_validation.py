@@ -645,7 +645,7 @@ def test_javascript_syntax_error_compiles_without_running():
     assert (javascript_syntax_error("$.a >") or "").startswith("SyntaxError")
 
 
-@pytest.mark.parametrize("sink", ["sqs:orders", "kafka:topic", "nats:", "bogus"])
+@pytest.mark.parametrize("sink", ["sqs:orders", "nats:", "bogus"])
 def test_an_event_sink_podium_cannot_publish_to_is_refused(sink):
     [message] = messages(task("e", "EVENT", sink=sink))
     assert sink in message and "taskType: EVENT taskName: e" in message

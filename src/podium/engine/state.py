@@ -45,6 +45,11 @@ class EngineContext(Protocol):
         """Whether this task's status changes are announced (status listeners)."""
         ...
 
+    @property
+    def kafka_unavailable(self) -> str:
+        """Why KAFKA_PUBLISH tasks and `kafka:` sinks fail (this build has no Kafka client), naming the setting."""
+        ...
+
 
 # --- effects: what must happen besides writing rows -------------------------------------------
 

@@ -8,8 +8,11 @@
     amqp:<queue>                      durable AMQP queue (amqp_queue:<queue> is the same kind)
     amqp_exchange:<exchange>          AMQP fanout or topic exchange, routing key ""
     redis:<key>                       Redis list used as a queue
+    kafka:<topic>                     Kafka topic: known, but not served by this build (`podium.events.support`)
 
-Parsing is pure; an address that does not fit raises ``ValueError`` (the API answers 400).
+Parsing is pure; an address that does not fit raises ``ValueError`` (the API answers 400), and one of a
+kind Podium does not know, or with no kind at all, raises its subclass ``UnknownKind``: Conductor accepts
+those in event handlers and only fails to listen, and so does Podium.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Kind(StrEnum):
     AMQP = "amqp"
     AMQP_EXCHANGE = "amqp_exchange"
     REDIS = "redis"
+    KAFKA = "kafka"
 
 
 PREFIXES: dict[str, Kind] = {
@@ -35,15 +39,20 @@ PREFIXES: dict[str, Kind] = {
     "amqp_queue": Kind.AMQP,
     "amqp_exchange": Kind.AMQP_EXCHANGE,
     "redis": Kind.REDIS,
+    "kafka": Kind.KAFKA,
 }
 
 SUPPORTED_FORMS = (
     "conductor, conductor:<queue>, conductor:<workflowName>:<queue>, nats:<subject>, nats_stream:<subject>, "
-    "amqp:<queue>, amqp_queue:<queue>, amqp_exchange:<exchange>, redis:<key>"
+    "amqp:<queue>, amqp_queue:<queue>, amqp_exchange:<exchange>, redis:<key>, kafka:<topic>"
 )
 
 AMQP_NAME_MAX_BYTES = 255  # AMQP 0-9-1 short string
 _NATS_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+class UnknownKind(ValueError):
+    """The address names no kind Podium knows (`sqs:orders`), or no kind at all (`orders`)."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +70,10 @@ def parse_address(text: str) -> Address:
         return Address(Kind.CONDUCTOR, "")
     prefix, colon, name = text.partition(":")
     if not colon:
-        raise _unsupported(text, "expected <kind>:<name>")
+        raise _unsupported(text, "expected <kind>:<name>", UnknownKind)
     kind = PREFIXES.get(prefix)
     if kind is None:
-        raise _unsupported(text, f"unknown kind {prefix!r}")
+        raise _unsupported(text, f"unknown kind {prefix!r}", UnknownKind)
     if not name:
         raise _unsupported(text, f"nothing after {prefix + ':'!r}")
     problem = _name_problem(kind, name)
@@ -93,5 +102,5 @@ def _nats_subject_problem(subject: str) -> str | None:
     return None
 
 
-def _unsupported(text: str, reason: str) -> ValueError:
-    return ValueError(f"unsupported event address {text!r}: {reason}; supported forms: {SUPPORTED_FORMS}")
+def _unsupported(text: str, reason: str, error: type[ValueError] = ValueError) -> ValueError:
+    return error(f"unsupported event address {text!r}: {reason}; supported forms: {SUPPORTED_FORMS}")

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Mapping
 
 from podium.events.address import Address, Kind
 from podium.events.brokers import AmqpBroker, Broker, NatsBroker, RedisBroker
+from podium.events.errors import BrokerError
+from podium.events.support import kafka_unavailable
 from podium.settings import Settings
 
 
@@ -14,8 +16,9 @@ class Brokers:
     """Routes an address to its broker. The built-in `conductor` queue lives in the database and is
     not handled here."""
 
-    def __init__(self, brokers: Mapping[Kind, Broker]) -> None:
+    def __init__(self, brokers: Mapping[Kind, Broker], unserved: Mapping[Kind, str] | None = None) -> None:
         self._brokers = dict(brokers)
+        self._unserved = dict(unserved or {})  # kinds known but not served, and why (Kafka)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Brokers:
@@ -24,9 +27,10 @@ class Brokers:
             Kind.AMQP: AmqpBroker(settings.amqp_url),
             Kind.AMQP_EXCHANGE: AmqpBroker(settings.amqp_url, exchange=True),
             Kind.REDIS: RedisBroker(settings.redis_url),
-        })
+        }, {Kind.KAFKA: kafka_unavailable(settings.kafka_bootstrap_servers)})
 
     async def publish(self, address: Address, payload: bytes) -> None:
+        """BrokerError naming the reason for a kind known but not served (Kafka), as for a refused publish."""
         await self._broker(address).publish(address.name, payload)
 
     def subscribe(self, address: Address) -> AsyncIterator[bytes]:
@@ -38,6 +42,9 @@ class Brokers:
         await asyncio.gather(*(broker.close() for broker in self._brokers.values()))
 
     def _broker(self, address: Address) -> Broker:
+        unserved = self._unserved.get(address.kind)
+        if unserved is not None:
+            raise BrokerError(f"{str(address)!r}: {unserved}")
         broker = self._brokers.get(address.kind)
         if broker is None:
             raise ValueError(f"no external broker serves {str(address)!r}: "

@@ -3,7 +3,8 @@ database) and from the NATS, AMQP and Redis queues that active handlers name.
 
 It keeps one subscription per external event that some active handler listens on, and re-reads
 the handlers whenever they change. A subscription whose broker is unreachable is retried every few
-seconds; the built-in queue is read in order and each message removed once handled.
+seconds; the built-in queue is read in order and each message removed once handled. A handler on a
+queue Podium does not serve (`sqs:`, `kafka:`) is left out, and that is logged once per handler.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class EventProcessor:
         self.by_event: dict[str, list[EventHandler]] = {}
         self._changed = asyncio.Event()
         self._subscriptions: dict[str, asyncio.Task[None]] = {}
+        self._unheard: set[tuple[str, str]] = set()  # (handler, event) on a queue Podium does not serve, logged
 
     async def run(self) -> None:
         self.handlers.on_change.append(self._changed.set)
@@ -61,13 +63,26 @@ class EventProcessor:
     async def _refresh(self) -> None:
         grouped: defaultdict[str, list[EventHandler]] = defaultdict(list)
         for handler in await self.handlers.active():
-            grouped[handler.event].append(handler)
+            reason = self.handlers.not_listening(handler.event)
+            if reason is None:
+                grouped[handler.event].append(handler)
+            else:
+                self._not_listening(handler, reason)
         self.by_event = dict(grouped)
         external = {event for event in grouped if parse_address(event).kind != Kind.CONDUCTOR}
         for event in set(self._subscriptions) - external:
             self._subscriptions.pop(event).cancel()
         for event in external - set(self._subscriptions):
             self._subscriptions[event] = asyncio.create_task(self._subscribe(event))
+
+    def _not_listening(self, handler: EventHandler, reason: str) -> None:
+        """Logged once per handler and event (every refresh sees it again), as Conductor logs its refusal."""
+        if (handler.name, handler.event) in self._unheard:
+            return
+        self._unheard.add((handler.name, handler.event))
+        log.warning("event handler %s not listening on %s: %s", handler.name, handler.event, reason, extra={
+            "action": "event_handler_not_listening", "handler": handler.name, "event": handler.event,
+            "reason": reason})
 
     def _listening(self, *events: str) -> list[EventHandler]:
         return [h for event in dict.fromkeys(events) for h in self.by_event.get(event, [])]

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from podium.errors import FieldError, ValidationFailed
-from podium.events.address import parse_address
+from podium.events.address import UnknownKind, parse_address
 from podium.model.definitions import WireModel
 
 
@@ -74,7 +74,8 @@ class EventHandler(WireModel):
 
 
 def check_event_handler(handler: EventHandler) -> None:
-    """Conductor's constraints (name, event, one action at least), plus an event Podium can serve."""
+    """Conductor's constraints (name, event, one action at least). An event of a kind Podium serves must
+    fit that kind (a NATS subject, an AMQP name); one of a kind it does not serve is accepted."""
     errors = []
     if not handler.name:
         errors.append(FieldError("eventHandler.name", "Missing event handler name"))
@@ -83,6 +84,8 @@ def check_event_handler(handler: EventHandler) -> None:
     else:
         try:
             parse_address(handler.event)
+        except UnknownKind:
+            pass  # accepted, as Conductor does; the handler is shown not listening (events.support)
         except ValueError as exc:
             errors.append(FieldError("eventHandler.event", str(exc)))
     if not handler.actions:

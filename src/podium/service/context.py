@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 
+from podium.events.support import KAFKA_NOT_CONFIGURED
 from podium.ids import new_id
 from podium.model.definitions import TaskDef
 from podium.model.records import PollData
@@ -46,7 +47,7 @@ class PollTracker:
 class Context:
     def __init__(self, metadata: Metadata, polls: PollTracker, env: Mapping[str, str], sandbox: Sandbox, *,
                  task_notices: bool = False, status_webhook: str | None = None,
-                 max_payload_bytes: int = 10 * 1024 * 1024) -> None:
+                 max_payload_bytes: int = 10 * 1024 * 1024, kafka_unavailable: str = KAFKA_NOT_CONFIGURED) -> None:
         self._metadata = metadata
         self.sandbox = sandbox
         self._polls = polls
@@ -54,6 +55,7 @@ class Context:
         self._task_notices = task_notices
         self.status_webhook = status_webhook
         self._max_payload_bytes = max_payload_bytes
+        self._kafka_unavailable = kafka_unavailable
 
     def task_def(self, name: str) -> TaskDef | None:
         return self._metadata.task_def(name)
@@ -81,6 +83,10 @@ class Context:
     @property
     def max_payload_bytes(self) -> int:
         return self._max_payload_bytes
+
+    @property
+    def kafka_unavailable(self) -> str:
+        return self._kafka_unavailable
 
     def task_notices(self, task_def_name: str) -> bool:
         if not self._task_notices:

@@ -20,6 +20,7 @@ from podium.engine import lifecycle
 from podium.engine.expressions import resolve
 from podium.engine.scripting import ScriptError
 from podium.errors import Conflict, NotFound, PodiumError
+from podium.events.support import not_listening
 from podium.model.definitions import StartWorkflowRequest, TaskResult
 from podium.model.enums import TaskStatus
 from podium.model.events import Action, ActionType, EventHandler, check_event_handler
@@ -68,11 +69,24 @@ class EventHandlers:
         self._changed()
 
     async def find(self, event: str | None = None, active_only: bool = False) -> list[dict[str, Any]]:
+        """Conductor's handler JSON; a handler on a queue Podium does not listen to (`sqs:`, `kafka:`) also
+        carries `"listening": false` and `notListeningReason`."""
         async with self.x.store.reader() as s:
-            return await store.list_handlers(s, event, active_only)
+            found = await store.list_handlers(s, event, active_only)
+        return [body | self._not_listening(str(body.get("event") or "")) for body in found]
 
     async def active(self) -> list[EventHandler]:
-        return [EventHandler.model_validate(body) for body in await self.find(active_only=True)]
+        async with self.x.store.reader() as s:
+            found = await store.list_handlers(s, None, True)
+        return [EventHandler.model_validate(body) for body in found]
+
+    def not_listening(self, event: str) -> str | None:
+        """Why Podium does not listen on `event`, or None when it does."""
+        return not_listening(event, self.x.context.kafka_unavailable)
+
+    def _not_listening(self, event: str) -> dict[str, Any]:
+        reason = self.not_listening(event)
+        return {} if reason is None else {"listening": False, "notListeningReason": reason}
 
     async def executions(self, *, handler: str | None, event: str | None, status: str | None,
                          limit: int) -> list[dict[str, Any]]:

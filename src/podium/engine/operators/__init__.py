@@ -12,6 +12,7 @@ from podium.engine.operators.fork import Fork
 from podium.engine.operators.inline import Inline, Lambda
 from podium.engine.operators.join import Join
 from podium.engine.operators.jq_transform import JqTransform
+from podium.engine.operators.kafka_publish import KafkaPublish
 from podium.engine.operators.noop import Noop
 from podium.engine.operators.remote import Remote
 from podium.engine.operators.set_variable import SetVariable
@@ -44,6 +45,7 @@ OPERATORS: dict[str, Operator] = {
     "SUB_WORKFLOW": SubWorkflow(),
     "START_WORKFLOW": Queued(),
     "EVENT": Event(),
+    "KAFKA_PUBLISH": KafkaPublish(),
     "REMOTE": Remote(),
 }
 

@@ -4,6 +4,8 @@ To the built-in `conductor` queue it publishes inside the unit of work (the mess
 with the task), and completes at once; to NATS, AMQP or Redis the server's system-task runner
 publishes it, so the task is queued like HTTP. With `asyncComplete` the task then stays
 IN_PROGRESS until an outside update. Output: the payload plus `event_produced`, the queue's name.
+A sink Podium cannot publish to (an unknown kind, or `kafka:`, which this build does not serve)
+fails the task at once, terminally: a retry would fail the same way.
 
 The built-in queue's full name is `conductor:<workflowName>:<queue>` (`sink: "conductor"` uses the
 task's reference name as the queue), as in Conductor; handlers may listen on it or on the short
@@ -36,10 +38,9 @@ class Event(Operator):
         try:
             kind = parse_address(sink).kind
         except ValueError as exc:
-            task = turn.create_task(wt, task_type="EVENT", status=TaskStatus.IN_PROGRESS, previous=previous,
-                                    suffix=suffix)
-            turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, str(exc))
-            return task
+            return _failed(turn, wt, str(exc), previous, suffix)
+        if kind == Kind.KAFKA:  # known, but this build has no Kafka client: no retry could succeed
+            return _failed(turn, wt, turn.ctx.kafka_unavailable, previous, suffix)
         if kind != Kind.CONDUCTOR:
             task = Queued().schedule(turn, wt, previous=previous, delay_ms=delay_ms, suffix=suffix)
             task.input = task.input | {"sink": sink}
@@ -54,6 +55,12 @@ class Event(Operator):
         if not wt.async_complete:
             turn.end_task(task, TaskStatus.COMPLETED)
         return task
+
+
+def _failed(turn: Turn, wt: WorkflowTask, reason: str, previous: Task | None, suffix: str) -> Task:
+    task = turn.create_task(wt, task_type="EVENT", status=TaskStatus.IN_PROGRESS, previous=previous, suffix=suffix)
+    turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason)
+    return task
 
 
 def conductor_queue(sink: str, workflow_name: str, ref_name: str) -> str:
