@@ -165,3 +165,30 @@ async def test_jump_refusals(client: httpx.AsyncClient) -> None:
     assert_error(await client.post(f"{API}/workflow/no-such-id/jump/jr_a", json={}), 404)
     assert (await client.put(f"{API}/workflow/{wid}/pause")).status_code == 200
     assert_error(await client.post(f"{API}/workflow/{wid}/jump/jr_a", json={}), 409, contains="is not running")
+
+
+async def test_upgrade_dropping_the_running_task_resumes_at_the_next_new_one(client: httpx.AsyncClient) -> None:
+    await defs(client, "upd_a", "upd_b", "upd_c")
+    await register_workflow(client, "upd_wf", [simple("upd_a"), simple("upd_b")])
+    await register_workflow(client, "upd_wf", [simple("upd_a"), simple("upd_c")], version=2)
+    wid = await start(client, "upd_wf", version=1)
+    await update(client, await poll_one(client, "upd_a"))
+    await poll_one(client, "upd_b")  # a worker holds it: it is cancelled under the worker
+    response = await upgrade(client, wid, {"name": "upd_wf", "version": 2})
+    assert response.json()["droppedTasks"] == ["upd_b"] and response.json()["resumeAt"] == "upd_c"
+    assert refs(await workflow(client, wid)) == [("upd_a", "COMPLETED"), ("upd_c", "SCHEDULED")]
+    await update(client, await poll_one(client, "upd_c"))
+    await wait_status(client, wid, "COMPLETED")
+
+
+async def test_upgrade_with_problems_is_planned_but_not_applied(client: httpx.AsyncClient) -> None:
+    await defs(client, "upp_b")
+    fork = {"name": "fork", "taskReferenceName": "upp_fork", "type": "FORK_JOIN", "forkTasks": [[simple("upp_b")]]}
+    join = {"name": "join", "taskReferenceName": "upp_join", "type": "JOIN", "joinOn": ["upp_b"]}
+    await register_workflow(client, "upp_wf", [simple("upp_b")])
+    await register_workflow(client, "upp_wf", [fork, join], version=2)
+    wid = await start(client, "upp_wf", version=1)
+    dry = await upgrade(client, wid, {"name": "upp_wf", "version": 2}, dryRun="true")
+    assert dry.status_code == 200 and dry.json()["problems"], dry.text
+    assert_error(await upgrade(client, wid, {"name": "upp_wf", "version": 2}), 409, contains="inside upp_fork")
+    assert (await workflow(client, wid))["workflowVersion"] == 1
