@@ -89,6 +89,9 @@ async def test_upgrade_refusals(client: httpx.AsyncClient) -> None:
     assert_error(await upgrade(client, wid, {"version": 1}), 400)
     assert_error(await upgrade(client, wid, {"name": "other_wf", "version": 1}), 400, contains="another workflow")
     assert_error(await upgrade(client, "no-such-id", {"name": "upr_wf", "version": 1}), 404)
+    assert_error(await upgrade(client, wid, {"name": "upr_wf", "taskOutput": {"upr_a": 5}}), 400)
+    assert_error(await upgrade(client, wid, {"name": "upr_wf", "version": 1}, dryRun="maybe"), 400)
+    assert_error(await client.post(f"{API}/workflow/{wid}/jump/upr_a", json=[1]), 400)
     await update(client, await poll_one(client, "upr_a"))
     await wait_status(client, wid, "COMPLETED")
     assert_error(await upgrade(client, wid, {"name": "upr_wf", "version": 1}), 409,
