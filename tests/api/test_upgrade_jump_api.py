@@ -195,3 +195,52 @@ async def test_upgrade_with_problems_is_planned_but_not_applied(client: httpx.As
     assert dry.status_code == 200 and dry.json()["problems"], dry.text
     assert_error(await upgrade(client, wid, {"name": "upp_wf", "version": 2}), 409, contains="inside upp_fork")
     assert (await workflow(client, wid))["workflowVersion"] == 1
+
+
+async def test_jump_over_and_back_across_a_fork(client: httpx.AsyncClient) -> None:
+    await defs(client, "jx_a", "jx_b", "jx_c", "jx_d")
+    fork = {"name": "fork", "taskReferenceName": "jx_fork", "type": "FORK_JOIN",
+            "forkTasks": [[simple("jx_b")], [simple("jx_c")]]}
+    join = {"name": "join", "taskReferenceName": "jx_join", "type": "JOIN", "joinOn": ["jx_b", "jx_c"]}
+    await register_workflow(client, "jx_wf", [simple("jx_a"), fork, join, simple("jx_d")])
+    wid = await start(client, "jx_wf")
+    await update(client, await poll_one(client, "jx_a"))
+    assert (await client.post(f"{API}/workflow/{wid}/jump/jx_d", json={})).status_code == 200
+    statuses = dict(refs(await workflow(client, wid)))
+    assert statuses == {"jx_a": "COMPLETED", "jx_fork": "COMPLETED", "jx_b": "CANCELED", "jx_c": "CANCELED",
+                        "jx_join": "CANCELED", "jx_d": "SCHEDULED"}
+    assert await poll(client, "jx_b") == []
+    await update(client, await poll_one(client, "jx_d"))
+    await wait_status(client, wid, "COMPLETED")
+
+    wid = await start(client, "jx_wf")
+    for name in ("jx_a", "jx_b", "jx_c"):
+        await update(client, await poll_one(client, name))
+    await poll_one(client, "jx_d")
+    assert (await client.post(f"{API}/workflow/{wid}/jump/jx_fork", json={})).status_code == 200
+    statuses = dict(refs(await workflow(client, wid)))
+    assert statuses == {"jx_a": "COMPLETED", "jx_fork": "COMPLETED", "jx_b": "SCHEDULED", "jx_c": "SCHEDULED",
+                        "jx_join": "IN_PROGRESS"}
+    for name in ("jx_b", "jx_c", "jx_d"):
+        await update(client, await poll_one(client, name))
+    await wait_status(client, wid, "COMPLETED")
+
+
+async def test_upgrade_inside_a_loop_runs_the_new_body_task_from_where_the_loop_stands(
+        client: httpx.AsyncClient) -> None:
+    await defs(client, "upl_one", "upl_two")
+
+    def loop(*body: dict[str, Any]) -> dict[str, Any]:
+        return {"name": "loop", "taskReferenceName": "upl_loop", "type": "DO_WHILE",
+                "loopCondition": "$.upl_loop['iteration'] < 2", "loopOver": list(body)}
+
+    await register_workflow(client, "upl_wf", [loop(simple("upl_one"))])
+    await register_workflow(client, "upl_wf", [loop(simple("upl_one"), simple("upl_two"))], version=2)
+    wid = await start(client, "upl_wf", version=1)
+    response = await upgrade(client, wid, {"name": "upl_wf", "version": 2})
+    assert response.json()["keptTasks"] == ["upl_loop", "upl_one__1"], response.text
+    assert response.json()["newTasks"] == ["upl_two"]
+    for name in ("upl_one", "upl_two", "upl_one", "upl_two"):
+        await update(client, await poll_one(client, name))
+    done = await wait_status(client, wid, "COMPLETED")
+    assert [r for r, _ in refs(done)] == ["upl_loop", "upl_one__1", "upl_two__1", "upl_one__2", "upl_two__2"]
