@@ -92,6 +92,10 @@ class Definition:
         """Every reference name inside this task's branches (or loop body), at any depth."""
         return self._scopes.get(base_ref(ref_name), frozenset())
 
+    def refs(self) -> list[str]:
+        """Every reference name in the definition, at any depth, in definition order."""
+        return list(self._places)
+
     def container_of(self, ref_name: str) -> WorkflowTask | None:
         place = self.place(ref_name)
         return place.container if place else None

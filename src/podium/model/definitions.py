@@ -396,6 +396,15 @@ class RerunWorkflowRequest(WireModel):
     correlation_id: str | None = None
 
 
+class UpgradeWorkflowRequest(WireModel):
+    """Orkes' body for `POST /api/workflow/{id}/upgrade`; `taskOutput` is keyed by reference name."""
+
+    name: str | None = None
+    version: int | None = None
+    workflow_input: dict[str, Any] | None = None
+    task_output: dict[str, dict[str, Any]] | None = None
+
+
 class TaskMock(WireModel):
     status: TaskStatus = TaskStatus.COMPLETED
     output: dict[str, Any] = Field(default_factory=dict)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from podium.api.conductor.docs import ERRORS
@@ -14,6 +15,8 @@ from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json
 from podium.errors import BadRequest, PodiumError
+from podium.model.definitions import UpgradeWorkflowRequest
+from podium.service import upgrades
 
 router = APIRouter(prefix="/api/workflow/bulk", tags=["workflow-bulk"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
@@ -80,3 +83,18 @@ async def terminate_remove(svc: Svc, body: Ids, reason: str | None = None,
 async def search(svc: Svc, body: Ids, includeTasks: str | None = None) -> Response:
     with_tasks = flag(includeTasks, True, "includeTasks")
     return await _each(body, lambda i: svc.workflows.get(i, with_tasks))
+
+
+@router.post("/upgrade")
+async def upgrade(svc: Svc, body: Annotated[dict[str, Any], Body()], dryRun: str | None = None) -> Response:
+    """Podium's own: `{"workflowIds": [...], "name", "version", "workflowInput", "taskOutput"}`;
+    each id's result is its upgrade plan."""
+    ids = body.get("workflowIds")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise BadRequest("workflowIds must be a list of workflow ids")
+    try:
+        req = UpgradeWorkflowRequest.model_validate({k: v for k, v in body.items() if k != "workflowIds"})
+    except ValidationError as exc:
+        raise BadRequest(f"Invalid upgrade request: {exc.errors()[0]['msg']}") from None
+    dry_run = flag(dryRun, False, "dryRun")
+    return await _each(ids, lambda i: upgrades.upgrade_workflow(svc.executions, i, req, dry_run=dry_run))

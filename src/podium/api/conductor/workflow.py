@@ -13,8 +13,14 @@ from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty, text
 from podium.errors import FieldError, NotFound, ValidationFailed
-from podium.model.definitions import RerunWorkflowRequest, StartWorkflowRequest, WorkflowTestRequest, priority_problem
-from podium.service import starts
+from podium.model.definitions import (
+    RerunWorkflowRequest,
+    StartWorkflowRequest,
+    UpgradeWorkflowRequest,
+    WorkflowTestRequest,
+    priority_problem,
+)
+from podium.service import starts, upgrades
 from podium.service.execute import execute_and_wait
 from podium.service.testing import run_test
 
@@ -204,6 +210,23 @@ async def retry(svc: Svc, workflow_id: str, resumeSubworkflowTasks: str | None =
 async def reset_callbacks(svc: Svc, workflow_id: str) -> Response:
     await svc.workflows.reset_callbacks(workflow_id)
     return empty(204)
+
+
+@router.post("/{workflow_id}/upgrade")
+async def upgrade(svc: Svc, workflow_id: str, body: Annotated[UpgradeWorkflowRequest, Body()],
+                  dryRun: str | None = None) -> Response:
+    return Json(await upgrades.upgrade_workflow(svc.executions, workflow_id, body,
+                                                dry_run=flag(dryRun, False, "dryRun")))
+
+
+@router.post("/{workflow_id}/jump/{ref_name}", **EMPTY)
+async def jump(svc: Svc, workflow_id: str, ref_name: str, taskReferenceName: str | None = None,
+               body: Annotated[dict[str, Any] | None, Body()] = None) -> Response:
+    # conductor-python 2.0.0 leaves the path's placeholder as it is and sends the name as a query parameter
+    if ref_name == "{taskReferenceName}" and opt_str(taskReferenceName):
+        ref_name = str(opt_str(taskReferenceName))
+    await upgrades.jump(svc.executions, workflow_id, ref_name, body or None)
+    return empty()
 
 
 def _obj(value: Any) -> dict[str, Any] | None:
