@@ -10,7 +10,7 @@ from podium.engine.definition import Definition
 from podium.engine.operators import operator_for
 from podium.engine.state import ExecutionState
 from podium.engine.turn import Turn
-from podium.model.definitions import TaskDef, WorkflowDef
+from podium.model.definitions import SchemaDef, TaskDef, WorkflowDef
 from podium.model.enums import WorkflowStatus
 from podium.model.records import Execution
 from podium.sandbox import Sandbox
@@ -45,6 +45,9 @@ class FakeContext:
 
     def task_notices(self, task_def_name: str) -> bool:
         return False
+
+    def schema_violations(self, ref: SchemaDef, value: Any) -> list[str]:
+        return []
 
 
 def workflow(*refs: str, **extra: Any) -> WorkflowDef:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from podium.engine.definition import Definition
 from podium.engine.scripting import Scripts
-from podium.model.definitions import TaskDef
+from podium.model.definitions import SchemaDef, TaskDef
 from podium.model.records import Execution, Task
 
 
@@ -43,6 +43,10 @@ class EngineContext(Protocol):
 
     def task_notices(self, task_def_name: str) -> bool:
         """Whether this task's status changes are announced (status listeners)."""
+        ...
+
+    def schema_violations(self, ref: SchemaDef, value: Any) -> list[str]:
+        """Each way `value` breaks the schema `ref` names (`$.path: message`); empty when it fits."""
         ...
 
 
