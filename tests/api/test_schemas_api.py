@@ -14,10 +14,13 @@ from conductor.client.http.models.schema_def import SchemaDef, SchemaType
 from conductor.client.http.rest import ApiException
 from conductor.client.orkes.orkes_schema_client import OrkesSchemaClient
 
+from podium.app import create_app
+from podium.settings import Settings
 from tests.api.helpers import (
     API,
     assert_error,
     by_ref,
+    eventually,
     poll_one,
     register_task_defs,
     register_workflow,
@@ -182,3 +185,24 @@ async def test_without_enforce_schema_nothing_is_checked(client: httpx.AsyncClie
     wid = await start(client, "shop", {"amount": "x"})
     await update(client, await poll_one(client, "pay"), "COMPLETED", {"receipt": 12})
     await wait_status(client, wid, "COMPLETED")
+
+
+async def test_another_server_enforces_a_schema_saved_on_this_one(db_url: str) -> None:
+    if not db_url.startswith("postgres"):
+        pytest.skip("several servers share a PostgreSQL database only")
+    one, other = create_app(Settings(database_url=db_url)), create_app(Settings(database_url=db_url))
+    async with one.router.lifespan_context(one), other.router.lifespan_context(other), \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=one), base_url="http://one") as a, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://other") as b:
+        await register_workflow(a, "shop", [simple("pay")], enforceSchema=True,
+                                inputSchema={"name": "order", "type": "JSON"})
+        body = assert_error(await b.post(f"{API}/workflow/shop", json={}), 400)
+        assert body["validationErrors"][0]["message"] == "Schema order version 1 is not registered"
+        await save_schemas(a, {"name": "order", "type": "JSON", "data": ORDER})
+
+        async def enforced_there() -> list[Any] | None:
+            found = (await b.post(f"{API}/workflow/shop", json={"orderId": "o"})).json()
+            messages = [e["message"] for e in found.get("validationErrors") or []]
+            return None if "not registered" in str(messages) else messages
+
+        assert await eventually(enforced_there, timeout=5) == ["'amount' is a required property"]
