@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from podium.__about__ import __version__
 from podium.api import openapi
 from podium.api.bbs import routes as bbs_routes
-from podium.api.conductor import admin, bulk, errors, events, metadata, misc, scheduler, tasks, workflow
+from podium.api.conductor import admin, bulk, errors, events, metadata, misc, scheduler, schema, tasks, workflow
 from podium.api.conductor.docs import ConductorError
 from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     openapi.install(app, models=[ConductorError])
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
-                   events.router, scheduler.router, bbs_routes.router, tango_routes.router,
+                   events.router, scheduler.router, schema.router, bbs_routes.router, tango_routes.router,
                    tnco_routes.router, sigma_routes.router) if api else (misc.router,):
         app.include_router(router)
     if api:

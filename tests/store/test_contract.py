@@ -11,6 +11,7 @@ from podium.store import Store
 from podium.store.definitions import get_workflow_def, put_workflow_def
 from podium.store.executions import delete_execution, get_execution, insert_execution, update_execution
 from podium.store.queue import enqueue, next_visible, queue_size, queue_sizes
+from podium.store.schemas import delete_schemas, get_schema, latest_version, list_schemas, put_schema
 from podium.store.search import INDEXED_FIELD_CHARS, INDEXED_PAYLOAD_CHARS, executions_to_index, skip_index
 from podium.store.tasks import (
     add_logs,
@@ -189,6 +190,25 @@ async def test_definitions_upsert_and_latest_version(store: Store) -> None:
         first = await get_workflow_def(s, "f", 1)
     assert latest is not None and latest[0]["version"] == 2
     assert first == ({"name": "f", "version": 1, "description": "x"}, 10, 30)
+
+
+async def test_schemas_by_name_and_version(store: Store) -> None:
+    async with store.unit() as s:
+        await put_schema(s, "s", 1, {"name": "s", "version": 1}, 10)
+        await put_schema(s, "s", 2, {"name": "s", "version": 2}, 20)
+        await put_schema(s, "s", 1, {"name": "s", "version": 1, "data": {}}, 30)
+        await put_schema(s, "t", 1, {"name": "t", "version": 1}, 40)
+    async with store.reader() as s:
+        assert await latest_version(s, "s") == 2 and await latest_version(s, "none") is None
+        assert await get_schema(s, "s", 1) == ({"name": "s", "version": 1, "data": {}}, 10, 30)
+        assert (await get_schema(s, "s", None) or ({},))[0]["version"] == 2
+        assert [(b["name"], b["version"]) for b, _, _ in await list_schemas(s)] == [("s", 1), ("s", 2), ("t", 1)]
+    async with store.unit() as s:
+        assert await delete_schemas(s, "s", 2) == 1
+        assert await delete_schemas(s, "s", None) == 1
+        assert await delete_schemas(s, "s", None) == 0
+    async with store.reader() as s:
+        assert [b["name"] for b, _, _ in await list_schemas(s)] == ["t"]
 
 
 async def test_pending_by_ref_matches_loop_iterations_not_lookalikes(store: Store) -> None:

@@ -11,7 +11,7 @@ from podium.engine.operators import operator_for
 from podium.engine.state import ExecutionState
 from podium.engine.turn import Turn
 from podium.events.support import KAFKA_NOT_CONFIGURED
-from podium.model.definitions import TaskDef, WorkflowDef
+from podium.model.definitions import SchemaDef, TaskDef, WorkflowDef
 from podium.model.enums import WorkflowStatus
 from podium.model.records import Execution
 from podium.sandbox import Sandbox
@@ -50,6 +50,9 @@ class FakeContext:
     @property
     def kafka_unavailable(self) -> str:
         return KAFKA_NOT_CONFIGURED
+
+    def schema_violations(self, ref: SchemaDef, value: Any) -> list[str]:
+        return []
 
 
 def workflow(*refs: str, **extra: Any) -> WorkflowDef:

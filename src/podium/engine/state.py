@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from podium.engine.definition import Definition
 from podium.engine.scripting import Scripts
-from podium.model.definitions import TaskDef
+from podium.model.definitions import SchemaDef, TaskDef
 from podium.model.records import Execution, Task
 
 
@@ -48,6 +48,10 @@ class EngineContext(Protocol):
     @property
     def kafka_unavailable(self) -> str:
         """Why KAFKA_PUBLISH tasks and `kafka:` sinks fail (this build has no Kafka client), naming the setting."""
+        ...
+
+    def schema_violations(self, ref: SchemaDef, value: Any) -> list[str]:
+        """Each way `value` breaks the schema `ref` names (`$.path: message`); empty when it fits."""
         ...
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from podium.engine import limits, timeouts
 from podium.engine.decider import decide
 from podium.engine.flow import end_workflow
+from podium.engine.schemas import output_problem
 from podium.engine.state import Dequeue, SetTimer
 from podium.engine.turn import Turn
 from podium.model.definitions import TaskDef
@@ -44,6 +45,9 @@ def apply_result(
         task.status = TaskStatus.SCHEDULED
         turn.enqueue(task, task.callback_after_seconds * 1000)
         turn.arm_timer(task)
+    elif status == TaskStatus.COMPLETED and (problem := output_problem(turn.ctx, turn.task_def_of(task),
+                                                                        task.output)) is not None:
+        turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, problem)
     else:
         turn.end_task(task, status)
     decide(turn)

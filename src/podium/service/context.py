@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from typing import Any
 
 from podium.events.support import KAFKA_NOT_CONFIGURED
 from podium.ids import new_id
-from podium.model.definitions import TaskDef
+from podium.model.definitions import SchemaDef, TaskDef
 from podium.model.records import PollData
 from podium.sandbox import Sandbox
 from podium.service.metadata import Metadata
@@ -93,3 +94,6 @@ class Context:
             return False
         tdef = self._metadata.task_def(task_def_name)
         return tdef is None or tdef.task_status_listener_enabled
+
+    def schema_violations(self, ref: SchemaDef, value: Any) -> list[str]:
+        return [str(v) for v in self._metadata.schemas.violations(ref, value)]

@@ -15,6 +15,7 @@ from podium.errors import Conflict, NotFound
 from podium.model.definitions import TaskDef, WorkflowDef
 from podium.model.validation import check_task_defs, workflow_def_checked
 from podium.service.clock import Clock
+from podium.service.schemas import Schemas
 from podium.store.definitions import (
     delete_task_def,
     delete_workflow_def,
@@ -51,11 +52,15 @@ class Metadata:
         self._snapshots: OrderedDict[str, Definition] = OrderedDict()
         self._registered: dict[tuple[str, int | None], Definition] = {}  # cleared by any definition write
         self.on_change: Callable[[], None] | None = None
+        #: Input and output schemas, kept and reloaded with the definitions that refer to them.
+        self.schemas = Schemas(store, clock)
+        self.schemas.on_change = self._changed
 
     async def load(self) -> None:
         async with self.store.reader() as s:
             rows = await list_task_defs(s)
         self._task_defs = {b["name"]: TaskDef.model_validate(b) for b, _, _ in rows}
+        await self.schemas.load()
 
     async def reload(self) -> None:
         """Another process changed definitions: read them again."""

@@ -7,7 +7,7 @@ from typing import Any
 from podium.engine import attributes, lifecycle, limits
 from podium.engine.inputs import evaluate
 from podium.engine.state import ExecutionState, StartFailureWorkflow
-from podium.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from podium.errors import BadRequest, Conflict, FieldError, NotFound, PayloadTooLarge, ValidationFailed
 from podium.model.definitions import StartWorkflowRequest, WorkflowDef
 from podium.model.enums import IdempotencyStrategy, WorkflowStatus
 from podium.model.records import Execution
@@ -38,7 +38,7 @@ async def start(executions: Executions, req: StartWorkflowRequest) -> str:
             executions, s, name=req.name, version=req.version, input=req.input or {},
             correlation_id=req.correlation_id, task_to_domain=req.task_to_domain or {},
             priority=req.priority or 0, embedded=req.workflow_def, idempotency_key=req.idempotency_key,
-            created_by=req.created_by)
+            created_by=req.created_by, enforce_schema=True)
     executions.after_commit(outcome)
     return workflow_id
 
@@ -65,10 +65,11 @@ async def start_in_session(
     correlation_id: str | None = None, task_to_domain: dict[str, str] | None = None, priority: int = 0,
     embedded: WorkflowDef | None = None, idempotency_key: str | None = None, created_by: str | None = None,
     parent_workflow_id: str | None = None, parent_task_id: str | None = None, workflow_id: str | None = None,
-    search_attributes: dict[str, str] | None = None,
+    search_attributes: dict[str, str] | None = None, enforce_schema: bool = False,
 ) -> tuple[str, Outcome]:
     """Start an execution in the caller's unit of work. `search_attributes` (set by the dialect that
-    starts it) come on top of those its definition declares."""
+    starts it) come on top of those its definition declares. With `enforce_schema` (a start request),
+    an input that breaks the definition's enforced `inputSchema` is refused with every violation."""
     if embedded is not None:
         definition = await executions.metadata.snapshot(s, embedded)
     else:
@@ -80,6 +81,8 @@ async def start_in_session(
     wdef = definition.wdef
     now = executions.clock.now()
     merged = dict(wdef.input_template or {}) | dict(input)
+    if enforce_schema:
+        _check_input_schema(executions, wdef, merged)
     ex = Execution(
         workflow_id=workflow_id or executions.context.new_id(), workflow_type=wdef.name, version=wdef.version,
         status=WorkflowStatus.RUNNING, def_hash=definition.def_hash, create_time=now, update_time=now,
@@ -97,6 +100,18 @@ async def start_in_session(
     if attrs:
         await set_search_attrs(s, ex.workflow_id, attrs)
     return ex.workflow_id, outcome
+
+
+def _check_input_schema(executions: Executions, wdef: WorkflowDef, value: dict[str, Any]) -> None:
+    ref = wdef.input_schema
+    if not wdef.enforce_schema or ref is None:
+        return
+    found = executions.metadata.schemas.violations(ref, value)
+    if found:
+        raise ValidationFailed(
+            [FieldError(v.path, v.message, v.value) for v in found],
+            f"Workflow input does not match schema {ref.name} version {ref.version}: "
+            + "; ".join(str(v) for v in found))
 
 
 async def start_failure_workflow(executions: Executions, s: Session, failed: ExecutionState,

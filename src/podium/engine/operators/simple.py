@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from podium.engine.operators.base import Operator
+from podium.engine.schemas import input_problem
 from podium.model.definitions import WorkflowTask
+from podium.model.enums import TaskStatus
 from podium.model.records import Task
 
 if TYPE_CHECKING:
@@ -25,6 +27,10 @@ class Simple(Operator):
             wt, task_type=task_type, previous=previous, suffix=suffix,
             input_override=previous.input if previous is not None else None,
         )
+        problem = input_problem(turn.ctx, turn.task_def(wt), task.input)
+        if problem is not None:  # never queued: it fails as it is scheduled
+            turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, problem)
+            return task
         delay_ms += (wt.start_delay or 0) * 1000 if previous is None else 0
         if delay_ms:
             task.start_delay_seconds = task.callback_after_seconds = delay_ms // 1000

@@ -290,3 +290,14 @@ CREATE TABLE sigma_processes (
     updated_at   BIGINT NOT NULL
 );
 CREATE INDEX sigma_processes_name ON sigma_processes (process_name, created_at);
+
+-- Input and output schemas (the Orkes schema API): one row per name and version; the body is the
+-- SchemaDef as registered (type, data, externalRef, audit fields).
+CREATE TABLE schema_defs (
+    name        TEXT    NOT NULL,
+    version     BIGINT NOT NULL,
+    body        TEXT    NOT NULL,
+    create_time BIGINT NOT NULL,
+    update_time BIGINT,
+    PRIMARY KEY (name, version)
+);

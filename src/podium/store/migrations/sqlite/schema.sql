@@ -276,3 +276,14 @@ CREATE TABLE sigma_processes (
     updated_at   INTEGER NOT NULL
 );
 CREATE INDEX sigma_processes_name ON sigma_processes (process_name, created_at);
+
+-- Input and output schemas (the Orkes schema API): one row per name and version; the body is the
+-- SchemaDef as registered (type, data, externalRef, audit fields).
+CREATE TABLE schema_defs (
+    name        TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    body        TEXT    NOT NULL,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER,
+    PRIMARY KEY (name, version)
+);
