@@ -139,7 +139,10 @@ class Metadata:
 
     async def lint_workflow_def(self, name: str, version: int | None) -> list[dict[str, str]]:
         """The warnings about a registered definition (latest if no version); NotFound as `get`."""
-        wd = WorkflowDef.model_validate(await self.get_workflow_def(name, version))
+        return await self.lint(WorkflowDef.model_validate(await self.get_workflow_def(name, version)))
+
+    async def lint(self, wd: WorkflowDef) -> list[dict[str, str]]:
+        """What registration accepts but what will fail or surprise at run time (`podium.model.lint`)."""
         return [w.to_wire() for w in await lint_checked(wd, self._task_defs)]
 
     async def get_workflow_def(self, name: str, version: int | None, session: Session | None = None
