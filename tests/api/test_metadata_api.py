@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from helpers import assert_error, assert_validation, register_task_defs, register_workflow, simple
 
@@ -184,12 +182,6 @@ async def test_validation_undefined_reference_in_input(client: httpx.AsyncClient
     }
 
 
-async def test_validation_null_input_value(client: httpx.AsyncClient) -> None:
-    body = {"name": "nulls", "tasks": [simple("a", inputParameters={"k": None})]}
-    errors = assert_validation(await client.post(f"{M}/workflow", json=body))
-    assert errors[0]["message"] == "key: k input parameter value: is null"
-
-
 async def test_validation_missing_task_fields(client: httpx.AsyncClient) -> None:
     body = {"name": "m", "tasks": [{"type": "SIMPLE"}]}
     errors = _messages(assert_validation(await client.post(f"{M}/workflow", json=body)))
@@ -237,68 +229,6 @@ async def test_validation_per_type_requirements(client: httpx.AsyncClient) -> No
         "inputParameters.queryExpression field is required for taskType: JSON_JQ_TRANSFORM taskName: jq"
     )
     assert errors["workflowDef.tasks[5].optional"] == "terminate task cannot be optional, taskName: term"
-
-
-async def test_validation_fork_join_with_empty_join_on(client: httpx.AsyncClient) -> None:
-    body: dict[str, Any] = {
-        "name": "fork",
-        "tasks": [
-            {
-                "name": "fork",
-                "taskReferenceName": "fork",
-                "type": "FORK_JOIN",
-                "forkTasks": [[simple("a")], [simple("b")]],
-            },
-            {"name": "join", "taskReferenceName": "join", "type": "JOIN", "joinOn": []},
-        ],
-    }
-    errors = assert_validation(await client.post(f"{M}/workflow", json=body))
-    assert errors[0]["path"] == "workflowDef.tasks[1].joinOn"
-    assert errors[0]["message"].startswith("joinOn field is required for taskType: JOIN taskName: join")
-    assert "empty joinOn" in errors[0]["message"]
-    body["tasks"][1]["joinOn"] = ["a", "b"]
-    assert (await client.post(f"{M}/workflow", json=body)).status_code == 200
-
-
-async def test_validation_fork_without_join(client: httpx.AsyncClient) -> None:
-    body = {
-        "name": "fork",
-        "tasks": [
-            {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": [[simple("a")]]}
-        ],
-    }
-    errors = assert_validation(await client.post(f"{M}/workflow", json=body))
-    assert errors[0]["message"] == (
-        "Fork task definition is not followed by a join task, taskType: FORK_JOIN taskName: fork"
-    )
-
-
-async def test_validation_python_evaluator_refused(client: httpx.AsyncClient) -> None:
-    switch = {
-        "name": "sw",
-        "taskReferenceName": "sw",
-        "type": "SWITCH",
-        "evaluatorType": "python",
-        "expression": "x",
-        "decisionCases": {"a": [simple("t")]},
-    }
-    inline = {
-        "name": "in",
-        "taskReferenceName": "in",
-        "type": "INLINE",
-        "inputParameters": {"evaluatorType": "python", "expression": "1 + 1"},
-    }
-    errors = _messages(
-        assert_validation(await client.post(f"{M}/workflow", json={"name": "py", "tasks": [switch]}))
-    )
-    assert "evaluatorType python is not supported" in errors["workflowDef.tasks[0].evaluatorType"]
-    errors = _messages(
-        assert_validation(await client.post(f"{M}/workflow", json={"name": "py", "tasks": [inline]}))
-    )
-    assert (
-        "evaluatorType python is not supported"
-        in errors["workflowDef.tasks[0].inputParameters.evaluatorType"]
-    )
 
 
 async def test_validation_javascript_syntax(client: httpx.AsyncClient) -> None:

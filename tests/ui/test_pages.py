@@ -106,6 +106,23 @@ async def test_definitions_are_listed_shown_and_edited_with_the_servers_validati
     assert "New definition" in (await client.get("/ui/definitions/new")).text
 
 
+async def test_a_definitions_page_shows_the_lint_warnings(client: httpx.AsyncClient) -> None:
+    """Decision 9: what the server accepts but what will fail when it runs is listed, without refusing."""
+    fork = {"name": "fork", "taskReferenceName": "fork", "type": "FORK_JOIN", "forkTasks": [[simple("a")]]}
+    script = {"name": "py", "taskReferenceName": "py", "type": "INLINE",
+              "inputParameters": {"evaluatorType": "python", "expression": "1 + 1"}}
+    await register_workflow(client, "warned", [fork, script])
+    shown = (await client.get("/ui/definitions/warned")).text
+    assert "2 warnings" in shown and "FORK_WITHOUT_JOIN" in shown and "UNSUPPORTED_EVALUATOR" in shown
+    assert "tasks[0]" in shown and "Fork task definition is not followed by a join task" in shown
+    assert "tasks[1].inputParameters.evaluatorType" in shown
+    await register_workflow(client, "clean", [simple("only")])
+    assert 'class="warning"' not in (await client.get("/ui/definitions/clean")).text
+    edited = {"name": "warned", "version": 1, "tasks": [fork]}
+    saved = await client.post("/ui/definitions", data={"definition": json.dumps(edited)})
+    assert saved.status_code == 200 and "Saved." in saved.text and "1 warning for when it runs" in saved.text
+
+
 async def test_queues_show_depth_age_and_workers(client: httpx.AsyncClient) -> None:
     await orders(client)
     await poll_one(client, "pack", worker="packer-7")

@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 
 def schedule(turn: Turn, wt: WorkflowTask, *, previous: Task | None = None, delay_ms: int = 0,
              suffix: str = "") -> None:
-    """Schedule `wt`; `suffix` names the loop iterations it runs in (a retry keeps its own)."""
+    """Schedule `wt`; `suffix` names the loop iterations it runs in (a retry keeps its own).
+    Nothing is scheduled once the execution has ended (a fork whose branch ended it)."""
+    if turn.execution.status.terminal:
+        return
     if previous is not None:
         suffix = ref_suffix(previous.ref_name)
     elif wt.task_reference_name in turn.execution.skipped_refs:
@@ -86,6 +89,20 @@ def end_workflow(
     workflow_notice(turn, status.value)
     log.debug("workflow ended", extra={"action": "workflow_ended", "workflow_id": ex.workflow_id,
                                         "status": status.value})
+
+
+def terminate(turn: Turn, task: Task, reason: str) -> None:
+    """Conductor's TerminateWorkflowException while `task` is scheduled (a FORK_JOIN with no JOIN
+    after it, a SWITCH whose evaluator does not exist): the task fails terminally and the execution
+    fails at once with `reason`, running its failure workflow."""
+    turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR, reason)
+    mark_executed(turn, task)
+    ex = turn.execution
+    if task.ref_name not in ex.failed_ref_names:
+        ex.failed_ref_names.append(task.ref_name)
+    if task.task_def_name not in ex.failed_task_names:
+        ex.failed_task_names.append(task.task_def_name)
+    end_workflow(turn, WorkflowStatus.FAILED, reason, failed_task=task, run_failure_workflow=True)
 
 
 def workflow_output(turn: Turn) -> dict[str, Any]:

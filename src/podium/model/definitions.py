@@ -50,6 +50,21 @@ UPDATABLE_STATUSES = frozenset(
     }
 )
 
+#: The evaluators Podium runs for SWITCH and INLINE (`graaljs` is an alias of `javascript`).
+#: Others (Conductor's `python`, a custom one) are accepted at registration and fail at run time.
+JS_EVALUATORS = frozenset({"javascript", "graaljs"})
+EVALUATORS = JS_EVALUATORS | {"value-param"}
+EVALUATORS_RUN = "javascript, graaljs and value-param"
+#: Why an execution fails when it reaches a fork that no JOIN follows (Conductor's ForkJoinTaskMapper
+#: and ForkJoinDynamicTaskMapper; registration accepts such a definition, as Conductor does).
+FORK_WITHOUT_JOIN = "Fork task definition is not followed by a join task.  Check the blueprint"
+DYNAMIC_FORK_WITHOUT_JOIN = "Dynamic join definition is not followed by a join task.  Check the workflow definition."
+
+
+def lambda_script(body: str) -> str:
+    """A LAMBDA's `scriptExpression`, a function body that may `return`, as the script that runs it."""
+    return f"(function scriptFun() {{ {body}\n}})()"
+
 
 def priority_problem(priority: int) -> str | None:
     """Conductor's message for a priority outside 0..99 (``StartWorkflowRequest`` bean validation)."""

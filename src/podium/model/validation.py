@@ -1,9 +1,12 @@
 """Registration rules for definitions and start requests (spec section 1.1), all problems at once.
 
-Messages are Conductor's own (bean constraints of WorkflowDef/TaskDef, TaskReferenceNameUniqueConstraint,
-ConstraintParamUtil, WorkflowTaskTypeConstraint, TaskTimeoutConstraint) where Conductor has one; Podium's
-additions (decisions 3 and 4, FORK without JOIN, unknown evaluators) follow the same style. Per-type
-requirements are a table from task type to a small check function.
+Never stricter than Conductor (decision 9): these are the checks Conductor makes at registration,
+with its messages (bean constraints of WorkflowDef/TaskDef/SubWorkflowParams,
+TaskReferenceNameUniqueConstraint, ConstraintParamUtil, WorkflowTaskTypeConstraint,
+TaskTimeoutConstraint), plus checks of Podium's own fields (search attributes, REMOTE tasks). What
+Conductor checks only when a task runs (a FORK with no JOIN, an evaluator, an INLINE or LAMBDA
+script, an EVENT sink ...) is checked when it runs (`podium.engine`), and `podium.model.lint`
+warns of it beforehand. Per-type requirements are a table from task type to a small check function.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from podium import sandbox
 from podium.errors import FieldError, ValidationFailed
-from podium.events.address import parse_address
 from podium.model.definitions import (
     SEARCH_ATTRIBUTE_NAME,
     StartWorkflowRequest,
@@ -30,8 +32,6 @@ from podium.model.definitions import (
 REQUIRED = "%s field is required for taskType: %s taskName: %s"
 SYSTEM_PARAMETERS = frozenset({"CPEWF_TASK_ID", "NETFLIX_ENV", "NETFLIX_STACK"})
 TERMINATION_STATUSES = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
-JS_EVALUATORS = frozenset({"javascript", "graaljs"})
-FORK_TYPES = frozenset({"FORK_JOIN", "FORK_JOIN_DYNAMIC"})
 
 TaskDefLookup = Mapping[str, TaskDef]
 TypeCheck = Callable[[WorkflowTask, str, TaskDefLookup], list[FieldError]]
@@ -43,9 +43,9 @@ def check_workflow_def(wd: WorkflowDef, *, task_defs: TaskDefLookup | None = Non
     _raise_if_any(workflow_def_errors(wd, task_defs=task_defs))
 
 
-async def workflow_def_checked(wd: WorkflowDef) -> None:
+async def workflow_def_checked(wd: WorkflowDef, task_defs: TaskDefLookup | None = None) -> None:
     """`check_workflow_def` on a worker thread, never on the event loop."""
-    await sandbox.shared().off_loop(check_workflow_def, wd)
+    await sandbox.shared().off_loop(check_workflow_def, wd, task_defs=task_defs)
 
 
 def check_task_defs(tds: list[TaskDef]) -> None:
@@ -82,13 +82,11 @@ def workflow_def_errors(
     KAFKA_PUBLISH and JSON_JQ_TRANSFORM tasks take their required input from a TaskDef inputTemplate."""
     lookup = task_defs or {}
     errors = _definition_errors(wd, path)
-    located = list(_located_tasks(wd.tasks, f"{path}.tasks"))
+    located = list(located_tasks(wd.tasks, f"{path}.tasks"))
     for task_path, task in located:
         errors += _task_errors(task, task_path, lookup)
     errors += _unique_ref_errors(wd, located)
     errors += _reference_errors(wd, path)
-    for list_path, tasks in _task_lists(wd.tasks, f"{path}.tasks"):
-        errors += _sequence_errors(tasks, list_path)
     for task_path, task in located:
         errors += _inline_subworkflow_errors(task, task_path, lookup)
     return errors
@@ -113,20 +111,20 @@ def _definition_errors(wd: WorkflowDef, path: str) -> list[FieldError]:
     return errors
 
 
-def _located_tasks(tasks: Iterable[WorkflowTask], path: str) -> Iterator[tuple[str, WorkflowTask]]:
+def located_tasks(tasks: Iterable[WorkflowTask], path: str) -> Iterator[tuple[str, WorkflowTask]]:
     """(property path, task) for every task, nested ones included, depth first."""
     for i, task in enumerate(tasks):
         yield f"{path}[{i}]", task
         for suffix, branch in task.branches():
-            yield from _located_tasks(branch, f"{path}[{i}].{suffix}")
+            yield from located_tasks(branch, f"{path}[{i}].{suffix}")
 
 
-def _task_lists(tasks: list[WorkflowTask], path: str) -> Iterator[tuple[str, list[WorkflowTask]]]:
+def task_lists(tasks: list[WorkflowTask], path: str) -> Iterator[tuple[str, list[WorkflowTask]]]:
     """Every sequential task list: the top level and each nested branch."""
     yield path, tasks
     for i, task in enumerate(tasks):
         for suffix, branch in task.branches():
-            yield from _task_lists(branch, f"{path}[{i}].{suffix}")
+            yield from task_lists(branch, f"{path}[{i}].{suffix}")
 
 
 def _task_errors(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
@@ -169,76 +167,46 @@ _PARAM_SPLIT = re.compile(r"(?=(?<!\$)\$\{)|(?<=\})")
 
 
 def _reference_errors(wd: WorkflowDef, path: str) -> list[FieldError]:
-    refs = {t.task_reference_name for t in wd.all_tasks() if t.task_reference_name}
+    """Conductor checks the top-level tasks only; a JSON null is no error (only strings, maps and
+    lists are looked into), and passes to the task as null."""
+    refs = wd_refs(wd)
     errors = []
     for i, task in enumerate(wd.tasks):
-        messages = _map_reference_errors(task.input_parameters, task.name, refs)
-        errors += [FieldError(f"{path}.tasks[{i}].inputParameters", message) for message in messages]
+        for key, value, first in unknown_references(task.input_parameters, refs):
+            message = (f"taskReferenceName: {first} for given task: {task.name} input value: {key} "
+                       f"of input parameter: {value} is not defined in workflow definition.")
+            errors.append(FieldError(f"{path}.tasks[{i}].inputParameters", message))
     return errors
 
 
-def _map_reference_errors(params: Mapping[str, Any], task_name: str | None, refs: set[str]) -> list[str]:
-    errors: list[str] = []
+def wd_refs(wd: WorkflowDef) -> set[str]:
+    return {t.task_reference_name for t in wd.all_tasks() if t.task_reference_name}
+
+
+def unknown_references(params: Mapping[str, Any], refs: set[str]) -> Iterator[tuple[str, str, str]]:
+    """(key, value, root) for each `${root...}` in the string values (in nested maps and lists too)
+    whose root is neither `workflow`, a system parameter, an environment variable nor a reference name."""
     for key, value in params.items():
-        if value is None:
-            errors.append(f"key: {key} input parameter value: is null")
-        else:
-            errors += _value_reference_errors(key, value, task_name, refs)
-    return errors
+        yield from _value_unknowns(key, value, refs)
 
 
-def _value_reference_errors(key: str, value: Any, task_name: str | None, refs: set[str]) -> list[str]:
+def _value_unknowns(key: str, value: Any, refs: set[str]) -> Iterator[tuple[str, str, str]]:
     if isinstance(value, str):
-        return _string_reference_errors(key, value, task_name, refs)
-    if isinstance(value, Mapping):
-        return _map_reference_errors(value, task_name, refs)
-    if isinstance(value, list):
-        items = (item for item in value if item is not None)
-        return [e for item in items for e in _value_reference_errors(key, item, task_name, refs)]
-    return []
-
-
-def _string_reference_errors(key: str, value: str, task_name: str | None, refs: set[str]) -> list[str]:
-    errors = []
-    for part in _PARAM_SPLIT.split(value):
-        if not (part.startswith("${") and part.endswith("}")):
-            continue
-        param_path = part[2:-1]
-        first = param_path.split(".")[0]
-        if _known_root(param_path, first, refs):
-            continue
-        errors.append(
-            f"taskReferenceName: {first} for given task: {task_name} input value: {key} "
-            f"of input parameter: {value} is not defined in workflow definition."
-        )
-    return errors
+        for part in _PARAM_SPLIT.split(value):
+            if part.startswith("${") and part.endswith("}"):
+                param_path = part[2:-1]
+                first = param_path.split(".")[0]
+                if not _known_root(param_path, first, refs):
+                    yield key, value, first
+    elif isinstance(value, Mapping):
+        yield from unknown_references(value, refs)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _value_unknowns(key, item, refs)
 
 
 def _known_root(param_path: str, first: str, refs: set[str]) -> bool:
     return param_path in SYSTEM_PARAMETERS or param_path in os.environ or first == "workflow" or first in refs
-
-
-# -- task order: a FORK is followed by a JOIN (decision 4 for its joinOn) ---------------------------------
-
-
-def _sequence_errors(tasks: list[WorkflowTask], path: str) -> list[FieldError]:
-    errors = []
-    for i, task in enumerate(tasks):
-        if task.type not in FORK_TYPES:
-            continue
-        following = tasks[i + 1] if i + 1 < len(tasks) else None
-        if following is None or following.type != "JOIN":
-            message = "Fork task definition is not followed by a join task, "
-            where = f"taskType: {task.type} taskName: {task.name}"
-            errors.append(FieldError(f"{path}[{i}]", message + where, task.task_reference_name))
-        elif task.type == "FORK_JOIN" and not following.join_on:
-            message = (
-                f"joinOn field is required for taskType: JOIN taskName: {following.name}: a JOIN that "
-                "follows a FORK_JOIN must name the last task of each fork branch in joinOn "
-                "(an empty joinOn would complete immediately)"
-            )
-            errors.append(FieldError(f"{path}[{i + 1}].joinOn", message, following.join_on))
-    return errors
 
 
 # -- per-type requirements (WorkflowTaskTypeConstraint) ----------------------------------------------------
@@ -248,7 +216,7 @@ def _required(field: str, task: WorkflowTask, path: str, value: Any = None) -> l
     return [FieldError(f"{path}.{field}", REQUIRED % (field, task.type, task.name), value)]
 
 
-def _has_input(task: WorkflowTask, key: str, task_defs: TaskDefLookup) -> bool:
+def has_input(task: WorkflowTask, key: str, task_defs: TaskDefLookup) -> bool:
     """``key`` in the inputParameters or in the inputTemplate of the embedded or registered TaskDef."""
     task_def = task.task_definition or task_defs.get(task.name or "")
     return key in task.input_parameters or (task_def is not None and key in task_def.input_template)
@@ -267,7 +235,7 @@ def _needs_input(key: str) -> TypeCheck:
     """A check that ``key`` is in the inputParameters or the TaskDef's inputTemplate."""
 
     def check(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
-        return [] if _has_input(task, key, task_defs) else _required(f"inputParameters.{key}", task, path)
+        return [] if has_input(task, key, task_defs) else _required(f"inputParameters.{key}", task, path)
 
     return check
 
@@ -283,14 +251,15 @@ def _check_decision(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> 
 
 
 def _check_switch(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
+    """The evaluator itself is checked when the SWITCH runs (SwitchTaskMapper); Conductor compiles
+    the expression at registration only for `javascript` (not its alias `graaljs`)."""
     errors = []
     if task.evaluator_type is None:
         errors += _required("evaluatorType", task, path)
     if task.expression is None:
         errors += _required("expression", task, path)
     errors += _cases_errors(task, path)
-    errors += _evaluator_errors(task.evaluator_type, task, f"{path}.evaluatorType")
-    if task.expression is not None and task.evaluator_type in JS_EVALUATORS:
+    if task.expression is not None and task.evaluator_type == "javascript":
         errors += _script_errors(task.expression, task, f"{path}.expression")
     return errors
 
@@ -308,9 +277,7 @@ def _check_do_while(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> 
         errors += _required("loopCondition", task, path)
     if not task.loop_over:
         errors += _required("loopOver", task, path, task.loop_over)
-    if task.loop_condition is not None:
-        errors += _script_errors(task.loop_condition, task, f"{path}.loopCondition")
-    return errors
+    return errors  # the condition's script is compiled when an iteration ends (DoWhile)
 
 
 def _check_dynamic_fork(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
@@ -331,7 +298,7 @@ def _check_dynamic_fork(task: WorkflowTask, path: str, task_defs: TaskDefLookup)
 
 
 def _check_http(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
-    if _has_input(task, "http_request", task_defs) or "uri" in task.input_parameters:
+    if has_input(task, "http_request", task_defs) or "uri" in task.input_parameters:
         return []
     return _required("inputParameters.http_request", task, path)
 
@@ -390,50 +357,19 @@ def _parses(parse: Callable[[str], object], text: str) -> bool:
     return True
 
 
-def _check_inline(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
-    evaluator = task.input_parameters.get("evaluatorType", "javascript")
-    expression = task.input_parameters.get("expression")
-    if expression is None:
-        return _required("inputParameters.expression", task, path)
-    errors = _evaluator_errors(evaluator, task, f"{path}.inputParameters.evaluatorType")
-    if isinstance(expression, str) and evaluator in JS_EVALUATORS and not _is_expression(expression):
-        errors += _script_errors(expression, task, f"{path}.inputParameters.expression")
-    return errors
-
-
 def _check_event(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
-    """A sink is required; written out (not an expression), it must be one Podium can publish to."""
-    if task.sink is None:
-        return _required("sink", task, path)
-    if "${" in task.sink:
-        return []
-    try:
-        parse_address(task.sink)
-    except ValueError as exc:
-        return [FieldError(f"{path}.sink", f"{exc}, taskType: EVENT taskName: {task.name}", task.sink)]
-    return []
-
-
-def _check_lambda(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
-    given = task.script_expression is not None or _has_input(task, "scriptExpression", task_defs)
-    return [] if given else _required("scriptExpression", task, path)
-
-
-def _check_exclusive_join(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
-    return [] if task.join_on else _required("joinOn", task, path, task.join_on)
+    """A sink is required; which kind it names is checked when the task publishes (Event)."""
+    return [] if task.sink is not None else _required("sink", task, path)
 
 
 def _check_remote(task: WorkflowTask, path: str, task_defs: TaskDefLookup) -> list[FieldError]:
     """A REMOTE task names its member: a base `url`, or a registered `member` id."""
-    given = _has_input(task, "url", task_defs) or _has_input(task, "member", task_defs)
+    given = has_input(task, "url", task_defs) or has_input(task, "member", task_defs)
     return [] if given else _required("inputParameters.url", task, path)
 
 
 TYPE_CHECKS: dict[str, TypeCheck] = {
     "EVENT": _check_event,
-    "EXCLUSIVE_JOIN": _check_exclusive_join,
-    "START_WORKFLOW": _needs_input("startWorkflow"),
-    "LAMBDA": _check_lambda,
     "DECISION": _check_decision,
     "SWITCH": _check_switch,
     "DO_WHILE": _check_do_while,
@@ -446,29 +382,16 @@ TYPE_CHECKS: dict[str, TypeCheck] = {
     "SUB_WORKFLOW": _check_sub_workflow,
     "JSON_JQ_TRANSFORM": _needs_input("queryExpression"),
     "WAIT": _check_wait,
-    "INLINE": _check_inline,
     "REMOTE": _check_remote,
 }
 
 
-# -- evaluators and JavaScript (decision 3) ----------------------------------------------------------------
+# -- JavaScript compiled at registration (DECISION caseExpression, a javascript SWITCH) ----------------------
 
 
-def _is_expression(text: str) -> bool:
+def is_expression(text: str) -> bool:
     """A whole-value ``${...}`` is resolved at run time; its text cannot be checked now."""
     return text.startswith("${") and text.endswith("}")
-
-
-def _evaluator_errors(evaluator: Any, task: WorkflowTask, path: str) -> list[FieldError]:
-    accepted = evaluator is None or evaluator in JS_EVALUATORS or evaluator == "value-param"
-    if accepted or (isinstance(evaluator, str) and _is_expression(evaluator)):
-        return []
-    if evaluator == "python":
-        reason = "is not supported: this server has no python evaluator; use javascript or value-param"
-    else:
-        reason = "is not supported (use one of graaljs, javascript, value-param)"
-    message = f"evaluatorType {evaluator} {reason}, taskType: {task.type} taskName: {task.name}"
-    return [FieldError(path, message, evaluator)]
 
 
 def _script_errors(source: str, task: WorkflowTask, path: str) -> list[FieldError]:

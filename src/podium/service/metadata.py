@@ -13,6 +13,7 @@ import orjson
 from podium.engine.definition import Definition
 from podium.errors import Conflict, NotFound
 from podium.model.definitions import TaskDef, WorkflowDef
+from podium.model.lint import lint_checked
 from podium.model.validation import check_task_defs, workflow_def_checked
 from podium.service.clock import Clock
 from podium.service.schemas import Schemas
@@ -116,7 +117,7 @@ class Metadata:
     # --- workflow definitions ------------------------------------------------------------------
 
     async def register_workflow_def(self, wd: WorkflowDef, overwrite: bool) -> None:
-        await workflow_def_checked(wd)
+        await self.check_workflow_def(wd)
         async with self.store.unit() as s:
             if not overwrite and await workflow_def_exists(s, wd.name, wd.version):
                 raise Conflict(f"Workflow with {wd.name}.{wd.version} already exists!")
@@ -126,7 +127,7 @@ class Metadata:
 
     async def upsert_workflow_defs(self, defs: list[WorkflowDef]) -> dict[str, Any]:
         for wd in defs:
-            await workflow_def_checked(wd)
+            await self.check_workflow_def(wd)
         errors: dict[str, str] = {}
         done: list[str] = []
         async with self.store.unit() as s:
@@ -136,6 +137,18 @@ class Metadata:
         self._registered.clear()
         self._changed()
         return {"bulkErrorResults": errors, "bulkSuccessfulResults": done}
+
+    async def check_workflow_def(self, wd: WorkflowDef) -> None:
+        """Registration's rules (ValidationFailed), against the registered task definitions."""
+        await workflow_def_checked(wd, self._task_defs)
+
+    async def lint_workflow_def(self, name: str, version: int | None) -> list[dict[str, str]]:
+        """The warnings about a registered definition (latest if no version); NotFound as `get`."""
+        return await self.lint(WorkflowDef.model_validate(await self.get_workflow_def(name, version)))
+
+    async def lint(self, wd: WorkflowDef) -> list[dict[str, str]]:
+        """What registration accepts but what will fail or surprise at run time (`podium.model.lint`)."""
+        return [w.to_wire() for w in await lint_checked(wd, self._task_defs)]
 
     async def get_workflow_def(self, name: str, version: int | None, session: Session | None = None
                                ) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from starlette.responses import Response
 from podium.api import jsonbody
 from podium.errors import PodiumError, ValidationFailed
 from podium.model.definitions import TaskDef, WorkflowDef
-from podium.model.validation import workflow_def_checked
 from podium.ui import graph
 from podium.ui.pages import page, services
 
@@ -45,7 +44,8 @@ async def definition(request: Request, name: str, version: int | None = None) ->
         found = await services(request).metadata.get_workflow_def(name, version)
     except PodiumError as exc:
         return page(request, "missing.html", {"what": "definition", "message": exc.message}, exc.status)
-    return _definition_page(request, found, json.dumps(found, indent=2))
+    warnings = await services(request).metadata.lint(WorkflowDef.model_validate(found))
+    return _definition_page(request, found, json.dumps(found, indent=2), warnings=warnings)
 
 
 @router.get("/ui/definitions/{name}/compare")
@@ -88,14 +88,14 @@ async def save_definition(request: Request) -> Response:
 
     async def save(data: Any) -> dict[str, Any]:
         wd = WorkflowDef.model_validate(data)
-        await workflow_def_checked(wd)
         await services(request).metadata.register_workflow_def(wd, True)
         return wd.to_wire()
 
     data, saved, errors = await _saved(text, save)
     if errors:
         return _definition_page(request, data, text, errors=errors, status_code=400)
-    return _definition_page(request, saved, json.dumps(saved, indent=2), saved=True)
+    warnings = await services(request).metadata.lint(WorkflowDef.model_validate(saved))
+    return _definition_page(request, saved, json.dumps(saved, indent=2), saved=True, warnings=warnings)
 
 
 async def _saved(text: str, save: Callable[[Any], Awaitable[dict[str, Any]]]
@@ -145,7 +145,10 @@ async def save_task_definition(request: Request) -> Response:
 
 
 def _definition_page(request: Request, wd: dict[str, Any], text: str, *, errors: list[dict[str, Any]] | None = None,
-                     saved: bool = False, status_code: int = 200) -> Response:
+                     saved: bool = False, status_code: int = 200,
+                     warnings: list[dict[str, str]] | None = None) -> Response:
+    """`warnings`: the lint's, what the server accepts but what will fail or surprise at run time."""
     return page(request, "definition.html", {"wd": wd, "text": text, "errors": errors or [], "saved": saved,
+                                              "warnings": warnings or [],
                                               "graph": graph.markup(wd, []) if wd.get("tasks") else None}, status_code)
 

@@ -13,7 +13,6 @@ from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty
 from podium.model.definitions import TaskDef, WorkflowDef
-from podium.model.validation import workflow_def_checked
 
 router = APIRouter(prefix="/api/metadata", tags=["metadata"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
@@ -27,8 +26,8 @@ async def register_workflow(svc: Svc, body: Annotated[WorkflowDef, Body()], over
 
 
 @router.post("/workflow/validate", **EMPTY)
-async def validate_workflow(body: Annotated[WorkflowDef, Body()]) -> Response:
-    await workflow_def_checked(body)
+async def validate_workflow(svc: Svc, body: Annotated[WorkflowDef, Body()]) -> Response:
+    await svc.metadata.check_workflow_def(body)
     return empty()
 
 
@@ -61,6 +60,12 @@ async def latest_versions(svc: Svc) -> Response:
 @router.get("/workflow/{name}/versions")
 async def versions(svc: Svc, name: str) -> Response:
     return Json([_summary(wd) for wd in await svc.metadata.list_workflow_defs(name)])
+
+
+@router.get("/workflow/{name}/lint")
+async def lint_workflow(svc: Svc, name: str, version: str | None = None) -> Response:
+    """Podium's own: what would fail or surprise at run time, as warnings (registration accepts it)."""
+    return Json(await svc.metadata.lint_workflow_def(name, opt_int(version, None, "version")))
 
 
 @router.get("/workflow/{name}")

@@ -13,7 +13,8 @@ Its input names the branches in one of three forms (Conductor's `ForkJoinDynamic
 The fork task (type FORK) records `forkedTasks` and `forkedTaskDefs` in its input and completes;
 then every branch is scheduled, each tagged with the fork, and the JOIN after it waits on all of
 them. A plan that cannot be made fails the fork task with a terminal error, which fails the
-workflow (Conductor's TerminateWorkflowException).
+workflow (Conductor's TerminateWorkflowException); so does a fork that no JOIN follows, which
+registration accepts as Conductor does.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from podium.engine.flow import terminate
 from podium.engine.operators.base import SyncOperator
 from podium.engine.operators.join import Join
 from podium.engine.turn import FORK_TAG
-from podium.model.definitions import WorkflowTask
+from podium.model.definitions import DYNAMIC_FORK_WITHOUT_JOIN, WorkflowTask
 from podium.model.enums import TaskStatus
 from podium.model.records import Task, ref_suffix
 
@@ -63,6 +65,10 @@ class DynamicFork(SyncOperator):
             turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR,
                           "No dynamic tasks could be created: duplicate task reference name(s) " + ", ".join(taken))
             return
+        join = turn.state.definition.next_sibling(task.ref_name)
+        if join is None or join.type != "JOIN":
+            terminate(turn, task, DYNAMIC_FORK_WITHOUT_JOIN)
+            return
         task.input = task.input | {"forkedTasks": [b.task_reference_name for b in branches],
                                    "forkedTaskDefs": [b.to_wire() for b in branches]}
         turn.end_task(task, TaskStatus.COMPLETED)
@@ -80,11 +86,8 @@ class DynamicFork(SyncOperator):
             turn.state.touch(forked)
             join_on.append(forked.ref_name)
         join = turn.state.definition.next_sibling(task.ref_name)
-        if join is None or join.type != "JOIN":  # registration refuses this
-            turn.end_task(task, TaskStatus.FAILED_WITH_TERMINAL_ERROR,
-                          "Dynamic join definition is not followed by a join task.")
-            return
-        Join().schedule(turn, join, suffix=suffix, join_on=join_on)
+        if join is not None:  # `execute` made sure of it
+            Join().schedule(turn, join, suffix=suffix, join_on=join_on)
 
 
 def plan(wt: WorkflowTask, data: dict[str, Any]) -> list[WorkflowTask]:

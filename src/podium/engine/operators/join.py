@@ -5,7 +5,8 @@ or forked by its dynamic fork), so a fork of a thousand branches costs one look 
 one per branch. The look needs the latest attempt of every `joinOn` task; those already settled
 are loaded on request (`state.want`). A `joinOn` task that was never scheduled (a SWITCH took
 another case) cannot come any more once the fork is idle, and is left out rather than waited on
-forever.
+forever. An empty `joinOn` waits on nothing: the JOIN completes at once, as in Conductor, while
+the branches run on (the lint warns of it).
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ class Join(Operator):
         return task
 
     def check(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
-        if self._fork_busy(turn, task):
-            return
         join_on = [str(ref) for ref in task.input.get("joinOn") or []]
+        if join_on and self._fork_busy(turn, task):
+            return
         latest: dict[str, Task] = {}
         missing: list[str] = []
         for ref in join_on:

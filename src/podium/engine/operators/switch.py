@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from podium.engine.flow import schedule, schedule_after
+from podium.engine.flow import schedule, schedule_after, terminate
 from podium.engine.operators.scripted import Outcome, Scripted
 from podium.engine.scripting import ScriptError, Scripts, as_case
-from podium.model.definitions import WorkflowTask
+from podium.model.definitions import EVALUATORS, EVALUATORS_RUN, WorkflowTask
 from podium.model.enums import TaskStatus
 from podium.model.records import Task, ref_suffix
 
@@ -17,9 +17,21 @@ if TYPE_CHECKING:
 
 
 class Switch(Scripted):
-    """`evaluatorType` value-param (the expression names an input key) or javascript/graaljs."""
+    """`evaluatorType` value-param (the expression names an input key) or javascript/graaljs. Any
+    other (Conductor's `python`, a custom one) ends the execution when the SWITCH is reached, as
+    Conductor's `SwitchTaskMapper` does for an evaluator it has not registered."""
 
     output_key = "evaluationResult"
+
+    def execute(self, turn: Turn, task: Task, wt: WorkflowTask) -> None:
+        evaluator = self.evaluator(wt)
+        if evaluator not in EVALUATORS:
+            terminate(turn, task, f"No evaluator registered for type: {evaluator}. This server runs {EVALUATORS_RUN}.")
+            return
+        super().execute(turn, task, wt)
+
+    def evaluator(self, wt: WorkflowTask) -> str:
+        return wt.evaluator_type or "value-param"
 
     def outcome(self, scripts: Scripts, task: Task, wt: WorkflowTask, *, quick: bool) -> Outcome:
         try:
@@ -50,6 +62,9 @@ class Decision(Switch):
     default case also serves an empty case."""
 
     output_key = "caseOutput"
+
+    def evaluator(self, wt: WorkflowTask) -> str:
+        return "value-param" if wt.case_value_param else "javascript"
 
     def evaluate(self, scripts: Scripts, task: Task, wt: WorkflowTask, *, quick: bool) -> Any:
         if wt.case_value_param:
