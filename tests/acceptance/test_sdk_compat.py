@@ -67,11 +67,14 @@ def _every_task_class(sdk: Sdk, name: str) -> ConductorWorkflow:
     return wf
 
 
-def _without_nulls(value: Any) -> Any:
+def _meaning(value: Any, inside_input: bool = False) -> Any:
+    """A definition as its fields mean it: outside inputs, a field at its default (null, false, 0) is
+    the same as a field left out, which is how Podium answers it; inside inputs every value counts."""
     if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None or k == "title"}
+        return {k: _meaning(v, inside_input or k == "inputParameters") for k, v in value.items()
+                if inside_input or v not in (None, False, 0)}
     if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
+        return [_meaning(v, inside_input) for v in value]
     return value
 
 
@@ -89,5 +92,5 @@ def test_every_sdk_task_class_registers_and_reads_back_unchanged(sdk: Sdk) -> No
     wf.register(overwrite=True)
 
     got = httpx.get(f"{sdk.api}/metadata/workflow/{name}", params={"version": 1}).json()
-    assert _without_nulls(got["tasks"]) == _without_nulls(sent["tasks"])
+    assert _meaning(got["tasks"]) == _meaning(sent["tasks"])
     assert got["tasks"][-3]["inputParameters"] == {"name": "${workflow.input.name}", "title": None}
