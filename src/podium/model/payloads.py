@@ -16,6 +16,9 @@ from typing import Any, Protocol
 import orjson
 
 SETTING = "max_payload_bytes"
+#: Why a request that names an external payload path is refused (Conductor's external payload storage).
+NO_EXTERNAL_STORAGE = ("Podium has no external payload storage yet (there is no external payload storage "
+                       "setting): send payloads inline, up to max_payload_bytes")
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass costs more to make than the encoding itself

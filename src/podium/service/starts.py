@@ -10,6 +10,7 @@ from podium.engine.state import ExecutionState, StartFailureWorkflow
 from podium.errors import BadRequest, Conflict, FieldError, NotFound, PayloadTooLarge, ValidationFailed
 from podium.model.definitions import StartWorkflowRequest, WorkflowDef
 from podium.model.enums import IdempotencyStrategy, WorkflowStatus
+from podium.model.payloads import NO_EXTERNAL_STORAGE
 from podium.model.records import Execution
 from podium.model.validation import start_request_checked
 from podium.model.wire import workflow_json
@@ -26,7 +27,9 @@ class DefinitionNotFound(NotFound):
 
 async def start(executions: Executions, req: StartWorkflowRequest) -> str:
     await start_request_checked(req)
-    if req.input is None and not req.external_input_payload_storage_path:
+    if req.external_input_payload_storage_path:  # never run without the input it names
+        raise BadRequest(f"externalInputPayloadStoragePath is not accepted: {NO_EXTERNAL_STORAGE}")
+    if req.input is None:
         raise BadRequest("NULL input passed when starting workflow")
     async with executions.store.unit() as s:
         if req.idempotency_key:  # two starts with one key (on two servers) take turns

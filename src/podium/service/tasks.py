@@ -12,6 +12,7 @@ from podium.engine.turn import Turn
 from podium.errors import FieldError, NotFound, ValidationFailed
 from podium.model.definitions import TaskDef, TaskResult
 from podium.model.enums import TaskStatus
+from podium.model.payloads import NO_EXTERNAL_STORAGE
 from podium.model.records import QueueEntry, Task, TaskLog, queue_name
 from podium.model.wire import task_json, task_summary
 from podium.service.context import PollTracker
@@ -289,6 +290,10 @@ def _check_result(result: TaskResult) -> None:
         errors.append(FieldError("updateTask.taskResult.workflowInstanceId", "Workflow Id cannot be null or empty"))
     if not result.task_id:
         errors.append(FieldError("updateTask.taskResult.taskId", "Task ID cannot be null or empty"))
+    if result.external_output_payload_storage_path:  # never complete a task without the output it names
+        errors.append(FieldError("updateTask.taskResult.externalOutputPayloadStoragePath",
+                                 f"externalOutputPayloadStoragePath is not accepted: {NO_EXTERNAL_STORAGE}",
+                                 result.external_output_payload_storage_path))
     if errors:
         raise ValidationFailed(errors)
 

@@ -14,6 +14,7 @@ from podium.api.conductor.routing import ConductorRoute
 from podium.api.conductor.services import Services, services
 from podium.api.responses import Json, empty, text
 from podium.errors import BadRequest, NotFound
+from podium.model.payloads import NO_EXTERNAL_STORAGE
 from podium.service.repair import repair_workflow
 
 router = APIRouter(tags=["admin"], route_class=ConductorRoute, responses=ERRORS)
@@ -78,5 +79,5 @@ async def environment_value(request: Request, key: str) -> Response:
 @router.get("/api/tasks/externalstoragelocation")
 @router.get("/api/tasks/external-storage-location")
 async def external_storage() -> Response:
-    raise BadRequest("External payload storage is not used: payloads over the configured limit are refused "
-                     "with 413 (max_payload_bytes)")
+    raise BadRequest(f"No external storage location: {NO_EXTERNAL_STORAGE}; a payload over the limit is "
+                     "refused with 413")
