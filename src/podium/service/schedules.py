@@ -39,6 +39,7 @@ RUN_FIELDS: dict[str, Field] = {
     "scheduledTime": Field("scheduled_time", "time"),
     "executionTime": Field("execution_time", "time"),
 }
+SORT_FALLBACK = "scheduledTime"  # what a sort on a field runs do not have sorts by
 _NAMES_LIKE = "(LOWER(schedule_name) LIKE ? ESCAPE '\\' OR LOWER(workflow_name) LIKE ? ESCAPE '\\')"
 _NEWEST_FIRST = "execution_time DESC, execution_id DESC"  # the order of index schedule_runs_recent
 
@@ -236,9 +237,21 @@ def _wire(row: ScheduleRow) -> dict[str, Any]:
 
 
 def _run_order(sort: str | None) -> str:
-    """ORDER BY for runs: the given sort (ties broken by id, so pages are stable), else newest first."""
-    order = ", ".join(f"{col} {'ASC' if asc else 'DESC'}" for col, asc in query.parse_sort(sort, RUN_FIELDS))
+    """ORDER BY for runs: the given sort (ties broken by id, so pages are stable), else newest first.
+    As in Conductor's scheduler, a field runs do not have (`startTime`, the SDKs' default) sorts by
+    the scheduled time; a bad direction is still refused."""
+    order = ", ".join(f"{col} {'ASC' if asc else 'DESC'}"
+                      for col, asc in query.parse_sort(_known_sort_fields(sort), RUN_FIELDS))
     return f"{order}, execution_id DESC" if order else _NEWEST_FIRST
+
+
+def _known_sort_fields(sort: str | None) -> str:
+    parts = []
+    for part in re.split(r"[|,]", sort or ""):
+        name, sep, direction = part.partition(":")
+        known = name.strip() in RUN_FIELDS or not (name.strip() or sep)
+        parts.append(part if known else f"{SORT_FALLBACK}{sep}{direction}")
+    return "|".join(parts)
 
 
 def _check_page(start: int, size: int) -> None:
