@@ -3,28 +3,13 @@ search's sort, as Conductor's scheduler (Orkes' SchedulerResource) answers them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 
-from podium.app import create_app
-from podium.service.clock import FakeClock
-from podium.settings import Settings
 from tests.api.helpers import API, assert_error, register_workflow, simple
-from tests.api.test_scheduler_api import recorded, runs_of, schedule, search_runs, tick
+from tests.api.test_scheduler_api import recorded, schedule, search_runs, tick
 from tests.conftest import Clocked
 
 ADMIN = f"{API}/scheduler/admin"
-
-
-@asynccontextmanager
-async def serving(db_url: str, clock: FakeClock) -> AsyncIterator[Clocked]:
-    """One server life on this database; a second `serving` on it is a restart."""
-    app = create_app(Settings(database_url=db_url), clock=clock)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://podium") as c:
-            yield Clocked(c, clock)
 
 
 async def test_pause_all_and_resume_all_keep_a_schedule_paused_on_its_own(clocked: Clocked) -> None:
@@ -47,22 +32,6 @@ async def test_pause_all_and_resume_all_keep_a_schedule_paused_on_its_own(clocke
     states = {n: (await client.get(f"{API}/scheduler/schedules/{n}")).json()["paused"] for n in ("a", "b", "own")}
     assert states == {"a": False, "b": False, "own": True}  # paused on its own: stays paused
     assert len(await tick(clocked, 1000, 2, "every")) == 2
-
-
-async def test_pause_all_survives_a_restart(db_url: str) -> None:
-    clock = FakeClock()
-    async with serving(db_url, clock) as first:
-        await register_workflow(first.client, "kept_paused", [simple("kept_task")])
-        await schedule(first.client, name="s", periodMs=1000, startWorkflowRequest={"name": "kept_paused"})
-        assert (await first.client.get(f"{ADMIN}/pause")).status_code == 200
-    async with serving(db_url, clock) as second:
-        assert (await second.client.get(f"{API}/scheduler/schedules/s")).json()["paused"] is True
-        assert await tick(second, 5000, 1, "kept_paused") == []
-        assert (await second.client.get(f"{ADMIN}/resume")).status_code == 200
-    async with serving(db_url, clock) as third:
-        assert (await third.client.get(f"{API}/scheduler/schedules/s")).json()["paused"] is False
-        assert len(await tick(third, 1000, 1, "kept_paused")) == 1
-        assert len(await runs_of(third.client, "kept_paused")) == 1
 
 
 async def test_requeue_answers_how_many_run_records_were_pending(clocked: Clocked) -> None:
