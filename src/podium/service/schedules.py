@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,8 @@ RUN_FIELDS: dict[str, Field] = {
     "scheduledTime": Field("scheduled_time", "time"),
     "executionTime": Field("execution_time", "time"),
 }
+ALL_PAUSED_REASON = "Paused by GET /api/scheduler/admin/pause"  # what resume_all resumes
+SORT_FALLBACK = "scheduledTime"  # what a sort on a field runs do not have sorts by
 _NAMES_LIKE = "(LOWER(schedule_name) LIKE ? ESCAPE '\\' OR LOWER(workflow_name) LIKE ? ESCAPE '\\')"
 _NEWEST_FIRST = "execution_time DESC, execution_id DESC"  # the order of index schedule_runs_recent
 
@@ -129,18 +132,50 @@ class Schedules:
     async def resume(self, name: str) -> None:
         await self._set_paused(name, False)
 
+    async def pause_all(self) -> None:
+        """Pause every running schedule, in one unit of work and as a single pause does (so it
+        outlives a restart); each is marked, so that `resume_all` resumes only these."""
+        await self._set_all_paused(lambda row: not row.paused, True, ALL_PAUSED_REASON)
+
+    async def resume_all(self) -> None:
+        """Resume the schedules `pause_all` paused; one paused on its own stays paused."""
+        await self._set_all_paused(lambda row: row.paused and row.body.get("pausedReason") == ALL_PAUSED_REASON,
+                                   False)
+
+    async def pending_run_records(self) -> list[str]:
+        """Run records not yet searchable (Conductor's `requeue` sends them to its archive again).
+        Podium writes each run record in its tick's own unit of work, where the search reads it:
+        none is ever pending."""
+        return []
+
     async def _set_paused(self, name: str, paused: bool) -> None:
         now = self.x.clock.now()
         async with self.x.store.unit() as s:
             row = await store.get(s, name, lock=True)
             if row is None:
                 raise NotFound(f"Schedule '{name}' not found")
-            row.paused, row.update_time = paused, now
-            row.body["paused"] = paused
-            row.next_due = None if paused else Spec.parse(row.body).first_fire(now)
-            await store.put(s, row)
-            await self._arm(s, row)
+            await self._put_paused(s, row, paused, now)
         self.x.waker.notify(TIMER_CHANNEL)
+
+    async def _set_all_paused(self, chosen: Callable[[ScheduleRow], bool], paused: bool,
+                              reason: str | None = None) -> None:
+        now = self.x.clock.now()
+        async with self.x.store.unit() as s:
+            for row in await store.listing(s, lock=True):
+                if chosen(row):
+                    await self._put_paused(s, row, paused, now, reason)
+        self.x.waker.notify(TIMER_CHANNEL)
+
+    async def _put_paused(self, s: Session, row: ScheduleRow, paused: bool, now: int,
+                          reason: str | None = None) -> None:
+        row.paused, row.update_time = paused, now
+        row.body["paused"] = paused
+        row.body.pop("pausedReason", None)
+        if reason is not None:
+            row.body["pausedReason"] = reason
+        row.next_due = None if paused else Spec.parse(row.body).first_fire(now)
+        await store.put(s, row)
+        await self._arm(s, row)
 
     def next_few(self, cron: str, start_ms: int | None, end_ms: int | None, limit: int, zone: str = "UTC") -> list[int]:
         cadence = Cadence(cron=cron, zone=zone)
@@ -236,9 +271,21 @@ def _wire(row: ScheduleRow) -> dict[str, Any]:
 
 
 def _run_order(sort: str | None) -> str:
-    """ORDER BY for runs: the given sort (ties broken by id, so pages are stable), else newest first."""
-    order = ", ".join(f"{col} {'ASC' if asc else 'DESC'}" for col, asc in query.parse_sort(sort, RUN_FIELDS))
+    """ORDER BY for runs: the given sort (ties broken by id, so pages are stable), else newest first.
+    As in Conductor's scheduler, a field runs do not have (`startTime`, the SDKs' default) sorts by
+    the scheduled time; a bad direction is still refused."""
+    order = ", ".join(f"{col} {'ASC' if asc else 'DESC'}"
+                      for col, asc in query.parse_sort(_known_sort_fields(sort), RUN_FIELDS))
     return f"{order}, execution_id DESC" if order else _NEWEST_FIRST
+
+
+def _known_sort_fields(sort: str | None) -> str:
+    parts = []
+    for part in re.split(r"[|,]", sort or ""):
+        name, sep, direction = part.partition(":")
+        known = name.strip() in RUN_FIELDS or not (name.strip() or sep)
+        parts.append(part if known else f"{SORT_FALLBACK}{sep}{direction}")
+    return "|".join(parts)
 
 
 def _check_page(start: int, size: int) -> None:

@@ -37,8 +37,9 @@ async def get(s: Session, name: str, *, lock: bool = False) -> ScheduleRow | Non
     return _row(row) if row else None
 
 
-async def listing(s: Session) -> list[ScheduleRow]:
-    return [_row(r) for r in await s.fetchall(f"SELECT {_COLS} FROM schedules ORDER BY name", ())]
+async def listing(s: Session, *, lock: bool = False) -> list[ScheduleRow]:
+    sql = s.lock_clause(f"SELECT {_COLS} FROM schedules ORDER BY name", lock)
+    return [_row(r) for r in await s.fetchall(sql, ())]
 
 
 async def put(s: Session, r: ScheduleRow) -> None:

@@ -16,6 +16,7 @@ from podium.api.responses import Json, empty
 from podium.errors import BadRequest
 from podium.service.schedules import Schedules
 
+DONE = {"status": "done"}
 router = APIRouter(prefix="/api/scheduler", tags=["scheduler"], route_class=ConductorRoute, responses=ERRORS)
 
 
@@ -60,6 +61,26 @@ async def pause(request: Request, name: str) -> Response:
 async def resume(request: Request, name: str) -> Response:
     await _schedules(request).resume(name)
     return empty()
+
+
+@router.get("/admin/pause")
+async def pause_all(request: Request) -> Response:
+    """Orkes' "pause all scheduling": here every schedule is paused, durably (see Schedules.pause_all)."""
+    await _schedules(request).pause_all()
+    return Json(DONE)
+
+
+@router.get("/admin/resume")
+async def resume_all(request: Request) -> Response:
+    await _schedules(request).resume_all()
+    return Json(DONE)
+
+
+@router.get("/admin/requeue")
+async def requeue(request: Request) -> Response:
+    """Orkes' answer: how many run records were sent to be archived again, and a sample of their ids."""
+    pending = await _schedules(request).pending_run_records()
+    return Json({"recordIds.size": len(pending), "sampleIds": pending[:10]})
 
 
 @router.get("/nextFewSchedules")
