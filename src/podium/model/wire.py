@@ -14,6 +14,16 @@ def _compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
+def with_times(body: dict[str, Any], create_time: int, update_time: int) -> dict[str, Any]:
+    """A stored definition's body (task, workflow or schema) as answered: with its create and, once
+    changed, update times."""
+    out = dict(body)
+    out["createTime"] = create_time
+    if update_time:
+        out["updateTime"] = update_time
+    return out
+
+
 def task_json(task: Task) -> dict[str, Any]:
     queue_wait = task.start_time - task.scheduled_time if task.start_time else 0
     return _compact({

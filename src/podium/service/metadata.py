@@ -15,6 +15,7 @@ from podium.errors import Conflict, NotFound
 from podium.model.definitions import TaskDef, WorkflowDef
 from podium.model.lint import lint_checked
 from podium.model.validation import check_task_defs, workflow_def_checked
+from podium.model.wire import with_times
 from podium.service.clock import Clock
 from podium.service.schemas import Schemas
 from podium.store.definitions import (
@@ -101,11 +102,11 @@ class Metadata:
             found = await get_task_def(s, name)
         if found is None:
             raise NotFound(f"No such taskType found by name: {name}")
-        return _with_times(*found)
+        return with_times(*found)
 
     async def list_task_defs(self) -> list[dict[str, Any]]:
         async with self.store.reader() as s:
-            return [_with_times(*row) for row in await list_task_defs(s)]
+            return [with_times(*row) for row in await list_task_defs(s)]
 
     async def delete_task_def(self, name: str) -> None:
         async with self.store.unit() as s:
@@ -169,11 +170,11 @@ class Metadata:
         else:
             async with self.store.reader() as s:
                 row = await get_workflow_def(s, name, version)
-        return _with_times(*row) if row else None
+        return with_times(*row) if row else None
 
     async def list_workflow_defs(self, name: str | None = None) -> list[dict[str, Any]]:
         async with self.store.reader() as s:
-            return [_with_times(*row) for row in await list_workflow_defs(s, name)]
+            return [with_times(*row) for row in await list_workflow_defs(s, name)]
 
     async def delete_workflow_def(self, name: str, version: int) -> None:
         async with self.store.unit() as s:
@@ -225,13 +226,6 @@ class Metadata:
             self._snapshots.popitem(last=False)
         return definition
 
-
-def _with_times(body: dict[str, Any], create_time: int, update_time: int) -> dict[str, Any]:
-    out = dict(body)
-    out["createTime"] = create_time
-    if update_time:
-        out["updateTime"] = update_time
-    return out
 
 
 def _java(value: object) -> str:

@@ -24,6 +24,7 @@ from jsonschema.validators import validator_for
 
 from podium.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from podium.model.definitions import SchemaDef, SchemaType
+from podium.model.wire import with_times
 from podium.service.clock import Clock
 from podium.store.port import Store
 from podium.store.schemas import delete_schemas, get_schema, latest_version, list_schemas, put_schema
@@ -115,11 +116,11 @@ class Schemas:
         if found is None:
             shown = "" if version is None else f" version {version}"
             raise NotFound(f"Schema {name}{shown} not found")
-        return _with_times(*found)
+        return with_times(*found)
 
     async def all(self) -> list[dict[str, Any]]:
         async with self.store.reader() as s:
-            return [_with_times(*row) for row in await list_schemas(s)]
+            return [with_times(*row) for row in await list_schemas(s)]
 
     async def delete(self, name: str, version: int | None = None) -> None:
         async with self.store.unit() as s:
@@ -160,10 +161,3 @@ class Schemas:
         made = self._validators[key] = cls(sd.data)
         return made
 
-
-def _with_times(body: dict[str, Any], create_time: int, update_time: int) -> dict[str, Any]:
-    out = dict(body)
-    out["createTime"] = create_time
-    if update_time:
-        out["updateTime"] = update_time
-    return out
