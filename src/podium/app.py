@@ -12,7 +12,19 @@ from fastapi import FastAPI
 from podium.__about__ import __version__
 from podium.api import openapi
 from podium.api.bbs import routes as bbs_routes
-from podium.api.conductor import admin, bulk, errors, events, metadata, misc, scheduler, schema, tasks, workflow
+from podium.api.conductor import (
+    admin,
+    bulk,
+    errors,
+    events,
+    keys,
+    metadata,
+    misc,
+    scheduler,
+    schema,
+    tasks,
+    workflow,
+)
 from podium.api.conductor.docs import ConductorError
 from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
@@ -20,6 +32,9 @@ from podium.api.limits import BodyLimit
 from podium.api.sigma import routes as sigma_routes
 from podium.api.tango import routes as tango_routes
 from podium.api.tnco import routes as tnco_routes
+from podium.auth.guard import Guard
+from podium.auth.keys import Keys
+from podium.auth.throttle import Throttle
 from podium.events.hub import Brokers
 from podium.events.support import kafka_unavailable
 from podium.loops.checkpoint import run_checkpoint_loop
@@ -114,6 +129,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         bbs = Bbs(executions, bbs_config(settings), http_client)
         app.state.bbs = bbs
         app.state.store = store
+        app.state.keys = Keys(store, ttl_s=settings.token_ttl_s)
         if isinstance(clock, FakeClock):
             clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
         housekeeping = [run_checkpoint_loop(store), run_poll_data_loop(store, polls)]
@@ -147,6 +163,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                   openapi_url="/openapi.json",
                   description="Workflow and process orchestration server with a Conductor-compatible API.")
     app.state.settings = settings
+    app.state.login_throttle = Throttle(settings.login_attempts)
     errors.install(app)
     openapi.install(app, models=[ConductorError])
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
@@ -154,9 +171,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                    events.router, scheduler.router, schema.router, bbs_routes.router, tango_routes.router,
                    tnco_routes.router, sigma_routes.router) if api else (misc.router,):
         app.include_router(router)
+    if api and settings.auth == "keys":  # with auth off, /api/token is a 404 as in Conductor OSS
+        app.include_router(keys.router)
     if api:
         app.include_router(ui_routes.router)
         app.mount("/ui/static", ui_routes.Static(directory=ui_routes.STATIC), name="ui-static")
         app.add_middleware(WorkerLane)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
+    app.add_middleware(Guard, routes=app.router.routes, enabled=settings.auth == "keys")  # outermost
     return app

@@ -21,23 +21,30 @@ _OPTIONS = (
      "default (outbound calls may reach loopback and private addresses) or strict (they may not)"),
     ("--kafka-bootstrap-servers", "kafka_bootstrap_servers", str,
      "Kafka brokers (host:port,...) for KAFKA_PUBLISH tasks and kafka: events; this build has no Kafka client"),
+    ("--auth", "auth", str, "off (default: no authentication, loopback only) or keys (API keys and tokens)"),
+    ("--insecure", "insecure", bool, "serve with auth off on a non-loopback host (anyone who reaches it may do "
+                                     "everything)"),
     ("--config", "config", str, "TOML file with any of these settings"),
 )
 
 
-def _add_settings_options(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
+def add_settings_options(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
     defaults = Settings.model_fields
     for flag, name, kind, text in _OPTIONS:
         if name not in names:
             continue
         default = defaults[name].default
-        parser.add_argument(flag, dest=name, type=kind, default=None,
-                            help=f"{text} [env: PODIUM_{name.upper()}] [default: {default}]")
+        text = f"{text} [env: PODIUM_{name.upper()}] [default: {default}]"
+        if kind is bool:
+            parser.add_argument(flag, dest=name, action="store_const", const=True, default=None, help=text)
+        else:
+            parser.add_argument(flag, dest=name, type=kind, default=None, help=text)
 
 
-_PROGRAMS = {
-    "worker": "run Python task workers (podium worker module:object --help)",
-    "agent": "run the command agent: BBS cell or COMMAND tasks (podium agent --help)",
+_PROGRAMS = {  # name: (module with main(argv), help)
+    "worker": ("podium.worker.cli", "run Python task workers (podium worker module:object --help)"),
+    "agent": ("podium.agent.cli", "run the command agent: BBS cell or COMMAND tasks (podium agent --help)"),
+    "keys": ("podium.auth.cli", "manage API keys: create, list, revoke (podium keys --help)"),
 }
 
 
@@ -45,19 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description="Podium workflow orchestration server.")
     commands = parser.add_subparsers(dest="command", required=True)
     server = commands.add_parser("server", help="run the server (API and background loops)")
-    _add_settings_options(server, ("host", "port", "database_url", "log_level", "role", "outbound_policy",
+    add_settings_options(server, ("host", "port", "database_url", "log_level", "role", "outbound_policy",
                                     "kafka_bootstrap_servers", "config"))
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="create or migrate the database schema")
-    _add_settings_options(upgrade, ("database_url", "config"))
+    add_settings_options(upgrade, ("database_url", "config"))
     commands.add_parser("version", help="print the version")
-    for name, text in _PROGRAMS.items():  # their own parsers read the rest of the command line
+    for name, (_, text) in _PROGRAMS.items():  # their own parsers read the rest of the command line
         commands.add_parser(name, help=text, add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from(args: argparse.Namespace) -> Settings:
     given = {name: getattr(args, name, None) for _, name, _, _ in _OPTIONS}
     return Settings.load(**given)
 
@@ -93,7 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "version":
         print(__version__)
         return 0
-    settings = _settings(args)
+    settings = settings_from(args)
+    if args.command == "server":
+        from podium.serving import exposure_refusal
+
+        refusal = exposure_refusal(settings)
+        if refusal:
+            print(f"podium: {refusal}", file=sys.stderr)
+            return 2
     try:
         applied = asyncio.run(upgrade(settings))
     except (PodiumError, ValueError, NotImplementedError) as exc:
@@ -109,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_program(name: str, argv: list[str]) -> int:
     import importlib
 
-    program: Callable[[list[str]], int] = importlib.import_module(f"podium.{name}.cli").main
+    program: Callable[[list[str]], int] = importlib.import_module(_PROGRAMS[name][0]).main
     return program(argv)
 
 

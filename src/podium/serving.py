@@ -14,6 +14,7 @@ client can ask for is capped where it is served.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from typing import Any
 
@@ -106,3 +107,22 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # closes an idle connection
         "timeout_keep_alive": 65,
     }
+
+
+def exposure_refusal(settings: Settings) -> str | None:
+    """Why the server must not start as configured (auth off on an interface others can reach, like
+    Redis's protected mode), or None."""
+    if settings.auth != "off" or settings.insecure or is_loopback(settings.host):
+        return None
+    return (f"refusing to serve on {settings.host} with auth off: anyone who reaches the port could read and "
+            "change everything. Either turn authentication on (--auth keys, PODIUM_AUTH=keys; make a key with "
+            "`podium keys create --role admin`), or accept the risk with --insecure (PODIUM_INSECURE=true).")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -29,6 +29,16 @@ class Settings(BaseSettings):
                            "only (timers, system tasks, events). Split roles need a shared PostgreSQL.")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
+    auth: Literal["off", "keys"] = Field(
+        "off", description="off: no authentication (refused on a non-loopback host unless insecure); keys: "
+                           "every call carries a token from an API key (podium keys create).")
+    insecure: bool = Field(
+        False, description="Serve with auth off on a non-loopback host: anyone who reaches the port may do "
+                           "everything.")
+    token_ttl_s: float = Field(3600, gt=0, description="How long a token from POST /api/token (or a UI login) "
+                                                       "stays good.")
+    login_attempts: int = Field(
+        10, gt=0, description="Failed token requests or UI logins an address may make per minute; more get 429.")
     max_payload_bytes: int = Field(10 * 1024 * 1024,
                                    description="Largest request body (workflow input, task output) accepted.")
     script_time_limit_s: float = Field(

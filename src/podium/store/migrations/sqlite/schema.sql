@@ -287,3 +287,18 @@ CREATE TABLE schema_defs (
     update_time INTEGER,
     PRIMARY KEY (name, version)
 );
+
+-- API keys (issue 16): the secret is kept only as a slow hash; a revoked key stays listed.
+CREATE TABLE api_keys (
+    key_id      TEXT    PRIMARY KEY,
+    name        TEXT    NOT NULL,
+    role        TEXT    NOT NULL,
+    secret_hash TEXT    NOT NULL,
+    create_time INTEGER NOT NULL,
+    revoke_time INTEGER
+);
+-- Values every server process on the database shares, made once (the token signing key).
+CREATE TABLE server_keys (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
