@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     server = commands.add_parser("server", help="run the server (API and background loops)")
     add_settings_options(server, ("host", "port", "database_url", "log_level", "role", "outbound_policy",
-                                    "kafka_bootstrap_servers", "config"))
+                                  "kafka_bootstrap_servers", "auth", "insecure", "config"))
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="create or migrate the database schema")

@@ -30,7 +30,8 @@ def render() -> str:
     lines = [BEGIN, "", "| Method | Route | Access | Roles |", "|---|---|---|---|"]
     for method, path in sorted(rows, key=lambda r: (r[1], r[0])):
         access = access_for(method, path.removesuffix("/…"))
-        roles = ", ".join(r.value for r in Role if r in GRANTED[access]) if access.value != "public" else "anyone, no token"
+        roles = ", ".join(r.value for r in Role if r in GRANTED[access])
+        roles = "anyone, no token" if access.value == "public" else roles
         lines.append(f"| `{method}` | `{path}` | {access.value} | {roles} |")
     return "\n".join([*lines, "", END])
 

@@ -75,7 +75,8 @@ async def test_a_revoked_keys_token_stops_working(secured: Secured) -> None:
     assert revoked.status_code == 200
     response = await secured.client.get("/api/metadata/workflow", headers=headers)
     assert response.status_code == 401 and response.json()["error"] == "INVALID_TOKEN"
-    again = await secured.client.post("/api/token", json={"keyId": key_id, "keySecret": secured.secrets[Role.OPERATOR][1]})
+    secret = secured.secrets[Role.OPERATOR][1]
+    again = await secured.client.post("/api/token", json={"keyId": key_id, "keySecret": secret})
     assert again.status_code == 401
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import httpx
 
 from podium.agent.errors import BbsError, Refused, Unreachable
+from podium.auth.client import from_env
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class ServerClient:
     """One HTTP connection pool to the server; `close()` when done."""
 
     def __init__(self, base_url: str, *, timeout: float = _TIMEOUT_S) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, auth=from_env())
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -48,6 +48,10 @@ _EXCEPTIONS: dict[tuple[str, str], Access] = {
     ("POST", "/api/tasks/{task_id}/log"): Access.WORK,
     ("GET", "/api/metadata/taskdefs"): Access.WORKER_READ,
     ("GET", "/api/metadata/taskdefs/{task_type}"): Access.WORKER_READ,
+    # a worker (podium worker, podium agent) checks whether its task and workflow still run
+    ("GET", "/api/tasks/{task_id}"): Access.WORKER_READ,
+    ("GET", "/api/workflow/{workflow_id}"): Access.WORKER_READ,
+    ("GET", "/api/workflow/{workflow_id}/status"): Access.WORKER_READ,
     # BBS cells: offers, claims, outcomes, presence, and the reads of their own tasks
     **{("POST", f"/v1/{path}"): Access.WORK for path in (
         "tasks/offers", "tasks/start", "tasks/complete", "tasks/fail", "tasks/reject", "cells/heartbeat")},

@@ -24,12 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium keys", description="Manage API keys (auth = keys).")
     commands = parser.add_subparsers(dest="action", required=True)
     create = commands.add_parser("create", help="make a key; its secret is printed once, never stored")
-    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--role", dest="key_role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name", default="", help="what the key is for (shown in lists and the audit trail)")
     commands.add_parser("list", help="every key, revoked ones included (never their secrets)")
     revoke = commands.add_parser("revoke", help="revoke a key: its tokens stop working within seconds")
     revoke.add_argument("key_id")
-    for sub in (create, *commands.choices.values()):
+    for sub in commands.choices.values():
         add_settings_options(sub, ("database_url", "config"))
     return parser
 
@@ -41,7 +41,7 @@ async def _run(args: argparse.Namespace) -> int:
         await store.migrate()
         keys = Keys(store)
         actions: dict[str, Callable[[], Awaitable[int]]] = {
-            "create": lambda: _create(keys, args.role, args.name),
+            "create": lambda: _create(keys, args.key_role, args.name),
             "list": lambda: _list(keys),
             "revoke": lambda: _revoke(keys, args.key_id),
         }

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from podium.auth.client import from_env
 from podium.worker.model import Result
 
 MAX_LONG_POLL_MS = 5000  # the server refuses longer long polls
@@ -38,7 +39,7 @@ class Client:
     def __init__(self, server_url: str, worker_id: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.worker_id = worker_id
         self._http = httpx.AsyncClient(base_url=server_url.rstrip("/") + "/api", timeout=REQUEST_TIMEOUT_S,
-                                       transport=transport)
+                                       transport=transport, auth=from_env())
 
     async def aclose(self) -> None:
         await self._http.aclose()
