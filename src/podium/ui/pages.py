@@ -13,6 +13,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from podium.api.conductor.services import Services
+from podium.auth.access import Access, allows
+from podium.auth.principal import principal_of
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -27,7 +29,16 @@ def services(request: Request) -> Services:
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
     """The whole page, or (for htmx) the block it swaps: templates render `fragment` alone when set."""
     fragment = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") is not None
-    return templates.TemplateResponse(request, name, context | {"fragment": fragment}, status_code=status_code)
+    return templates.TemplateResponse(request, name, context | {"fragment": fragment, **caller(request)},
+                                      status_code=status_code)
+
+
+def caller(request: Request) -> dict[str, Any]:
+    """Who is looking, for the templates: their principal, whether auth is on (a logout button) and
+    whether their role may change anything (a viewer is offered no action)."""
+    principal = principal_of(request.scope)
+    return {"principal": principal, "auth_on": request.app.state.settings.auth == "keys",
+            "can_operate": allows(principal.role, Access.OPERATE)}
 
 
 def ns_when(ns: Any) -> str:

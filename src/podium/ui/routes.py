@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from podium.ui import definitions, events, executions, operations
+from podium.ui import definitions, events, executions, login, operations
 from podium.ui.pages import HERE
 
 router = APIRouter(include_in_schema=False)
@@ -23,6 +23,7 @@ router.include_router(executions.router)
 router.include_router(definitions.router)
 router.include_router(operations.router)
 router.include_router(events.router)
+router.include_router(login.router)
 STATIC = HERE / "static"
 
 
