@@ -40,7 +40,8 @@ def documented() -> dict[tuple[str, str], str]:
 
 
 def app_routes(tmp_path: Path) -> set[tuple[str, str]]:
-    app: FastAPI = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'routes.db'}"))
+    """The routes of the fullest app: with `auth = keys` (which adds /api/token and /api/keys)."""
+    app: FastAPI = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'routes.db'}", auth="keys"))
     return {(method, template(r.path)) for r in app.routes if isinstance(r, Route) for method in r.methods or ()}
 
 
