@@ -170,9 +170,15 @@ async def start_workflows(servers: list[ServerProcess]) -> dict[str, int]:
     ids: dict[str, int] = {}
 
     async def start(i: int) -> None:
+        server = servers[i % len(servers)]
         async with gate:
-            response = await clients[i % len(clients)].post("/workflow", json={"name": FLOW, "version": 1,
-                                                                               "input": {"i": i}})
+            try:
+                response = await clients[i % len(clients)].post("/workflow", json={"name": FLOW, "version": 1,
+                                                                                   "input": {"i": i}})
+            except httpx.TransportError as exc:  # say which server, whether it still runs, and what it logged
+                alive = server.process.poll() is None
+                raise AssertionError(f"start {i} via {server.url} failed: {exc!r}; server running: {alive}; "
+                                     f"its log ends: {server.log_path.read_text()[-3000:]}") from exc
         assert response.status_code == 200, response.text
         ids[response.text] = i
 
