@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from podium.api.conductor.services import Services
+from podium.web.csrf import token_of
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -25,9 +26,12 @@ def services(request: Request) -> Services:
 
 
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-    """The whole page, or (for htmx) the block it swaps: templates render `fragment` alone when set."""
+    """The whole page, or (for htmx) the block it swaps: templates render `fragment` alone when set.
+    Every page and form carries the browser's CSRF token (`web.csrf`) as `csrf_token`."""
     fragment = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") is not None
-    return templates.TemplateResponse(request, name, context | {"fragment": fragment}, status_code=status_code)
+    return templates.TemplateResponse(request, name, context | {"fragment": fragment,
+                                                                "csrf_token": token_of(request.scope)},
+                                      status_code=status_code)
 
 
 def ns_when(ns: Any) -> str:
