@@ -177,3 +177,18 @@ async def test_the_uis_own_actions_pass_with_their_token(api: httpx.AsyncClient,
             await context.close()
         status = (await ok(await api.get(f"/api/workflow/{workflow_id}", params={"includeTasks": "false"}))).json()
         assert status["status"] == "TERMINATED" and "stopped from the UI" in status["reasonForIncompletion"]
+
+
+async def test_a_page_with_a_stale_token_says_so_and_changes_nothing(api: httpx.AsyncClient, page: Page,
+                                                                     module_server: ServerProcess) -> None:
+    workflow_id = await running_execution(api)
+    await page.goto(f"{module_server.url}/ui/executions/{workflow_id}")
+    await page.context.clear_cookies()  # as when the browser dropped its cookies since the page loaded
+    await page.get_by_role("button", name="Terminate").click()
+    await expect(page.locator("#refused")).to_contain_text("Reload the page and try again")
+    await expect(page.locator("#execution h1 .status")).to_have_text("RUNNING")  # the page is still there
+    status = (await ok(await api.get(f"/api/workflow/{workflow_id}", params={"includeTasks": "false"}))).json()
+    assert status["status"] == "RUNNING"
+    await page.reload()  # a new token: the action now passes
+    await page.get_by_role("button", name="Terminate").click()
+    await expect(page.locator("#execution h1 .status")).to_have_text("TERMINATED", timeout=WAIT_MS)
