@@ -69,6 +69,9 @@ from podium.store.polls import list_poll_data
 from podium.systasks.handlers import handlers
 from podium.systasks.runner import Runner
 from podium.ui import routes as ui_routes
+from podium.web import docs
+from podium.web.csrf import CsrfGuard
+from podium.web.headers import SecurityHeaders
 
 
 def bbs_config(settings: Settings) -> BbsConfig:
@@ -159,13 +162,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await brokers.close()
             await store.close()
 
-    app = FastAPI(title="Podium", version=__version__, lifespan=lifespan, docs_url="/docs",
+    app = FastAPI(title="Podium", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json",
                   description="Workflow and process orchestration server with a Conductor-compatible API.")
     app.state.settings = settings
     app.state.login_throttle = Throttle(settings.login_attempts)
     errors.install(app)
     openapi.install(app, models=[ConductorError])
+    docs.install(app)  # /docs and /redoc, with the policy they need
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
                    events.router, scheduler.router, schema.router, bbs_routes.router, tango_routes.router,
@@ -177,6 +181,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.include_router(ui_routes.router)
         app.mount("/ui/static", ui_routes.Static(directory=ui_routes.STATIC), name="ui-static")
         app.add_middleware(WorkerLane)
+        app.add_middleware(CsrfGuard, trusted_origins=settings.trusted_origins)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
-    app.add_middleware(Guard, routes=app.router.routes, enabled=settings.auth == "keys")  # outermost
+    app.add_middleware(Guard, routes=app.router.routes, enabled=settings.auth == "keys")
+    app.add_middleware(SecurityHeaders)  # outermost: every answer gets them, a 401 or 413 included
     return app

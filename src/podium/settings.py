@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from podium.outbound.policy import parse_network
+from podium.web.origin import canonical
 
 
 class Settings(BaseSettings):
@@ -72,6 +73,11 @@ class Settings(BaseSettings):
     outbound_policy: Literal["default", "strict"] = Field(
         "default", description="default: outbound calls may reach loopback and private addresses; strict: "
                                "they may not (link-local and metadata addresses are always refused).")
+    trusted_origins: list[str] = Field(
+        default_factory=list,
+        description="Other origins (scheme://host[:port]) whose pages may act on the UI and API from a browser, "
+                    "besides the server's own (its Host header): the public address when a reverse proxy "
+                    "rewrites Host.")
     nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server for nats: event sinks and queues.")
     amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/",
                           description="AMQP broker (RabbitMQ) for amqp: event sinks and queues.")
@@ -117,6 +123,15 @@ class Settings(BaseSettings):
         for entry in value:
             parse_network(entry.strip())  # a malformed CIDR raises
         return value
+
+    @field_validator("trusted_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        found = [canonical(entry) for entry in value]
+        wrong = [entry for entry, origin in zip(value, found, strict=True) if origin is None]
+        if wrong:
+            raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(wrong)}")
+        return [origin for origin in found if origin is not None]
 
     @field_validator("sigma_delete_missing_status")
     @classmethod

@@ -490,7 +490,7 @@ async def _hostile_id(client: httpx.AsyncClient, seeded: Seeded, hostile: str) -
     assert response.json()["bulkSuccessfulResults"] == [] and len(response.json()["bulkErrorResults"]) == 2
     for log in (DROP, SQL):  # stored as text (or 404 where an encoded '/' leaves no route; PostgreSQL
         # text cannot hold the NUL of %00, which it refuses with a 400)
-        response = await client.post(f"/api/tasks/{hostile}/log", content=log.encode())
+        response = await client.post(f"/api/tasks/{hostile}/log", content=log.encode(), headers=JSON)
         expected = 400 if hostile == "%00" and response.status_code == 400 else 404
         assert response.status_code == 200 or assert_4xx(response, expected)
 

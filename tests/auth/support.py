@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +26,13 @@ class Secured:
 
     def as_role(self, role: Role) -> dict[str, str]:
         return {"X-Authorization": self.tokens[role]}
+
+    async def csrf(self) -> str:
+        """The browser's CSRF token (its cookie stays in the client's jar), as a page carries it."""
+        page = await self.client.get("/ui/login")
+        found = re.search(r'name="podium-csrf" content="([^"]+)"', page.text)
+        assert found, page.text[:500]
+        return found.group(1)
 
 
 @asynccontextmanager

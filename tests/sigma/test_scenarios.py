@@ -214,7 +214,8 @@ async def test_s12_stop(sigma: Sigma) -> None:
                                   b"not json", b"[]", b'{"operation": "start"}'])
 async def test_s13_a_bad_operation_is_400(sigma: Sigma, body: bytes) -> None:
     p = await sigma.create(process_name="p", type="ONE_SHOT", workflow={"name": "worked"})
-    response = await sigma.client.put(f"/processes/{p['id']}", content=body)
+    json_type = {"content-type": "application/json"}
+    response = await sigma.client.put(f"/processes/{p['id']}", content=body, headers=json_type)
     assert await sigma.error(response, 400, "bad_request")
     assert await sigma.state(p["id"]) == "DORMANT"
 

@@ -2,64 +2,26 @@
 against a real `podium server` process, with the engine moving underneath the open page.
 
 Skipped when Chromium is not installed, except under CI=true, where it fails (`.ci/run` installs
-it). Each test leaves a screenshot of the page it ends on: in docs/ui/ when PODIUM_SCREENSHOTS=docs
-(how the committed ones are made), else in the test's temporary folder.
+it; the fixtures are in conftest.py). Each test leaves a screenshot of the page it ends on: in
+docs/ui/ when PODIUM_SCREENSHOTS=docs (how the committed ones are made), else in the test's
+temporary folder.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import ServerProcess
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ui"
 WAIT_MS = 20_000  # generous: the page refreshes itself every 2-5 s
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        message = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
-    opened = await context.new_page()
-    try:
-        yield opened
-    finally:
-        await context.close()
-
-
-@pytest.fixture
-async def api(module_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=module_server.url, timeout=30) as client:
-        yield client
 
 
 async def shot(page: Page, name: str, tmp_path: Path) -> None:
@@ -195,7 +157,8 @@ async def test_a_tasks_log_opens_with_its_details(api: httpx.AsyncClient, page: 
         {"name": "ui_logging", "taskReferenceName": "logging", "type": "SIMPLE"}]})
     workflow_id = (await ok(await api.post("/api/workflow", json={"name": "ui_logged", "input": {}}))).text
     [task] = (await ok(await api.get("/api/tasks/poll/batch/ui_logging", params={"count": 1, "timeout": 100}))).json()
-    await ok(await api.post(f"/api/tasks/{task['taskId']}/log", content="copied 42 files"))
+    await ok(await api.post(f"/api/tasks/{task['taskId']}/log", content="copied 42 files",
+                        headers={"Content-Type": "application/json"}))  # as conductor-python sends it
     await page.goto(f"{module_server.url}/ui/executions/{workflow_id}")
     await page.locator("summary", has_text="logging").click()
     await expect(page.locator(".logs")).to_contain_text("copied 42 files")

@@ -7,12 +7,22 @@ import json
 import re
 
 import httpx
+import pytest
 
 from tests.api.helpers import API, poll_one, register_task_defs, register_workflow, simple, start, status, update
 from tests.bbs.conftest import desire_body
 from tests.conftest import Clocked
 
 HTMX = {"HX-Request": "true", "HX-Target": "results"}
+LOG = {"Content-Type": "application/json"}  # as conductor-python posts a log line: the text, declared JSON
+
+
+@pytest.fixture
+async def client(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The app, as a browser that has opened a UI page: its actions carry the page's CSRF token."""
+    await client.get("/ui/executions")
+    client.headers["X-Podium-CSRF"] = client.cookies["podium_csrf"]
+    return client
 
 
 async def orders(client: httpx.AsyncClient) -> list[str]:
@@ -217,7 +227,8 @@ async def test_tango_projects_show_their_stages_and_status(client: httpx.AsyncCl
 async def test_a_tasks_log_is_shown_on_demand(client: httpx.AsyncClient) -> None:
     ids = await orders(client)
     task = await poll_one(client, "pack")
-    assert (await client.post(f"{API}/tasks/{task['taskId']}/log", content="packed <3> boxes")).status_code == 200
+    logged = await client.post(f"{API}/tasks/{task['taskId']}/log", content="packed <3> boxes", headers=LOG)
+    assert logged.status_code == 200
     page = (await client.get(f"/ui/executions/{ids[0]}")).text
     assert f'hx-get="/ui/tasks/{task["taskId"]}/logs"' in page
     logs = (await client.get(f"/ui/tasks/{task['taskId']}/logs", headers={"HX-Request": "true"})).text

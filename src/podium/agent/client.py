@@ -85,8 +85,10 @@ class ServerClient:
         return str(first["taskId"]) if isinstance(first, dict) and first.get("taskId") else None
 
     async def add_log(self, task_id: str, text: str) -> None:
+        # As conductor-python sends a log line: the text itself, declared JSON (the server refuses any
+        # other Content-Type on a POST, and stores this route's body as it comes).
         response = await self._send("POST", f"/api/tasks/{task_id}/log", content=text.encode(),
-                                    headers={"Content-Type": "text/plain; charset=utf-8"})
+                                    headers={"Content-Type": "application/json; charset=utf-8"})
         if response.status_code >= 300:
             raise Unreachable(f"HTTP {response.status_code} from /api/tasks/{{id}}/log")
 

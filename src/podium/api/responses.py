@@ -10,10 +10,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.api import jsonbody
+from podium.api import jsonbody, media
 from podium.errors import BadRequest, PodiumError
 
 log = logging.getLogger(__name__)
+KEPT = frozenset({400, 403, 404, 409, 413, 415})  # statuses `guarded` answers as they are
 
 
 class Json(Response):
@@ -34,17 +35,19 @@ def empty(status_code: int = 200) -> Response:
 async def guarded(request: Request, run: Callable[[], Awaitable[Response]],
                   error: Callable[[int, str | None], Response], *, dialect: str) -> Response:
     """A route's work, with its failures in the dialect's own error shape (`error(status, message)`):
-    path and query parameters holding a NUL character (text no backend can store) are a 400; 400,
-    404, 409 and 413 keep their status; any other Podium error, and anything unexpected (logged
-    here, message None), is a 500."""
+    a state-changing request that is not JSON or comes from another site's page is a 415 or 403
+    (`media.check`); path and query parameters holding a NUL character (text no backend can store)
+    are a 400; 400, 403, 404, 409, 413 and 415 keep their status; any other Podium error, and
+    anything unexpected (logged here, message None), is a 500."""
     path = request.url.path
     try:
+        media.check(request.scope)
         jsonbody.check_text(*request.path_params.values(), *request.query_params.values())
         return await run()
     except PodiumError as exc:
         if exc.status >= 500:
             log.warning("request failed: %s", exc.message, extra={"action": f"{dialect}_request_error", "path": path})
-        return error(exc.status if exc.status in (400, 404, 409, 413) else 500, exc.public_message)
+        return error(exc.status if exc.status in KEPT else 500, exc.public_message)
     except Exception:
         log.exception("request failed", extra={"action": f"{dialect}_request_error", "path": path})
         return error(500, None)

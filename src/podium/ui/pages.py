@@ -15,6 +15,7 @@ from starlette.responses import Response
 from podium.api.conductor.services import Services
 from podium.auth.access import Access, allows
 from podium.auth.principal import principal_of
+from podium.web.csrf import token_of
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -27,7 +28,8 @@ def services(request: Request) -> Services:
 
 
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-    """The whole page, or (for htmx) the block it swaps: templates render `fragment` alone when set."""
+    """The whole page, or (for htmx) the block it swaps: templates render `fragment` alone when set.
+    Every page and form carries the browser's CSRF token (`web.csrf`) as `csrf_token`."""
     fragment = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") is not None
     return templates.TemplateResponse(request, name, context | {"fragment": fragment, **caller(request)},
                                       status_code=status_code)
@@ -38,7 +40,7 @@ def caller(request: Request) -> dict[str, Any]:
     whether their role may change anything (a viewer is offered no action)."""
     principal = principal_of(request.scope)
     return {"principal": principal, "auth_on": request.app.state.settings.auth == "keys",
-            "can_operate": allows(principal.role, Access.OPERATE)}
+            "can_operate": allows(principal.role, Access.OPERATE), "csrf_token": token_of(request.scope)}
 
 
 def ns_when(ns: Any) -> str:

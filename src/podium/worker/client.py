@@ -18,6 +18,7 @@ from podium.worker.model import Result
 
 MAX_LONG_POLL_MS = 5000  # the server refuses longer long polls
 REQUEST_TIMEOUT_S = 10.0
+LOG_HEADERS = {"content-type": "application/json; charset=utf-8"}
 
 
 class ServerError(Exception):
@@ -64,8 +65,9 @@ class Client:
         return found if isinstance(found, dict) and found.get("taskId") else None
 
     async def add_log(self, task_id: str, text: str) -> None:
-        _check(await self._http.post(f"/tasks/{task_id}/log", content=text.encode(),
-                                     headers={"content-type": "text/plain"}))
+        # As conductor-python sends a log line: the text itself, declared JSON (the server refuses any
+        # other Content-Type on a POST, and stores this route's body as it comes).
+        _check(await self._http.post(f"/tasks/{task_id}/log", content=text.encode(), headers=LOG_HEADERS))
 
     async def get_task(self, task_id: str) -> dict[str, Any]:
         found = _json(await self._http.get(f"/tasks/{task_id}"))

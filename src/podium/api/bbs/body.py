@@ -1,5 +1,7 @@
 """Reading a BBS request body and rendering an answer: every answer is HTTP 200, a failure is an
-`error` object in the body (upstream `handlers/handlers.go`)."""
+`error` object in the body (upstream `handlers/handlers.go`); but a request that is not JSON (or
+protobuf), or that a browser sent from another site (`media.check`), is refused before it is read
+with HTTP 415 or 403 and the same `error` object."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.api import jsonbody
+from podium.api import jsonbody, media
 from podium.errors import PodiumError
 from podium.model.bbs import BbsError, ErrorType, bad_request, invalid, invalid_field, valid_guid
 
@@ -89,13 +91,18 @@ async def fields(request: Request) -> Fields:
     return Fields(data)
 
 
-def answer(body: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(body), media_type="application/json")
+def answer(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 async def handle(request: Request, operation: Callable[[Fields], Awaitable[dict[str, Any]]],
                  on_error: dict[str, Any] | None = None) -> Response:
-    """Run one route: its answer, or its error in the body, always with HTTP 200."""
+    """Run one route: its answer, or its error in the body, with HTTP 200 (but a refusal)."""
+    try:
+        media.check(request.scope, protobuf=True)
+    except (media.UnsupportedMediaType, media.ForeignOrigin) as exc:
+        refused = BbsError(ErrorType.INVALID_REQUEST, exc.message)
+        return answer({**(on_error or {}), "error": refused.to_wire()}, exc.status)
     try:
         return answer(await operation(await fields(request)))
     except BbsError as exc:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -23,12 +24,27 @@ MAX_OFFER_WAIT_MS = 60_000
 GUID = {"task_guid": STRING}
 
 
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+
+
+class Refusal(BaseModel):
+    error: ErrorBody
+
+
+REFUSED = {403: "Refused: a browser page of another site sent it (its Origin is not this server's)",
+           415: "Refused: the body is neither JSON nor protobuf (Content-Type)"}
+
+
 def doc(properties: dict[str, JsonSchema]) -> dict[str, Any]:
     """A BBS route's documentation: its JSON body; every answer is HTTP 200 with a JSON body (a failure
-    is its `error`), but a body over the configured limit, refused with a 413 before it is read."""
-    return {"openapi_extra": body_schema(properties),
-            **answers(LimitError, {413: "The body is over the configured limit"},
-                      success={200: "The answer, or {error: {type, message}} on failure"})}
+    is its `error`), but a body over the configured limit, refused with a 413 before it is read, and a
+    request refused before it is read (`api.media`: 403, 415, with the same `error`)."""
+    documented = answers(LimitError, {413: "The body is over the configured limit"},
+                         success={200: "The answer, or {error: {type, message}} on failure"})
+    documented["responses"] |= {status: {"model": Refusal, "description": text} for status, text in REFUSED.items()}
+    return {"openapi_extra": body_schema(properties), **documented}
 
 
 def _bbs(request: Request) -> Bbs:

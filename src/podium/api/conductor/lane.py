@@ -3,7 +3,8 @@ before FastAPI's router, which costs more per request than the rest of the call.
 
 Pure ASGI, installed as the innermost middleware. It matches with Starlette's routes and calls the
 same handler functions as the documented FastAPI routes (which stay in place for OpenAPI and as a
-fallback), parsing bodies with the same pydantic models and rendering errors the same way.
+fallback), refusing what they refuse (`media.check`), parsing bodies with the same pydantic models
+and rendering errors the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from podium.api import jsonbody
+from podium.api import jsonbody, media
 from podium.api.conductor import tasks, workflow
 from podium.api.conductor.errors import error_response, podium_error, unexpected, validation_response
 from podium.api.conductor.services import Services
@@ -58,6 +59,7 @@ async def _json(request: Request) -> object:
 def _endpoint(handler: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
+            media.check(request.scope)
             jsonbody.check_text(*request.path_params.values(), *request.query_params.values())
             return await handler(request, request.app.state.services)
         except PodiumError as exc:

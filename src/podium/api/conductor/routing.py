@@ -1,10 +1,12 @@
 """The route class of every Conductor router: what each `/api` route does before and after FastAPI.
 
-Before: the JSON body is read with Podium's parser (`jsonbody.loads`: no depth, integers or NUL
-characters that could not be kept), and path and query parameters holding a NUL character are
-refused, each a 400 in Conductor's shape. After: an unexpected failure is rendered as Conductor's
-500 here, inside the route, where it used to leave the app through Starlette's
-ServerErrorMiddleware, which re-raises it, so uvicorn logged it again and closed the connection.
+Before: a state-changing request that is not JSON, or that a browser sent from another site, is
+refused (`media.check`: 415, 403); the JSON body is read with Podium's parser (`jsonbody.loads`:
+no depth, integers or NUL characters that could not be kept), and path and query parameters
+holding a NUL character are refused, each in Conductor's error shape. After: an unexpected failure
+is rendered as Conductor's 500 here, inside the route, where it used to leave the app through
+Starlette's ServerErrorMiddleware, which re-raises it, so uvicorn logged it again and closed the
+connection.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.api import jsonbody
+from podium.api import jsonbody, media
 from podium.api.conductor.errors import unexpected
 from podium.errors import PodiumError
 
@@ -40,6 +42,7 @@ class ConductorRoute(APIRoute):
         async def route(request: Request) -> Response:
             request = JsonRequest(request.scope, request.receive)
             try:
+                media.check(request.scope)
                 jsonbody.check_text(*request.path_params.values(), *request.query_params.values())
                 if reads_json and _is_json(request) and await request.body():
                     await request.json()  # its errors are ours to render, not FastAPI's generic 400

@@ -17,7 +17,7 @@ from podium.errors import BadRequest
 from podium.service.sigma import Processes
 
 router = APIRouter(tags=["sigma"])
-_IDS = {400: "bad_request", 404: "not_found", 409: "conflict"}
+_IDS = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict", 415: "unsupported_media_type"}
 
 
 class SigmaError(BaseModel):
