@@ -63,13 +63,13 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_kafka_bootstrap_servers_is_unset_by_default_and_read_from_each_source(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from podium.cli import _settings
+    from podium.cli import settings_from
 
     assert Settings().kafka_bootstrap_servers is None
     server = build_parser()._subparsers._group_actions[0].choices["server"]  # type: ignore[union-attr]
     assert "PODIUM_KAFKA_BOOTSTRAP_SERVERS" in server.format_help()
     args = build_parser().parse_args(["server", "--kafka-bootstrap-servers", "flag:9092"])
-    assert _settings(args).kafka_bootstrap_servers == "flag:9092"
+    assert settings_from(args).kafka_bootstrap_servers == "flag:9092"
     config = tmp_path / "podium.toml"
     config.write_text('kafka_bootstrap_servers = "file:9092"\n')
     monkeypatch.setenv("PODIUM_CONFIG", str(config))
