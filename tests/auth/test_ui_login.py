@@ -77,3 +77,21 @@ async def test_logout_ends_the_session_cookie(secured: Secured) -> None:
     assert response.status_code == 303 and response.headers["location"] == "/ui/login"
     cleared = response.headers["set-cookie"].lower()
     assert 'podium_session=""' in cleared and "max-age=0" in cleared
+
+
+async def test_a_viewer_is_offered_no_action_and_an_operator_is(secured: Secured) -> None:
+    started = await secured.client.post("/api/workflow", headers=secured.as_role(Role.OPERATOR), json={
+        "name": "auth_ui_wf", "workflowDef": {"name": "auth_ui_wf", "version": 1, "tasks": [
+            {"name": "wait", "taskReferenceName": "wait", "type": "WAIT"}]}})
+    assert started.status_code == 200, started.text
+    workflow_id = started.text.strip('"')
+    pages = [f"/ui/executions/{workflow_id}", "/ui/executions", "/ui/queues", "/ui/processes", "/ui/definitions"]
+    await login(secured, Role.VIEWER)
+    for path in pages:
+        page = await secured.client.get(path)
+        assert page.status_code == 200, path
+        assert page.text.count('method="post"') == 1, path  # logging out, nothing else
+        assert "Terminate" not in page.text and "New definition" not in page.text, path
+    await login(secured, Role.OPERATOR)
+    page = await secured.client.get(f"/ui/executions/{workflow_id}")
+    assert "Terminate" in page.text and f'action="/ui/executions/{workflow_id}/pause"' in page.text
