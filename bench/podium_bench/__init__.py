@@ -23,12 +23,16 @@ go to them round-robin, the probe parks its worker on the last and starts on the
 servers' memory, CPU and I/O are summed (per-server figures in the JSON). With PostgreSQL, the CPU
 and disk writes of its processes on this machine are reported too.
 
+With --auth keys the started server runs with auth = keys: an admin key is made in its database
+before it starts, and every request of the benchmark carries its token (X-Authorization).
+
 Modules:
 
     util         the clock, percentiles, free ports, the log line
     client       the HTTP clients of the load (a raw HTTP/1.1 one, or httpx)
     definitions  the task and workflow definitions, under per-run names
     servers      the server processes under test
+    auth         --auth keys: the key made before the server starts, the token every request carries
     load         the load processes: pollers (batch poll + update-v2) and starters
     probe        the dispatch-latency probe
     observe      /proc readings: memory, CPU and I/O of the servers, PostgreSQL, clients, machine

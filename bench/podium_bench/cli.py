@@ -10,6 +10,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from .auth import KEY_ENV, key_from_env
 from .client import sniffio_shim
 from .observe import machine_info
 from .peer import peer_main
@@ -52,6 +53,14 @@ def server_options(s: argparse._ArgumentGroup) -> None:
         "with `git archive HEAD src | tar -x -C DIR`, then --src DIR/src); a file COMMIT next to it names it",
     )
     s.add_argument("--server-log-level", default="warning", help="log level of the started server")
+    s.add_argument(
+        "--auth",
+        choices=("off", "keys"),
+        default="off",
+        help="keys: start the server(s) with auth = keys (a token lifetime longer than the run), make an admin "
+        "key before they start, and send its token (X-Authorization) on every request; with --server-url "
+        f"the key comes from {KEY_ENV[0]} / {KEY_ENV[1]}",
+    )
     s.add_argument(
         "--servers",
         type=int,
@@ -218,6 +227,8 @@ def check_peer(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 
 def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.auth == "keys" and args.server_url and key_from_env() is None:
+        p.error(f"--auth keys with --server-url needs the key in {KEY_ENV[0]} and {KEY_ENV[1]}")
     if "peer" in args.phases.split(","):
         check_peer(p, args)
         return
@@ -258,6 +269,7 @@ async def amain(args: argparse.Namespace) -> int:
         "argv": sys.argv,
         "config": vars(args),
         "dialect": dialect,
+        "auth": args.auth,
         "summary": summary,
         "table": rows,
         "runs": runs,
@@ -273,6 +285,7 @@ async def peer_amain(args: argparse.Namespace) -> int:
         "source": source_info(args),
         "argv": sys.argv,
         "config": vars(args),
+        "auth": args.auth,
         "peer": peer,
     }
     write_json(args.json, out)
@@ -283,7 +296,7 @@ def print_header(args: argparse.Namespace, dialect: str) -> None:
     servers = f", {args.servers} server processes (figures summed)" if args.servers > 1 else ""
     print(
         f"Podium benchmark: {args.runs} run(s), {args.procs} client process(es), {args.pollers} pollers per "
-        f"type, batch {args.batch}, {dialect}{servers}"
+        f"type, batch {args.batch}, {dialect}{servers}, auth {args.auth}"
     )
 
 

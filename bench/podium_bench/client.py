@@ -1,4 +1,5 @@
-"""HTTP clients of the load: one keep-alive connection per worker coroutine, raw or httpx."""
+"""HTTP clients of the load: one keep-alive connection per worker coroutine, raw or httpx. Both send
+the same extra headers on every request (with `--auth keys`, the token: `auth.token_headers`)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ import httpx
 JSON_HEADERS = {"content-type": "application/json"}
 
 
-def make_client(base_url: str, connections: int) -> httpx.AsyncClient:
+def make_client(base_url: str, connections: int, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=120)
-    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(30.0))
+    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(30.0), headers=headers)
 
 
 class RawConnection:
@@ -26,11 +27,12 @@ class RawConnection:
     It sends a request and reads the response (Content-Length or chunked), nothing else; about
     10x less client CPU per request than httpx, so that the client does not mask the server."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
         rest = base_url.split("://", 1)[1].rstrip("/")
         self.hostport = rest
         host, _, port = rest.rpartition(":")
         self.host, self.port = host or rest, int(port or 80)
+        self.extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -40,7 +42,7 @@ class RawConnection:
             sock = self.writer.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.hostport}\r\n"
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.hostport}\r\n{self.extra}"
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         try:
@@ -97,8 +99,8 @@ class HttpxConnection:
     """The same interface over httpx.AsyncClient (its own pool of one keep-alive connection: a shared
     pool costs more CPU per request as concurrency grows)."""
 
-    def __init__(self, base_url: str) -> None:
-        self.client = make_client(base_url, 1)
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
+        self.client = make_client(base_url, 1, headers)
 
     async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
         r = await self.client.request(method, path, content=body, headers=JSON_HEADERS if body is not None else None)
@@ -130,9 +132,10 @@ def sniffio_shim() -> bool:
 Connection = RawConnection | HttpxConnection
 
 
-def connector(kind: str, base_urls: str | list[str]) -> Any:
-    """A factory of connections. Given several servers' URLs, each new connection goes to the next
-    one in turn, so that the pollers and the start lanes spread round-robin over the servers."""
+def connector(kind: str, base_urls: str | list[str], headers: dict[str, str] | None = None) -> Any:
+    """A factory of connections, each sending `headers` on every request. Given several servers'
+    URLs, each new connection goes to the next one in turn, so that the pollers and the start lanes
+    spread round-robin over the servers."""
     urls = itertools.cycle([base_urls] if isinstance(base_urls, str) else base_urls)
     cls = HttpxConnection if kind == "httpx" else RawConnection
-    return lambda: cls(next(urls))
+    return lambda: cls(next(urls), headers)

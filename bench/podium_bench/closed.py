@@ -39,7 +39,7 @@ def closed_starter(args: argparse.Namespace, n: Names) -> dict[str, Any]:
 async def phase_closed(args: argparse.Namespace, server: Servers, obs: Observer, n: Names) -> dict[str, Any]:
     obs.phase = "closed"
     seconds = args.peer_warmup + args.peer_window
-    specs = load_specs(args, server.urls, chain_pollers(args, n), closed_starter(args, n), False, seconds + 10)
+    specs = load_specs(args, server, chain_pollers(args, n), closed_starter(args, n), False, seconds + 10)
     load = Load(specs)
     await load.ready()
     cpu = CpuWindow(obs, load)
@@ -110,7 +110,7 @@ async def podium_part(args: argparse.Namespace, database_url: str | None, index:
         await server.wait_healthy()
         obs.start()
         names = Names(uuid.uuid4().hex[:6])
-        await register(server.url, names)
+        await register(server.url, names, server.headers)
         idle = await phase_idle(a, server, obs, names)
         closed = await phase_closed(a, server, obs, names)
     finally:

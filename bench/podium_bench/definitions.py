@@ -77,8 +77,8 @@ def workflow_defs(n: Names) -> list[dict[str, Any]]:
     return [one(n.simple_wf, n.simple_task), one(n.probe_wf, n.probe_task), chain]
 
 
-async def register(base_url: str, n: Names) -> None:
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
+async def register(base_url: str, n: Names, headers: dict[str, str] | None = None) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=headers) as c:
         names = [n.simple_task, n.probe_task, *n.steps]
         r = await c.post("/api/metadata/taskdefs", json=[task_def(x) for x in names])
         r.raise_for_status()

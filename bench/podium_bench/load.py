@@ -8,13 +8,16 @@ import collections
 import multiprocessing as mp
 import resource
 from array import array
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from .client import Connection, connector, sniffio_shim
 from .observe import proc_cpu
 from .util import now, use_uvloop
+
+if TYPE_CHECKING:
+    from .servers import Servers
 
 
 class Stats:
@@ -183,7 +186,7 @@ def spawn_starter(spec: dict[str, Any], connect: Any, stats: Stats) -> asyncio.T
 async def _child(spec: dict[str, Any], pipe: Any, go: Any, stop: Any, progress: Any) -> dict[str, Any]:
     stats = Stats()
     slot = spec["slot"]
-    connect = connector(spec["client"], spec["base_urls"])
+    connect = connector(spec["client"], spec["base_urls"], spec["headers"])
     pipe.send("ready")
     await asyncio.get_running_loop().run_in_executor(None, go.wait)
     t_go = now()
@@ -324,21 +327,24 @@ def merge_counters(results: list[dict[str, Any]], key: str) -> dict[str, int]:
 
 def load_specs(
     args: argparse.Namespace,
-    base_urls: list[str],
+    server: Servers,
     pollers: list[tuple[str, int, bool]],
     starter_spec: dict[str, Any] | None,
     track: bool,
     max_seconds: float,
 ) -> list[dict[str, Any]]:
     """Spread pollers (type, count, final?) and an optional starter over --procs processes. Within a
-    process, connections go round-robin over the servers' `base_urls`, each process from another one."""
+    process, connections go round-robin over the servers' URLs, each process from another one; every
+    request sends the servers' `headers` (the token, with --auth keys)."""
     procs = max(1, args.procs)
+    base_urls = server.urls
     specs = []
     shares = {t: split(k, procs) for t, k, _ in pollers}
     for i in range(procs):
         mine = [(t, shares[t][i], final) for t, _, final in pollers if shares[t][i] > 0]
         spec: dict[str, Any] = {
             "base_urls": base_urls[i % len(base_urls) :] + base_urls[: i % len(base_urls)],
+            "headers": server.headers,
             "pollers": mine,
             "batch": args.batch,
             "poll_timeout_ms": args.poll_timeout_ms,

@@ -29,7 +29,7 @@ async def phase_idle(args: argparse.Namespace, server: Servers, obs: Observer, n
     await asyncio.sleep(args.idle_settle)
     idle_rss = obs.rss_mb()
     idle_each = obs.per_server("VmRSS")
-    connect = connector(args.client, probe_urls(server))
+    connect = connector(args.client, probe_urls(server), server.headers)
     lat = await probe(
         connect, n, args.latency_samples, args.probe_gap_ms / 1000, lambda: True, by_name=args.start_by_name
     )
@@ -42,7 +42,7 @@ async def run_starter_only(
     """Start `count` workflows (or as many as fit in `seconds`) as fast as the starters can."""
     specs = load_specs(
         args,
-        server.urls,
+        server,
         [],
         {
             "workflow": workflow,
@@ -89,7 +89,7 @@ async def phase_simple(args: argparse.Namespace, server: Servers, obs: Observer,
     # 2. drain it: count completions over a fixed window after a warm-up
     obs.phase = "simple"
     specs = load_specs(
-        args, server.urls, [(n.simple_task, args.pollers, True)], None, False, args.warmup + args.duration + 10
+        args, server, [(n.simple_task, args.pollers, True)], None, False, args.warmup + args.duration + 10
     )
     load = Load(specs)
     await load.ready()
@@ -148,7 +148,7 @@ async def phase_chain(args: argparse.Namespace, server: Servers, obs: Observer, 
         "by_name": args.start_by_name,
     }
     max_seconds = args.chain_seconds + args.drain_timeout
-    specs = load_specs(args, server.urls, chain_pollers(args, n), starter_spec, True, max_seconds + 5)
+    specs = load_specs(args, server, chain_pollers(args, n), starter_spec, True, max_seconds + 5)
     load = Load(specs)
     await load.ready()
     cpu = CpuWindow(obs, load)
@@ -161,7 +161,7 @@ async def phase_chain(args: argparse.Namespace, server: Servers, obs: Observer, 
 
     probe_task = asyncio.create_task(
         probe(
-            connector(args.client, probe_urls(server)),
+            connector(args.client, probe_urls(server), server.headers),
             n,
             args.load_latency_samples,
             args.load_probe_gap_ms / 1000,
@@ -187,7 +187,7 @@ async def phase_chain(args: argparse.Namespace, server: Servers, obs: Observer, 
         "rss_peak_mb": round(obs.peak_kb.get("chain", 0) / 1024, 1),
         **rates,
     }
-    out["verified"] = await verify(server.url, completed[:: max(1, len(completed) // 20)][:20])
+    out["verified"] = await verify(server.url, completed[:: max(1, len(completed) // 20)][:20], server.headers)
     return out
 
 
@@ -241,10 +241,10 @@ def chain_figures(
     return completed, out, rates
 
 
-async def verify(base_url: str, ids: list[str]) -> dict[str, Any]:
+async def verify(base_url: str, ids: list[str], headers: dict[str, str]) -> dict[str, Any]:
     """Ask the server whether a sample of the workflows the workers finished are COMPLETED."""
     statuses: collections.Counter[str] = collections.Counter()
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, headers=headers) as c:
         for wid in ids:
             r = await c.get(f"/api/workflow/{wid}", params={"includeTasks": "false"})
             statuses[

@@ -32,6 +32,7 @@ async def one_run(args: argparse.Namespace, index: int) -> dict[str, Any]:
         "database_url": server.database_url,
         "source": source,
         "background_pct_of_core_before": background,
+        "auth": server.auth,
     }
     try:
         await server.wait_healthy()
@@ -53,7 +54,7 @@ async def one_run(args: argparse.Namespace, index: int) -> dict[str, Any]:
 async def run_phases(args: argparse.Namespace, index: int, server: Servers, obs: Observer) -> dict[str, Any]:
     """Register the definitions under fresh names, then run the phases of --phases in their order."""
     names = Names(uuid.uuid4().hex[:6])
-    await register(server.url, names)
+    await register(server.url, names, server.headers)
     wanted = set(args.phases.split(","))
     out: dict[str, Any] = {}
     if "idle" in wanted:

@@ -1,4 +1,5 @@
-"""The server processes under test: started on free loopback ports, or one already running."""
+"""The server processes under test: started on free loopback ports, or one already running; with
+`--auth keys`, their key and the token the benchmark's requests carry (`headers`)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,35 @@ from pathlib import Path
 
 import httpx
 
+from . import auth
 from .util import free_port, now
 
 
 def server_env(args: argparse.Namespace) -> dict[str, str]:
-    """The started server's environment: --src puts another copy of the package first on the path."""
+    """The started server's environment: --src puts another copy of the package first on the path;
+    --auth says whether it authenticates."""
     env = dict(os.environ)
     if getattr(args, "src", None):
         env["PYTHONPATH"] = os.pathsep.join(p for p in (args.src, env.get("PYTHONPATH")) if p)
-    return env
+    return auth.server_env(args, env)
+
+
+def database_url_of(args: argparse.Namespace, workdir: Path) -> str:
+    """The started server's database: --database-url, or a new SQLite file in the run's temp dir."""
+    return args.database_url or f"sqlite:///{workdir}/podium.db"
+
+
+def bench_key(args: argparse.Namespace, workdir: Path) -> dict[str, str] | None:
+    """With --auth keys, the key of the run: an external server's from the environment, or a new one
+    in the started servers' database, made before they start (None with auth off)."""
+    if not auth.enabled(args):
+        return None
+    if not args.server_url:
+        return auth.make_key(database_url_of(args, workdir), server_env(args), workdir)
+    key = auth.key_from_env()
+    if key is None:
+        raise RuntimeError(f"--auth keys with --server-url needs {' and '.join(auth.KEY_ENV)}")
+    return key
 
 
 class Server:
@@ -46,7 +67,7 @@ class Server:
         while self.port in taken:
             self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.database_url = args.database_url or f"sqlite:///{workdir}/podium.db"
+        self.database_url = database_url_of(args, workdir)
         self.log_path = workdir / f"server{self.suffix}.log"
         cmd = [
             sys.executable,
@@ -61,6 +82,7 @@ class Server:
             self.database_url,
             "--log-level",
             args.server_log_level,
+            *auth.server_options(args),
         ]
         self.cmd = cmd
         env = server_env(args)
@@ -132,9 +154,14 @@ class Server:
 
 class Servers:
     """The server processes of a run: one, or --servers N sharing one PostgreSQL database. The load
-    spreads over `urls`; registration, verification and the idle readings use the first."""
+    spreads over `urls`; registration, verification and the idle readings use the first. Every
+    request to them sends `headers`: with --auth keys, the token (one for all: they share the
+    signing key), fetched once they are healthy, for a key made before they start."""
 
     def __init__(self, args: argparse.Namespace, workdir: Path, run_index: int) -> None:
+        self.key = bench_key(args, workdir)
+        self.auth = auth.describe(args, self.key)
+        self.headers: dict[str, str] = {}
         self.members: list[Server] = []
         for i in range(args.servers):
             taken = tuple(m.port for m in self.members)
@@ -145,7 +172,10 @@ class Servers:
         self.pids = [m.pid for m in self.members if m.pid is not None]
 
     async def wait_healthy(self) -> None:
+        """Every server answers /health; with --auth keys, the token is in `headers` then."""
         await asyncio.gather(*(m.wait_healthy() for m in self.members))
+        if self.key is not None:
+            self.headers = auth.token_headers(await auth.fetch_token(self.url, self.key))
 
     def start_profile(self, name: str) -> None:
         for m in self.members:
