@@ -33,6 +33,7 @@ class Guard:
         self.routes = routes
         self.enabled = enabled
         self._found: dict[tuple[str, str], tuple[Access, str]] = {}
+        self._prefixed: list[tuple[str, BaseRoute]] | None = None  # routes by the fixed start of their path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.enabled:
@@ -80,8 +81,16 @@ class Guard:
         return found
 
     def _match(self, scope: Scope) -> tuple[Access, str]:
+        """The route as the router finds it: the first full match in order; only routes whose path
+        could match (its fixed start is the path's) are tried, so a path with an id costs a few
+        regular expressions, not every route's."""
+        if self._prefixed is None:  # the routes are all there by the first request
+            self._prefixed = [(str(getattr(r, "path", "")).split("{", 1)[0], r) for r in self.routes]
+        path = scope["path"]
         partial: BaseRoute | None = None
-        for route in self.routes:
+        for prefix, route in self._prefixed:
+            if not path.startswith(prefix):
+                continue
             match, _ = route.matches(scope)
             if match is Match.FULL:
                 return self._describe(scope["method"], route)
@@ -91,7 +100,6 @@ class Guard:
             return self._describe(scope["method"], partial)
         dialect = "ui" if scope["path"].startswith("/ui") else "conductor"
         return Access.WORKER_READ, dialect  # no such route: any good token gets the router's 404
-
 
     @staticmethod
     def _describe(method: str, route: BaseRoute) -> tuple[Access, str]:

@@ -52,6 +52,7 @@ class Keys:
         self.ttl_s = ttl_s
         self._tokens: Tokens | None = None
         self._alive: dict[str, tuple[bool, float]] = {}  # key id: (good, when read)
+        self._reading: dict[str, asyncio.Future[bool]] = {}  # key id: its read in flight
 
     async def create(self, role: str, name: str | None = None) -> NewKey:
         secret = secrets.new_secret()
@@ -92,14 +93,20 @@ class Keys:
         return principal
 
     async def _still_good(self, key_id: str) -> bool:
-        now = time.monotonic()
         known = self._alive.get(key_id)
-        if known is not None and now - known[1] < LIVENESS_S:
+        if known is not None and time.monotonic() - known[1] < LIVENESS_S:
             return known[0]
+        reading = self._reading.get(key_id)
+        if reading is None:  # one read per key at a time: the requests meanwhile wait for it
+            reading = self._reading[key_id] = asyncio.ensure_future(self._read_liveness(key_id))
+            reading.add_done_callback(lambda _: self._reading.pop(key_id, None))
+        return await asyncio.shield(reading)
+
+    async def _read_liveness(self, key_id: str) -> bool:
         async with self.store.reader() as s:
             row = await get_key(s, key_id)
         good = row is not None and row.revoke_time is None
-        self._alive[key_id] = (good, now)
+        self._alive[key_id] = (good, time.monotonic())
         return good
 
     async def _signer(self) -> Tokens:
