@@ -38,6 +38,7 @@ def _add_settings_options(parser: argparse.ArgumentParser, names: Sequence[str])
 _PROGRAMS = {
     "worker": "run Python task workers (podium worker module:object --help)",
     "agent": "run the command agent: BBS cell or COMMAND tasks (podium agent --help)",
+    "secrets": "set, list and delete secrets in the database (podium secrets --help)",
 }
 
 

@@ -287,3 +287,13 @@ CREATE TABLE schema_defs (
     update_time INTEGER,
     PRIMARY KEY (name, version)
 );
+
+-- Secrets (the Orkes secret API, ${workflow.secrets.NAME}): the value encrypted with the server's
+-- secret key (a Fernet token), never in clear; tags as a JSON list of {key, value, type}.
+CREATE TABLE secrets (
+    name        TEXT    PRIMARY KEY,
+    value       TEXT    NOT NULL,
+    tags        TEXT    NOT NULL DEFAULT '[]',
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL
+);
