@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from pathlib import Path
 
-import httpx
 import pytest
 
 from podium.cipher import Cipher
@@ -170,7 +168,7 @@ async def test_cli_refuses_to_set_without_the_key_and_rekeys(db_url: str, monkey
 # --- the hand-out cache -----------------------------------------------------------------------------
 
 
-async def test_the_cache_follows_changes(db_url: str, tmp_path: Path) -> None:
+async def test_the_cache_follows_changes(db_url: str) -> None:
     """Two services on one database, as two server processes: a change through one is seen by the
     other at once when it is notified, and within the TTL when it is not (the CLI's case)."""
     store = open_store(db_url)
