@@ -4,7 +4,6 @@ any other answer, not in the logs, not in the database. On both backends."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sqlite3
@@ -24,8 +23,9 @@ from tests.api.secrets_support import VALUE, put_secret, running
 from tests.loopback import serve
 from tests.tango.member import StubMember
 
+TWICE = "${workflow.secrets.TOKEN}:${workflow.secrets.TOKEN}"
 SECRET_INPUT = {"token": "${workflow.secrets.TOKEN}", "header": "Bearer ${workflow.secrets.TOKEN}",
-                "nested": {"list": ["${workflow.secrets['TOKEN']}", "${workflow.secrets.TOKEN}:${workflow.secrets.TOKEN}", 7]},
+                "nested": {"list": ["${workflow.secrets['TOKEN']}", TWICE, 7]},
                 "from_input": "${workflow.input.plain}"}
 REVEALED = {"token": VALUE, "header": f"Bearer {VALUE}", "nested": {"list": [VALUE, f"{VALUE}:{VALUE}", 7]},
             "from_input": "visible"}
@@ -257,7 +257,7 @@ async def test_the_value_is_in_no_answer_log_or_database_page(db_url: str, tmp_p
     caplog.set_level(logging.DEBUG)
     answers: dict[str, str] = {}
     with serve(echo_server()) as url:
-        async with running(db_url) as (app, client):
+        async with running(db_url) as (_, client):
             await put_secret(client, "TOKEN", VALUE)
             await register_task_defs(client, {"name": "leaky", "retryCount": 0})
             await register_workflow(client, "everywhere", [simple("leaky", "w", **SECRET_INPUT), http_task(url)],
@@ -327,21 +327,29 @@ async def _postgres_text(db_url: str) -> str:
         await conn.close()
 
 
-async def test_no_placeholder_in_a_plain_task_costs_no_lookup(db_url: str) -> None:
-    """A task whose input names no secret is handed out without reading the secret store."""
+async def test_a_task_without_placeholders_costs_no_lookup(db_url: str) -> None:
+    """Input without the marker text is not even parsed for placeholders; input with the text but no
+    placeholder is parsed, and reads no secret."""
     async with running(db_url) as (app, client):
-        looked: list[Any] = []
+        revealed: list[Any] = []
+        read: list[Any] = []
         secrets = app.state.secrets
-        original = secrets.values
+        reveal, values = secrets.reveal, secrets.values
 
-        async def spy(names: Any) -> dict[str, str]:
-            looked.append(names)
-            return await original(names)
+        async def spy_reveal(payload: Any) -> Any:
+            revealed.append(payload)
+            return await reveal(payload)
 
-        secrets.values = spy
+        async def spy_values(names: Any) -> dict[str, str]:
+            read.append(names)
+            return await values(names)
+
+        secrets.reveal, secrets.values = spy_reveal, spy_values
         await register_task_defs(client, {"name": "plain", "retryCount": 0})
-        await register_workflow(client, "plain", [simple("plain", "p", text="workflow secrets are ${workflow.input.x}")])
-        await start(client, "plain", x="fine")
-        assert (await poll_one(client, "plain"))["inputData"] == {"text": "workflow secrets are fine"}
-        await asyncio.sleep(0)
-        assert looked == []
+        await register_workflow(client, "plain", [simple("plain", "p", text="${workflow.input.x}")])
+        await start(client, "plain", x="nothing to see")
+        assert (await poll_one(client, "plain"))["inputData"] == {"text": "nothing to see"}
+        assert revealed == [] and read == []
+        await start(client, "plain", x="workflow.secrets.TOKEN is not a placeholder")
+        assert (await poll_one(client, "plain"))["inputData"] == {"text": "workflow.secrets.TOKEN is not a placeholder"}
+        assert len(revealed) == 1 and read == []
