@@ -28,6 +28,12 @@ router = APIRouter(tags=["secrets"], route_class=ConductorRoute, responses=ERROR
 VALUE_BODY: dict[str, Any] = {"openapi_extra": {"requestBody": {
     "required": True, "description": "The secret's value, as a JSON string",
     "content": {"application/json": {"schema": {"type": "string"}}}}}}
+KEYLESS: dict[int | str, dict[str, Any]] = {503: {
+    "description": "The server has no PODIUM_SECRET_KEY, or not the one the value was stored with; or the "
+                   "database is unavailable",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}}
+STRING: dict[int | str, dict[str, Any]] = {200: {"description": "The secret's value",
+                                                 "content": {"application/json": {"schema": {"type": "string"}}}}}
 
 
 def _secrets(request: Request) -> Secrets:
@@ -54,13 +60,13 @@ def secret_value(raw: bytes) -> str:
     return value
 
 
-@router.put("/api/secrets/{key}", **EMPTY, **VALUE_BODY)
+@router.put("/api/secrets/{key}", response_class=Response, responses={**EMPTY["responses"], **KEYLESS}, **VALUE_BODY)
 async def put_secret(request: Request, key: str) -> Response:
     await _secrets(request).put(key, secret_value(await request.body()))
     return empty()
 
 
-@router.get("/api/secrets/{key}", responses={200: {"content": {"application/json": {"schema": {"type": "string"}}}}})
+@router.get("/api/secrets/{key}", responses={**STRING, **KEYLESS})
 async def get_secret(request: Request, key: str) -> Response:
     return Json(await _secrets(request).get(key))
 
