@@ -25,12 +25,12 @@ from typing import Any
 from podium.cipher import Cipher
 from podium.engine.secrets import MARKER, names_in, placeholder, redact, reveal, valid_name
 from podium.errors import UNSTORABLE_TEXT, BadRequest, NotFound, SecretsUnavailable
-from podium.model import payloads
 from podium.model.records import Task
 from podium.service.clock import Clock
 from podium.service.waker import Waker
 from podium.store import secrets as store
 from podium.store.port import Store
+from podium.store.rows import input_text
 
 SECRETS_CHANNEL = "__secrets__"
 CACHE_TTL_S = 5.0
@@ -64,7 +64,7 @@ async def reveal_task(secrets: Secrets | None, task: Task) -> tuple[Task, Reveal
     """A copy of the task with its secrets put in, for the call that hands it out (the task itself
     keeps its placeholders). The cheap test first: input whose JSON text does not hold the marker
     names no secret. Raises one of UNREVEALABLE."""
-    if secrets is None or MARKER not in payloads.text(task, "input"):
+    if secrets is None or MARKER not in input_text(task):
         return task, Revealed(task.input, {})
     shown = await secrets.reveal(task.input)
     return replace(task, input=shown.input, loaded=None, encoded=None), shown
