@@ -15,7 +15,7 @@ from podium.service.clock import SystemClock
 from podium.service.secrets import CACHE_TTL_S, Secrets
 from podium.service.waker import Waker
 from podium.store import open_store
-from tests.api.helpers import assert_error
+from tests.api.helpers import assert_error, eventually
 from tests.api.secrets_support import KEY, OTHER_KEY, VALUE, put_secret, running, sdk_body
 
 JSON = {"Content-Type": "application/json"}
@@ -194,3 +194,26 @@ async def test_the_cache_follows_changes(db_url: str) -> None:
         assert await notified.values({"K"}) == {}
     finally:
         await store.close()
+
+
+async def test_another_server_process_drops_its_cache_when_notified(db_url: str) -> None:
+    """On PostgreSQL a change through one server reaches the others' caches by NOTIFY, not the TTL."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite has one server process per database: nothing to notify")
+    async with running(db_url) as (_, one), running(db_url) as (other_app, _):
+        other = other_app.state.secrets
+        other.ttl_s = 3600.0  # only a notification can make it read again
+        await put_secret(one, "T", "first")
+        assert await other.values({"T"}) == {"T": "first"}
+        await put_secret(one, "T", "second")
+
+        async def seen() -> bool:
+            return bool(await other.values({"T"}) == {"T": "second"})
+
+        await eventually(seen, timeout=5)
+        assert (await one.delete("/api/secrets/T")).status_code == 200
+
+        async def gone() -> bool:
+            return bool(await other.values({"T"}) == {})
+
+        await eventually(gone, timeout=5)
