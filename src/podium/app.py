@@ -25,6 +25,7 @@ from podium.api.conductor import (
     tasks,
     workflow,
 )
+from podium.api.conductor import secrets as secret_routes
 from podium.api.conductor.docs import ConductorError
 from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
@@ -35,6 +36,7 @@ from podium.api.tnco import routes as tnco_routes
 from podium.auth.guard import Guard
 from podium.auth.keys import Keys
 from podium.auth.throttle import Throttle
+from podium.cipher import Cipher
 from podium.events.hub import Brokers
 from podium.events.support import kafka_unavailable
 from podium.loops.checkpoint import run_checkpoint_loop
@@ -56,6 +58,7 @@ from podium.service.executions import TIMER_CHANNEL, Executions
 from podium.service.metadata import Metadata
 from podium.service.remote import Remote
 from podium.service.schedules import Schedules
+from podium.service.secrets import Secrets
 from podium.service.sigma import Processes
 from podium.service.starts import start_failure_workflow
 from podium.service.tango import Heartbeat, Tango
@@ -90,6 +93,10 @@ def sandbox_of(settings: Settings) -> Sandbox:
                           workers=settings.script_workers, quick_s=settings.script_quick_limit_ms / 1000))
 
 
+def _key(settings: Settings) -> str | None:
+    return settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, loops: bool = True) -> FastAPI:
     settings = settings or Settings.load()
     clock = clock or SystemClock()
@@ -116,7 +123,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                           status_webhook=settings.status_webhook_url, max_payload_bytes=settings.max_payload_bytes,
                           kafka_unavailable=kafka_unavailable(settings.kafka_bootstrap_servers))
         executions = Executions(store, meta, context, clock, waker, start_failure_workflow=start_failure_workflow)
-        task_service, workflow_service = Tasks(executions, polls), Workflows(executions)
+        secret_store = Secrets(store, clock, Cipher(_key(settings)), waker=waker)
+        app.state.secrets = secret_store
+        task_service, workflow_service = Tasks(executions, polls, secret_store), Workflows(executions)
         event_handlers = EventHandlers(executions, workflow_service, task_service)
         app.state.services = Services(meta, executions, workflow_service, task_service, event_handlers)
         http_client = new_client(outbound)  # shared by HTTP tasks, REMOTE/TANGO, BBS callbacks, webhooks
@@ -124,12 +133,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.schedules = Schedules(executions)
         app.state.lifecycle = Lifecycle(executions, settings.tnco_intent_workflows)
         app.state.processes = Processes(executions)
-        remote = Remote(executions, http_client, settings.tango_members)
+        remote = Remote(executions, http_client, settings.tango_members, secret_store)
         app.state.tango = Tango(executions, remote, Heartbeat(
             settings.tango_heartbeat_mode, int(settings.tango_heartbeat_period_s * 1000),
             settings.tango_heartbeat_misses))
-        runner = Runner(task_service, handlers(settings, executions, http_client, brokers, remote))
-        bbs = Bbs(executions, bbs_config(settings), http_client)
+        runner = Runner(task_service, handlers(settings, executions, http_client, brokers, remote, secret_store))
+        bbs = Bbs(executions, bbs_config(settings), http_client, secret_store)
         app.state.bbs = bbs
         app.state.store = store
         app.state.keys = Keys(store, ttl_s=settings.token_ttl_s)
@@ -173,7 +182,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
                    events.router, scheduler.router, schema.router, bbs_routes.router, tango_routes.router,
-                   tnco_routes.router, sigma_routes.router) if api else (misc.router,):
+                   tnco_routes.router, sigma_routes.router, secret_routes.router) if api else (misc.router,):
         app.include_router(router)
     if api and settings.auth == "keys":  # with auth off, /api/token is a 404 as in Conductor OSS
         app.include_router(keys.router)

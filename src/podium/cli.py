@@ -45,6 +45,7 @@ _PROGRAMS = {  # name: (module with main(argv), help)
     "worker": ("podium.worker.cli", "run Python task workers (podium worker module:object --help)"),
     "agent": ("podium.agent.cli", "run the command agent: BBS cell or COMMAND tasks (podium agent --help)"),
     "keys": ("podium.auth.cli", "manage API keys: create, list, revoke (podium keys --help)"),
+    "secrets": ("podium.secrets.cli", "set, list and delete secrets in the database (podium secrets --help)"),
 }
 
 

@@ -9,6 +9,7 @@
     ├── PayloadTooLarge     a payload over the configured limit          (413)
     │   └── api.limits.BodyTooLarge   a chunked request body, found too large while read
     ├── OutboundRefused     a call the outbound policy forbids           (403; the callers catch it)
+    ├── SecretsUnavailable  secrets cannot be stored or read: no PODIUM_SECRET_KEY, or another one (503)
     └── StoreError          the database failed                          (500)
         └── StoreUnavailable   the database cannot be reached right now  (503, retryable)
 
@@ -84,6 +85,14 @@ class OutboundRefused(PodiumError):
     def __init__(self, refusal: Refusal) -> None:
         super().__init__(str(refusal))
         self.refusal = refusal
+
+
+class SecretsUnavailable(PodiumError):
+    """Secrets cannot be encrypted or decrypted here: the server has no secret key, or not the one
+    a value was stored with. 503 as for a sealed vault: the request is sound, this server cannot
+    serve it until its operator configures the key; retrying the same server will not help."""
+
+    status = 503
 
 
 class StoreError(PodiumError):

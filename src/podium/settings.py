@@ -7,15 +7,17 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from podium.cipher import parse_keys
 from podium.outbound.policy import parse_network
 from podium.web.origin import canonical
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PODIUM_", extra="ignore")
+    # Errors never quote the value given: a secret key or a database URL's password stays out of them.
+    model_config = SettingsConfigDict(env_prefix="PODIUM_", extra="ignore", hide_input_in_errors=True)
 
     host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 for every interface).")
     port: int = Field(8080, description="HTTP port.")
@@ -115,6 +117,10 @@ class Settings(BaseSettings):
     sigma_delete_missing_status: int = Field(
         204, description="SIGMA: the answer to DELETE of a process that does not exist (204 as the seed says, "
                          "or 404 as DigitalOcean-style APIs do).")
+    secret_key: SecretStr | None = Field(
+        None, description="Key that encrypts secrets at rest (${workflow.secrets.NAME}): a Fernet key (32 bytes, "
+                          "url-safe base64; `podium secrets keygen` makes one), or several separated by commas, "
+                          "the first encrypting and every one decrypting. Unset, secrets cannot be stored or read.")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
 
     @field_validator("http_allowed_hosts", "http_denied_hosts")
@@ -132,6 +138,13 @@ class Settings(BaseSettings):
         if wrong:
             raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(wrong)}")
         return [origin for origin in found if origin is not None]
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            parse_keys(value.get_secret_value())  # a malformed key stops the server at start-up
+        return value
 
     @field_validator("sigma_delete_missing_status")
     @classmethod

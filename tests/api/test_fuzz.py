@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
+from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
@@ -70,8 +71,10 @@ SHORT_WAITS: dict[str, Callable[[Case], None]] = {
 
 
 @pytest.fixture(params=backends())
-def fuzzed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
-    """A real server on a fresh database: SQLite in a temp file, or a PostgreSQL clone."""
+def fuzzed(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerProcess]:
+    """A real server on a fresh database: SQLite in a temp file, or a PostgreSQL clone; with a secret
+    key, so that storing a secret is not refused (503)."""
+    monkeypatch.setenv("PODIUM_SECRET_KEY", Fernet.generate_key().decode())
     if request.param == "sqlite":
         server = start_server(tmp_path / "podium.db", tmp_path / "server.log")
         name = None

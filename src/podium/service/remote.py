@@ -20,6 +20,7 @@ from podium.errors import NotFound
 from podium.model.enums import TaskStatus
 from podium.model.records import Task, Timer
 from podium.service.executions import TIMER_CHANNEL, Executions
+from podium.service.secrets import UNREVEALABLE, Revealed, Secrets, reveal_task
 from podium.store import tango as store
 from podium.store.executions import get_execution
 from podium.store.tasks import get_task
@@ -38,9 +39,11 @@ class NotRunning(Exception):
 
 
 class Remote:
-    def __init__(self, x: Executions, client: httpx.AsyncClient, configured: Mapping[str, Any]) -> None:
+    def __init__(self, x: Executions, client: httpx.AsyncClient, configured: Mapping[str, Any],
+                 secrets: Secrets | None = None) -> None:
         self.x = x
         self.client = client
+        self.secrets = secrets  # put into the status and stop calls, as into the start call
         self.configured = {name: _member(name, value) for name, value in configured.items()}
         self._jobs: set[asyncio.Task[None]] = set()
         x.timer_handlers[POLL_MEMBER] = self.on_poll_timer
@@ -115,13 +118,16 @@ class Remote:
 
     async def _poll(self, task: Task) -> None:
         beat = heartbeat_of(task.input)
+        revealed = Revealed(task.input, {})
         try:
-            base = await self.base_url(task.input)
-            answer = await members.call(self.client, base, _path(task, "statusPath", "status_request"),
-                                        params_of(task))
+            shown, revealed = await reveal_task(self.secrets, task)
+            base = await self.base_url(shown.input)
+            answer = await members.call(self.client, base, _path(shown, "statusPath", "status_request"),
+                                        params_of(shown))
             status = status_of(answer)
-        except (MemberError, LookupError) as exc:
+        except (MemberError, LookupError, *UNREVEALABLE) as exc:
             answer, status = str(exc), None
+        answer = revealed.redact(answer)  # kept in the task's output
         if status in ("ready", "stopping", None):  # no working member behind it: a missed beat
             status = None
         try:
@@ -137,14 +143,17 @@ class Remote:
             self._spawn(self._stop(task))
 
     async def _stop(self, task: Task) -> None:
+        revealed = Revealed(task.input, {})
         try:
-            base = await self.base_url(task.input)
-            answer = await members.call(self.client, base, _path(task, "stopPath", "stop"), params_of(task))
-        except (MemberError, LookupError) as exc:
+            shown, revealed = await reveal_task(self.secrets, task)
+            base = await self.base_url(shown.input)
+            answer = await members.call(self.client, base, _path(shown, "stopPath", "stop"), params_of(shown))
+        except (MemberError, LookupError, *UNREVEALABLE) as exc:
             log.warning("member stop failed", extra={"action": "remote_stop_failed", "task_id": task.task_id,
-                                                     "error": str(exc)})
+                                                     "error": revealed.redact(str(exc))})
             return
-        log.info("member stopped", extra={"action": "remote_stopped", "task_id": task.task_id, "answer": answer})
+        log.info("member stopped", extra={"action": "remote_stopped", "task_id": task.task_id,
+                                          "answer": revealed.redact(answer)})
 
     # --- plumbing ------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from podium.model.records import QueueEntry, Task, TaskLog, queue_name
 from podium.model.wire import task_json, task_summary
 from podium.service.context import PollTracker
 from podium.service.executions import Executions, Outcome
+from podium.service.handout import hand_out
+from podium.service.secrets import Secrets
 from podium.store.executions import get_execution
 from podium.store.queue import dequeue, enqueue, queue_overview, queue_size, queue_sizes, scheduled_without_queue_entry
 from podium.store.session import Session
@@ -39,9 +41,10 @@ FALLBACK_POLL_S = 1.0  # a long poll looks again at least this often, even if no
 
 
 class Tasks:
-    def __init__(self, executions: Executions, polls: PollTracker) -> None:
+    def __init__(self, executions: Executions, polls: PollTracker, secrets: Secrets | None = None) -> None:
         self.x = executions
         self.polls = polls
+        self.secrets = secrets  # put into a task's input when it is handed out (see service.handout)
 
     # --- polling -------------------------------------------------------------------------------
 
@@ -56,7 +59,7 @@ class Tasks:
             claimed = await self._claim(qname, task_type, worker_id, count)
             remaining = deadline - time.monotonic()
             if claimed or remaining <= 0:
-                return [task_json(t) for t in claimed]
+                return await hand_out(claimed, self.secrets, self.update)
             await self.x.waker.wait(qname, min(remaining, FALLBACK_POLL_S), since=seen)
 
     async def _claim(self, qname: str, task_type: str, worker_id: str | None, count: int) -> list[Task]:
@@ -153,7 +156,8 @@ class Tasks:
             self.x.after_commit(outcome)
         if task is not None:
             self.polls.record(task.queue_name, task.domain, result.worker_id, self.x.clock.now())
-        return task_json(following[0]) if following else None
+        answers = await hand_out(following, self.secrets, self.update)
+        return answers[0] if answers else None
 
     async def _apply(self, s: Session, result: TaskResult) -> tuple[Task | None, Outcome | None]:
         _check_result(result)

@@ -79,6 +79,20 @@ def task_row(task: Task) -> tuple[Any, ...]:
     )
 
 
+_TASK_INPUT = TASK_COLUMNS.index("input")
+
+
+def input_text(task: Task) -> str:
+    """The task's input as JSON text: the text last read or written (a task just claimed has it at
+    hand, at no cost), else encoded now. Text that predates a change made in memory since is stale:
+    for a cheap look at what a stored task holds, not for writing."""
+    loaded = task.loaded
+    text = loaded[_TASK_INPUT] if loaded is not None else None
+    if isinstance(text, str):
+        return text
+    return text.decode() if isinstance(text, bytes) else payloads.text(task, "input")
+
+
 def _loop_ref(ref_name: str) -> str | None:
     """A loop iteration's reference name without the iteration; None outside loops."""
     base = base_ref(ref_name)

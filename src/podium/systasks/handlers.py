@@ -13,24 +13,29 @@ from podium.model.enums import TaskStatus
 from podium.model.records import Task
 from podium.service.executions import Executions
 from podium.service.remote import Remote
+from podium.service.secrets import Secrets
 from podium.settings import Settings
 from podium.store.executions import get_execution
 from podium.systasks import http
 from podium.systasks.remote import RemoteTask
 from podium.systasks.runner import Handler, Report
 from podium.systasks.scripts import script_handlers
+from podium.systasks.secrets import WithSecrets
 from podium.systasks.workflows import WorkflowStarter
 
 
 def handlers(settings: Settings, executions: Executions, client: httpx.AsyncClient,
-             brokers: Brokers, remote: Remote) -> dict[str, Handler]:
+             brokers: Brokers, remote: Remote, secrets: Secrets | None = None) -> dict[str, Handler]:
+    """The system tasks served; those that call out (HTTP, REMOTE) get `${workflow.secrets.NAME}`
+    put into their calls (see systasks.secrets)."""
     starter = WorkflowStarter(executions)
-    table: dict[str, Handler] = {"HTTP": HttpTask(client, settings.max_payload_bytes),
-            "SUB_WORKFLOW": starter.sub_workflow,
-            "START_WORKFLOW": starter.start_workflow,
-            "EVENT": EventTask(executions, brokers),
-            "REMOTE": RemoteTask(remote)}
-    return table | script_handlers(executions.context.sandbox)
+    calling: dict[str, Handler] = {"HTTP": HttpTask(client, settings.max_payload_bytes), "REMOTE": RemoteTask(remote)}
+    if secrets is not None:
+        calling = {name: WithSecrets(handler, secrets) for name, handler in calling.items()}
+    table: dict[str, Handler] = {"SUB_WORKFLOW": starter.sub_workflow,
+                                 "START_WORKFLOW": starter.start_workflow,
+                                 "EVENT": EventTask(executions, brokers)}
+    return calling | table | script_handlers(executions.context.sandbox)
 
 
 class HttpTask:

@@ -14,16 +14,18 @@ from podium.service.bbs.convergence import CONVERGE_TIMER, Convergence, Report
 from podium.service.bbs.projection import Projection
 from podium.service.bbs.tasks import BbsConfig, BbsTasks
 from podium.service.executions import Executions
+from podium.service.secrets import Secrets
 
 __all__ = ["Bbs", "BbsConfig", "Report"]
 
 
 class Bbs:
-    def __init__(self, x: Executions, config: BbsConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, x: Executions, config: BbsConfig, client: httpx.AsyncClient,
+                 secrets: Secrets | None = None) -> None:
         self.x = x
         self.config = config
         self.cells = Cells(x, config.cell_ttl_ms)
-        self.tasks = BbsTasks(x, self.cells, config)
+        self.tasks = BbsTasks(x, self.cells, config, secrets)
         self.callbacks = Callbacks(x, self.tasks, client, config.callback_workers)
         self.convergence = Convergence(x, self.tasks, config)
         x.observers[WORKFLOW_TYPE] = Projection(x)

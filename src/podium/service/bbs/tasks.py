@@ -3,10 +3,11 @@ each one unit of work over the task's execution and its BBS row."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from podium.engine import task_updates
@@ -31,6 +32,7 @@ from podium.model.records import Task
 from podium.service.bbs.cells import Cells
 from podium.service.bbs.changes import Change, after_commit, change, now_ns, record
 from podium.service.executions import Executions
+from podium.service.secrets import UNREVEALABLE, Secrets
 from podium.service.starts import start_in_session
 from podium.store import bbs as store
 from podium.store.executions import delete_execution, get_execution
@@ -55,10 +57,11 @@ class BbsConfig:
 
 
 class BbsTasks:
-    def __init__(self, x: Executions, cells: Cells, config: BbsConfig) -> None:
+    def __init__(self, x: Executions, cells: Cells, config: BbsConfig, secrets: Secrets | None = None) -> None:
         self.x = x
         self.cells = cells
         self.config = config
+        self.secrets = secrets  # put into a definition when it is offered to a cell
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -224,8 +227,25 @@ class BbsTasks:
             found = await self._reserve(domain, cell_id, count)
             remaining = deadline - time.monotonic()
             if found or remaining <= 0:
-                return found
+                return await self._hand_out(found)
             await self.x.waker.wait(domain, min(remaining, FALLBACK_OFFER_S), since=seen)
+
+    async def _hand_out(self, found: list[BbsTask]) -> list[BbsTask]:
+        """The offered tasks with `${workflow.secrets.NAME}` in their definitions put in (the rows
+        keep the placeholders: `get_by_task_guid` and `list` show them). A task whose secrets cannot
+        be put in is not offered: it fails (Completed, failed) with a reason naming the secret."""
+        if self.secrets is None:
+            return found
+        offered = []
+        for task in found:
+            try:
+                shown = await self.secrets.reveal(task.definition)
+            except UNREVEALABLE as exc:
+                with contextlib.suppress(BbsError):  # it moved on meanwhile (cancelled, say)
+                    await self.fail(task.task_guid, exc.message)
+                continue
+            offered.append(replace(task, definition=shown.input) if shown.values else task)
+        return offered
 
     async def _reserve(self, domain: str, cell_id: str, count: int) -> list[BbsTask]:
         now = self.x.clock.now()

@@ -288,6 +288,16 @@ CREATE TABLE schema_defs (
     PRIMARY KEY (name, version)
 );
 
+-- Secrets (the Orkes secret API, ${workflow.secrets.NAME}): the value encrypted with the server's
+-- secret key (a Fernet token), never in clear; tags as a JSON list of {key, value, type}.
+CREATE TABLE secrets (
+    name        TEXT    PRIMARY KEY,
+    value       TEXT    NOT NULL,
+    tags        TEXT    NOT NULL DEFAULT '[]',
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL
+);
+
 -- API keys (issue 16): the secret is kept only as a slow hash; a revoked key stays listed.
 CREATE TABLE api_keys (
     key_id      TEXT    PRIMARY KEY,
