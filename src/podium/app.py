@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from podium.__about__ import __version__
-from podium.api import openapi
+from podium.api import openapi, ops
 from podium.api.bbs import routes as bbs_routes
 from podium.api.conductor import (
     admin,
@@ -41,12 +41,17 @@ from podium.events.hub import Brokers
 from podium.events.support import kafka_unavailable
 from podium.loops.checkpoint import run_checkpoint_loop
 from podium.loops.events import EventProcessor
+from podium.loops.heartbeat import Beat, Heartbeats, no_beat
 from podium.loops.indexer import run_indexer_loop
+from podium.loops.lag import run_lag_loop
 from podium.loops.metadata import METADATA_CHANNEL, run_metadata_loop
 from podium.loops.outbox import run_outbox_loop
 from podium.loops.polldata import flush, run_poll_data_loop
 from podium.loops.repair import run_repair_loop
 from podium.loops.timers import run_timer_loop
+from podium.metrics.families import Metrics
+from podium.metrics.gauges import DatabaseGauges
+from podium.metrics.http import RequestTimer
 from podium.outbound import OutboundPolicy
 from podium.outbound.transport import new_client
 from podium.sandbox import MB, Limits, Sandbox
@@ -69,12 +74,15 @@ from podium.service.workflows import Workflows
 from podium.settings import Settings
 from podium.store import open_store
 from podium.store.polls import list_poll_data
+from podium.store.port import Store
 from podium.systasks.handlers import handlers
 from podium.systasks.runner import Runner
 from podium.ui import routes as ui_routes
 from podium.web import docs
 from podium.web.csrf import CsrfGuard
 from podium.web.headers import SecurityHeaders
+
+POLLER_WINDOW_MS = 60_000  # podium_pollers counts the workers seen polling in this window
 
 
 def bbs_config(settings: Settings) -> BbsConfig:
@@ -101,6 +109,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     settings = settings or Settings.load()
     clock = clock or SystemClock()
     outbound = OutboundPolicy.from_settings(settings)  # every call the server makes obeys it
+    metrics = Metrics() if settings.metrics else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,6 +117,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                            statement_cache=settings.database_statement_cache)
         await store.open()
         await store.migrate()
+        heartbeats = app.state.heartbeats = Heartbeats()
+        if metrics is not None:
+            store.on_commit = metrics.db_commit.observe
         waker, polls = Waker(), PollTracker()
         meta = Metadata(store, clock)
         broadcaster = getattr(store, "broadcaster", None)
@@ -122,7 +134,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                           task_notices=settings.task_status_listener,
                           status_webhook=settings.status_webhook_url, max_payload_bytes=settings.max_payload_bytes,
                           kafka_unavailable=kafka_unavailable(settings.kafka_bootstrap_servers))
-        executions = Executions(store, meta, context, clock, waker, start_failure_workflow=start_failure_workflow)
+        executions = Executions(store, meta, context, clock, waker, start_failure_workflow=start_failure_workflow,
+                                metrics=metrics)
+        if metrics is not None:
+            app.state.gauges = _gauges(store, clock, polls, metrics)
         secret_store = Secrets(store, clock, Cipher(_key(settings)), waker=waker)
         app.state.secrets = secret_store
         task_service, workflow_service = Tasks(executions, polls, secret_store), Workflows(executions)
@@ -144,12 +159,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.keys = Keys(store, ttl_s=settings.token_ttl_s)
         if isinstance(clock, FakeClock):
             clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
-        housekeeping = [run_checkpoint_loop(store), run_poll_data_loop(store, polls)]
+        beat = heartbeats.beat if loops else _unwatched
+        housekeeping = [run_checkpoint_loop(store, beat=beat("checkpoint", 1.0)),
+                        run_poll_data_loop(store, polls, beat=beat("poll_data", 1.0))]
+        if metrics is not None:
+            housekeeping.append(run_lag_loop(metrics))
         if broadcaster is not None:
             housekeeping.append(run_metadata_loop(meta, waker))
-        engine = [run_timer_loop(executions), run_indexer_loop(executions), run_repair_loop(executions),
-                  runner.run(), EventProcessor(event_handlers, brokers).run(),
-                  run_outbox_loop(executions, http_client, brokers)] if settings.role != "api" else []
+        engine = [run_timer_loop(executions, beat("timers", 1.0)), run_indexer_loop(executions, beat("indexer", 1.1)),
+                  run_repair_loop(executions, beat=beat("repair", 60.0)), runner.run(),
+                  EventProcessor(event_handlers, brokers).run(),
+                  run_outbox_loop(executions, http_client, brokers, beat("outbox", 1.0)),
+                  ] if settings.role != "api" else []
         if loops and settings.role != "api":
             await bbs.open()
         running = [asyncio.create_task(loop) for loop in [*housekeeping, *engine]] if loops else []
@@ -169,12 +190,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await flush(store, polls)
             await http_client.aclose()
             await brokers.close()
+            if metrics is not None:
+                metrics.registry.unregister(app.state.gauges)
             await store.close()
 
     app = FastAPI(title="Podium", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json",
                   description="Workflow and process orchestration server with a Conductor-compatible API.")
     app.state.settings = settings
+    app.state.metrics = metrics
     app.state.login_throttle = Throttle(settings.login_attempts)
     errors.install(app)
     openapi.install(app, models=[ConductorError])
@@ -182,7 +206,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
                    events.router, scheduler.router, schema.router, bbs_routes.router, tango_routes.router,
-                   tnco_routes.router, sigma_routes.router, secret_routes.router) if api else (misc.router,):
+                   tnco_routes.router, sigma_routes.router, secret_routes.router, ops.router) if api else (
+                       misc.router, ops.router):
         app.include_router(router)
     if api and settings.auth == "keys":  # with auth off, /api/token is a 404 as in Conductor OSS
         app.include_router(keys.router)
@@ -193,5 +218,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.add_middleware(CsrfGuard, trusted_origins=settings.trusted_origins)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
     app.add_middleware(Guard, routes=app.router.routes, enabled=settings.auth == "keys")
-    app.add_middleware(SecurityHeaders)  # outermost: every answer gets them, a 401 or 413 included
+    app.add_middleware(SecurityHeaders)  # every answer gets them, a 401 or 413 included
+    if metrics is not None:
+        app.add_middleware(RequestTimer, metrics=metrics)  # outermost: times every request
     return app
+
+
+def _unwatched(name: str, period_s: float) -> Beat:
+    """No loops run (tests that drive the app alone): none is watched."""
+    return no_beat
+
+
+def _gauges(store: Store, clock: Clock, polls: PollTracker, metrics: Metrics) -> DatabaseGauges:
+    """The gauges read at scrape time, in this app's registry."""
+    gauges = DatabaseGauges(store, clock.now, lambda: polls.pollers(clock.now() - POLLER_WINDOW_MS))
+    metrics.registry.register(gauges)
+    return gauges

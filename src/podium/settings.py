@@ -32,6 +32,7 @@ class Settings(BaseSettings):
                            "only (timers, system tasks, events). Split roles need a shared PostgreSQL.")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
+    metrics: bool = Field(True, description="Record Prometheus metrics and serve them at GET /metrics.")
     auth: Literal["off", "keys"] = Field(
         "off", description="off: no authentication (refused on a non-loopback host unless insecure); keys: "
                            "every call carries a token from an API key (podium keys create).")

@@ -37,6 +37,7 @@ _EXCEPTIONS: dict[tuple[str, str], Access] = {
     **{("GET", path): Access.PUBLIC for path in (
         "/", "/health", "/api/health", "/api/version", "/docs", "/docs/oauth2-redirect", "/redoc",
         "/openapi.json", "/api-docs", "/ui/login")},
+    ("GET", "/ready"): Access.PUBLIC,  # load balancers carry no token
     ("POST", "/api/token"): Access.PUBLIC,
     ("POST", "/ui/login"): Access.PUBLIC,
     ("POST", "/ui/logout"): Access.PUBLIC,

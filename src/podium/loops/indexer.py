@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 from podium.loops import failed
+from podium.loops.heartbeat import Beat, no_beat
 from podium.service.executions import INDEX_CHANNEL, Executions
 from podium.service.indexing import index_pending
 
@@ -15,8 +16,9 @@ log = logging.getLogger(__name__)
 PAUSE_S = 0.1
 
 
-async def run_indexer_loop(x: Executions) -> None:
+async def run_indexer_loop(x: Executions, beat: Beat = no_beat) -> None:
     while True:
+        beat()
         await x.waker.wait(INDEX_CHANNEL, 1.0)
         await asyncio.sleep(PAUSE_S)  # let a burst of commits gather into one batch
         try:

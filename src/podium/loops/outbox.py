@@ -14,6 +14,7 @@ from podium.errors import OutboundRefused
 from podium.events.address import parse_address
 from podium.events.hub import Brokers
 from podium.loops import failed
+from podium.loops.heartbeat import Beat, no_beat
 from podium.service.executions import OUTBOX_CHANNEL, Executions
 from podium.store import events as store
 
@@ -27,8 +28,10 @@ IDLE_WAIT_S = 1.0
 TIMEOUT_S = 10.0
 
 
-async def run_outbox_loop(x: Executions, client: httpx.AsyncClient, brokers: Brokers) -> None:
+async def run_outbox_loop(x: Executions, client: httpx.AsyncClient, brokers: Brokers,
+                          beat: Beat = no_beat) -> None:
     while True:
+        beat()
         seen = x.waker.generation(OUTBOX_CHANNEL)
         try:
             if await deliver_due(x, client, brokers) >= BATCH:

@@ -8,6 +8,7 @@ import asyncio
 import logging
 
 from podium.loops import failed
+from podium.loops.heartbeat import Beat, no_beat
 from podium.service.context import PollTracker
 from podium.store.polls import list_poll_data, save_poll_data
 from podium.store.port import Store
@@ -15,8 +16,10 @@ from podium.store.port import Store
 log = logging.getLogger(__name__)
 
 
-async def run_poll_data_loop(store: Store, polls: PollTracker, interval_s: float = 1.0) -> None:
+async def run_poll_data_loop(store: Store, polls: PollTracker, interval_s: float = 1.0,
+                             beat: Beat = no_beat) -> None:
     while True:
+        beat()
         await asyncio.sleep(interval_s)
         await flush(store, polls)
         if store.dialect == "postgresql":

@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 from podium.loops import failed
+from podium.loops.heartbeat import Beat, no_beat
 from podium.model.records import Timer
 from podium.service import timers
 from podium.service.executions import TIMER_CHANNEL, Executions
@@ -18,8 +19,9 @@ BATCH = 200
 MAX_SLEEP_S = 1.0
 
 
-async def run_timer_loop(x: Executions) -> None:
+async def run_timer_loop(x: Executions, beat: Beat = no_beat) -> None:
     while True:
+        beat()
         seen = x.waker.generation(TIMER_CHANNEL)
         try:
             fired = await fire_due(x)
@@ -38,6 +40,10 @@ async def fire_due(x: Executions) -> int:
     a burst of them shares commits."""
     async with x.store.reader() as s:
         due = await due_timers(s, x.clock.now(), BATCH)
+    if x.metrics is not None and due:
+        now = x.clock.now()
+        for timer in due:
+            x.metrics.timer_lag.observe(max(now - timer.due_at, 0) / 1000)
     own = [t for t in due if t.kind not in x.timer_handlers]
     others = [t for t in due if t.kind in x.timer_handlers]
     await asyncio.gather(*(_fire(x, timer) for timer in others))

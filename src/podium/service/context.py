@@ -21,10 +21,21 @@ class PollTracker:
     def __init__(self) -> None:
         self._latest: dict[str, PollData] = {}
         self._dirty: set[str] = set()
+        self._workers: dict[tuple[str, str | None, str | None], int] = {}  # (queue, domain, worker) -> last poll
 
     def record(self, queue_name: str, domain: str | None, worker_id: str | None, now: int) -> None:
         self._latest[queue_name] = PollData(queue_name, domain, worker_id, now)
         self._dirty.add(queue_name)
+        self._workers[(queue_name, domain, worker_id)] = now
+
+    def pollers(self, since: int) -> dict[str, int]:
+        """Workers (by id) that polled each task type since `since`; forgets the older ones."""
+        self._workers = {k: t for k, t in self._workers.items() if t >= since}
+        counts: dict[str, set[str | None]] = {}
+        for queue, domain, worker in self._workers:
+            task_type = queue[len(domain) + 1:] if domain else queue
+            counts.setdefault(task_type, set()).add(worker)
+        return {task_type: len(workers) for task_type, workers in counts.items()}
 
     def last_poll_time(self, queue_name: str) -> int | None:
         found = self._latest.get(queue_name)

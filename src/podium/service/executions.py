@@ -29,6 +29,7 @@ from podium.engine.state import (
 )
 from podium.engine.turn import Turn
 from podium.errors import NotFound, PayloadTooLarge
+from podium.metrics.families import Metrics
 from podium.model.records import CHILD_ENDED, TASK_TIMER, Execution, QueueEntry, Task, Timer
 from podium.service.clock import Clock
 from podium.service.context import Context
@@ -108,8 +109,10 @@ class FailureWorkflowStarter(Protocol):
 
 class Executions:
     def __init__(self, store: Store, metadata: Metadata, context: Context, clock: Clock,
-                 waker: Waker, *, start_failure_workflow: FailureWorkflowStarter) -> None:
+                 waker: Waker, *, start_failure_workflow: FailureWorkflowStarter,
+                 metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics  # None: the `metrics` setting is off
         self.start_failure_workflow = start_failure_workflow
         self.metadata = metadata
         self.context = context
@@ -189,6 +192,8 @@ class Executions:
         queues = await self._apply_queue_ops(s, state)  # before the tasks: the lock order is queue -> tasks
         if state.deleted_task_ids:  # first: restart/rerun re-create the same (ref, retry) rows
             await delete_tasks(s, sorted(state.deleted_task_ids))
+        if self.metrics is not None:
+            self.metrics.tasks_settled(state)
         await insert_tasks(s, state.new_tasks())
         await update_tasks(s, state.dirty_tasks())
         outcome = await self._apply_effects(s, state)
@@ -199,6 +204,8 @@ class Executions:
             await update_execution(s, ex, reindex=bool(outcome.ended))
         if new or outcome.ended:
             self.waker.notify(INDEX_CHANNEL)
+            if self.metrics is not None:
+                self.metrics.workflow_moved(state, outcome.ended, new=new)
         observer = self.observers.get(ex.workflow_type)
         if observer is not None and not state.observed:
             await observer.changed(s, state, outcome)

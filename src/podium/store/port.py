@@ -9,6 +9,7 @@ claiming, wake-ups, error mapping, migrations).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from podium.store.session import Session
@@ -17,6 +18,8 @@ from podium.store.session import Session
 class Store(ABC):
     #: "sqlite" or "postgresql": the query compiler's placeholder style follows it.
     dialect: str
+    #: Told how long each commit took, in seconds (the metrics' `podium_db_commit_seconds`).
+    on_commit: Callable[[float], None] | None = None
 
     @abstractmethod
     async def open(self) -> None: ...

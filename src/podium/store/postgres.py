@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
@@ -259,8 +260,17 @@ class PostgresStore(Store):
         try:
             async with self.pool.acquire() as conn:
                 session = PgSession(conn)
-                async with conn.transaction():
+                transaction = conn.transaction()
+                await transaction.start()
+                try:
                     yield session
+                except BaseException:
+                    await transaction.rollback()
+                    raise
+                began = time.perf_counter()
+                await transaction.commit()
+                if self.on_commit is not None:
+                    self.on_commit(time.perf_counter() - began)
                 if session.started:  # holds no other lock now: waiting for the row is safe
                     await _mark_started(conn, session.started)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:

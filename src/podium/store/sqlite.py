@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -271,6 +272,7 @@ class SqliteStore(Store):
         batch, self._batch = self._batch, None
         if batch is None:
             return
+        began = time.perf_counter()
         try:
             with _translated():
                 self.writer.execute("COMMIT")
@@ -279,6 +281,8 @@ class SqliteStore(Store):
                 self.writer.execute("ROLLBACK")
             batch.set_exception(exc)
         else:
+            if self.on_commit is not None:
+                self.on_commit(time.perf_counter() - began)
             batch.set_result(None)
 
     @asynccontextmanager
