@@ -1,19 +1,16 @@
 """The metric families a server process records as it works, in one registry per app (tests build
 many apps in one process, so never the global default registry).
 
-Counters and histograms are per process (Prometheus sums them across processes). Recording is a
-dict lookup and an `inc`/`observe` per event: each family's children are kept by label values, so
-the hot path never goes through `labels()`.
+Counters and histograms are per process (Prometheus sums them across processes), kept as plain
+numbers (`podium.metrics.series`): recording one is a dict lookup and an addition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge
 
 from podium.engine.state import ExecutionState, WorkflowEnded
+from podium.metrics.series import CounterSeries, HistogramSeries, SeriesCollector
 from podium.model.records import Task
 from podium.store.rows import TASK_COLUMNS
 
@@ -26,48 +23,35 @@ _TERMINAL_TASK = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "FAI
 _STATUS_COLUMN = TASK_COLUMNS.index("status")  # in a task row as loaded
 
 
-class _Children:
-    """One family's children by label values, made once each."""
-
-    def __init__(self, family: Any) -> None:
-        self.family = family
-        self.known: dict[Hashable, Any] = {}
-
-    def __call__(self, *values: str) -> Any:
-        child = self.known.get(values)
-        if child is None:
-            child = self.known[values] = self.family.labels(*values)
-        return child
-
-
 class Metrics:
     def __init__(self) -> None:
-        self.registry = r = CollectorRegistry(auto_describe=False)
-        self.workflows_started = _Children(Counter(
-            "podium_workflows_started", "Workflow executions started", ["workflow_type"], registry=r))
-        self.workflows_finished = _Children(Counter(
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.workflows_started = CounterSeries("podium_workflows_started", "Workflow executions started",
+                                               ["workflow_type"])
+        self.workflows_finished = CounterSeries(
             "podium_workflows_finished", "Workflow executions that reached a terminal status",
-            ["workflow_type", "status"], registry=r))
-        self.workflow_duration = _Children(Histogram(
-            "podium_workflow_duration_seconds", "From creation to terminal status",
-            ["workflow_type", "status"], buckets=LONG_BUCKETS, registry=r))
-        self.tasks_finished = _Children(Counter(
-            "podium_tasks_finished", "Tasks that reached a terminal status", ["task_type", "status"], registry=r))
-        self.queue_wait = _Children(Histogram(
+            ["workflow_type", "status"])
+        self.workflow_duration = HistogramSeries(
+            "podium_workflow_duration_seconds", "From creation to terminal status", ["workflow_type", "status"],
+            LONG_BUCKETS)
+        self.tasks_finished = CounterSeries("podium_tasks_finished", "Tasks that reached a terminal status",
+                                            ["task_type", "status"])
+        self.queue_wait = HistogramSeries(
             "podium_task_queue_wait_seconds", "From scheduled to started (claimed), of finished tasks",
-            ["task_type"], buckets=LONG_BUCKETS, registry=r))
-        self.execution = _Children(Histogram(
-            "podium_task_execution_seconds", "From started to terminal status, of finished tasks",
-            ["task_type"], buckets=LONG_BUCKETS, registry=r))
-        self.http = _Children(Histogram(
-            "podium_http_request_duration_seconds", "HTTP requests by route template",
-            ["method", "route", "status"], buckets=SHORT_BUCKETS, registry=r))
-        self.db_commit = Histogram("podium_db_commit_seconds", "Database commits", buckets=SHORT_BUCKETS,
-                                   registry=r)
-        self.timer_lag = Histogram("podium_timer_lag_seconds", "How late durable timers fire",
-                                   buckets=SHORT_BUCKETS, registry=r)
+            ["task_type"], LONG_BUCKETS)
+        self.execution = HistogramSeries(
+            "podium_task_execution_seconds", "From started to terminal status, of finished tasks", ["task_type"],
+            LONG_BUCKETS)
+        self.http = HistogramSeries("podium_http_request_duration_seconds", "HTTP requests by route template",
+                                    ["method", "route", "status"], SHORT_BUCKETS)
+        self.db_commit = HistogramSeries("podium_db_commit_seconds", "Database commits", [], SHORT_BUCKETS)
+        self.timer_lag = HistogramSeries("podium_timer_lag_seconds", "How late durable timers fire", [],
+                                         SHORT_BUCKETS)
+        self.registry.register(SeriesCollector([
+            self.workflows_started, self.workflows_finished, self.workflow_duration, self.tasks_finished,
+            self.queue_wait, self.execution, self.http, self.db_commit, self.timer_lag]))
         self.loop_lag = Gauge("podium_event_loop_lag_seconds", "How late the event loop ran a 0.5 s sleep, last "
-                              "measured", registry=r)
+                              "measured", registry=self.registry)
 
     def tasks_settled(self, state: ExecutionState) -> None:
         """Count the tasks that reached a terminal status in this unit of work. Called before
@@ -83,16 +67,16 @@ class Metrics:
         """Count the execution's start (`new`) and its end, if this unit ended it."""
         ex = state.execution
         if new:
-            self.workflows_started(ex.workflow_type).inc()
+            self.workflows_started.inc(ex.workflow_type)
         for end in ended:
             if end.workflow_id == ex.workflow_id:
-                self.workflows_finished(ex.workflow_type, end.status).inc()
+                self.workflows_finished.inc(ex.workflow_type, end.status)
                 took = max(ex.end_time or ex.update_time, ex.create_time) - ex.create_time
-                self.workflow_duration(ex.workflow_type, end.status).observe(took / 1000)
+                self.workflow_duration.observe(took / 1000, ex.workflow_type, end.status)
 
     def _task_finished(self, task: Task) -> None:
-        self.tasks_finished(task.task_type, task.status).inc()
+        self.tasks_finished.inc(task.task_type, task.status.value)
         if task.start_time:
-            self.queue_wait(task.task_type).observe(max(task.start_time - task.scheduled_time, 0) / 1000)
+            self.queue_wait.observe(max(task.start_time - task.scheduled_time, 0) / 1000, task.task_type)
             if task.end_time:
-                self.execution(task.task_type).observe(max(task.end_time - task.start_time, 0) / 1000)
+                self.execution.observe(max(task.end_time - task.start_time, 0) / 1000, task.task_type)

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from podium.metrics.families import Metrics
 
 UNMATCHED = "unmatched"
+_STATUS = {code: str(code) for code in range(100, 600)}
 
 
 class RequestTimer:
@@ -40,7 +41,8 @@ class RequestTimer:
         try:
             await self.app(scope, receive, sending)
         finally:
-            self.metrics.http(scope["method"], _route(scope, root), str(status)).observe(time.perf_counter() - began)
+            took = time.perf_counter() - began
+            self.metrics.http.observe(took, scope["method"], _route(scope, root), _STATUS.get(status) or str(status))
 
 
 def _route(scope: Scope, root: str) -> str:
