@@ -109,6 +109,9 @@ def test_each_family_counts_what_happened(served: tuple[ServerProcess, httpx.Cli
     _ok(client.post("/api/scheduler/schedules", json={"name": f"paused_{suffix}", "periodMs": 3_600_000,
                                                       "startWorkflowRequest": {"name": ok}}))
     _ok(client.put(f"/api/scheduler/schedules/paused_{suffix}/pause"))
+    _ok(client.post("/processes", json={"process_name": f"p_{suffix}", "type": "ONE_SHOT"}))  # SIGMA: DORMANT
+    _ok(client.post("/v1/tasks/desire.r2", json={"task_guid": f"g_{suffix}", "domain": "d", "task_definition": {
+        "rootfs": "docker:///busybox", "action": {"run": {"path": "true"}}}}))  # BBS: Pending
     assert client.get(f"/api/workflow/{pending}", params={"includeTasks": "false"}).status_code == 200
     assert client.get("/no/such/path").status_code == 404
     time.sleep(1.1)  # the event-loop lag gauge is measured every half second; the DB gauges cached 1 s
@@ -140,8 +143,9 @@ def test_each_family_counts_what_happened(served: tuple[ServerProcess, httpx.Cli
     assert value(m, "podium_pollers", task_type=task) == 1
     assert value(m, "podium_schedules", state="active") == 1
     assert value(m, "podium_schedules", state="paused") == 1
-    assert named(m, "podium_bbs_tasks") == [] and named(m, "podium_sigma_processes") == []
-    assert named(m, "podium_tango_projects") == []
+    assert named(m, "podium_bbs_tasks") == [({"state": "Pending"}, 1.0)]
+    assert named(m, "podium_sigma_processes") == [({"state": "DORMANT"}, 1.0)]
+    assert named(m, "podium_tango_projects") == []  # none made: TANGO members are servers the test would start
     assert value(m, "podium_database_up") == 1
 
     routes = {labels["route"] for labels, _ in named(m, "podium_http_request_duration_seconds_count")}
