@@ -57,7 +57,7 @@ from podium.outbound.transport import new_client
 from podium.sandbox import MB, Limits, Sandbox
 from podium.service.bbs import Bbs, BbsConfig
 from podium.service.clock import Clock, FakeClock, SystemClock
-from podium.service.context import Context, PollTracker
+from podium.service.context import POLLER_WINDOW_MS, Context, PollTracker
 from podium.service.events import EventHandlers
 from podium.service.executions import TIMER_CHANNEL, Executions
 from podium.service.metadata import Metadata
@@ -81,8 +81,6 @@ from podium.ui import routes as ui_routes
 from podium.web import docs
 from podium.web.csrf import CsrfGuard
 from podium.web.headers import SecurityHeaders
-
-POLLER_WINDOW_MS = 60_000  # podium_pollers counts the workers seen polling in this window
 
 
 def bbs_config(settings: Settings) -> BbsConfig:

@@ -14,6 +14,9 @@ from podium.model.records import PollData
 from podium.sandbox import Sandbox
 from podium.service.metadata import Metadata
 
+POLLER_WINDOW_MS = 60_000  # `pollers` counts the workers seen polling in this window
+_MAX_WORKERS = 10_000  # workers remembered past which the ones outside the window are forgotten
+
 
 class PollTracker:
     """Last poll per queue: kept in memory on the hot path, written to the store in batches."""
@@ -48,6 +51,8 @@ class PollTracker:
                 self._latest[entry.queue_name] = entry
 
     def take_dirty(self) -> list[PollData]:
+        if len(self._workers) > _MAX_WORKERS:  # when nothing asks for `pollers` (metrics off, no scrapes)
+            self.pollers(max(self._workers.values()) - POLLER_WINDOW_MS)
         dirty = [self._latest[q] for q in self._dirty]
         self._dirty.clear()
         return dirty
