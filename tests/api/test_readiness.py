@@ -57,7 +57,7 @@ async def test_a_loop_that_stops_ticking_makes_it_unready(tmp_path: Path, monkey
             answer = await client.get("/ready")
             return dict(answer.json()) if answer.status_code == 503 else None
 
-        body = await eventually(unready, "the stuck indexer to make /ready 503", timeout=10)
+        body = await eventually(unready, "the stuck indexer to make /ready 503", timeout=20)
         assert body["failed"] == ["loops"], body
         assert body["checks"]["loops"].startswith("not ticking: indexer ("), body
         assert body["checks"]["database"] == "ok" and body["checks"]["schema"] == "ok"

@@ -17,8 +17,10 @@ def no_beat() -> None:
 
 
 def grace(period_s: float) -> float:
-    """How long after its last tick a loop with this period counts as stuck."""
-    return 2 * period_s + 1.0
+    """How long after its last tick a loop with this period counts as stuck: generous, so that a
+    round slowed by load (a long checkpoint, a busy database) does not take a server out of its
+    load balancer just when it is busiest."""
+    return 3 * period_s + 5.0
 
 
 class Heartbeats:
