@@ -13,6 +13,7 @@ from podium.__about__ import __version__
 from podium.api import openapi
 from podium.api.bbs import routes as bbs_routes
 from podium.api.conductor import admin, bulk, errors, events, metadata, misc, scheduler, schema, tasks, workflow
+from podium.api.conductor import audit as audit_routes
 from podium.api.conductor.docs import ConductorError
 from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
@@ -20,8 +21,10 @@ from podium.api.limits import BodyLimit
 from podium.api.sigma import routes as sigma_routes
 from podium.api.tango import routes as tango_routes
 from podium.api.tnco import routes as tnco_routes
+from podium.audit.middleware import AuditMiddleware
 from podium.events.hub import Brokers
 from podium.events.support import kafka_unavailable
+from podium.loops.audit import run_audit_retention_loop
 from podium.loops.checkpoint import run_checkpoint_loop
 from podium.loops.events import EventProcessor
 from podium.loops.indexer import run_indexer_loop
@@ -33,6 +36,7 @@ from podium.loops.timers import run_timer_loop
 from podium.outbound import OutboundPolicy
 from podium.outbound.transport import new_client
 from podium.sandbox import MB, Limits, Sandbox
+from podium.service.audit import AuditTrail
 from podium.service.bbs import Bbs, BbsConfig
 from podium.service.clock import Clock, FakeClock, SystemClock
 from podium.service.context import Context, PollTracker
@@ -114,9 +118,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         bbs = Bbs(executions, bbs_config(settings), http_client)
         app.state.bbs = bbs
         app.state.store = store
+        app.state.audit = trail = AuditTrail(store, clock)
         if isinstance(clock, FakeClock):
             clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
-        housekeeping = [run_checkpoint_loop(store), run_poll_data_loop(store, polls)]
+        housekeeping = [run_checkpoint_loop(store), run_poll_data_loop(store, polls),
+                        run_audit_retention_loop(trail, settings.audit_retention_days)]
         if broadcaster is not None:
             housekeeping.append(run_metadata_loop(meta, waker))
         engine = [run_timer_loop(executions), run_indexer_loop(executions), run_repair_loop(executions),
@@ -151,12 +157,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     openapi.install(app, models=[ConductorError])
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
     for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
-                   events.router, scheduler.router, schema.router, bbs_routes.router, tango_routes.router,
-                   tnco_routes.router, sigma_routes.router) if api else (misc.router,):
+                   events.router, scheduler.router, schema.router, audit_routes.router, bbs_routes.router,
+                   tango_routes.router, tnco_routes.router, sigma_routes.router) if api else (misc.router,):
         app.include_router(router)
     if api:
         app.include_router(ui_routes.router)
         app.mount("/ui/static", ui_routes.Static(directory=ui_routes.STATIC), name="ui-static")
         app.add_middleware(WorkerLane)
+        app.add_middleware(AuditMiddleware, clock=clock, worker_calls=settings.audit_worker_calls)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
     return app

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     sigma_delete_missing_status: int = Field(
         204, description="SIGMA: the answer to DELETE of a process that does not exist (204 as the seed says, "
                          "or 404 as DigitalOcean-style APIs do).")
+    audit_retention_days: int = Field(
+        90, ge=0, description="Audit trail entries are deleted this many days after the call; 0 = kept forever.")
+    audit_worker_calls: bool = Field(
+        False, description="Record worker traffic in the audit trail too (task polls, updates and logs, BBS cell "
+                           "calls, TANGO member reports): an extra write per call on the hot path.")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
 
     @field_validator("http_allowed_hosts", "http_denied_hosts")
