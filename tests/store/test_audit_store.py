@@ -13,7 +13,7 @@ import pytest
 from podium.ids import new_id
 from podium.model.audit import AuditEntry, Outcome
 from podium.store import Store
-from podium.store.audit import delete_entries_before, entries_about, insert_entry, search_entries
+from podium.store.audit import delete_entries_before, entries_about, insert_entry, search_entries, settle_entry
 from podium.store.executions import get_execution, insert_execution
 from podium.store.pending import PENDING, Pending, carry, note_targets
 from tests.store.test_contract import execution
@@ -27,11 +27,24 @@ def entry(at: int = 1000, targets: tuple[str, ...] = ("w1",), **kw: object) -> A
     return AuditEntry(**base)  # type: ignore[arg-type]
 
 
+class Drafted(Pending):
+    """A request's pending entry: audited (its entry names `w1`) or not."""
+
+    __slots__ = ("audited",)
+
+    def __init__(self, audited: bool = True) -> None:
+        super().__init__()
+        self.audited = audited
+
+    def draft(self) -> AuditEntry | None:
+        return entry(targets=("w1", *self.targets)) if self.audited else None
+
+
 @contextmanager
-def requested() -> Iterator[Pending]:
+def requested(audited: bool = True) -> Iterator[Pending]:
     """A request's pending entry in the current context, as the audit middleware sets it (in the
     task that serves the request)."""
-    found = Pending(lambda p: entry(targets=("w1", *p.targets)))
+    found = Drafted(audited)
     token = PENDING.set(found)
     try:
         yield found
@@ -93,13 +106,10 @@ async def test_a_task_started_during_the_request_never_carries_its_entry(store: 
 
 
 async def test_a_call_that_is_not_audited_writes_nothing(store: Store) -> None:
-    token = PENDING.set(Pending(lambda p: None))
-    try:
+    with requested(audited=False):
         async with store.unit() as s:
             await insert_execution(s, execution("w1"))
             assert await carry(s) is None
-    finally:
-        PENDING.reset(token)
     assert await _all(store) == []
 
 
@@ -115,3 +125,12 @@ async def test_old_entries_are_deleted_in_batches(store: Store) -> None:
     async with store.reader() as s:
         assert await entries_about(s, "w100", 10) == []
         assert [r[0] for r in await s.fetchall("SELECT target FROM audit_targets", ())] == ["w400"]
+
+
+async def test_an_entry_is_settled_by_its_key(store: Store) -> None:
+    written = entry()
+    async with store.unit() as s:
+        await insert_entry(s, written)
+        await settle_entry(s, written, 404, Outcome.REFUSED)
+    (found,) = await _all(store)
+    assert (found.status, found.outcome) == (404, Outcome.REFUSED)

@@ -51,6 +51,21 @@ WORKER_CALLS = frozenset({
 })
 
 
+_GET_PREFIXES = tuple(sorted({t.split("{", 1)[0] for t in CHANGING_GETS}))
+_WORKER_GET_PREFIXES = tuple(sorted({t.split("{", 1)[0] for m, t in WORKER_CALLS if m == "GET"}))
+_WORKER_LITERALS = frozenset((m, t) for m, t in WORKER_CALLS if "{" not in t)
+
+
+def may_be_audited(method: str, path: str, *, worker_calls: bool = False) -> bool:
+    """Before routing, from the method and path alone (derived from the tables above): False for
+    calls that are certainly not audited (GETs outside the few that change state; worker calls on
+    literal paths, the hot ones), which then skip the audit machinery; True leaves the decision to
+    `audited`, once the call is routed."""
+    if method == "GET":
+        return path.startswith(_GET_PREFIXES) or (worker_calls and path.startswith(_WORKER_GET_PREFIXES))
+    return method in MUTATING and (worker_calls or (method, path) not in _WORKER_LITERALS)
+
+
 def audited(method: str, template: str, *, worker_calls: bool = False) -> bool:
     """Whether a call to this route is recorded in the audit trail."""
     if (method, template) in WORKER_CALLS:

@@ -10,8 +10,9 @@ from podium.store.rows import dumps, loads
 from podium.store.session import Session
 
 _COLUMNS = "id, at, key_id, who, action, path, targets, status, outcome, address"
-#: A search condition on `target` (see `podium.store.query.Field.within`).
-TARGET_MATCH = "id IN (SELECT t.audit_id FROM audit_targets t WHERE {})"
+#: A search condition on `target` (see `podium.store.query.Field.within`): the entries (by their key)
+#: one of whose targets meets it.
+TARGET_MATCH = "(at, id) IN (SELECT t.at, t.audit_id FROM audit_targets t WHERE {})"
 
 
 def _entry(r: Sequence[Any]) -> AuditEntry:
@@ -23,13 +24,14 @@ async def insert_entry(s: Session, entry: AuditEntry) -> None:
                     (entry.id, entry.at, entry.key_id, entry.who, entry.action, entry.path,
                      dumps(list(entry.targets)), entry.status, entry.outcome.value, entry.address))
     targets = dict.fromkeys(t for t in entry.targets if t)  # once each, in order
-    await s.executemany("INSERT INTO audit_targets (target, audit_id) VALUES (?, ?)",
-                        [(t, entry.id) for t in targets])
+    await s.executemany("INSERT INTO audit_targets (target, at, audit_id) VALUES (?, ?, ?)",
+                        [(t, entry.at, entry.id) for t in targets])
 
 
-async def settle_entry(s: Session, entry_id: str, status: int, outcome: Outcome) -> None:
+async def settle_entry(s: Session, entry: AuditEntry, status: int, outcome: Outcome) -> None:
     """The call's final status, when it differs from the one written with its change."""
-    await s.execute("UPDATE audit_log SET status = ?, outcome = ? WHERE id = ?", (status, outcome.value, entry_id))
+    await s.execute("UPDATE audit_log SET status = ?, outcome = ? WHERE at = ? AND id = ?",
+                    (status, outcome.value, entry.at, entry.id))
 
 
 async def search_entries(s: Session, where: str, params: Sequence[Any], offset: int,
@@ -51,10 +53,11 @@ async def entries_about(s: Session, target: str, limit: int) -> list[AuditEntry]
 
 async def delete_entries_before(s: Session, cutoff: int, limit: int) -> int:
     """Delete up to `limit` of the oldest entries made before `cutoff` (epoch ms); how many went."""
-    rows = await s.fetchall("SELECT id FROM audit_log WHERE at < ? ORDER BY at, id LIMIT ?", (cutoff, limit))
-    ids = [r[0] for r in rows]
-    if ids:
-        marks = ", ".join("?" * len(ids))
-        await s.execute(f"DELETE FROM audit_targets WHERE audit_id IN ({marks})", ids)
-        await s.execute(f"DELETE FROM audit_log WHERE id IN ({marks})", ids)
-    return len(ids)
+    rows = await s.fetchall("SELECT at, id, targets FROM audit_log WHERE at < ? ORDER BY at, id LIMIT ?",
+                            (cutoff, limit))
+    if rows:
+        await s.executemany("DELETE FROM audit_targets WHERE target = ? AND at = ? AND audit_id = ?",
+                            [(target, at, entry_id) for at, entry_id, targets in rows for target in loads(targets)])
+        last = rows[-1]  # the batch is the oldest entries, up to this one
+        await s.execute("DELETE FROM audit_log WHERE at < ? OR (at = ? AND id <= ?)", (last[0], last[0], last[1]))
+    return len(rows)

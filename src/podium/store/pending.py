@@ -15,7 +15,6 @@ transaction; and an entry is written at most once (`entry` is set before the fir
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from contextvars import ContextVar
 
 from podium.model.audit import AuditEntry
@@ -24,11 +23,11 @@ from podium.store.session import Session
 
 
 class Pending:
-    __slots__ = ("draft", "entry", "owner", "status", "targets")
+    """A request's audit entry, before it is written. The audit middleware's subclass drafts it."""
 
-    def __init__(self, draft: Callable[[Pending], AuditEntry | None]) -> None:
-        #: The entry to write now, as the change's (None: this call is not audited).
-        self.draft = draft
+    __slots__ = ("entry", "owner", "status", "targets")
+
+    def __init__(self) -> None:
         #: The task serving the request; None once the entry may no longer be carried.
         self.owner: asyncio.Task[object] | None = asyncio.current_task()
         #: The entry as a unit of work wrote it (None: not written, or rolled back).
@@ -37,6 +36,10 @@ class Pending:
         self.targets: list[str] = []
         #: The status a handler reports for a call it refused but answers 200 (the UI's pages).
         self.status: int | None = None
+
+    def draft(self) -> AuditEntry | None:
+        """The entry to write now, as the change's; None when the call is not audited."""
+        return None
 
 
 PENDING: ContextVar[Pending | None] = ContextVar("podium_audit_pending", default=None)
@@ -50,7 +53,7 @@ async def carry(s: Session) -> Pending | None:
         return None
     if pending.owner is not asyncio.current_task():
         return None
-    entry = pending.draft(pending)
+    entry = pending.draft()
     if entry is None:
         pending.owner = None  # not audited: later units look no further
         return None

@@ -1,10 +1,12 @@
 -- The audit trail: one row per state-changing call (API, UI, CLI): who made it (key id and name, or
 -- anonymous), what (the method and route template, or "cli: ..."), the path called, when (epoch ms),
 -- from which address, and its outcome (the HTTP status, none for the CLI; applied or refused).
--- Written in the same transaction as the change where there is one. Ids are time-ordered (UUIDv7).
+-- Written in the same transaction as the change where there is one. Ids are time-ordered (UUIDv7);
+-- the key is (at, id): newest first and retention read it in order. WITHOUT ROWID: one tree per
+-- table, so an entry costs a start few page writes.
 CREATE TABLE audit_log (
-    id      TEXT    NOT NULL PRIMARY KEY,
     at      INTEGER NOT NULL,
+    id      TEXT    NOT NULL,
     key_id  TEXT,
     who     TEXT    NOT NULL,
     action  TEXT    NOT NULL,
@@ -12,14 +14,15 @@ CREATE TABLE audit_log (
     targets TEXT    NOT NULL,
     status  INTEGER,
     outcome TEXT    NOT NULL,
-    address TEXT    NOT NULL
-);
-CREATE INDEX audit_log_at ON audit_log (at, id);
+    address TEXT    NOT NULL,
+    PRIMARY KEY (at, id)
+) WITHOUT ROWID;
 -- The ids each call was about (its path parameters, a started workflow's id, the ids of a bulk
--- call), one row each, so "every action on this execution" is an index lookup.
+-- call), one row each, with their entry's key: "every action on this execution, newest first" is
+-- one range of this key. Retention deletes them by key, from the entry's own list of targets.
 CREATE TABLE audit_targets (
-    target   TEXT NOT NULL,
-    audit_id TEXT NOT NULL,
-    PRIMARY KEY (target, audit_id)
-);
-CREATE INDEX audit_targets_audit_id ON audit_targets (audit_id);
+    target   TEXT    NOT NULL,
+    at       INTEGER NOT NULL,
+    audit_id TEXT    NOT NULL,
+    PRIMARY KEY (target, at, audit_id)
+) WITHOUT ROWID;
