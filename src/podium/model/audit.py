@@ -15,7 +15,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    id: str  # time-ordered (UUIDv7)
+    id: str  # unique; (at, id) is the key
     at: int  # epoch ms
     key_id: str | None  # None: anonymous, or the CLI
     who: str  # the key's name, "anonymous", or "cli:<OS user>"

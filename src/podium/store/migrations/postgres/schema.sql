@@ -305,8 +305,8 @@ CREATE TABLE schema_defs (
 -- The audit trail: one row per state-changing call (API, UI, CLI): who made it (key id and name, or
 -- anonymous), what (the method and route template, or "cli: ..."), the path called, when (epoch ms),
 -- from which address, and its outcome (the HTTP status, none for the CLI; applied or refused).
--- Written in the same transaction as the change where there is one. Ids are time-ordered (UUIDv7);
--- the key is (at, id): newest first and retention read it in order.
+-- Written in the same transaction as the change where there is one. The key is (at, id), ids unique
+-- and ordered within a process: newest first and retention read it in order.
 CREATE TABLE audit_log (
     at      BIGINT  NOT NULL,
     id      TEXT    NOT NULL,
