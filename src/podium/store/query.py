@@ -43,7 +43,7 @@ class Field:
     attr: str | None = None  # a search attribute's name: the condition is on its indexed value
     #: For a field with several values per row, kept in another table: trusted SQL with one `{}`,
     #: where the condition on `column` goes, selecting the rows with a value that meets it
-    #: (`id IN (SELECT t.audit_id FROM audit_targets t WHERE {})`).
+    #: (`podium.store.audit.TARGET_MATCH`); IS NULL selects the rows with no value.
     within: str | None = None
 
 
