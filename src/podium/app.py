@@ -25,6 +25,7 @@ from podium.api.conductor import (
     tasks,
     workflow,
 )
+from podium.api.conductor import audit as audit_routes
 from podium.api.conductor import secrets as secret_routes
 from podium.api.conductor.docs import ConductorError
 from podium.api.conductor.lane import WorkerLane
@@ -33,12 +34,14 @@ from podium.api.limits import BodyLimit
 from podium.api.sigma import routes as sigma_routes
 from podium.api.tango import routes as tango_routes
 from podium.api.tnco import routes as tnco_routes
+from podium.audit.middleware import AuditMiddleware
 from podium.auth.guard import Guard
 from podium.auth.keys import Keys
 from podium.auth.throttle import Throttle
 from podium.cipher import Cipher
 from podium.events.hub import Brokers
 from podium.events.support import kafka_unavailable
+from podium.loops.audit import run_audit_retention_loop
 from podium.loops.checkpoint import run_checkpoint_loop
 from podium.loops.events import EventProcessor
 from podium.loops.indexer import run_indexer_loop
@@ -50,6 +53,7 @@ from podium.loops.timers import run_timer_loop
 from podium.outbound import OutboundPolicy
 from podium.outbound.transport import new_client
 from podium.sandbox import MB, Limits, Sandbox
+from podium.service.audit import AuditTrail
 from podium.service.bbs import Bbs, BbsConfig
 from podium.service.clock import Clock, FakeClock, SystemClock
 from podium.service.context import Context, PollTracker
@@ -142,9 +146,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.bbs = bbs
         app.state.store = store
         app.state.keys = Keys(store, ttl_s=settings.token_ttl_s)
+        app.state.audit = trail = AuditTrail(store, clock)
         if isinstance(clock, FakeClock):
             clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
-        housekeeping = [run_checkpoint_loop(store), run_poll_data_loop(store, polls)]
+        housekeeping = [run_checkpoint_loop(store), run_poll_data_loop(store, polls),
+                        run_audit_retention_loop(trail, settings.audit_retention_days)]
         if broadcaster is not None:
             housekeeping.append(run_metadata_loop(meta, waker))
         engine = [run_timer_loop(executions), run_indexer_loop(executions), run_repair_loop(executions),
@@ -180,9 +186,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     openapi.install(app, models=[ConductorError])
     docs.install(app)  # /docs and /redoc, with the policy they need
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
-    for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
-                   events.router, scheduler.router, schema.router, bbs_routes.router, tango_routes.router,
-                   tnco_routes.router, sigma_routes.router, secret_routes.router) if api else (misc.router,):
+    routers = (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router, events.router,
+               scheduler.router, schema.router, audit_routes.router, secret_routes.router, bbs_routes.router,
+               tango_routes.router, tnco_routes.router, sigma_routes.router)
+    for router in routers if api else (misc.router,):
         app.include_router(router)
     if api and settings.auth == "keys":  # with auth off, /api/token is a 404 as in Conductor OSS
         app.include_router(keys.router)
@@ -191,6 +198,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.mount("/ui/static", ui_routes.Static(directory=ui_routes.STATIC), name="ui-static")
         app.add_middleware(WorkerLane)
         app.add_middleware(CsrfGuard, trusted_origins=settings.trusted_origins)
+        app.add_middleware(AuditMiddleware, clock=clock, worker_calls=settings.audit_worker_calls)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
     app.add_middleware(Guard, routes=app.router.routes, enabled=settings.auth == "keys")
     app.add_middleware(SecurityHeaders)  # outermost: every answer gets them, a 401 or 413 included

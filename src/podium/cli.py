@@ -82,13 +82,19 @@ def serve(settings: Settings) -> None:
     uvicorn.run(app, **uvicorn_options(settings))
 
 
-async def upgrade(settings: Settings) -> list[int]:
+async def upgrade(settings: Settings, *, audited: bool = False) -> list[int]:
+    """Migrate the schema; with `audited` (`podium db upgrade`), an upgrade that applied migrations
+    is recorded in the audit trail."""
+    from podium.audit.cli import record_cli
     from podium.store import open_store
 
     store = open_store(settings.database_url)
     await store.open()
     try:
-        return await store.migrate()
+        applied = await store.migrate()
+        if audited and applied:
+            await record_cli(store, "db upgrade", [str(v) for v in applied])
+        return applied
     finally:
         await store.close()
 
@@ -110,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"podium: {refusal}", file=sys.stderr)
             return 2
     try:
-        applied = asyncio.run(upgrade(settings))
+        applied = asyncio.run(upgrade(settings, audited=args.command == "db"))
     except (PodiumError, ValueError, NotImplementedError) as exc:
         print(f"podium: {exc}", file=sys.stderr)
         return 1

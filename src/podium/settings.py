@@ -121,6 +121,11 @@ class Settings(BaseSettings):
         None, description="Key that encrypts secrets at rest (${workflow.secrets.NAME}): a Fernet key (32 bytes, "
                           "url-safe base64; `podium secrets keygen` makes one), or several separated by commas, "
                           "the first encrypting and every one decrypting. Unset, secrets cannot be stored or read.")
+    audit_retention_days: int = Field(
+        90, ge=0, description="Audit trail entries are deleted this many days after the call; 0 = kept forever.")
+    audit_worker_calls: bool = Field(
+        False, description="Record worker traffic in the audit trail too (task polls, updates and logs, BBS cell "
+                           "calls, TANGO member reports): an extra write per call on the hot path.")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
 
     @field_validator("http_allowed_hosts", "http_denied_hosts")
