@@ -12,11 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from podium.app import create_app
 from podium.audit.cli import record_cli
-from podium.auth.principal import SCOPE_KEY, Principal, Role
+from podium.auth.keys import Keys
 from podium.cli import main
 from podium.model.audit import AuditEntry, Outcome
 from podium.service import audit as audit_service
@@ -27,35 +26,31 @@ from podium.store import open_store
 from podium.store.audit import insert_entry
 from tests.api.helpers import API, assert_error, chain, poll_one, register_workflow, simple, start, update, workflow
 
-OPS = Principal("key-ops", "ops-team", Role.OPERATOR)
 PAUSE = "PUT /api/workflow/{workflow_id}/pause"
 
 
-class AsPrincipal:
-    """What the guard does: the caller's principal in the scope (here always `OPS`)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope[SCOPE_KEY] = OPS
-        await self.app(scope, receive, send)
-
-
-async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(app: FastAPI, *, key_name: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app from address 10.1.2.3; with `key_name`, it calls with a token of a new admin
+    key of that name (the app must run with auth = keys), kept as `c.key_id`."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5555))
         async with httpx.AsyncClient(transport=transport, base_url="http://podium") as c:
             c.podium = app  # type: ignore[attr-defined]
+            if key_name is not None:
+                keys: Keys = app.state.keys
+                made = await keys.create("admin", key_name)
+                principal = await keys.login(made.row.key_id, made.secret)
+                assert principal is not None
+                c.headers["X-Authorization"] = await keys.token(principal)
+                c.key_id = made.row.key_id  # type: ignore[attr-defined]
             yield c
 
 
 @pytest.fixture
 async def audited(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with a caller known by key (as the guard would set it), at address 10.1.2.3."""
-    app = create_app(Settings(database_url=db_url))
-    app.add_middleware(AsPrincipal)
-    async for c in _client(app):
+    """The app with auth on, called with a key named ops-team, from address 10.1.2.3."""
+    app = create_app(Settings(database_url=db_url, auth="keys"))
+    async for c in _client(app, key_name="ops-team"):
         yield c
 
 
@@ -84,7 +79,7 @@ async def test_start_pause_resume_terminate_each_leave_one_entry(audited: httpx.
         "POST /api/workflow/{name}"]
     assert len(await entries(audited)) == before + 4
     for e in found:
-        assert (e["who"], e["keyId"], e["address"]) == ("ops-team", "key-ops", "10.1.2.3"), e
+        assert (e["who"], e["keyId"], e["address"]) == ("ops-team", audited.key_id, "10.1.2.3"), e  # type: ignore[attr-defined]
         assert (e["status"], e["outcome"]) == (200, "applied"), e
         assert wid in e["targets"], e
         assert isinstance(e["time"], int) and e["time"] > 0 and isinstance(e["id"], str), e
@@ -205,7 +200,8 @@ async def test_search_with_the_workflow_search_grammar(audited: httpx.AsyncClien
     assert [e["action"] for e in both] == [PAUSE, "POST /api/workflow"]
     assert [e["targets"] for e in await entries(audited, "outcome = 'refused'")] == [["nope"]]
     assert len(await entries(audited, f"time > {newest}")) == 0
-    assert len(await entries(audited, "keyId = 'key-ops' AND address = '10.1.2.3'")) == 5
+    key_id = audited.key_id  # type: ignore[attr-defined]
+    assert len(await entries(audited, f"keyId = '{key_id}' AND address = '10.1.2.3'")) == 5
     assert len(await entries(audited, "target IS NULL")) == 2  # the definitions' POSTs have no path ids
     page = (await audited.get(f"{API}/audit", params={"start": 1, "size": 2})).json()
     assert page["totalHits"] == 5 and [e["id"] for e in page["results"]] == [e["id"] for e in every[1:3]]
@@ -219,14 +215,16 @@ async def test_the_execution_page_lists_its_operator_actions(audited: httpx.Asyn
     await chain(audited, "ui", "a")
     wid = await start(audited, "ui")
     await audited.put(f"{API}/workflow/{wid}/pause")
-    assert (await audited.post(f"/ui/executions/{wid}/resume")).status_code == 200
-    refused = await audited.post(f"/ui/executions/{wid}/resume")  # not paused any more: refused
+    page = (await audited.get("/ui/executions")).text  # the browser's CSRF token (its cookie stays in the jar)
+    csrf = {"X-Podium-CSRF": page.split('name="podium-csrf" content="', 1)[1].split('"', 1)[0]}
+    assert (await audited.post(f"/ui/executions/{wid}/resume", headers=csrf)).status_code == 200
+    refused = await audited.post(f"/ui/executions/{wid}/resume", headers=csrf)  # not paused any more: refused
     assert refused.status_code == 200 and "error" in refused.text
     page = (await audited.get(f"/ui/executions/{wid}")).text
     assert "Operator actions" in page
     for call in ("POST /api/workflow", f"PUT /api/workflow/{wid}/pause", f"POST /ui/executions/{wid}/resume"):
         assert f"<code>{call}</code>" in page, call
-    assert page.count("ops-team") == 4 and page.count(">refused<") == 1
+    assert page.count("<td>ops-team <span") == 4 and page.count(">refused<") == 1
     ui = [(e["action"], e["status"], e["outcome"]) for e in await about(audited, wid)][:2]
     assert ui == [("POST /ui/executions/{workflow_id}/{action}", 409, "refused"),
                   ("POST /ui/executions/{workflow_id}/{action}", 200, "applied")]

@@ -325,6 +325,8 @@ CREATE TABLE api_keys (
 CREATE TABLE server_keys (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+
 -- The audit trail: one row per state-changing call (API, UI, CLI): who made it (key id and name, or
 -- anonymous), what (the method and route template, or "cli: ..."), the path called, when (epoch ms),
 -- from which address, and its outcome (the HTTP status, none for the CLI; applied or refused).
