@@ -1,0 +1,100 @@
+"""The definition files of `podium defs`: four kinds, each in its own folder of DIR, one JSON file
+per definition, and the calls that read and write each kind.
+
+    workflows/NAME.vVERSION.json   a workflow definition (every version)
+    tasks/NAME.json                a task definition
+    schedules/NAME.json            a schedule
+    events/NAME.json               an event handler
+
+A file's name is only where it is kept: what is imported is what the file holds. Fields the server
+keeps for itself (times, run counters, whether a handler is listened to) are left out of the files
+and out of the comparison that decides whether an import changes anything."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from podium.ops.client import Server
+from podium.ops.exits import OpsError
+
+SERVER_KEPT = frozenset({
+    "createTime", "updateTime", "updatedTime", "createdBy", "updatedBy",  # definitions
+    "nextRunTime", "runs", "missedRuns", "lastRunWorkflowId",  # schedules
+    "listening", "notListeningReason",  # event handlers
+})
+
+
+@dataclass(frozen=True)
+class Kind:
+    folder: str
+    listing: str  # GET: every definition of the kind
+
+    def file_name(self, found: dict[str, Any]) -> str:
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(found.get("name", "")))
+        return f"{name}.v{found.get('version', 1)}.json" if self.folder == "workflows" else f"{name}.json"
+
+    async def current(self, server: Server, found: dict[str, Any]) -> dict[str, Any] | None:
+        """What the server holds under the file's name (and version), or None."""
+        name = str(found["name"])
+        if self.folder == "workflows":
+            return await server.call("GET", f"/api/metadata/workflow/{name}",  # type: ignore[no-any-return]
+                                     params={"version": int(found.get("version", 1))}, missing_ok=True)
+        if self.folder == "events":
+            every = await server.call("GET", "/api/event")
+            return next((e for e in every if e.get("name") == name), None)
+        path = "/api/metadata/taskdefs/" if self.folder == "tasks" else "/api/scheduler/schedules/"
+        return await server.call("GET", path + name, missing_ok=True)  # type: ignore[no-any-return]
+
+    async def write(self, server: Server, found: dict[str, Any], *, exists: bool) -> None:
+        if self.folder == "workflows":
+            await server.call("PUT", "/api/metadata/workflow", body=[found])
+        elif self.folder == "tasks":
+            await (server.call("PUT", "/api/metadata/taskdefs", body=found) if exists
+                   else server.call("POST", "/api/metadata/taskdefs", body=[found]))
+        elif self.folder == "events":
+            await server.call("PUT" if exists else "POST", "/api/event", body=found)
+        else:
+            await server.call("POST", "/api/scheduler/schedules", body=found)
+            held = await server.call("GET", f"/api/scheduler/schedules/{found['name']}")
+            if bool(held.get("paused")) != bool(found.get("paused")):
+                turn = "pause" if found.get("paused") else "resume"
+                await server.call("PUT", f"/api/scheduler/schedules/{found['name']}/{turn}")
+
+
+KINDS = (Kind("workflows", "/api/metadata/workflow"), Kind("tasks", "/api/metadata/taskdefs"),
+         Kind("schedules", "/api/scheduler/schedules"), Kind("events", "/api/event"))
+
+
+def portable(found: dict[str, Any]) -> dict[str, Any]:
+    """A definition without the fields the server keeps for itself."""
+    return {k: v for k, v in found.items() if k not in SERVER_KEPT}
+
+
+def unchanged(wanted: dict[str, Any], held: dict[str, Any] | None) -> bool:
+    """True when the server already holds every field the file gives (a file that leaves a field out
+    leaves it as the server has it)."""
+    if held is None:
+        return False
+    return all(held.get(k) == v for k, v in portable(wanted).items())
+
+
+def read(path: Path) -> dict[str, Any]:
+    """A definition file's object, or OpsError naming what is wrong with it."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise OpsError(f"not JSON: {exc}") from exc
+    if not isinstance(found, dict):
+        raise OpsError("not a JSON object")
+    if not isinstance(found.get("name"), str) or not found["name"]:
+        raise OpsError("no \"name\"")
+    return found
+
+
+def write(path: Path, found: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(portable(found), indent=2, sort_keys=True) + "\n", encoding="utf-8")
