@@ -41,21 +41,26 @@ async def _execution(server: Server, workflow_id: str) -> dict[str, Any]:
 
 
 async def _grow(server: Server, tree: Tree, tasks: list[dict[str, Any]], depth: int) -> None:
-    forked = {ref for t in tasks if t.get("taskType") == "FORK"
-              for ref in (t.get("inputData") or {}).get("forkedTasks", [])}
-    branches: dict[str, Tree] = {}
+    owner: dict[str, Tree] = {}  # a fork's branch tasks, by reference name: the fork's node
     for t in tasks:
-        label = f"{t.get('referenceTaskName')} [{t.get('taskType')}] {t.get('status')}"
-        node = tree.add(label) if t.get("referenceTaskName") not in forked else branches.get("fork", tree).add(label)
-        if t.get("taskType") == "FORK":
-            branches["fork"] = node
-        elif t.get("taskType") == "JOIN":
-            branches.pop("fork", None)
+        ref = str(t.get("referenceTaskName"))
+        node = owner.get(ref, tree).add(f"{ref} [{t.get('taskType')}] {t.get('status')}")
+        for branch_ref in _branches(t):
+            owner[branch_ref] = node
         child = t.get("subWorkflowId")
         if child and depth > 1:
             sub = await _execution(server, child)
             branch = node.add(f"{sub.get('workflowName')} {child} {sub.get('status')}")
             await _grow(server, branch, sub.get("tasks", []), depth - 1)
+
+
+def _branches(task: dict[str, Any]) -> list[str]:
+    """The reference names of the tasks a fork runs in its branches (static or dynamic)."""
+    if task.get("taskType") not in ("FORK", "FORK_JOIN", "FORK_JOIN_DYNAMIC"):
+        return []
+    static = (task.get("workflowTask") or {}).get("forkTasks") or []
+    found = [str(step.get("taskReferenceName")) for branch in static for step in branch if isinstance(step, dict)]
+    return found + [str(ref) for ref in (task.get("inputData") or {}).get("forkedTasks") or []]
 
 
 async def _with_children(server: Server, found: dict[str, Any], depth: int) -> dict[str, Any]:
