@@ -43,7 +43,7 @@ async def export(server: Server, directory: Path, *, as_json: bool) -> int:
         output.print_json(written)
     else:
         output.table(f"{len(written)} definitions written to {directory}", ("Kind", "Name", "File"),
-                     ((w["kind"], w["name"], w["file"]) for w in written))
+                     ((w["kind"], w["name"], _inside(directory, w["file"])) for w in written))
     return OK
 
 
@@ -61,7 +61,7 @@ async def import_(server: Server, directory: Path, *, as_json: bool) -> int:
         output.print_json(results)
     else:
         output.table(f"{len(results)} files from {directory}", ("File", "Result", "Error"),
-                     ((r["file"], r["result"], r.get("error")) for r in results))
+                     ((_inside(directory, r["file"]), r["result"], r.get("error")) for r in results))
     return FAILED if any(r["result"] == "failed" for r in results) else OK
 
 
@@ -78,6 +78,10 @@ async def _import_one(server: Server, kind: files.Kind, path: Path) -> dict[str,
         if exc.code != FAILED:  # the server is gone or refuses the key: no use going on
             raise
         return {"name": wanted.get("name"), "result": "failed", "error": str(exc)}
+
+
+def _inside(directory: Path, file: str) -> str:
+    return Path(file).relative_to(directory).as_posix()
 
 
 async def _run(args: argparse.Namespace) -> int:

@@ -75,11 +75,17 @@ def portable(found: dict[str, Any]) -> dict[str, Any]:
 
 
 def unchanged(wanted: dict[str, Any], held: dict[str, Any] | None) -> bool:
-    """True when the server already holds every field the file gives (a file that leaves a field out
-    leaves it as the server has it)."""
-    if held is None:
-        return False
-    return all(held.get(k) == v for k, v in portable(wanted).items())
+    """True when the server already holds every field the file gives, at every depth: a hand-written
+    file that leaves out what the server fills in with defaults is unchanged too."""
+    return held is not None and covers(held, portable(wanted))
+
+
+def covers(held: Any, wanted: Any) -> bool:
+    if isinstance(wanted, dict):
+        return isinstance(held, dict) and all(k in held and covers(held[k], v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(held, list) and len(held) == len(wanted) and all(map(covers, held, wanted))
+    return bool(held == wanted and type(held) is type(wanted))
 
 
 def read(path: Path) -> dict[str, Any]:
