@@ -30,43 +30,73 @@ SERVER_KEPT = frozenset({
 
 @dataclass(frozen=True)
 class Kind:
+    """One kind of definition: its folder, the call that lists them all, and how one is read and written."""
+
     folder: str
     listing: str  # GET: every definition of the kind
+    one: str  # GET: the definition of the name (and version), 404 when there is none
 
     def file_name(self, found: dict[str, Any]) -> str:
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(found.get("name", "")))
-        return f"{name}.v{found.get('version', 1)}.json" if self.folder == "workflows" else f"{name}.json"
+        return f"{_safe(found.get('name'))}.json"
 
     async def current(self, server: Server, found: dict[str, Any]) -> dict[str, Any] | None:
         """What the server holds under the file's name (and version), or None."""
-        name = str(found["name"])
-        if self.folder == "workflows":
-            return await server.call("GET", f"/api/metadata/workflow/{name}",  # type: ignore[no-any-return]
-                                     params={"version": int(found.get("version", 1))}, missing_ok=True)
-        if self.folder == "events":
-            every = await server.call("GET", "/api/event")
-            return next((e for e in every if e.get("name") == name), None)
-        path = "/api/metadata/taskdefs/" if self.folder == "tasks" else "/api/scheduler/schedules/"
-        return await server.call("GET", path + name, missing_ok=True)  # type: ignore[no-any-return]
+        held: dict[str, Any] | None = await server.call("GET", self.one + str(found["name"]), missing_ok=True)
+        return held
 
     async def write(self, server: Server, found: dict[str, Any], *, exists: bool) -> None:
-        if self.folder == "workflows":
-            await server.call("PUT", "/api/metadata/workflow", body=[found])
-        elif self.folder == "tasks":
-            await (server.call("PUT", "/api/metadata/taskdefs", body=found) if exists
-                   else server.call("POST", "/api/metadata/taskdefs", body=[found]))
-        elif self.folder == "events":
-            await server.call("PUT" if exists else "POST", "/api/event", body=found)
+        raise NotImplementedError
+
+
+class Workflows(Kind):
+    def file_name(self, found: dict[str, Any]) -> str:
+        return f"{_safe(found.get('name'))}.v{found.get('version', 1)}.json"
+
+    async def current(self, server: Server, found: dict[str, Any]) -> dict[str, Any] | None:
+        held: dict[str, Any] | None = await server.call(
+            "GET", self.one + str(found["name"]), params={"version": int(found.get("version", 1))}, missing_ok=True)
+        return held
+
+    async def write(self, server: Server, found: dict[str, Any], *, exists: bool) -> None:
+        await server.call("PUT", "/api/metadata/workflow", body=[found])
+
+
+class Tasks(Kind):
+    async def write(self, server: Server, found: dict[str, Any], *, exists: bool) -> None:
+        if exists:
+            await server.call("PUT", "/api/metadata/taskdefs", body=found)
         else:
-            await server.call("POST", "/api/scheduler/schedules", body=found)
-            held = await server.call("GET", f"/api/scheduler/schedules/{found['name']}")
-            if bool(held.get("paused")) != bool(found.get("paused")):
-                turn = "pause" if found.get("paused") else "resume"
-                await server.call("PUT", f"/api/scheduler/schedules/{found['name']}/{turn}")
+            await server.call("POST", "/api/metadata/taskdefs", body=[found])
 
 
-KINDS = (Kind("workflows", "/api/metadata/workflow"), Kind("tasks", "/api/metadata/taskdefs"),
-         Kind("schedules", "/api/scheduler/schedules"), Kind("events", "/api/event"))
+class Schedules(Kind):
+    async def write(self, server: Server, found: dict[str, Any], *, exists: bool) -> None:
+        await server.call("POST", "/api/scheduler/schedules", body=found)
+        held = await server.call("GET", self.one + str(found["name"]))
+        if bool(held.get("paused")) != bool(found.get("paused")):  # saving does not pause or resume
+            turn = "pause" if found.get("paused") else "resume"
+            await server.call("PUT", f"{self.one}{found['name']}/{turn}")
+
+
+class Events(Kind):
+    async def current(self, server: Server, found: dict[str, Any]) -> dict[str, Any] | None:
+        every = await server.call("GET", self.listing)  # handlers are read by event, not by name
+        return next((e for e in every if e.get("name") == found["name"]), None)
+
+    async def write(self, server: Server, found: dict[str, Any], *, exists: bool) -> None:
+        await server.call("PUT" if exists else "POST", self.listing, body=found)
+
+
+KINDS: tuple[Kind, ...] = (
+    Workflows("workflows", "/api/metadata/workflow", "/api/metadata/workflow/"),
+    Tasks("tasks", "/api/metadata/taskdefs", "/api/metadata/taskdefs/"),
+    Schedules("schedules", "/api/scheduler/schedules", "/api/scheduler/schedules/"),
+    Events("events", "/api/event", "/api/event/"),
+)
+
+
+def _safe(name: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name or ""))
 
 
 def portable(found: dict[str, Any]) -> dict[str, Any]:
