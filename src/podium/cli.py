@@ -46,6 +46,10 @@ _PROGRAMS = {  # name: (module with main(argv), help)
     "agent": ("podium.agent.cli", "run the command agent: BBS cell or COMMAND tasks (podium agent --help)"),
     "keys": ("podium.auth.cli", "manage API keys: create, list, revoke (podium keys --help)"),
     "secrets": ("podium.secrets.cli", "set, list and delete secrets in the database (podium secrets --help)"),
+    "workflow": ("podium.ops.workflow", "start, show, list and control executions over HTTP (podium workflow --help)"),
+    "defs": ("podium.ops.defs", "export and import every definition as JSON files (podium defs --help)"),
+    "queues": ("podium.ops.queues", "queue depths, oldest waiting task and pollers (podium queues --help)"),
+    "backup": ("podium.ops.backup", "copy a SQLite database online and check the copy (podium backup --help)"),
 }
 
 
