@@ -46,6 +46,8 @@ _PROGRAMS = {  # name: (module with main(argv), help)
     "agent": ("podium.agent.cli", "run the command agent: BBS cell or COMMAND tasks (podium agent --help)"),
     "keys": ("podium.auth.cli", "manage API keys: create, list, revoke (podium keys --help)"),
     "secrets": ("podium.secrets.cli", "set, list and delete secrets in the database (podium secrets --help)"),
+    "prune": ("podium.retention.cli", "delete finished executions older than a time (podium prune --help)"),
+    "archive": ("podium.retention.archive_cli", "read retention archive files (podium archive show FILE)"),
 }
 
 
