@@ -18,9 +18,9 @@ HANGING = {"tasks": "workflow_id", "queue": "workflow_id", "timers": "workflow_i
 
 
 async def add(store: Store, wid: str, *, status: WorkflowStatus = WorkflowStatus.COMPLETED, ended_days_ago: float = 40,
-              workflow_type: str = "flow", parent: str | None = None, tasks: int = 2) -> None:
-    end = 0 if status in (WorkflowStatus.RUNNING, WorkflowStatus.PAUSED) else NOW - int(ended_days_ago * DAY_MS)
-    start = (end or NOW) - 1000
+              workflow_type: str = "flow", parent: str | None = None, tasks: int = 2, now: int = NOW) -> None:
+    end = 0 if status in (WorkflowStatus.RUNNING, WorkflowStatus.PAUSED) else now - int(ended_days_ago * DAY_MS)
+    start = (end or now) - 1000
     ex = Execution(workflow_id=wid, workflow_type=workflow_type, version=1, status=status, def_hash="h",
                    create_time=start, update_time=end or start, end_time=end, parent_workflow_id=parent,
                    input={"who": wid})
@@ -32,7 +32,7 @@ async def add(store: Store, wid: str, *, status: WorkflowStatus = WorkflowStatus
         await insert_tasks(s, task_rows)
         await add_logs(s, [TaskLog(t.task_id, "log line", start) for t in task_rows])
         await enqueue(s, [QueueEntry(task_rows[0].task_id, wid, "q", 0, 0)])
-        await set_timers(s, [Timer("workflow", wid, wid, NOW + DAY_MS)])
+        await set_timers(s, [Timer("workflow", wid, wid, now + DAY_MS)])
         await set_search_attrs(s, wid, {"team": "a"})
         await s.write_index(await executions_to_index(s, 100))
 
@@ -45,7 +45,7 @@ async def workflows_in(store: Store, table: str) -> set[str]:
 async def orphans(store: Store) -> dict[str, int]:
     """Rows that hang off an execution that is gone, by table (only tables with some)."""
     checks = {table: f"SELECT COUNT(*) FROM {table} x WHERE NOT EXISTS "
-                     f"(SELECT 1 FROM executions e WHERE e.workflow_id = x.{column})"
+                     f"(SELECT 1 FROM executions e WHERE e.workflow_id = x.{column}) AND x.{column} <> ''"
               for table, column in HANGING.items()}
     checks["task_logs"] = ("SELECT COUNT(*) FROM task_logs l WHERE NOT EXISTS "
                            "(SELECT 1 FROM tasks t WHERE t.task_id = l.task_id)")
