@@ -19,7 +19,6 @@ from tests.api.helpers import chain, run_task, start, wait_status
 from tests.retention.seed import NOW, add, execution_ids, orphans
 
 
-
 async def test_two_pruners_on_one_database_delete_each_execution_once(db_url: str) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("several processes share a PostgreSQL database; SQLite has one server process")
