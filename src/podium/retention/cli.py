@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workflow-type", metavar="T", help="only executions of this workflow type")
     parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     parser.add_argument("--batch", type=int, default=500, help="executions per transaction [default: 500]")
+    parser.add_argument("--pause", type=float, default=0.05, help="seconds between batches, so a running "
+                                                                   "server's writes go first [default: 0.05]")
     parser.add_argument("--archive-dir", type=Path, help="write them here (gzip'd JSON lines) before deleting "
                                                          "[default: the retention_archive_dir setting]")
     add_settings_options(parser, ("database_url", "config"))
@@ -56,7 +58,7 @@ async def run(args: argparse.Namespace, console: Console) -> int:
     await store.open()
     try:
         await store.migrate()
-        pruner = Pruner(store, clock, policy, pause_s=0.0)
+        pruner = Pruner(store, clock, policy, pause_s=max(0.0, args.pause))
         expired = await pruner.count(rule)
         if args.dry_run:
             print(f"would delete {expired} executions")
