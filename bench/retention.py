@@ -133,13 +133,13 @@ def main() -> int:
         print("before", result["before"], flush=True)
         prune = subprocess.Popen([sys.executable, "-m", "podium.cli", "prune", "--older-than", "30d", "--batch",
                                   str(args.batch), "--database-url", url], stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL, text=True)
+                                 stderr=(workdir / "prune.err").open("w"), text=True)
         result["pruning"] = chain_phase(server, proc.pid, args.chain_seconds, workdir / "pruning.json")
         result["pruning"]["prune_still_running_at_end"] = prune.poll() is None
         output, _ = prune.communicate(timeout=3600)
         found = re.search(r"deleted (\d+) executions in ([\d.]+) s", output)
         if not found:
-            raise RuntimeError(f"prune said: {output}")
+            raise RuntimeError(f"prune said: {output} {(workdir / 'prune.err').read_text()[-3000:]}")
         deleted, took = int(found.group(1)), float(found.group(2))
         result["prune"] = {"executions": deleted, "seconds": took, "executions_per_s": round(deleted / took),
                            "rows_per_s": round(deleted * ROWS_PER_EXECUTION / took)}

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from podium.errors import StoreUnavailable
 from podium.retention.archive import ArchiveWriter, lines_of
 from podium.retention.policy import Policy, Rule
 from podium.service.clock import Clock
@@ -21,11 +22,14 @@ from podium.store.port import Store
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+BUSY_PAUSE_S = 0.5
 
 
 class Pruner:
-    def __init__(self, store: Store, clock: Clock, policy: Policy, *, pause_s: float = 0.05) -> None:
+    def __init__(self, store: Store, clock: Clock, policy: Policy, *, pause_s: float = 0.05,
+                 busy_wait_s: float = 300.0) -> None:
         self.store = store
+        self.busy_wait_s = busy_wait_s
         self.clock = clock
         self.policy = policy
         self.pause_s = pause_s
@@ -56,6 +60,20 @@ class Pruner:
             await asyncio.sleep(self.pause_s)
 
     async def prune_batch(self, rule: Rule) -> int:
+        """One batch; a database busy with other writers (SQLite: another process holds the one
+        writer past its busy timeout) is waited for, up to `busy_wait_s` in a row."""
+        waited = 0.0
+        while True:
+            try:
+                return await self._batch(rule)
+            except StoreUnavailable:
+                if waited >= self.busy_wait_s:
+                    raise
+                log.info("retention waits for a busy database", extra={"action": "retention_busy"})
+                await asyncio.sleep(BUSY_PAUSE_S)
+                waited += BUSY_PAUSE_S
+
+    async def _batch(self, rule: Rule) -> int:
         async with self.store.unit() as s:
             ids = await sql.claim_expired(s, rule.cutoff, self.policy.batch, workflow_type=rule.workflow_type,
                                           exclude=rule.exclude)
