@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from podium.errors import StoreUnavailable
 from podium.model.enums import WorkflowStatus
 from podium.retention.archive import read_archive
 from podium.retention.policy import DAY_MS, Policy, Rule
@@ -128,3 +131,22 @@ async def test_the_archive_holds_each_execution_with_its_tasks_before_it_goes(st
     assert first["execution"]["status"] == "COMPLETED" and first["execution"]["input"] == {"who": "w0"}
     assert [t["task_id"] for t in first["tasks"]] == ["w0-t0", "w0-t1", "w0-t2"]
     assert await execution_ids(store) == {"recent"}
+
+
+async def test_a_busy_database_is_waited_for_not_given_up_on(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    await add(store, "old")
+    p = pruner(store, days=30)
+    real, failures = p._batch, [StoreUnavailable("database is busy"), StoreUnavailable("database is busy")]
+
+    async def flaky(rule: Rule) -> int:
+        if failures:
+            raise failures.pop()
+        return await real(rule)
+
+    monkeypatch.setattr(p, "_batch", flaky)
+    monkeypatch.setattr("podium.retention.pruner.BUSY_PAUSE_S", 0.01)
+    assert (await p.run_once())["executions"] == 1
+    p.busy_wait_s = 0
+    failures.append(StoreUnavailable("database is busy"))
+    with pytest.raises(StoreUnavailable):
+        await p.prune_batch(p.policy.rules(NOW)[0])

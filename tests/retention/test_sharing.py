@@ -54,7 +54,7 @@ async def test_the_server_loop_prunes_while_the_api_keeps_serving(db_url: str) -
         async with httpx.AsyncClient(transport=transport, base_url="http://podium") as client:
             await chain(client, "served", "s1", "s2")
             started = time.monotonic()
-            done = []
+            done: list[str] = []
             while await execution_ids(store) - set(done) and time.monotonic() - started < 30:
                 wid = await start(client, "served")
                 await run_task(client, "s1")
