@@ -49,9 +49,12 @@ from podium.loops.metadata import METADATA_CHANNEL, run_metadata_loop
 from podium.loops.outbox import run_outbox_loop
 from podium.loops.polldata import flush, run_poll_data_loop
 from podium.loops.repair import run_repair_loop
+from podium.loops.retention import run_retention_loop
 from podium.loops.timers import run_timer_loop
 from podium.outbound import OutboundPolicy
 from podium.outbound.transport import new_client
+from podium.retention.policy import policy_from
+from podium.retention.pruner import Pruner
 from podium.sandbox import MB, Limits, Sandbox
 from podium.service.audit import AuditTrail
 from podium.service.bbs import Bbs, BbsConfig
@@ -155,7 +158,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             housekeeping.append(run_metadata_loop(meta, waker))
         engine = [run_timer_loop(executions), run_indexer_loop(executions), run_repair_loop(executions),
                   runner.run(), EventProcessor(event_handlers, brokers).run(),
-                  run_outbox_loop(executions, http_client, brokers)] if settings.role != "api" else []
+                  run_outbox_loop(executions, http_client, brokers),
+                  run_retention_loop(Pruner(store, clock, policy_from(settings)), settings.retention_interval_s),
+                  ] if settings.role != "api" else []
         if loops and settings.role != "api":
             await bbs.open()
         running = [asyncio.create_task(loop) for loop in [*housekeeping, *engine]] if loops else []

@@ -50,6 +50,8 @@ _PROGRAMS = {  # name: (module with main(argv), help)
     "defs": ("podium.ops.defs", "export and import every definition as JSON files (podium defs --help)"),
     "queues": ("podium.ops.queues", "queue depths, oldest waiting task and pollers (podium queues --help)"),
     "backup": ("podium.ops.backup", "copy a SQLite database online and check the copy (podium backup --help)"),
+    "prune": ("podium.retention.cli", "delete finished executions older than a time (podium prune --help)"),
+    "archive": ("podium.retention.archive_cli", "read retention archive files (podium archive show FILE)"),
 }
 
 
