@@ -25,6 +25,7 @@ from podium.api.conductor import (
     tasks,
     workflow,
 )
+from podium.api.conductor import audit as audit_routes
 from podium.api.conductor import secrets as secret_routes
 from podium.api.conductor.docs import ConductorError
 from podium.api.conductor.lane import WorkerLane
@@ -33,12 +34,14 @@ from podium.api.limits import BodyLimit
 from podium.api.sigma import routes as sigma_routes
 from podium.api.tango import routes as tango_routes
 from podium.api.tnco import routes as tnco_routes
+from podium.audit.middleware import AuditMiddleware
 from podium.auth.guard import Guard
 from podium.auth.keys import Keys
 from podium.auth.throttle import Throttle
 from podium.cipher import Cipher
 from podium.events.hub import Brokers
 from podium.events.support import kafka_unavailable
+from podium.loops.audit import run_audit_retention_loop
 from podium.loops.checkpoint import run_checkpoint_loop
 from podium.loops.events import EventProcessor
 from podium.loops.heartbeat import Beat, Heartbeats, no_beat
@@ -48,13 +51,17 @@ from podium.loops.metadata import METADATA_CHANNEL, run_metadata_loop
 from podium.loops.outbox import run_outbox_loop
 from podium.loops.polldata import flush, run_poll_data_loop
 from podium.loops.repair import run_repair_loop
+from podium.loops.retention import run_retention_loop
 from podium.loops.timers import run_timer_loop
 from podium.metrics.families import Metrics
 from podium.metrics.gauges import DatabaseGauges
 from podium.metrics.http import RequestTimer
 from podium.outbound import OutboundPolicy
 from podium.outbound.transport import new_client
+from podium.retention.policy import policy_from
+from podium.retention.pruner import Pruner
 from podium.sandbox import MB, Limits, Sandbox
+from podium.service.audit import AuditTrail
 from podium.service.bbs import Bbs, BbsConfig
 from podium.service.clock import Clock, FakeClock, SystemClock
 from podium.service.context import POLLER_WINDOW_MS, Context, PollTracker
@@ -155,11 +162,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.bbs = bbs
         app.state.store = store
         app.state.keys = Keys(store, ttl_s=settings.token_ttl_s)
+        app.state.audit = trail = AuditTrail(store, clock)
         if isinstance(clock, FakeClock):
             clock.on_advance.append(lambda: waker.notify(TIMER_CHANNEL))
         beat = heartbeats.beat if loops else _unwatched
         housekeeping = [run_checkpoint_loop(store, beat=beat("checkpoint", 1.0)),
-                        run_poll_data_loop(store, polls, beat=beat("poll_data", 1.0))]
+                        run_poll_data_loop(store, polls, beat=beat("poll_data", 1.0)),
+                        run_audit_retention_loop(trail, settings.audit_retention_days)]
         if metrics is not None:
             housekeeping.append(run_lag_loop(metrics))
         if broadcaster is not None:
@@ -168,6 +177,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                   run_repair_loop(executions, beat=beat("repair", 60.0)), runner.run(),
                   EventProcessor(event_handlers, brokers).run(),
                   run_outbox_loop(executions, http_client, brokers, beat("outbox", 1.0)),
+                  run_retention_loop(Pruner(store, clock, policy_from(settings)), settings.retention_interval_s),
                   ] if settings.role != "api" else []
         if loops and settings.role != "api":
             await bbs.open()
@@ -202,10 +212,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     openapi.install(app, models=[ConductorError])
     docs.install(app)  # /docs and /redoc, with the policy they need
     api = settings.role != "engine"  # an engine-only process serves /health (and the docs), no API
-    for router in (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router,
-                   events.router, scheduler.router, schema.router, bbs_routes.router, tango_routes.router,
-                   tnco_routes.router, sigma_routes.router, secret_routes.router, ops.router) if api else (
-                       misc.router, ops.router):
+    routers = (misc.router, admin.router, metadata.router, bulk.router, workflow.router, tasks.router, events.router,
+               scheduler.router, schema.router, audit_routes.router, secret_routes.router, bbs_routes.router,
+               tango_routes.router, tnco_routes.router, sigma_routes.router, ops.router)
+    for router in routers if api else (misc.router, ops.router):
         app.include_router(router)
     if api and settings.auth == "keys":  # with auth off, /api/token is a 404 as in Conductor OSS
         app.include_router(keys.router)
@@ -214,6 +224,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.mount("/ui/static", ui_routes.Static(directory=ui_routes.STATIC), name="ui-static")
         app.add_middleware(WorkerLane)
         app.add_middleware(CsrfGuard, trusted_origins=settings.trusted_origins)
+        app.add_middleware(AuditMiddleware, clock=clock, worker_calls=settings.audit_worker_calls)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
     app.add_middleware(Guard, routes=app.router.routes, enabled=settings.auth == "keys")
     app.add_middleware(SecurityHeaders)  # every answer gets them, a 401 or 413 included

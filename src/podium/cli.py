@@ -46,6 +46,12 @@ _PROGRAMS = {  # name: (module with main(argv), help)
     "agent": ("podium.agent.cli", "run the command agent: BBS cell or COMMAND tasks (podium agent --help)"),
     "keys": ("podium.auth.cli", "manage API keys: create, list, revoke (podium keys --help)"),
     "secrets": ("podium.secrets.cli", "set, list and delete secrets in the database (podium secrets --help)"),
+    "workflow": ("podium.ops.workflow", "start, show, list and control executions over HTTP (podium workflow --help)"),
+    "defs": ("podium.ops.defs", "export and import every definition as JSON files (podium defs --help)"),
+    "queues": ("podium.ops.queues", "queue depths, oldest waiting task and pollers (podium queues --help)"),
+    "backup": ("podium.ops.backup", "copy a SQLite database online and check the copy (podium backup --help)"),
+    "prune": ("podium.retention.cli", "delete finished executions older than a time (podium prune --help)"),
+    "archive": ("podium.retention.archive_cli", "read retention archive files (podium archive show FILE)"),
 }
 
 
@@ -82,13 +88,19 @@ def serve(settings: Settings) -> None:
     uvicorn.run(app, **uvicorn_options(settings))
 
 
-async def upgrade(settings: Settings) -> list[int]:
+async def upgrade(settings: Settings, *, audited: bool = False) -> list[int]:
+    """Migrate the schema; with `audited` (`podium db upgrade`), an upgrade that applied migrations
+    is recorded in the audit trail."""
+    from podium.audit.cli import record_cli
     from podium.store import open_store
 
     store = open_store(settings.database_url)
     await store.open()
     try:
-        return await store.migrate()
+        applied = await store.migrate()
+        if audited and applied:
+            await record_cli(store, "db upgrade", [str(v) for v in applied])
+        return applied
     finally:
         await store.close()
 
@@ -110,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"podium: {refusal}", file=sys.stderr)
             return 2
     try:
-        applied = asyncio.run(upgrade(settings))
+        applied = asyncio.run(upgrade(settings, audited=args.command == "db"))
     except (PodiumError, ValueError, NotImplementedError) as exc:
         print(f"podium: {exc}", file=sys.stderr)
         return 1

@@ -122,6 +122,31 @@ class Settings(BaseSettings):
         None, description="Key that encrypts secrets at rest (${workflow.secrets.NAME}): a Fernet key (32 bytes, "
                           "url-safe base64; `podium secrets keygen` makes one), or several separated by commas, "
                           "the first encrypting and every one decrypting. Unset, secrets cannot be stored or read.")
+    audit_retention_days: int = Field(
+        90, ge=0, description="Audit trail entries are deleted this many days after the call; 0 = kept forever.")
+    audit_worker_calls: bool = Field(
+        False, description="Record worker traffic in the audit trail too (task polls, updates and logs, BBS cell "
+                           "calls, TANGO member reports): an extra write per call on the hot path.")
+    retention_days: int = Field(
+        30, ge=0, description="Finished executions (COMPLETED, FAILED, TIMED_OUT, TERMINATED) are deleted with their "
+                              "tasks, logs and index entries this many days after they ended; 0 keeps them forever.")
+    retention_by_workflow_type: dict[str, int] = Field(
+        default_factory=dict, description="Per workflow type, days that win over retention_days (0 keeps that "
+                                          "type forever), e.g. {\"nightly_report\": 7}.")
+    retention_task_logs_days: int = Field(
+        0, ge=0, description="Task logs older than this many days are deleted even while their execution is kept; "
+                             "0: they go with their execution.")
+    retention_schedule_runs_days: int = Field(
+        30, ge=0, description="Schedule runs (the scheduler's execution history) older than this many days are "
+                              "deleted; 0 keeps them forever.")
+    retention_event_executions_days: int = Field(
+        30, ge=0, description="Event executions (what event handlers did) older than this many days are deleted; "
+                              "0 keeps them forever.")
+    retention_archive_dir: Path | None = Field(
+        None, description="Executions are written here (gzip'd JSON lines, one file per day and process) before "
+                          "they are deleted; read them with `podium archive show FILE`. Unset: no archive.")
+    retention_batch: int = Field(500, gt=0, description="Executions (or other rows) deleted per transaction.")
+    retention_interval_s: float = Field(60, gt=0, description="How often the retention loop runs.")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
 
     @field_validator("http_allowed_hosts", "http_denied_hosts")
@@ -145,6 +170,14 @@ class Settings(BaseSettings):
     def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value():
             parse_keys(value.get_secret_value())  # a malformed key stops the server at start-up
+        return value
+
+    @field_validator("retention_by_workflow_type")
+    @classmethod
+    def _retention_days(cls, value: dict[str, int]) -> dict[str, int]:
+        wrong = [name for name, days in value.items() if days < 0]
+        if wrong:
+            raise ValueError(f"days must be 0 or more: {', '.join(wrong)}")
         return value
 
     @field_validator("sigma_delete_missing_status")

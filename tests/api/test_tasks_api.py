@@ -366,6 +366,18 @@ async def test_poll_data(client: httpx.AsyncClient) -> None:
     assert {p["queueName"] for p in everything} == {"a", "d1:a", "b"}
 
 
+async def test_queue_overview_has_depth_age_and_pollers(client: httpx.AsyncClient) -> None:
+    """Podium's own `GET /api/tasks/queue/overview` (what `podium queues` and the UI show)."""
+    await chain(client, "wf", "a")
+    for _ in range(2):
+        await start(client, "wf")
+    await poll(client, "b", worker="w9")
+    found = {q["queueName"]: q for q in (await client.get(f"{T}/queue/overview")).json()}
+    assert found["a"]["depth"] == 2 and found["a"]["oldestAgeMs"] >= 0 and found["a"]["pollers"] == []
+    assert found["b"]["depth"] == 0 and [p["workerId"] for p in found["b"]["pollers"]] == ["w9"]
+    assert found["b"]["taskType"] == "b" and found["b"]["domain"] is None
+
+
 async def test_requeue_returns_a_count_as_text(client: httpx.AsyncClient) -> None:
     await chain(client, "wf", "a")
     await start(client, "wf")

@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
+from podium.audit.cli import audited_command
 from podium.auth.keys import Keys, key_to_wire
 from podium.auth.principal import Role
 from podium.cli import add_settings_options, settings_from
@@ -51,7 +52,9 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _create(keys: Keys, role: str, name: str) -> int:
-    print(json.dumps((await keys.create(role, name)).to_wire()))
+    async with audited_command(keys.store, "keys create"):
+        made = await keys.create(role, name)
+    print(json.dumps(made.to_wire()))
     return 0
 
 
@@ -62,9 +65,8 @@ async def _list(keys: Keys) -> int:
 
 
 async def _revoke(keys: Keys, key_id: str) -> int:
-    if not await keys.revoke(key_id):
-        print(f"podium keys: no key {key_id}", file=sys.stderr)
-        return 1
+    async with audited_command(keys.store, "keys revoke", [key_id]):
+        await keys.revoke(key_id)
     print(json.dumps({"keyId": key_id, "revoked": True}))
     return 0
 
@@ -74,5 +76,5 @@ def main(argv: Sequence[str]) -> int:
     try:
         return asyncio.run(_run(args))
     except (PodiumError, ValueError, NotImplementedError) as exc:
-        print(f"podium keys: {exc}", file=sys.stderr)
+        print(f"podium keys: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 1

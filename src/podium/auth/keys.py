@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from podium.auth import secrets
 from podium.auth.principal import Principal, Role
 from podium.auth.tokens import Tokens, invalid
-from podium.errors import BadRequest
+from podium.errors import BadRequest, NotFound
 from podium.store.keys import KeyRow, get_key, insert_key, list_keys, revoke_key, server_key
+from podium.store.pending import note_targets
 from podium.store.port import Store
 
 LIVENESS_S = 5.0
@@ -58,6 +59,7 @@ class Keys:
         secret = secrets.new_secret()
         row = KeyRow(secrets.new_key_id(), name or "", role_of(role).value,
                      await asyncio.to_thread(secrets.hash_secret, secret), _now_ms(), None)
+        note_targets(row.key_id)  # the audit trail's entry for this call names the new key
         async with self.store.unit() as s:
             await insert_key(s, row)
         return NewKey(row, secret)
@@ -66,11 +68,12 @@ class Keys:
         async with self.store.reader() as s:
             return await list_keys(s)
 
-    async def revoke(self, key_id: str) -> bool:
+    async def revoke(self, key_id: str) -> None:
+        """Revoke a key (again: no change); `NotFound` if there is no such key."""
         async with self.store.unit() as s:
-            done = await revoke_key(s, key_id, _now_ms())
+            if not await revoke_key(s, key_id, _now_ms()):
+                raise NotFound(f"No API key {key_id}")
         self._alive.pop(key_id, None)
-        return done
 
     async def login(self, key_id: str, secret: str) -> Principal | None:
         """The key's principal if the secret is its own and the key is not revoked. As slow for a key

@@ -14,6 +14,7 @@ import getpass
 import sys
 from collections.abc import Sequence
 
+from podium.audit.cli import audited_command
 from podium.cipher import ENV_NAME, NO_KEY, Cipher, new_key
 from podium.cli import add_settings_options, settings_from
 from podium.errors import PodiumError
@@ -59,13 +60,17 @@ async def run(args: argparse.Namespace, settings: Settings, value: str | None) -
         await store.migrate()
         secrets = Secrets(store, SystemClock(), Cipher(key))
         if args.command == "set":
-            await secrets.put(args.name, value or "")
+            async with audited_command(store, "secrets set", [args.name]):
+                await secrets.put(args.name, value or "")
             return []
         if args.command == "delete":
-            await secrets.delete(args.name)
+            async with audited_command(store, "secrets delete", [args.name]):
+                await secrets.delete(args.name)
             return []
         if args.command == "rekey":
-            return [f"re-encrypted {await secrets.rekey()} secrets"]
+            async with audited_command(store, "secrets rekey"):
+                count = await secrets.rekey()
+            return [f"re-encrypted {count} secrets"]
         return await secrets.names()
     finally:
         await store.close()

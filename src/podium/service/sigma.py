@@ -34,6 +34,7 @@ from podium.service.executions import Executions, Outcome
 from podium.service.starts import start_in_session
 from podium.store import sigma as store
 from podium.store.executions import get_execution
+from podium.store.pending import note_targets
 from podium.store.session import Session
 from podium.store.sigma import ProcessRow
 from podium.store.timers import clear_timers, set_timers, take_timer
@@ -137,6 +138,7 @@ class Processes:
         spec, now = Spec.parse(body), self.x.clock.now()
         row = ProcessRow(new_id(), spec.process_name, spec.type, spec.period_ms, spec.workflow, spec.partition,
                          DORMANT, None, None, None, 0, 0, None, None, None, None, now, now)
+        note_targets(row.id)
         async with self.x.store.unit() as s:
             await store.put(s, row)
         return process_json(row, None)

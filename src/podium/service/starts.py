@@ -16,6 +16,7 @@ from podium.model.validation import start_request_checked
 from podium.model.wire import workflow_json
 from podium.service.executions import Executions, Outcome
 from podium.store.executions import find_by_idempotency_key
+from podium.store.pending import note_targets
 from podium.store.search import set_search_attrs
 from podium.store.session import Session
 from podium.store.tasks import load_tasks
@@ -36,12 +37,14 @@ async def start(executions: Executions, req: StartWorkflowRequest) -> str:
             await s.lock_name(f"idempotency:{req.idempotency_key}")
         existing = await _idempotent_match(s, req)
         if existing is not None:
+            note_targets(existing)
             return existing
         workflow_id, outcome = await start_in_session(
             executions, s, name=req.name, version=req.version, input=req.input or {},
             correlation_id=req.correlation_id, task_to_domain=req.task_to_domain or {},
             priority=req.priority or 0, embedded=req.workflow_def, idempotency_key=req.idempotency_key,
             created_by=req.created_by, enforce_schema=True)
+        note_targets(workflow_id)  # the audit entry, written as this unit commits, names the new execution
     executions.after_commit(outcome)
     return workflow_id
 

@@ -17,6 +17,7 @@ from podium.service.remote import NotRunning, Remote
 from podium.service.starts import start_in_session
 from podium.store import tango as store
 from podium.store.executions import get_execution
+from podium.store.pending import note_targets
 from podium.store.session import Session
 from podium.store.tango import Project
 from podium.store.tasks import load_live_tasks, load_tasks
@@ -91,6 +92,7 @@ class Tango:
                 self.x, s, name=WORKFLOW_TYPE, version=1, embedded=definition, input={
                     "user_id": user_id, "project_id": project_id, "stages": run},
                 correlation_id=f"tango:{user_id}:{project_id}")
+            note_targets(workflow_id)
             locked.workflow_id = workflow_id
             locked.log.append(f"start {container_id}")
             await store.put_project(s, locked)

@@ -22,6 +22,7 @@ from podium.service.executions import Executions
 from podium.service.starts import DefinitionNotFound, start_in_session
 from podium.store import tnco as store
 from podium.store.executions import get_execution
+from podium.store.pending import note_targets
 from podium.store.search import search_attrs_of
 from podium.store.session import Session
 from podium.store.tasks import load_tasks
@@ -72,6 +73,7 @@ class Lifecycle:
             except DefinitionNotFound as exc:
                 raise BadRequest(f"No workflow is registered for intent type {intent_type} "
                                  f"(looked for the workflow definition {workflow!r})") from exc
+            note_targets(workflow_id)
         self.x.after_commit(outcome)
         return workflow_id
 

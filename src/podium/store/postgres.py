@@ -26,6 +26,7 @@ import asyncpg
 from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError, StoreUnavailable
 from podium.logs import failed
 from podium.store.migrate import MIGRATIONS_POSTGRES, Migrations, SchemaTooNew, migrations, split_sql
+from podium.store.pending import carry, dropped
 from podium.store.port import Store
 from podium.store.session import Session
 
@@ -257,6 +258,7 @@ class PostgresStore(Store):
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Session]:
+        carried = None
         try:
             async with self.pool.acquire() as conn:
                 session = PgSession(conn)
@@ -264,6 +266,7 @@ class PostgresStore(Store):
                 await transaction.start()
                 try:
                     yield session
+                    carried = await carry(session)  # the request's audit entry, with its change
                 except BaseException:
                     await transaction.rollback()
                     raise
@@ -274,7 +277,11 @@ class PostgresStore(Store):
                 if session.started:  # holds no other lock now: waiting for the row is safe
                     await _mark_started(conn, session.started)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+            dropped(carried)
             raise store_error(exc) from exc
+        except BaseException:
+            dropped(carried)
+            raise
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Session]:

@@ -41,6 +41,10 @@ class Field:
     column: str  # SQL column expression, trusted (written by us, never by the user)
     kind: Literal["text", "int", "time"] = "text"  # int/time: values must be integers (time = epoch ms)
     attr: str | None = None  # a search attribute's name: the condition is on its indexed value
+    #: For a field with several values per row, kept in another table: trusted SQL with one `{}`,
+    #: where the condition on `column` goes, selecting the rows with a value that meets it
+    #: (`podium.store.audit.TARGET_MATCH`); IS NULL selects the rows with no value.
+    within: str | None = None
 
 
 ATTR_PREFIX = "attr."
@@ -328,11 +332,15 @@ class _Compiler:
                 field = self.field(name)
                 if field.attr is not None:
                     return self.owning(field.attr, lambda: "", having=negated)
+                if field.within is not None:  # IS NULL: no value at all
+                    return field.within.format("1 = 1") if negated else f"NOT ({field.within.format('1 = 1')})"
                 return f"{field.column} IS {'NOT ' if negated else ''}NULL"
             case _:
                 field = self.field(node.field)
                 if field.attr is not None:
                     return self.owning(field.attr, lambda: self.condition(node, field))
+                if field.within is not None:
+                    return field.within.format(self.condition(node, field))
                 return self.condition(node, field)
 
     def condition(self, node: Compare | InList | Between | StartsWith, field: Field) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, PodiumError, StoreError, StoreUnavailable
 from podium.store.migrate import MIGRATIONS_SQLITE, migrations
+from podium.store.pending import carry, dropped
 from podium.store.port import Store
 from podium.store.session import Session
 
@@ -232,13 +233,16 @@ class SqliteStore(Store):
         right after; each caller resumes only once that commit is done, so an answer never
         promises what is not on disk. A failing unit rolls back to its savepoint alone.
         """
+        carried = None
         try:
             async with self._lock:
                 conn = self.writer
                 batch = self._batch or self._open_batch(conn)
                 conn.execute("SAVEPOINT unit")
                 try:
-                    yield SqliteSession(conn)
+                    session = SqliteSession(conn)
+                    yield session
+                    carried = await carry(session)  # the request's audit entry, with its change
                 except BaseException:
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
@@ -248,7 +252,11 @@ class SqliteStore(Store):
             if self._commit_waiting:  # the commit waited for this unit to leave the transaction
                 self._commit_waiting = False
                 asyncio.get_running_loop().call_soon(self._commit_batch)
-        await asyncio.shield(batch)
+        try:
+            await asyncio.shield(batch)
+        except StoreError:
+            dropped(carried)
+            raise
 
     def _open_batch(self, conn: sqlite3.Connection) -> asyncio.Future[None]:
         with _translated():

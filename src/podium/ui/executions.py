@@ -11,6 +11,8 @@ from starlette.responses import Response
 from podium.api.conductor.services import Services
 from podium.errors import BadRequest, PodiumError
 from podium.model.definitions import RerunWorkflowRequest
+from podium.service.audit import AuditTrail
+from podium.store.pending import note_refused, note_targets
 from podium.ui import graph
 from podium.ui.filters import ExecutionFilters
 from podium.ui.pages import page, services, took
@@ -20,6 +22,7 @@ router = APIRouter(include_in_schema=False)
 STATUSES = ("RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED")
 ACTIONS = ("pause", "resume", "terminate", "retry", "restart")
 PAGE_SIZES = (25, 50, 100, 200)
+OPERATOR_ACTIONS = 50  # the newest audit entries an execution's page lists
 
 
 @router.get("/ui/executions")
@@ -43,6 +46,7 @@ async def executions(request: Request) -> Response:
 async def bulk(request: Request) -> Response:
     form = await request.form()
     action, ids = str(form.get("action") or ""), [str(i) for i in form.getlist("ids")]
+    note_targets(*ids)
     done, failed = await _each(request, action, ids, str(form.get("reason") or "") or None)
     return page(request, "_outcome.html", {"action": action, "done": done, "failed": failed,
                                             "nothing": not ids})
@@ -52,12 +56,16 @@ async def _each(request: Request, action: str, ids: list[str], reason: str | Non
                 ) -> tuple[list[str], dict[str, str]]:
     done: list[str] = []
     failed: dict[str, str] = {}
+    refused = 0
     for workflow_id in ids:
         try:
             await _act(services(request), action, workflow_id, reason)
             done.append(workflow_id)
         except PodiumError as exc:
             failed[workflow_id] = exc.public_message
+            refused = refused or exc.status
+    if failed and not done:
+        note_refused(refused)  # the page answers 200; the audit trail records the refusal
     return done, failed
 
 
@@ -98,6 +106,7 @@ async def act(request: Request, workflow_id: str, action: str) -> Response:
         message = f"{action}: done"
     except PodiumError as exc:
         error = exc.public_message
+        note_refused(exc.status)  # the page answers 200; the audit trail records the refusal
     return await _execution_page(request, workflow_id, message=message, error=error)
 
 
@@ -108,10 +117,12 @@ async def _execution_page(request: Request, workflow_id: str, *, message: str | 
     except PodiumError as exc:
         return page(request, "missing.html", {"what": "execution", "message": exc.public_message}, exc.status)
     tasks = body.get("tasks") or []
+    trail: AuditTrail = request.app.state.audit
     return page(request, "execution.html", {"wf": body, "message": message, "error": error,
                                             "live": body.get("status") in ("RUNNING", "PAUSED"),
                                             "graph": graph.markup(body.get("workflowDefinition"), tasks),
-                                            "timeline": _timeline(body, services(request).executions.clock.now())})
+                                            "timeline": _timeline(body, services(request).executions.clock.now()),
+                                            "actions": await trail.about(workflow_id, OPERATOR_ACTIONS)})
 
 
 @router.get("/ui/tasks/{task_id}/logs")

@@ -16,6 +16,7 @@ from podium.service.tango import Tango
 from podium.service.tnco import INTENT_TYPES
 from podium.service.tnco import STATUSES as TNCO_STATUSES
 from podium.service.tnco_query import filters as tnco_filters
+from podium.store.pending import note_refused
 from podium.ui.pages import SHOWN, page, services
 
 router = APIRouter(include_in_schema=False)
@@ -59,6 +60,7 @@ async def operate(request: Request, process_id: str, operation: str) -> Response
         message, ok = f"{operation.upper()}: {answer['result']}: {answer['message']}", answer["result"] == "OK"
     except PodiumError as exc:
         message, ok = exc.message, False
+        note_refused(exc.status)  # the page answers 200; the audit trail records the refusal
     return await _processes_page(request, message=message, ok=ok)
 
 
@@ -80,6 +82,7 @@ async def schedule_action(request: Request, name: str, action: str) -> Response:
         message, ok = f"{name}: {action}d", True
     except PodiumError as exc:
         message, ok = exc.message, False
+        note_refused(exc.status)  # the page answers 200; the audit trail records the refusal
     return await _processes_page(request, message=message, ok=ok)
 
 

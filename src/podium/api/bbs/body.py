@@ -16,8 +16,13 @@ from starlette.responses import Response
 from podium.api import jsonbody, media
 from podium.errors import PodiumError
 from podium.model.bbs import BbsError, ErrorType, bad_request, invalid, invalid_field, valid_guid
+from podium.store.pending import note_refused
 
 log = logging.getLogger(__name__)
+
+#: The HTTP status the audit trail records for a refused call, by the BBS error's type.
+REFUSED_AS = {ErrorType.INVALID_REQUEST: 400, ErrorType.RESOURCE_NOT_FOUND: 404, ErrorType.RESOURCE_EXISTS: 409,
+              ErrorType.INVALID_STATE_TRANSITION: 409, ErrorType.RUNNING_ON_DIFFERENT_CELL: 409}
 
 
 class Fields:
@@ -112,4 +117,5 @@ async def handle(request: Request, operation: Callable[[Fields], Awaitable[dict[
     except Exception:
         log.exception("BBS request failed", extra={"action": "bbs_request_error", "path": request.url.path})
         error = BbsError(ErrorType.UNKNOWN_ERROR, "the request could not be handled")
+    note_refused(REFUSED_AS.get(error.type, 500))  # answered 200, as upstream does; the audit trail says why
     return answer({**(on_error or {}), "error": error.to_wire()})

@@ -17,6 +17,7 @@ from podium.api.responses import Json
 from podium.errors import BadRequest, PodiumError
 from podium.model.definitions import UpgradeWorkflowRequest
 from podium.service import upgrades
+from podium.store.pending import note_refused, note_targets
 
 router = APIRouter(prefix="/api/workflow/bulk", tags=["workflow-bulk"], route_class=ConductorRoute, responses=ERRORS)
 Svc = Annotated[Services, Depends(services)]
@@ -29,14 +30,19 @@ async def _each(ids: list[str], action: Callable[[str], Awaitable[Any]]) -> Resp
         raise BadRequest("WorkflowIds list cannot be null.")
     if len(ids) > MAX_IDS:
         raise BadRequest("Cannot process more than 1000 workflows. Please use multiple requests.")
+    note_targets(*ids)
     errors: dict[str, str] = {}
     done: list[Any] = []
+    refused = 0
     for workflow_id in ids:
         try:
             result = await action(workflow_id)
             done.append(result if result is not None else workflow_id)
         except PodiumError as exc:
             errors[workflow_id] = exc.public_message
+            refused = refused or exc.status
+    if not done:
+        note_refused(refused)  # answered 200, but every id was refused: so says the audit trail
     return Json({"bulkErrorResults": errors, "bulkSuccessfulResults": done})
 
 

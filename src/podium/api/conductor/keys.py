@@ -69,6 +69,5 @@ async def create_key(request: Request, body: Annotated[KeyRequest, Body()]) -> R
 
 @router.delete("/keys/{key_id}")
 async def revoke_key(request: Request, key_id: str) -> Response:
-    if not await _keys(request).revoke(key_id):
-        raise NotFound(f"No API key {key_id}")
+    await _keys(request).revoke(key_id)
     return Json({"keyId": key_id, "revoked": True})

@@ -95,7 +95,7 @@ class WorkerLane:
                 match, child = route.matches(scope)
                 if match is Match.FULL and child["path_params"].get("name") not in LITERAL_NAMES:
                     scope.update(child)
-                    scope["route"] = route  # as FastAPI's routes leave it (the metrics' route template)
+                    scope["route"] = route  # as FastAPI leaves it: the audit trail and metrics read the template
                     await route.handle(scope, receive, send)
                     return
         await self.app(scope, receive, send)

@@ -65,6 +65,12 @@ async def queue_all_verbose(svc: Svc) -> Response:
     return Json({name: {"a": {"size": size, "uacked": 0}} for name, size in sizes.items()})
 
 
+@router.get("/queue/overview")
+async def queue_overview(svc: Svc) -> Response:
+    """Podium's own: each queue with its depth, oldest waiting age and pollers (`podium queues`)."""
+    return Json(await svc.tasks.queues())
+
+
 @router.get("/queue/polldata")
 async def poll_data(svc: Svc, taskType: str) -> Response:
     return Json(svc.tasks.poll_data(taskType))

@@ -1,0 +1,162 @@
+#!/usr/bin/env python
+"""Retention under load (issue 17): `podium prune` deletes --prune-executions finished executions
+(each with three tasks, three task logs, a search attribute and a full-text entry) while the
+three-step workload of bench/run.py runs against a server on the same database.
+
+    .venv/bin/python bench/retention.py --prune-executions 50000                  # SQLite, temp file
+    .venv/bin/python bench/retention.py --prune-executions 50000 \\
+        --database-url postgresql://postgres@127.0.0.1:5432/podium_bench_ret       # a fresh database
+
+Steps: (1) the schema, then the finished executions written straight into the database (the
+store's own row functions, large transactions), ended 40 days ago; (2) a `podium server` on it
+(its own retention loop off: PODIUM_RETENTION_DAYS=0, so only the prune deletes); (3) the chain
+phase of bench/run.py without pruning ("before"); (4) the same phase with `podium prune
+--older-than 30d` started beside it ("pruning"); the prune's own rate is its executions (and rows:
+executions + tasks + logs + attributes + index entries) over its wall time; (5) the chain phase
+again on the pruned store ("after"). Dispatch p99 under load and workflows/s of "pruning" are
+compared with "before" and "after" (target: within 20 %). The load average is printed: on a busy
+machine the three phases differ by the noise as much as by the pruning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from podium_bench.util import free_port  # noqa: E402
+
+from podium.model.enums import TaskStatus, WorkflowStatus  # noqa: E402
+from podium.model.records import Execution, Task  # noqa: E402
+from podium.store import open_store  # noqa: E402
+from podium.store.rows import EXECUTION_FIELDS, TASK_FIELDS, execution_row, task_row  # noqa: E402
+
+DAY_MS = 86_400_000
+ROWS_PER_EXECUTION = 1 + 3 + 3 + 1 + 1  # execution, tasks, logs, search attribute, full-text entry
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--prune-executions", type=int, default=50_000, help="finished executions to delete")
+    p.add_argument("--database-url", help="a fresh PostgreSQL database (default: SQLite in a temp dir)")
+    p.add_argument("--chain-seconds", type=float, default=20.0, help="each chain phase's start window")
+    p.add_argument("--batch", type=int, default=500, help="the prune's executions per transaction")
+    p.add_argument("--json", help="write the results here")
+    return p.parse_args()
+
+
+async def seed(url: str, n: int, chunk: int = 5000) -> float:
+    store = open_store(url)
+    await store.open()
+    await store.migrate()
+    started = time.monotonic()
+    end = int(time.time() * 1000) - 40 * DAY_MS
+    ex_marks = ", ".join("?" * len(EXECUTION_FIELDS.split(", ")))
+    task_marks = ", ".join("?" * len(TASK_FIELDS.split(", ")))
+    try:
+        for base in range(0, n, chunk):
+            ids = [f"ret-{i:08d}" for i in range(base, min(n, base + chunk))]
+            executions = [execution_row(Execution(
+                workflow_id=w, workflow_type="bench_old", version=1, status=WorkflowStatus.COMPLETED, def_hash="h",
+                create_time=end - 1000, update_time=end, end_time=end, input={"n": w})) for w in ids]
+            tasks = [task_row(Task(
+                task_id=f"{w}-{k}", workflow_id=w, workflow_type="bench_old", seq=k, ref_name=f"s{k}",
+                task_type="SIMPLE", task_def_name=f"s{k}", status=TaskStatus.COMPLETED, scheduled_time=end - 900,
+                update_time=end, retry_count=0, output={"v": k})) for w in ids for k in range(3)]
+            async with store.unit() as s:
+                await s.executemany(f"INSERT INTO executions ({EXECUTION_FIELDS}) VALUES ({ex_marks})", executions)
+                await s.executemany(f"INSERT INTO tasks ({TASK_FIELDS}) VALUES ({task_marks})", tasks)
+                await s.executemany("INSERT INTO task_logs (task_id, log, created_time) VALUES (?, 'log', ?)",
+                                    [(t[0], end) for t in tasks])
+                await s.executemany("INSERT INTO search_attrs (workflow_id, name, value) VALUES (?, 'team', 'a')",
+                                    [(w,) for w in ids])
+                rows = await s.fetchall(f"SELECT row_id FROM executions WHERE workflow_id IN "
+                                        f"({', '.join('?' * len(ids))})", ids)
+                await s.write_index([(r[0], f"bench_old {r[0]}") for r in rows])
+    finally:
+        await store.close()
+    return time.monotonic() - started
+
+
+def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = dict(os.environ, PODIUM_LOG_LEVEL="warning", PODIUM_RETENTION_DAYS="0", PODIUM_AUTH="off")
+    log = (workdir / "server.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "podium.cli", "server", "--port", str(port), "--database-url", url],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    server = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(600):
+        try:
+            if httpx.get(f"{server}/health", timeout=1).status_code == 200:
+                return proc, server
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def chain_phase(server: str, pid: int, seconds: float, out: Path) -> dict[str, Any]:
+    subprocess.run([sys.executable, str(HERE / "run.py"), "--server-url", server, "--server-pid", str(pid),
+                    "--phases", "chain", "--chain-seconds", str(seconds), "--json", str(out)],
+                   check=True, stdout=subprocess.DEVNULL)
+    data = json.loads(out.read_text())
+    run = data["runs"][0] if "runs" in data else data
+    chain = run["chain"]
+    return {"workflows_per_s": chain["workflows_per_s"], "dispatch_p99_ms": chain["latency_under_load"]["p99_ms"],
+            "dispatch_p50_ms": chain["latency_under_load"]["p50_ms"], "completed": chain["workflows_completed"]}
+
+
+def main() -> int:
+    args = parse()
+    workdir = Path(tempfile.mkdtemp(prefix="podium-retention-"))
+    url = args.database_url or f"sqlite:///{workdir}/podium.db"
+    n = args.prune_executions
+    seeded = asyncio.run(seed(url, n))
+    print(f"seeded {n} finished executions in {seeded:.1f} s", flush=True)
+    proc, server = start_server(url, workdir)
+    result: dict[str, Any] = {"executions": n, "database": url.split(":")[0], "load_before": os.getloadavg()}
+    try:
+        result["before"] = chain_phase(server, proc.pid, args.chain_seconds, workdir / "before.json")
+        print("before", result["before"], flush=True)
+        prune = subprocess.Popen([sys.executable, "-m", "podium.cli", "prune", "--older-than", "30d", "--batch",
+                                  str(args.batch), "--database-url", url], stdout=subprocess.PIPE,
+                                 stderr=(workdir / "prune.err").open("w"), text=True)
+        result["pruning"] = chain_phase(server, proc.pid, args.chain_seconds, workdir / "pruning.json")
+        result["pruning"]["prune_still_running_at_end"] = prune.poll() is None
+        output, _ = prune.communicate(timeout=3600)
+        found = re.search(r"deleted (\d+) executions in ([\d.]+) s", output)
+        if not found:
+            raise RuntimeError(f"prune said: {output} {(workdir / 'prune.err').read_text()[-3000:]}")
+        deleted, took = int(found.group(1)), float(found.group(2))
+        result["prune"] = {"executions": deleted, "seconds": took, "executions_per_s": round(deleted / took),
+                           "rows_per_s": round(deleted * ROWS_PER_EXECUTION / took)}
+        print("pruning", result["pruning"], result["prune"], flush=True)
+        result["after"] = chain_phase(server, proc.pid, args.chain_seconds, workdir / "after.json")
+        print("after", result["after"], flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    result["load_after"] = os.getloadavg()
+    for key in ("workflows_per_s", "dispatch_p99_ms"):
+        result[f"{key}_pruning_vs_before"] = round(result["pruning"][key] / result["before"][key], 2)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
