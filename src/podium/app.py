@@ -224,9 +224,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.mount("/ui/static", ui_routes.Static(directory=ui_routes.STATIC), name="ui-static")
         app.add_middleware(WorkerLane)
         app.add_middleware(CsrfGuard, trusted_origins=settings.trusted_origins)
-        app.add_middleware(AuditMiddleware, clock=clock, worker_calls=settings.audit_worker_calls)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
     app.add_middleware(Guard, routes=app.router.routes, enabled=settings.auth == "keys")
+    if api:  # outside the guard: a call it refuses for the caller's role (403) is recorded too
+        app.add_middleware(AuditMiddleware, clock=clock, worker_calls=settings.audit_worker_calls)
     app.add_middleware(SecurityHeaders)  # every answer gets them, a 401 or 413 included
     if metrics is not None:
         app.add_middleware(RequestTimer, metrics=metrics)  # outermost: times every request

@@ -265,3 +265,22 @@ def test_db_upgrade_records_what_it_applied(tmp_path: Path) -> None:
     rows = sqlite3.connect(tmp_path / "cli.db").execute("SELECT who, action, targets FROM audit_log").fetchall()
     assert len(rows) == 1 and rows[0][0].startswith("cli:") and rows[0][1] == "cli: db upgrade"
     assert "14" in rows[0][2]
+
+
+async def test_a_call_the_guard_refuses_for_the_role_is_recorded(db_url: str) -> None:
+    app = create_app(Settings(database_url=db_url, auth="keys"))
+    async for admin in _client(app, key_name="admins"):
+        keys: Keys = app.state.keys
+        made = await keys.create("viewer", "watcher")
+        principal = await keys.login(made.row.key_id, made.secret)
+        assert principal is not None
+        viewer = {"X-Authorization": await keys.token(principal)}
+        refused = await admin.delete(f"{API}/workflow/wf-123", params={"reason": "x"}, headers=viewer)
+        assert refused.status_code == 403
+        [entry] = await entries(admin, "who = 'watcher'")
+        assert (entry["action"], entry["targets"], entry["status"], entry["outcome"]) == (
+            "DELETE /api/workflow/{workflow_id}", ["wf-123"], 403, "refused")
+        assert entry["keyId"] == made.row.key_id
+        missing = await admin.delete(f"{API}/workflow/wf-123", headers={"X-Authorization": "bad"})
+        assert missing.status_code == 401  # no caller to name: not recorded (it would let anyone fill the trail)
+        assert len(await entries(admin, "target = 'wf-123'")) == 1

@@ -32,7 +32,7 @@ class Guard:
         self.app = app
         self.routes = routes
         self.enabled = enabled
-        self._found: dict[tuple[str, str], tuple[Access, str]] = {}
+        self._found: dict[tuple[str, str], tuple[Access, str, BaseRoute | None]] = {}
         self._prefixed: list[tuple[str, BaseRoute]] | None = None  # routes by the fixed start of their path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -41,7 +41,7 @@ class Guard:
                 scope[SCOPE_KEY] = ANONYMOUS
             await self.app(scope, receive, send)
             return
-        access, dialect = self.route_of(scope)
+        access, dialect, route = self.route_of(scope)
         token = _token(scope)
         if access is Access.PUBLIC and token is None:
             scope[SCOPE_KEY] = NOBODY
@@ -63,14 +63,16 @@ class Guard:
             await refuse(send, dialect, 401, exc.message, path, code=exc.code)
             return
         if not allows(principal.role, access):
+            scope[SCOPE_KEY] = principal
+            _routed(scope, route)  # the audit trail records who tried what
             await refuse(send, dialect, 403, f"The role {principal.role.value} may not call {scope['method']} "
                          f"{path} (it needs {access.value} access)", path)
             return
         scope[SCOPE_KEY] = principal
         await self.app(scope, receive, send)
 
-    def route_of(self, scope: Scope) -> tuple[Access, str]:
-        """The access the request needs and the dialect that answers it."""
+    def route_of(self, scope: Scope) -> tuple[Access, str, BaseRoute | None]:
+        """The access the request needs, the dialect that answers it and its route (if any)."""
         key = (scope["method"], scope["path"])
         found = self._found.get(key)
         if found is None:
@@ -80,7 +82,7 @@ class Guard:
             self._found[key] = found
         return found
 
-    def _match(self, scope: Scope) -> tuple[Access, str]:
+    def _match(self, scope: Scope) -> tuple[Access, str, BaseRoute | None]:
         """The route as the router finds it: the first full match in order; only routes whose path
         could match (its fixed start is the path's) are tried, so a path with an id costs a few
         regular expressions, not every route's."""
@@ -99,14 +101,23 @@ class Guard:
         if partial is not None:  # the path is known, the method is not: the router answers 405
             return self._describe(scope["method"], partial)
         dialect = "ui" if scope["path"].startswith("/ui") else "conductor"
-        return Access.WORKER_READ, dialect  # no such route: any good token gets the router's 404
+        return Access.WORKER_READ, dialect, None  # no such route: any good token gets the router's 404
 
     @staticmethod
-    def _describe(method: str, route: BaseRoute) -> tuple[Access, str]:
+    def _describe(method: str, route: BaseRoute) -> tuple[Access, str, BaseRoute]:
         template = str(getattr(route, "path", ""))
         tags = getattr(route, "tags", None) or []
         dialect = next((t for t in _DIALECTS if t in tags), "ui" if template.startswith("/ui") else "conductor")
-        return access_for(method, template), dialect
+        return access_for(method, template), dialect, route
+
+
+def _routed(scope: Scope, route: BaseRoute | None) -> None:
+    """The scope as the router would leave it for this route (its path parameters, the route)."""
+    if route is not None:
+        match, child = route.matches(scope)
+        if match is not Match.NONE:
+            scope.update(child)
+            scope["route"] = route
 
 
 def _token(scope: Scope) -> str | None:
