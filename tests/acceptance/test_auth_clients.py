@@ -98,16 +98,17 @@ async def test_conductor_python_clients_and_task_handler_outlive_their_tokens(
                           scan_for_annotated_workers=False, monitor_processes=False)
     handler.start_processes()
     try:
-        began, ids = time.monotonic(), []
+        began, ids, late = time.monotonic(), [], 0
         while time.monotonic() - began < TTL_S * 3:  # every token involved expires at least twice
             ids.append(clients.get_workflow_client().start_workflow(
                 StartWorkflowRequest(name=name, version=1, input={"command": len(ids)})))
+            late += time.monotonic() - began > TTL_S * 2  # started with the client's second or third token
             await asyncio.sleep(0.5)
         for workflow_id in ids:
             await admin.until(workflow_id, "COMPLETED", timeout=60)
     finally:
         handler.stop_processes()
-    assert len(ids) >= 15
+    assert late >= 1 and len(ids) >= 4
 
 
 async def test_podium_worker_and_agent_take_their_key_from_the_environment(
