@@ -10,6 +10,8 @@
     │   └── api.limits.BodyTooLarge   a chunked request body, found too large while read
     ├── OutboundRefused     a call the outbound policy forbids           (403; the callers catch it)
     ├── SecretsUnavailable  secrets cannot be stored or read: no PODIUM_SECRET_KEY, or another one (503)
+    ├── api.media.UnsupportedMediaType   a state-changing request not declared JSON   (415)
+    ├── api.media.ForeignOrigin   a state-changing request from another site's page   (403)
     └── StoreError          the database failed                          (500)
         └── StoreUnavailable   the database cannot be reached right now  (503, retryable)
 

@@ -92,7 +92,8 @@ async def test_an_action_without_the_right_token_changes_nothing(client: httpx.A
     refused(await terminate(client, workflow_id, data={"reason": "no cookie yet"}), STALE)
     value = await token(client)
     refused(await terminate(client, workflow_id, data={"reason": "no token"}), STALE)
-    refused(await terminate(client, workflow_id, headers={"X-Podium-CSRF": value[:-1] + "A"}), STALE)
+    wrong = value[:-1] + ("B" if value.endswith("A") else "A")  # one character off
+    refused(await terminate(client, workflow_id, headers={"X-Podium-CSRF": wrong}), STALE)
     refused(await terminate(client, workflow_id, data={"_csrf": "x" * 43}), STALE)
     refused(await terminate(client, workflow_id, data={"_csrf": ""}), STALE)
     refused(await terminate(client, workflow_id, files={"_csrf": (None, value)}), STALE)  # multipart is not read
