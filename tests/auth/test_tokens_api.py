@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import jwt
@@ -119,3 +120,11 @@ async def test_health_and_docs_need_no_token(secured: Secured) -> None:
 async def test_with_auth_off_the_token_route_is_absent(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/token", json={"keyId": "k", "keySecret": "s"})
     assert response.status_code == 404
+
+
+async def test_a_database_that_cannot_be_read_gets_a_503_not_a_bare_500(tmp_path: Path) -> None:
+    async with secured_app(f"sqlite:///{tmp_path}/podium.db") as secured:
+        await secured.app.state.store.close()  # the key's state can no longer be read
+        response = await secured.client.get("/api/metadata/workflow", headers=secured.as_role(Role.ADMIN))
+        assert response.status_code == 503, response.text
+        assert response.json()["retryable"] is True

@@ -20,6 +20,7 @@ from podium.auth.keys import Keys
 from podium.auth.principal import ANONYMOUS, SCOPE_KEY, Principal, Role
 from podium.auth.refusal import refuse
 from podium.auth.tokens import TokenRefused
+from podium.errors import StoreError
 
 SESSION_COOKIE = "podium_session"
 NOBODY = Principal(None, "anonymous", Role.VIEWER)  # a caller without a token, on a public route
@@ -55,6 +56,10 @@ class Guard:
         keys: Keys = scope["app"].state.keys
         try:
             principal = await keys.check(token)
+        except StoreError:  # the key's state could not be read: neither let in nor call the token bad
+            await refuse(send, dialect, 503, "The database cannot be reached to check the token; try again", path,
+                         code="SERVICE_UNAVAILABLE")
+            return
         except TokenRefused as exc:
             if access is Access.PUBLIC:  # a stale token does not keep anyone from the login page
                 scope[SCOPE_KEY] = NOBODY

@@ -15,7 +15,7 @@ import orjson
 from starlette.types import Send
 
 INSTANCE = socket.gethostname()
-_SIGMA_IDS = {401: "unauthorized", 403: "forbidden", 429: "too_many_requests"}
+_SIGMA_IDS = {401: "unauthorized", 403: "forbidden", 429: "too_many_requests", 503: "service_unavailable"}
 _CONDUCTOR_WORDS = {401: "INVALID_TOKEN", 403: "ACCESS_DENIED", 429: "TOO_MANY_REQUESTS"}
 
 
@@ -28,7 +28,7 @@ def body_for(dialect: str, status: int, message: str, path: str, code: str | Non
         return {"id": _SIGMA_IDS.get(status, "forbidden"), "message": message}
     if dialect == "tnco":
         return {"details": {}, "localizedMessage": message, "url": path}
-    return {"status": status, "message": message, "instance": INSTANCE, "retryable": False,
+    return {"status": status, "message": message, "instance": INSTANCE, "retryable": status == 503,
             "error": code or _CONDUCTOR_WORDS.get(status, "ACCESS_DENIED")}
 
 
