@@ -128,3 +128,15 @@ async def test_a_database_that_cannot_be_read_gets_a_503_not_a_bare_500(tmp_path
         response = await secured.client.get("/api/metadata/workflow", headers=secured.as_role(Role.ADMIN))
         assert response.status_code == 503, response.text
         assert response.json()["retryable"] is True
+
+
+async def test_the_key_api_refuses_bad_input_in_conductors_shape(secured: Secured) -> None:
+    admin = secured.as_role(Role.ADMIN)
+    unknown_role = await secured.client.post("/api/keys", json={"role": "root"}, headers=admin)
+    assert unknown_role.status_code == 400 and "Unknown role" in unknown_role.json()["message"]
+    no_role = await secured.client.post("/api/keys", json={"name": "x"}, headers=admin)
+    assert no_role.status_code == 400 and no_role.json()["validationErrors"]
+    missing = await secured.client.delete("/api/keys/no-such-key", headers=admin)
+    assert missing.status_code == 404 and missing.json()["message"] == "No API key no-such-key"
+    not_json = await secured.client.post("/api/token", content=b"keyId=a", headers={"Content-Type": "text/plain"})
+    assert not_json.status_code == 415
