@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -89,6 +90,9 @@ from podium.web import docs
 from podium.web.csrf import CsrfGuard
 from podium.web.headers import SecurityHeaders
 
+if TYPE_CHECKING:
+    from podium.tracing.export import SpanExport
+
 
 def bbs_config(settings: Settings) -> BbsConfig:
     def ms(seconds: float) -> int:
@@ -139,8 +143,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                           task_notices=settings.task_status_listener,
                           status_webhook=settings.status_webhook_url, max_payload_bytes=settings.max_payload_bytes,
                           kafka_unavailable=kafka_unavailable(settings.kafka_bootstrap_servers))
+        tracing = _span_export(settings)
         executions = Executions(store, meta, context, clock, waker, start_failure_workflow=start_failure_workflow,
-                                metrics=metrics)
+                                metrics=metrics, tracing=tracing)
         if metrics is not None:
             app.state.gauges = _gauges(store, clock, polls, metrics)
         secret_store = Secrets(store, clock, Cipher(_key(settings)), waker=waker)
@@ -200,6 +205,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await brokers.close()
             if metrics is not None:
                 metrics.registry.unregister(app.state.gauges)
+            if tracing is not None:  # the spans still queued go out (up to the export timeout)
+                await asyncio.to_thread(tracing.shutdown)
             await store.close()
 
     app = FastAPI(title="Podium", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -232,6 +239,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     if metrics is not None:
         app.add_middleware(RequestTimer, metrics=metrics)  # outermost: times every request
     return app
+
+
+def _span_export(settings: Settings) -> SpanExport | None:
+    if not settings.otel_endpoint:
+        return None
+    from podium.tracing.export import SpanExport  # the podium[otel] extra: imported only when used
+
+    return SpanExport(settings.otel_endpoint)
 
 
 def _unwatched(name: str, period_s: float) -> Beat:

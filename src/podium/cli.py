@@ -24,6 +24,8 @@ _OPTIONS = (
     ("--auth", "auth", str, "off (default: no authentication, loopback only) or keys (API keys and tokens)"),
     ("--insecure", "insecure", bool, "serve with auth off on a non-loopback host (anyone who reaches it may do "
                                      "everything)"),
+    ("--otel-endpoint", "otel_endpoint", str, "OTLP/HTTP collector to send execution traces to, e.g. "
+                                              "http://127.0.0.1:4318 (needs podium[otel])"),
     ("--config", "config", str, "TOML file with any of these settings"),
 )
 
@@ -60,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     server = commands.add_parser("server", help="run the server (API and background loops)")
     add_settings_options(server, ("host", "port", "database_url", "log_level", "role", "outbound_policy",
-                                  "kafka_bootstrap_servers", "auth", "insecure", "config"))
+                                  "kafka_bootstrap_servers", "auth", "insecure", "otel_endpoint", "config"))
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="create or migrate the database schema")

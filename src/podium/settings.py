@@ -3,6 +3,7 @@ an optional TOML file (PODIUM_CONFIG)."""
 
 from __future__ import annotations
 
+import importlib.util
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     log_json: bool = Field(False, description="Write logs as JSON lines.")
     metrics: bool = Field(True, description="Record Prometheus metrics and serve them at GET /metrics.")
+    otel_endpoint: str | None = Field(
+        None, description="OpenTelemetry collector (OTLP over HTTP, e.g. http://127.0.0.1:4318) to send a trace "
+                          "of every execution to; unset: no tracing. Needs the podium[otel] extra.")
     auth: Literal["off", "keys"] = Field(
         "off", description="off: no authentication (refused on a non-loopback host unless insecure); keys: "
                            "every call carries a token from an API key (podium keys create).")
@@ -164,6 +168,18 @@ class Settings(BaseSettings):
         if wrong:
             raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(wrong)}")
         return [origin for origin in found if origin is not None]
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _otel_endpoint(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("otel_endpoint must be an http:// or https:// URL (OTLP over HTTP)")
+        if importlib.util.find_spec("opentelemetry.exporter.otlp.proto.http") is None:
+            raise ValueError("otel_endpoint is set, but the podium[otel] extra is not installed "
+                             "(pip install 'podium[otel]')")
+        return value
 
     @field_validator("secret_key")
     @classmethod

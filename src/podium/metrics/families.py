@@ -12,15 +12,11 @@ from prometheus_client import CollectorRegistry, Gauge
 from podium.engine.state import ExecutionState, WorkflowEnded
 from podium.metrics.series import CounterSeries, HistogramSeries, SeriesCollector
 from podium.model.records import Task
-from podium.store.rows import TASK_COLUMNS
 
 #: Seconds, for waits and runs from a millisecond to a day.
 LONG_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400)
 #: Seconds, for requests, commits and timer lag.
 SHORT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-_TERMINAL_TASK = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "FAILED_WITH_TERMINAL_ERROR",
-                            "CANCELED", "TIMED_OUT", "SKIPPED"})
-_STATUS_COLUMN = TASK_COLUMNS.index("status")  # in a task row as loaded
 
 
 class Metrics:
@@ -53,15 +49,10 @@ class Metrics:
         self.loop_lag = Gauge("podium_event_loop_lag_seconds", "How late the event loop ran a 0.5 s sleep, last "
                               "measured", registry=self.registry)
 
-    def tasks_settled(self, state: ExecutionState) -> None:
-        """Count the tasks that reached a terminal status in this unit of work. Called before
-        the rows are written: their `loaded` tuple still holds the status as read."""
-        for task in state.new_tasks():
-            if task.status in _TERMINAL_TASK:
-                self._task_finished(task)
-        for task in state.dirty_tasks():
-            if task.status in _TERMINAL_TASK and (task.loaded is None or task.loaded[_STATUS_COLUMN] != task.status):
-                self._task_finished(task)
+    def tasks_settled(self, settled: list[Task]) -> None:
+        """Count the tasks that reached a terminal status in this unit of work (`rows.settled`)."""
+        for task in settled:
+            self._task_finished(task)
 
     def workflow_moved(self, state: ExecutionState, ended: list[WorkflowEnded], *, new: bool) -> None:
         """Count the execution's start (`new`) and its end, if this unit ended it."""

@@ -68,6 +68,9 @@ class Execution:
     created_by: str | None = None
     rerun_from_workflow_id: str | None = None
     event: str | None = None
+    #: The W3C traceparent of its root span's parent (a caller's span, or a sub-workflow's task);
+    #: None: its trace is its own (see podium.tracing.ids).
+    trace_parent: str | None = None
     #: The row as read from the store; updates then write only the columns that differ from it.
     loaded: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
     #: Payloads (input, output, variables) as encoded when measured; the row reuses them (see `payloads`).

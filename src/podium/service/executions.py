@@ -10,7 +10,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from podium.engine import limits, task_updates
 from podium.engine.decider import decide
@@ -39,6 +39,7 @@ from podium.store import events
 from podium.store.executions import get_execution, insert_execution, update_execution
 from podium.store.port import Store
 from podium.store.queue import dequeue, enqueue
+from podium.store.rows import settled
 from podium.store.session import Session
 from podium.store.tasks import (
     delete_tasks,
@@ -52,6 +53,12 @@ from podium.store.tasks import (
     update_tasks,
 )
 from podium.store.timers import clear_timers, set_timers
+from podium.tracing import ids as tracing
+from podium.tracing import spans
+from podium.tracing.spans import SpanRecord
+
+if TYPE_CHECKING:
+    from podium.tracing.export import SpanExport
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +96,18 @@ class Outcome:
     outbox: bool = False  # a notice waits in the outbox
     ended: list[WorkflowEnded] = field(default_factory=list)
     channels: set[str] = field(default_factory=set)  # other waker channels to notify
+    spans: list[SpanRecord] = field(default_factory=list)  # to export once committed (podium.tracing)
+
+    def absorb(self, other: Outcome) -> None:
+        """Take on what another unit's persist left to do, in the same commit."""
+        self.queues |= other.queues
+        self.workflows |= other.workflows
+        self.timers_changed |= other.timers_changed
+        self.events |= other.events
+        self.outbox |= other.outbox
+        self.ended += other.ended
+        self.channels |= other.channels
+        self.spans += other.spans
 
 
 class Observer(Protocol):
@@ -110,9 +129,10 @@ class FailureWorkflowStarter(Protocol):
 class Executions:
     def __init__(self, store: Store, metadata: Metadata, context: Context, clock: Clock,
                  waker: Waker, *, start_failure_workflow: FailureWorkflowStarter,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, tracing: SpanExport | None = None) -> None:
         self.store = store
         self.metrics = metrics  # None: the `metrics` setting is off
+        self.tracing = tracing  # None: no `otel_endpoint`
         self.start_failure_workflow = start_failure_workflow
         self.metadata = metadata
         self.context = context
@@ -192,8 +212,12 @@ class Executions:
         queues = await self._apply_queue_ops(s, state)  # before the tasks: the lock order is queue -> tasks
         if state.deleted_task_ids:  # first: restart/rerun re-create the same (ref, retry) rows
             await delete_tasks(s, sorted(state.deleted_task_ids))
+        watched = self.metrics is not None or self.tracing is not None
+        finished = settled(state.new_tasks(), state.dirty_tasks()) if watched else []
         if self.metrics is not None:
-            self.metrics.tasks_settled(state)
+            self.metrics.tasks_settled(finished)
+        if ex.trace_parent is not None:
+            tracing.stamp(ex, state.new_tasks())
         await insert_tasks(s, state.new_tasks())
         await update_tasks(s, state.dirty_tasks())
         outcome = await self._apply_effects(s, state)
@@ -206,6 +230,9 @@ class Executions:
             self.waker.notify(INDEX_CHANNEL)
             if self.metrics is not None:
                 self.metrics.workflow_moved(state, outcome.ended, new=new)
+        if self.tracing is not None:
+            ended = any(end.workflow_id == ex.workflow_id for end in outcome.ended)
+            outcome.spans += spans.collect(ex, finished, ended=ended)
         observer = self.observers.get(ex.workflow_type)
         if observer is not None and not state.observed:
             await observer.changed(s, state, outcome)
@@ -303,6 +330,8 @@ class Executions:
                 outcome.outbox = True
 
     def after_commit(self, outcome: Outcome) -> None:
+        if outcome.spans and self.tracing is not None:
+            self.tracing.emit(outcome.spans)
         for name in outcome.queues:
             self.waker.notify(name)
         for workflow_id in outcome.workflows:

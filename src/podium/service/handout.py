@@ -19,14 +19,18 @@ from podium.model.enums import TaskStatus
 from podium.model.records import Task
 from podium.model.wire import task_json
 from podium.service.secrets import UNREVEALABLE, Secrets, reveal_task
+from podium.tracing.ids import task_traceparent
 
 log = logging.getLogger(__name__)
 
 Fail = Callable[[TaskResult], Awaitable[Any]]
 
 
-async def hand_out(tasks: list[Task], secrets: Secrets | None, fail: Fail) -> list[dict[str, Any]]:
-    """The tasks in Conductor's shape, secrets put in; those that cannot have theirs are failed."""
+async def hand_out(tasks: list[Task], secrets: Secrets | None, fail: Fail, *, traced: bool = False
+                   ) -> list[dict[str, Any]]:
+    """The tasks in Conductor's shape, secrets put in; those that cannot have theirs are failed.
+    When tracing is on, each carries its span as a W3C `traceparent` (a field conductor-python
+    does not read; podium.worker continues the trace from it)."""
     answers = []
     for task in tasks:
         try:
@@ -34,7 +38,10 @@ async def hand_out(tasks: list[Task], secrets: Secrets | None, fail: Fail) -> li
         except UNREVEALABLE as exc:
             await _fail(task, exc.message, fail)
             continue
-        answers.append(task_json(shown))
+        answer = task_json(shown)
+        if traced:
+            answer["traceparent"] = task_traceparent(task.task_id, task.workflow_id, task.extra)
+        answers.append(answer)
     return answers
 
 

@@ -20,13 +20,16 @@ from podium.store.pending import note_targets
 from podium.store.search import set_search_attrs
 from podium.store.session import Session
 from podium.store.tasks import load_tasks
+from podium.tracing.ids import parse_traceparent
 
 
 class DefinitionNotFound(NotFound):
     """The workflow definition to start does not exist (endpoints word it differently)."""
 
 
-async def start(executions: Executions, req: StartWorkflowRequest) -> str:
+async def start(executions: Executions, req: StartWorkflowRequest, *, traceparent: str | None = None) -> str:
+    """Start an execution; a caller's W3C `traceparent` makes its trace a child of the caller's span
+    (when tracing is on)."""
     await start_request_checked(req)
     if req.external_input_payload_storage_path:  # never run without the input it names
         raise BadRequest(f"externalInputPayloadStoragePath is not accepted: {NO_EXTERNAL_STORAGE}")
@@ -43,7 +46,7 @@ async def start(executions: Executions, req: StartWorkflowRequest) -> str:
             executions, s, name=req.name, version=req.version, input=req.input or {},
             correlation_id=req.correlation_id, task_to_domain=req.task_to_domain or {},
             priority=req.priority or 0, embedded=req.workflow_def, idempotency_key=req.idempotency_key,
-            created_by=req.created_by, enforce_schema=True)
+            created_by=req.created_by, enforce_schema=True, trace_parent=traceparent)
         note_targets(workflow_id)  # the audit entry, written as this unit commits, names the new execution
     executions.after_commit(outcome)
     return workflow_id
@@ -71,11 +74,13 @@ async def start_in_session(
     correlation_id: str | None = None, task_to_domain: dict[str, str] | None = None, priority: int = 0,
     embedded: WorkflowDef | None = None, idempotency_key: str | None = None, created_by: str | None = None,
     parent_workflow_id: str | None = None, parent_task_id: str | None = None, workflow_id: str | None = None,
-    search_attributes: dict[str, str] | None = None, enforce_schema: bool = False,
+    search_attributes: dict[str, str] | None = None, enforce_schema: bool = False, trace_parent: str | None = None,
 ) -> tuple[str, Outcome]:
     """Start an execution in the caller's unit of work. `search_attributes` (set by the dialect that
     starts it) come on top of those its definition declares. With `enforce_schema` (a start request),
-    an input that breaks the definition's enforced `inputSchema` is refused with every violation."""
+    an input that breaks the definition's enforced `inputSchema` is refused with every violation.
+    `trace_parent` (a W3C traceparent: a caller's span, a sub-workflow's task) is kept only when
+    tracing is on, and only if well formed."""
     if embedded is not None:
         definition = await executions.metadata.snapshot(s, embedded)
     else:
@@ -95,6 +100,7 @@ async def start_in_session(
         correlation_id=correlation_id or None, priority=priority, parent_workflow_id=parent_workflow_id,
         parent_task_id=parent_task_id, idempotency_key=idempotency_key or None, input=merged,
         variables=dict(wdef.variables or {}), task_to_domain=dict(task_to_domain or {}), created_by=created_by,
+        trace_parent=_kept_trace_parent(executions, trace_parent),
     )
     refused = limits.execution_refusal(ex, executions.context.max_payload_bytes, ("input",))
     if refused is not None:  # before anything runs on it (the unit of work would refuse it anyway)
@@ -106,6 +112,13 @@ async def start_in_session(
     if attrs:
         await set_search_attrs(s, ex.workflow_id, attrs)
     return ex.workflow_id, outcome
+
+
+def _kept_trace_parent(executions: Executions, trace_parent: str | None) -> str | None:
+    if executions.tracing is None:
+        return None
+    parent = parse_traceparent(trace_parent)
+    return parent.header() if parent is not None else None
 
 
 def _check_input_schema(executions: Executions, wdef: WorkflowDef, value: dict[str, Any]) -> None:
@@ -148,9 +161,7 @@ async def start_failure_workflow(executions: Executions, s: Session, failed: Exe
                 executions, s, name=name, version=effect.version, input=payload,
                 correlation_id=ex.correlation_id, task_to_domain=ex.task_to_domain)
         ex.output = ex.output | {"conductor.failure_workflow": child_id}
-        outcome.queues |= child_outcome.queues
-        outcome.workflows |= child_outcome.workflows
-        outcome.timers_changed |= child_outcome.timers_changed
+        outcome.absorb(child_outcome)
     except (NotFound, PayloadTooLarge) as exc:
         ex.output = ex.output | {"conductor.failure_workflow": exc.message}
     failed.touch_execution()

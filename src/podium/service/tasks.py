@@ -59,7 +59,7 @@ class Tasks:
             claimed = await self._claim(qname, task_type, worker_id, count)
             remaining = deadline - time.monotonic()
             if claimed or remaining <= 0:
-                return await hand_out(claimed, self.secrets, self.update)
+                return await hand_out(claimed, self.secrets, self.update, traced=self.x.tracing is not None)
             await self.x.waker.wait(qname, min(remaining, FALLBACK_POLL_S), since=seen)
 
     async def _claim(self, qname: str, task_type: str, worker_id: str | None, count: int) -> list[Task]:
@@ -156,7 +156,7 @@ class Tasks:
             self.x.after_commit(outcome)
         if task is not None:
             self.polls.record(task.queue_name, task.domain, result.worker_id, self.x.clock.now())
-        answers = await hand_out(following, self.secrets, self.update)
+        answers = await hand_out(following, self.secrets, self.update, traced=self.x.tracing is not None)
         return answers[0] if answers else None
 
     async def _apply(self, s: Session, result: TaskResult) -> tuple[Task | None, Outcome | None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ TASK_FIELDS = ", ".join(TASK_COLUMNS)
 
 _EXECUTION_STATE = (
     "last_retried_time", "task_to_domain", "reason", "failed_ref_names", "failed_task_names",
-    "permissive_failures", "skipped_refs", "created_by", "rerun_from_workflow_id", "event",
+    "permissive_failures", "skipped_refs", "created_by", "rerun_from_workflow_id", "event", "trace_parent",
 )
 _TASK_STATE = (
     "workflow_type", "poll_count", "first_scheduled_time", "callback_after_seconds", "start_delay_seconds",
@@ -80,6 +80,17 @@ def task_row(task: Task) -> tuple[Any, ...]:
 
 
 _TASK_INPUT = TASK_COLUMNS.index("input")
+_TASK_STATUS = TASK_COLUMNS.index("status")
+
+
+def settled(new: Iterable[Task], dirty: Iterable[Task]) -> list[Task]:
+    """The tasks that reach a terminal status as these rows are written: new ones written terminal,
+    and changed ones whose row, as loaded, had another status. Call it before writing (writing
+    makes the written row the loaded one)."""
+    found = [task for task in new if task.status.terminal]
+    found += [task for task in dirty
+              if task.status.terminal and (task.loaded is None or task.loaded[_TASK_STATUS] != task.status)]
+    return found
 
 
 def input_text(task: Task) -> str:

@@ -23,6 +23,7 @@ from podium.service import starts
 from podium.service.executions import Executions
 from podium.store.executions import find_by_idempotency_key, get_execution
 from podium.systasks.runner import Report
+from podium.tracing.ids import child_traceparent
 
 _UNSUCCESSFUL = (WorkflowStatus.FAILED, WorkflowStatus.TERMINATED, WorkflowStatus.TIMED_OUT)
 
@@ -72,7 +73,8 @@ class WorkflowStarter:
                     task_to_domain=dict(domains), priority=_int(data.get("subWorkflowPriority")) or parent.priority,
                     embedded=embedded, idempotency_key=str(key) if key else None,
                     parent_workflow_id=parent.workflow_id, parent_task_id=task.task_id,
-                    workflow_id=wanted if existing is None else None)
+                    workflow_id=wanted if existing is None else None,
+                    trace_parent=child_traceparent(parent.workflow_id, parent.trace_parent, task.task_id))
             except PodiumError as exc:
                 return Report(TaskStatus.FAILED, reason=exc.message)
         self.x.after_commit(outcome)

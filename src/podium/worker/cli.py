@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Mapping
 
+from podium.worker import tracing
 from podium.worker.worker import DEFAULT_SERVER_URL, Worker
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shutdown-grace", type=float, default=None, metavar="SECONDS",
                         help="time running tasks get to finish on SIGTERM [env: PODIUM_WORKER_SHUTDOWN_GRACE] "
                              "[default: 25]")
+    parser.add_argument("--otel-endpoint", default=None, metavar="URL",
+                        help="send a span per task to this OTLP/HTTP collector, continuing the server's trace "
+                             "[env: PODIUM_OTEL_ENDPOINT] (needs podium[otel])")
     parser.add_argument("--log-level", default=None,
                         help="debug, info, warning or error [env: PODIUM_LOG_LEVEL] [default: info]")
     parser.add_argument("--log-json", action="store_true", default=None,
@@ -68,6 +72,9 @@ def main(argv: list[str]) -> int:
         configure_logs(args.log_level or os.environ.get("PODIUM_LOG_LEVEL") or "info", as_json)
         worker = load(args.target)
         configure(worker, args, os.environ)
+        endpoint = args.otel_endpoint or os.environ.get("PODIUM_OTEL_ENDPOINT")
+        if endpoint:
+            tracing.install(endpoint)
     except (ImportError, AttributeError, TypeError, ValueError) as exc:
         print(f"podium worker: {exc}", file=sys.stderr)
         return 1
@@ -76,4 +83,7 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:  # nothing registered
         print(f"podium worker: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if endpoint:
+            tracing.shutdown()
     return 0

@@ -23,6 +23,7 @@ from podium.worker.client import MAX_LONG_POLL_MS, Backoff, Client, is_transient
 from podium.worker.mapping import Binding, handed_back, raised, returned
 from podium.worker.model import Result, Task
 from podium.worker.tasklog import start_collecting
+from podium.worker.tracing import task_span
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,9 @@ class Runner:
                 await self._deliver(handed_back(task, [], self.client.worker_id), want_next=False)
                 return
             slot.running = True
-            result = await self._execute(task)
+            with task_span(task, self.client.worker_id) as finish:
+                result = await self._execute(task)
+                finish(result)
             slot.running = False
             raw = await self._deliver(result, want_next=not self.stopping)
 

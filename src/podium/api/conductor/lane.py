@@ -28,7 +28,8 @@ Endpoint = Callable[[Request, Services], Awaitable[Response]]
 
 
 async def _start(request: Request, svc: Services) -> Response:
-    return await workflow.start(svc, StartWorkflowRequest.model_validate(await _json(request)))
+    return await workflow.start(svc, StartWorkflowRequest.model_validate(await _json(request)),
+                                request.headers.get("traceparent"))
 
 
 async def _start_by_name(request: Request, svc: Services) -> Response:
@@ -37,7 +38,7 @@ async def _start_by_name(request: Request, svc: Services) -> Response:
         return error_response(400, "The workflow input must be a JSON object")
     q = request.query_params
     return await workflow.start_by_name(svc, request.path_params["name"], body, q.get("version"),
-                                        q.get("correlationId"), q.get("priority"))
+                                        q.get("correlationId"), q.get("priority"), request.headers.get("traceparent"))
 
 
 async def _batch_poll(request: Request, svc: Services) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Header, Query
 from starlette.responses import Response
 
 from podium.api.conductor.docs import EMPTY, ERRORS, NO_CONTENT, TEXT
@@ -28,9 +28,13 @@ router = APIRouter(prefix="/api/workflow", tags=["workflow"], route_class=Conduc
 Svc = Annotated[Services, Depends(services)]
 
 
+Traceparent = Annotated[str | None, Header(description="W3C trace context: the execution's trace becomes a "
+                                                        "child of this span (when tracing is on)")]
+
+
 @router.post("", **TEXT)
-async def start(svc: Svc, body: Annotated[StartWorkflowRequest, Body()]) -> Response:
-    return text(await starts.start(svc.executions, body))
+async def start(svc: Svc, body: Annotated[StartWorkflowRequest, Body()], traceparent: Traceparent = None) -> Response:
+    return text(await starts.start(svc.executions, body, traceparent=traceparent))
 
 
 async def _search(svc: Svc, start: str | None, size: str | None, sort: str | None, free_text: str | None,
@@ -101,7 +105,7 @@ async def test_workflow(svc: Svc, body: Annotated[WorkflowTestRequest, Body()]) 
 @router.post("/{name}", **TEXT)
 async def start_by_name(svc: Svc, name: str, body: Annotated[dict[str, Any], Body()],
                         version: str | None = None, correlationId: str | None = None,
-                        priority: str | None = None) -> Response:
+                        priority: str | None = None, traceparent: Traceparent = None) -> Response:
     wanted_version, wanted_priority = opt_int(version, None, "version"), req_int(priority, 0, "priority")
     problem = priority_problem(wanted_priority)
     if problem:  # a 400, not the model's ValidationError (a 500)
@@ -109,7 +113,7 @@ async def start_by_name(svc: Svc, name: str, body: Annotated[dict[str, Any], Bod
     req = StartWorkflowRequest(name=name, version=wanted_version, correlation_id=opt_str(correlationId),
                                input=body, priority=wanted_priority)
     try:
-        return text(await starts.start(svc.executions, req))
+        return text(await starts.start(svc.executions, req, traceparent=traceparent))
     except starts.DefinitionNotFound:  # this endpoint's own words for it
         shown = "null" if wanted_version is None else wanted_version
         raise NotFound(f"No such workflow found by name: {name}, version: {shown}") from None

@@ -45,12 +45,7 @@ class Change:
 
     async def persist(self, state: ExecutionState) -> None:
         state.observed = True  # this unit writes the BBS row itself
-        merged = await self.x.persist(self.s, state)
-        self.outcome.queues |= merged.queues
-        self.outcome.workflows |= merged.workflows
-        self.outcome.timers_changed |= merged.timers_changed
-        self.outcome.events |= merged.events
-        self.outcome.outbox |= merged.outbox
+        self.outcome.absorb(await self.x.persist(self.s, state))
 
 
 async def record(c: Change, *, kind: str | None = None, callback: bool = False) -> None:
