@@ -102,7 +102,8 @@ def bbs_config(settings: Settings) -> BbsConfig:
                      converge_interval_ms=ms(settings.bbs_converge_interval_s), kick_ms=ms(settings.bbs_kick_s),
                      expire_completed_ms=ms(settings.bbs_expire_completed_s),
                      expire_pending_ms=ms(settings.bbs_expire_pending_s), cell_ttl_ms=ms(settings.bbs_cell_ttl_s),
-                     callback_workers=settings.bbs_callback_workers)
+                     callback_workers=settings.bbs_callback_workers,
+                     event_retention_ms=ms(settings.bbs_event_retention_s))
 
 
 def sandbox_of(settings: Settings) -> Sandbox:

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     bbs_expire_pending_s: float = Field(1800, description="BBS: Pending tasks not started in this time fail.")
     bbs_cell_ttl_s: float = Field(30, description="BBS: a cell is present this long after it was last heard from.")
     bbs_callback_workers: int = Field(32, description="BBS: completion callbacks sent at once.")
+    bbs_event_retention_s: float = Field(
+        600, gt=0, description="BBS: the task event log keeps events this long (a reader that reconnects within it "
+                               "misses nothing); older ones are deleted at each convergence pass.")
     tango_members: dict[str, Any] = Field(
         default_factory=dict,
         description="Member services by container id: a URL, or {url, retries, resume} (REMOTE tasks, TANGO).")

@@ -172,3 +172,23 @@ async def test_s35_convergence_runs_when_a_cell_disappears(make_bbs: Factory) ->
     t1 = await bbs.wait_state("t1", "Completed")
     assert (t1["failed"], t1["failure_reason"], t1["updated_at"]) == (True, CELL_DISAPPEARED, bbs.now_ns())
     assert await bbs.task("t2") == kept
+
+
+async def _event_kinds(bbs: Bbs) -> list[str]:
+    async with bbs.app.state.store.reader() as s:
+        return [row[0] for row in await s.fetchall("SELECT kind FROM bbs_events ORDER BY seq", ())]
+
+
+async def test_the_event_log_keeps_bbs_event_retention_s(make_bbs: Factory) -> None:
+    """Retention (issue 17): a convergence pass deletes the task events older than the setting."""
+    bbs = await make_bbs(bbs_event_retention_s=60, **BY_HAND)
+    await bbs.desire("old")
+    bbs.at(45)
+    await bbs.desire("new")
+    bbs.at(61)  # "old"'s event is 61 s old, "new"'s 16 s
+    await bbs.converge()
+    assert await _event_kinds(bbs) == ["task_created"]
+    assert (await bbs.task("old"))["state"] == "Pending"  # the task itself is not an event: kept
+    bbs.at(106)
+    await bbs.converge()
+    assert await _event_kinds(bbs) == []

@@ -25,7 +25,6 @@ CONVERGE_TIMER = "bbs_converge"
 CONVERGE_KEY = "tasks"
 NOT_STARTED = "not started within time limit"
 CELL_GONE = "cell disappeared before completion"
-EVENT_RETENTION_MS = 10 * 60_000  # the event log keeps this much for late readers
 
 
 @dataclass
@@ -114,7 +113,7 @@ class Convergence:
             report.deleted += await self._delete(guid)
         report.kicked = await self._kick(await self._listed(State.COMPLETED, "updated_at", kick_before))
         async with self.x.store.unit() as s:
-            await store.prune_events(s, now - EVENT_RETENTION_MS)
+            await store.prune_events(s, now - self.config.event_retention_ms)
         log.debug("tasks converged", extra={"action": "bbs_converged", **report.__dict__})
         return report
 

@@ -54,6 +54,7 @@ class BbsConfig:
     expire_pending_ms: int = 1_800_000
     cell_ttl_ms: int = 30_000
     callback_workers: int = 32
+    event_retention_ms: int = 600_000  # the task event log keeps this much for late readers
 
 
 class BbsTasks:

@@ -133,6 +133,7 @@ CREATE TABLE task_logs (
     created_time BIGINT NOT NULL
 );
 CREATE INDEX task_logs_task ON task_logs (task_id, id);
+CREATE INDEX task_logs_created ON task_logs (created_time);
 
 -- Executions removed with archiveWorkflow=true: their last JSON, still readable by id.
 CREATE TABLE archived_executions (
