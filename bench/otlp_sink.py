@@ -27,7 +27,7 @@ _ANSWER = ExportTraceServiceResponse().SerializeToString()
 class Sink(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a collector serves it
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         request = ExportTraceServiceRequest.FromString(body)
         spans = sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
@@ -36,7 +36,7 @@ class Sink(BaseHTTPRequestHandler):
             _counts["requests"] += 1
         self._answer(_ANSWER, "application/x-protobuf")
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         with _lock:
             text = f"{_counts['spans']} spans in {_counts['requests']} requests\n"
         self._answer(text.encode(), "text/plain")
