@@ -152,7 +152,12 @@ class Settings(BaseSettings):
     retention_archive_dir: Path | None = Field(
         None, description="Executions are written here (gzip'd JSON lines, one file per day and process) before "
                           "they are deleted; read them with `podium archive show FILE`. Unset: no archive.")
-    retention_batch: int = Field(500, gt=0, description="Executions (or other rows) deleted per transaction.")
+    retention_batch: int = Field(500, gt=0, description="Most executions (or other rows) deleted per transaction "
+                                                         "(batches are sized to take about 50 ms, up to this).")
+    retention_duty: float = Field(
+        0.2, gt=0, le=1, description="Share of its time retention may spend deleting: after each batch it rests "
+                                     "(duty 0.2: four times as long as the batch took), so the API's writes go "
+                                     "first. 1: no rest.")
     retention_interval_s: float = Field(60, gt=0, description="How often the retention loop runs.")
     config: Path | None = Field(None, description="Optional TOML file with any of these settings.")
 

@@ -138,10 +138,10 @@ async def test_a_busy_database_is_waited_for_not_given_up_on(store: Store, monke
     p = pruner(store, days=30)
     real, failures = p._batch, [StoreUnavailable("database is busy"), StoreUnavailable("database is busy")]
 
-    async def flaky(rule: Rule) -> int:
+    async def flaky(rule: Rule, size: int) -> int:
         if failures:
             raise failures.pop()
-        return await real(rule)
+        return await real(rule, size)
 
     monkeypatch.setattr(p, "_batch", flaky)
     monkeypatch.setattr("podium.retention.pruner.BUSY_PAUSE_S", 0.01)

@@ -40,9 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how long ago they ended: 30d, 12h, 90m, 2w, 45s or a sum such as 1d12h")
     parser.add_argument("--workflow-type", metavar="T", help="only executions of this workflow type")
     parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
-    parser.add_argument("--batch", type=int, default=500, help="executions per transaction [default: 500]")
-    parser.add_argument("--pause", type=float, default=0.05, help="seconds between batches, so a running "
-                                                                   "server's writes go first [default: 0.05]")
+    parser.add_argument("--batch", type=int, default=500, help="most executions per transaction (batches are "
+                                                               "sized to take about 50 ms) [default: 500]")
+    parser.add_argument("--duty", type=float, default=None,
+                        help="share of the time spent deleting (0.2: rests four times as long as each batch "
+                             "took, so a running server's writes go first; 1: no rest) "
+                             "[default: the retention_duty setting, 0.2]")
+    parser.add_argument("--pause", type=float, default=0.05, help="least seconds between batches [default: 0.05]")
     parser.add_argument("--archive-dir", type=Path, help="write them here (gzip'd JSON lines) before deleting "
                                                          "[default: the retention_archive_dir setting]")
     add_settings_options(parser, ("database_url", "config"))
@@ -53,7 +57,11 @@ async def run(args: argparse.Namespace, console: Console) -> int:
     settings = settings_from(args)
     clock = SystemClock()
     rule = Rule(clock.now() - args.older_than, args.workflow_type)
-    policy = Policy(batch=max(1, args.batch), archive_dir=args.archive_dir or settings.retention_archive_dir)
+    duty = args.duty if args.duty is not None else settings.retention_duty
+    if not 0 < duty <= 1:
+        raise ValueError(f"--duty must be more than 0 and at most 1, not {duty}")
+    policy = Policy(batch=max(1, args.batch), duty=duty,
+                    archive_dir=args.archive_dir or settings.retention_archive_dir)
     store = open_store(settings.database_url)
     await store.open()
     try:

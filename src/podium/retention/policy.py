@@ -30,7 +30,8 @@ class Policy:
     task_log_days: int = 0  # 0: a task's logs go with its execution, not before
     schedule_run_days: int = 30
     event_execution_days: int = 30
-    batch: int = 500  # executions (or side-table rows) per transaction
+    batch: int = 500  # executions (or side-table rows) per transaction, at most
+    duty: float = 0.2  # the share of its time retention may spend deleting (see retention.pace)
     archive_dir: Path | None = None
 
     def rules(self, now: int) -> list[Rule]:
@@ -63,4 +64,5 @@ def policy_from(settings: Settings) -> Policy:
                   task_log_days=settings.retention_task_logs_days,
                   schedule_run_days=settings.retention_schedule_runs_days,
                   event_execution_days=settings.retention_event_executions_days,
-                  batch=settings.retention_batch, archive_dir=settings.retention_archive_dir)
+                  batch=settings.retention_batch, duty=settings.retention_duty,
+                  archive_dir=settings.retention_archive_dir)

@@ -1,5 +1,6 @@
 """The pruner: deletes what the retention policy no longer keeps, one bounded batch per
-transaction, with a pause between batches so the API's writes go first (SQLite has one writer).
+transaction, paced (`pace`) so the API's writes go first: batches of about 50 ms, and a rest after
+each so that deleting takes at most the policy's `duty` of the time (SQLite has one writer).
 
 Each batch locks its executions (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so pruners in several
 server processes, or a `podium prune` beside them, each delete different rows and never wait on
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from podium.errors import StoreUnavailable
 from podium.retention.archive import ArchiveWriter, lines_of
+from podium.retention.pace import Pace
 from podium.retention.policy import Policy, Rule
 from podium.service.clock import Clock
 from podium.store import retention as sql
@@ -28,6 +31,7 @@ BUSY_PAUSE_S = 0.5
 class Pruner:
     def __init__(self, store: Store, clock: Clock, policy: Policy, *, pause_s: float = 0.05,
                  busy_wait_s: float = 300.0) -> None:
+        """`pause_s`: the least rest between batches, however short they were."""
         self.store = store
         self.busy_wait_s = busy_wait_s
         self.clock = clock
@@ -49,23 +53,28 @@ class Pruner:
 
     async def prune(self, rule: Rule, progress: Progress | None = None) -> int:
         """Expired executions of one rule, batch after batch until none is left."""
-        total = 0
+        total, pace = 0, self._pace()
         while True:
-            n = await self.prune_batch(rule)
+            began = time.monotonic()
+            n = await self.prune_batch(rule, pace.size)
             total += n
             if progress is not None and n:
                 progress(n)
             if n == 0:
                 return total
-            await asyncio.sleep(self.pause_s)
+            await asyncio.sleep(pace.after(time.monotonic() - began))
 
-    async def prune_batch(self, rule: Rule) -> int:
-        """One batch; a database busy with other writers (SQLite: another process holds the one
-        writer past its busy timeout) is waited for, up to `busy_wait_s` in a row."""
+    def _pace(self) -> Pace:
+        return Pace(self.policy.batch, self.policy.duty, self.pause_s)
+
+    async def prune_batch(self, rule: Rule, size: int | None = None) -> int:
+        """One batch of `size` (default: the policy's batch); a database busy with other writers
+        (SQLite: another process holds the one writer past its busy timeout) is waited for, up to
+        `busy_wait_s` in a row."""
         waited = 0.0
         while True:
             try:
-                return await self._batch(rule)
+                return await self._batch(rule, size or self.policy.batch)
             except StoreUnavailable:
                 if waited >= self.busy_wait_s:
                     raise
@@ -73,9 +82,9 @@ class Pruner:
                 await asyncio.sleep(BUSY_PAUSE_S)
                 waited += BUSY_PAUSE_S
 
-    async def _batch(self, rule: Rule) -> int:
+    async def _batch(self, rule: Rule, size: int) -> int:
         async with self.store.unit() as s:
-            ids = await sql.claim_expired(s, rule.cutoff, self.policy.batch, workflow_type=rule.workflow_type,
+            ids = await sql.claim_expired(s, rule.cutoff, size, workflow_type=rule.workflow_type,
                                           exclude=rule.exclude)
             if ids and self.archive is not None:  # archived before the delete commits
                 await self.archive.write(self.clock.now(), lines_of(*await sql.load_for_archive(s, ids)))
@@ -83,14 +92,15 @@ class Pruner:
         return len(ids)
 
     async def prune_side(self, table: str, cutoff: int) -> int:
-        total = 0
+        total, pace = 0, self._pace()
         while True:
+            began, size = time.monotonic(), pace.size
             async with self.store.unit() as s:
-                n = await sql.delete_older(s, table, cutoff, self.policy.batch)
+                n = await sql.delete_older(s, table, cutoff, size)
             total += n
-            if n < self.policy.batch:
+            if n < size:
                 return total
-            await asyncio.sleep(self.pause_s)
+            await asyncio.sleep(pace.after(time.monotonic() - began))
 
     async def count(self, rule: Rule) -> int:
         async with self.store.reader() as s:
