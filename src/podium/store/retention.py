@@ -21,9 +21,12 @@ _NO_PARENT = ("(e.parent_workflow_id IS NULL OR NOT EXISTS "
 
 
 def _expired_where(cutoff: int, workflow_type: str | None, exclude: Sequence[str]) -> tuple[str, list[Any]]:
-    """Finished executions that ended before `cutoff` (end_time > 0 keeps the scan of the end-time
-    index off the running ones), of one type or of every type not in `exclude`."""
-    sql = f"e.end_time > 0 AND e.end_time < ? AND e.status IN ({_FINISHED}) AND {_NO_PARENT}"
+    """Finished executions that ended before `cutoff`, of one type or of every type not in `exclude`.
+    The end-time index is walked in order and the walk stops at the batch's size: `end_time > 0`
+    keeps it off the running ones, and `status || ''` keeps the planner from taking the status
+    index instead (SQLite did: every batch then sorted every finished execution, 85 ms per batch at
+    200,000 executions, holding the one writer)."""
+    sql = f"e.end_time > 0 AND e.end_time < ? AND e.status || '' IN ({_FINISHED}) AND {_NO_PARENT}"
     params: list[Any] = [cutoff]
     if workflow_type is not None:
         sql += " AND e.workflow_type = ?"
