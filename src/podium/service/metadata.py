@@ -53,6 +53,7 @@ class Metadata:
         self._task_defs: dict[str, TaskDef] = {}
         self._snapshots: OrderedDict[str, Definition] = OrderedDict()
         self._registered: dict[tuple[str, int | None], Definition] = {}  # cleared by any definition write
+        self._stored: set[str] = set()  # snapshot hashes known to be in the database (see `_keep`)
         self.on_change: Callable[[], None] | None = None
         #: Input and output schemas, kept and reloaded with the definitions that refer to them.
         self.schemas = Schemas(store, clock)
@@ -195,7 +196,7 @@ class Metadata:
                 return None
             found = self._registered[key] = await self.snapshot(session, wd)
         else:
-            await put_snapshot(session, found.def_hash, found.text)
+            await self._keep(session, found)
         return found
 
     async def snapshot(self, session: Session, wd: WorkflowDef) -> Definition:
@@ -204,11 +205,22 @@ class Metadata:
         for key in ("createTime", "updateTime"):
             body.pop(key, None)
         digest, text = def_hash(body)
-        await put_snapshot(session, digest, text)  # every time: the cache may outlive a rolled-back unit
         cached = self._snapshots.get(digest)
         if cached is None:
             cached = self._remember(Definition(wd, digest, text))
+        await self._keep(session, cached)
         return cached
+
+    async def _keep(self, session: Session, definition: Definition) -> None:
+        """Store a snapshot, unless a committed unit (or a read) has shown it is stored: the cache
+        believes in a write only once its unit has committed (a rolled-back one leaves nothing)."""
+        digest = definition.def_hash
+        if digest in self._stored:
+            return
+        await put_snapshot(session, digest, definition.text)
+        if len(self._stored) >= _SNAPSHOT_CACHE * 10:  # embedded definitions may all differ: stay bounded
+            self._stored.clear()
+        session.committed.append(lambda: self._stored.add(digest))
 
     async def definition(self, session: Session, digest: str) -> Definition:
         cached = self._snapshots.get(digest)
@@ -218,6 +230,7 @@ class Metadata:
         text = await get_snapshot(session, digest)
         if text is None:
             raise NotFound(f"definition snapshot {digest} is missing")
+        self._stored.add(digest)
         return self._remember(Definition(WorkflowDef.model_validate(orjson.loads(text)), digest, text))
 
     def _remember(self, definition: Definition) -> Definition:

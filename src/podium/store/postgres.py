@@ -82,6 +82,7 @@ class PgSession(Session):
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self.committed = []
         self.started: list[tuple[int, str]] = []  # (time, execution id): marked once the unit commits
 
     async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
@@ -274,6 +275,7 @@ class PostgresStore(Store):
                 await transaction.commit()
                 if self.on_commit is not None:
                     self.on_commit(time.perf_counter() - began)
+                session.run_committed()
                 if session.started:  # holds no other lock now: waiting for the row is safe
                     await _mark_started(conn, session.started)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:

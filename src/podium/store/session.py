@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
 class Session(ABC):
+    #: Called, in order, once the unit's transaction has committed (never if it rolls back): for a
+    #: cache that must not believe in a write before it is durable.
+    committed: list[Callable[[], None]]
     #: The full-text table's key column (SQLite's FTS5 calls it rowid).
     fts_key = "rowid"
     #: Appended to the inner SELECT of a claim: PostgreSQL skips rows another process is claiming.
@@ -53,6 +56,11 @@ class Session(ABC):
 
     async def lock_name(self, name: str) -> None:  # noqa: B027 - nothing to do for a single writer
         """Hold a lock on `name` until the transaction ends (units that take it take turns)."""
+
+    def run_committed(self) -> None:
+        """The store calls this after the commit that made the unit durable."""
+        for callback in self.committed:
+            callback()
 
     # --- the four primitives -------------------------------------------------------------------
 

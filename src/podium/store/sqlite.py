@@ -60,6 +60,7 @@ def _connect(path: str, *, checkpoints: bool = True) -> sqlite3.Connection:
 class SqliteSession(Session):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.committed = []
 
     # The four primitives translate driver errors with a plain try (they run for every statement).
 
@@ -257,6 +258,7 @@ class SqliteStore(Store):
         except StoreError:
             dropped(carried)
             raise
+        session.run_committed()
 
     def _open_batch(self, conn: sqlite3.Connection) -> asyncio.Future[None]:
         with _translated():
