@@ -13,7 +13,7 @@ from podium.engine import limits
 from podium.engine.inputs import evaluate
 from podium.engine.notices import workflow_notice
 from podium.engine.state import ClearTimer, StartFailureWorkflow, WorkflowEnded
-from podium.engine.timeouts import WORKFLOW_TIMER
+from podium.engine.timeouts import WORKFLOW_TIMER, workflow_deadline
 from podium.engine.turn import Turn
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus, WorkflowStatus
@@ -77,8 +77,10 @@ def end_workflow(
     ex.end_time = now
     ex.update_time = now
     turn.state.touch_execution()
-    turn.state.emit(ClearTimer(WORKFLOW_TIMER, ex.workflow_id))
-    failure_wf = turn.state.definition.wdef.failure_workflow
+    wdef = turn.state.definition.wdef
+    if workflow_deadline(ex, wdef) is not None:  # only such a definition arms one (a left-over one is harmless)
+        turn.state.emit(ClearTimer(WORKFLOW_TIMER, ex.workflow_id))
+    failure_wf = wdef.failure_workflow
     if run_failure_workflow and failure_wf and status != WorkflowStatus.COMPLETED:
         turn.state.emit(StartFailureWorkflow(
             name=failure_wf, version=turn.state.definition.wdef.failure_workflow_version,

@@ -55,22 +55,23 @@ class Pruner:
         """Expired executions of one rule, batch after batch until none is left."""
         total, pace = 0, self._pace()
         while True:
-            began = time.monotonic()
-            n = await self.prune_batch(rule, pace.size)
+            n, held = await self.prune_batch(rule, pace.size)
             total += n
             if progress is not None and n:
                 progress(n)
             if n == 0:
                 return total
-            await asyncio.sleep(pace.after(time.monotonic() - began))
+            await asyncio.sleep(pace.after(held))
 
     def _pace(self) -> Pace:
         return Pace(self.policy.batch, self.policy.duty, self.pause_s)
 
-    async def prune_batch(self, rule: Rule, size: int | None = None) -> int:
-        """One batch of `size` (default: the policy's batch); a database busy with other writers
-        (SQLite: another process holds the one writer past its busy timeout) is waited for, up to
-        `busy_wait_s` in a row."""
+    async def prune_batch(self, rule: Rule, size: int | None = None) -> tuple[int, float]:
+        """One batch of `size` (default: the policy's batch): how many executions went, and for
+        how long the batch held the database (from its transaction's start to its commit: not the
+        wait for another process's writer, during which that process writes). A database busy
+        with other writers (SQLite: another process holds the one writer past its busy timeout) is
+        waited for, up to `busy_wait_s` in a row."""
         waited = 0.0
         while True:
             try:
@@ -82,20 +83,22 @@ class Pruner:
                 await asyncio.sleep(BUSY_PAUSE_S)
                 waited += BUSY_PAUSE_S
 
-    async def _batch(self, rule: Rule, size: int) -> int:
+    async def _batch(self, rule: Rule, size: int) -> tuple[int, float]:
         async with self.store.unit() as s:
+            began = time.monotonic()  # the transaction has begun (SQLite: this process has the writer)
             ids = await sql.claim_expired(s, rule.cutoff, size, workflow_type=rule.workflow_type,
                                           exclude=rule.exclude)
             if ids and self.archive is not None:  # archived before the delete commits
                 await self.archive.write(self.clock.now(), lines_of(*await sql.load_for_archive(s, ids)))
             await sql.delete_executions(s, ids)
-        return len(ids)
+        return len(ids), time.monotonic() - began  # the commit included
 
     async def prune_side(self, table: str, cutoff: int) -> int:
         total, pace = 0, self._pace()
         while True:
-            began, size = time.monotonic(), pace.size
+            size = pace.size
             async with self.store.unit() as s:
+                began = time.monotonic()
                 n = await sql.delete_older(s, table, cutoff, size)
             total += n
             if n < size:
