@@ -184,7 +184,7 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("otel_endpoint must be an http:// or https:// URL (OTLP over HTTP)")
-        if importlib.util.find_spec("opentelemetry.exporter.otlp.proto.http") is None:
+        if importlib.util.find_spec("opentelemetry.proto") is None:
             raise ValueError("otel_endpoint is set, but the podium[otel] extra is not installed "
                              "(pip install 'podium[otel]')")
         return value

@@ -1,4 +1,4 @@
-"""The worker `tests/acceptance/test_tracing.py` runs with `podium worker ... --otel-endpoint`: its
+"""The worker `tests/acceptance/test_trace_restart.py` runs with `podium worker ... --otel-endpoint`: its
 function opens a span of its own, which must nest under the worker's span of the task."""
 
 from __future__ import annotations

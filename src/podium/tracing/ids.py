@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +22,10 @@ from podium.model.records import Execution, Task
 TRACE_KEY = "trace"
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 SAMPLED = "01"
+_HEX = re.compile(r"[0-9a-f]{32}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SpanContext:
     trace_id: str  # 32 hex digits
     span_id: str  # 16 hex digits
@@ -57,11 +57,11 @@ def parse_traceparent(value: str | None) -> SpanContext | None:
 def _bits(value: str, size: int) -> str:
     """`size` bytes of an id as hex: a UUID's own bytes (the last ones: a version 7 UUID's random
     bits), else a hash of it."""
-    try:
-        raw = uuid.UUID(value).bytes
-    except ValueError:
-        raw = hashlib.blake2b(value.encode(), digest_size=16).digest()
-    return raw[-size:].hex()
+    if len(value) == 36 and value[8] == value[13] == value[18] == value[23] == "-":
+        digits = value.replace("-", "").lower()
+        if _HEX.fullmatch(digits):
+            return digits[-2 * size:]
+    return hashlib.blake2b(value.encode(), digest_size=16).digest()[-size:].hex()
 
 
 def derived_trace_id(workflow_id: str) -> str:

@@ -13,7 +13,7 @@ from podium.model.records import Execution, Task
 from podium.tracing.ids import SpanContext, execution_trace, parse_traceparent, span_id_of
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs a setattr call per field to build
 class SpanRecord:
     name: str
     context: SpanContext
@@ -41,11 +41,11 @@ def collect(ex: Execution, settled: Iterable[Task], *, ended: bool) -> list[Span
 def task_span(task: Task, trace_id: str, root: str, flags: str) -> SpanRecord:
     end = task.end_time or task.update_time
     attributes: dict[str, Any] = {
-        "podium.workflow.id": task.workflow_id, "podium.task.id": task.task_id, "podium.task.type": task.task_type,
-        "podium.task.ref": task.ref_name, "podium.task.def": task.task_def_name,
-        "podium.task.status": task.status.value, "podium.task.retry_count": task.retry_count,
-        "podium.task.poll_count": task.poll_count,
+        "podium.task.id": task.task_id, "podium.task.type": task.task_type, "podium.task.status": task.status.value,
+        "podium.task.retry_count": task.retry_count,
     }
+    if task.task_def_name != task.task_type:
+        attributes["podium.task.def"] = task.task_def_name
     if task.start_time:
         attributes["podium.task.queue_wait_ms"] = max(task.start_time - task.scheduled_time, 0)
         attributes["podium.task.run_ms"] = max(end - task.start_time, 0)

@@ -10,6 +10,7 @@ for a task with no `traceparent`, nothing is recorded.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 
 from podium.worker.model import Result, Status, Task
@@ -53,12 +54,25 @@ def task_span(task: Task, worker_id: str) -> Iterator[Finish]:
 
 
 def install(endpoint: str, service_name: str = "podium-worker") -> None:
-    """Send the worker's spans to the OTLP/HTTP collector at `endpoint` (the global tracer provider)."""
-    if trace is None:
+    """Send the worker's spans to the OTLP/HTTP collector at `endpoint`: the global tracer provider,
+    with the SDK's batch processor and OTLP/HTTP exporter (OTEL_SERVICE_NAME, if set, names it)."""
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        trace_missing = True
+    else:
+        trace_missing = trace is None
+    if trace_missing:
         raise ValueError("--otel-endpoint needs the opentelemetry packages: pip install 'podium[otel]'")
-    from podium.tracing.export import provider
+    from podium.tracing.export import traces_url
 
-    trace.set_tracer_provider(provider(endpoint, service_name))
+    resource = Resource.create({SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or service_name})
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_url(endpoint))))
+    trace.set_tracer_provider(provider)
 
 
 def shutdown() -> None:
