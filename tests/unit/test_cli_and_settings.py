@@ -76,3 +76,12 @@ def test_kafka_bootstrap_servers_is_unset_by_default_and_read_from_each_source(
     assert Settings.load().kafka_bootstrap_servers == "file:9092"
     monkeypatch.setenv("PODIUM_KAFKA_BOOTSTRAP_SERVERS", "env:9092,env2:9092")
     assert Settings.load().kafka_bootstrap_servers == "env:9092,env2:9092"
+
+
+def test_otel_endpoint_is_off_by_default_and_must_be_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().otel_endpoint is None and Settings(otel_endpoint="").otel_endpoint is None
+    monkeypatch.setenv("PODIUM_OTEL_ENDPOINT", "http://127.0.0.1:4318")
+    assert Settings().otel_endpoint == "http://127.0.0.1:4318"
+    assert build_parser().parse_args(["server", "--otel-endpoint", "http://127.0.0.1:1"]).otel_endpoint
+    with pytest.raises(ValueError, match="http:// or https://"):
+        Settings(otel_endpoint="grpc://127.0.0.1:4317")

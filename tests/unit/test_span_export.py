@@ -1,0 +1,66 @@
+"""The server's span exporter against a real OTLP/HTTP receiver on loopback, and without one."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from podium.tracing import export
+from podium.tracing.export import SpanExport, traces_url
+from podium.tracing.ids import SpanContext
+from podium.tracing.spans import SpanRecord
+from tests.conftest import free_port
+from tests.otlp import otlp_receiver
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def record(i: int, *, failed: bool = False) -> SpanRecord:
+    return SpanRecord(f"task t{i}", SpanContext(TRACE, f"{i + 1:016x}"), "00f067aa0ba902b7", 1_000 + i, 2_000 + i,
+                      failed, "boom" if failed else None,
+                      {"podium.task.type": "t", "podium.task.retry_count": i, "podium.flag": True})
+
+
+def test_every_span_arrives_as_sent() -> None:
+    with otlp_receiver() as receiver:
+        sender = SpanExport(receiver.url)
+        sender.emit([record(i, failed=i == 3) for i in range(1200)])  # more than one batch
+        sender.shutdown()
+    spans = receiver.by_id()
+    assert len(receiver.spans) == len(spans) == 1200 and sender.dropped == 0
+    third = spans[f"{4:016x}"]
+    assert (third.name, third.trace_id, third.parent_id, third.error) == ("task t3", TRACE, "00f067aa0ba902b7", True)
+    assert (third.start_ns, third.end_ns) == (1_003_000_000, 2_003_000_000)
+    assert third.attributes == {"podium.task.type": "t", "podium.task.retry_count": 3, "podium.flag": True}
+    assert {s.service for s in spans.values()} == {"podium"}
+
+
+def test_a_collector_that_is_down_costs_spans_not_errors(caplog: pytest.LogCaptureFixture) -> None:
+    sender = SpanExport(f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    with caplog.at_level(logging.WARNING, logger="podium.tracing.export"):
+        sender.emit([record(i) for i in range(10)])
+        sender.shutdown()
+    assert sender.dropped == 10
+    assert [r.__dict__.get("action") for r in caplog.records] == ["otlp_export_failed"]
+
+
+def test_a_full_queue_drops_new_spans(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(export, "MAX_QUEUE", 5)
+    monkeypatch.setattr(export, "BATCH", 10**6)  # nothing wakes the sender early
+    monkeypatch.setattr(export, "INTERVAL_S", 3600)
+    with otlp_receiver() as receiver:
+        sender = SpanExport(receiver.url)
+        sender.emit([record(i) for i in range(4)])
+        sender.emit([record(i) for i in range(4, 8)])  # would pass 5: dropped whole
+        sender.shutdown()
+    assert sender.dropped == 4 and len(receiver.spans) == 4
+
+
+@pytest.mark.parametrize(("endpoint", "url"), [
+    ("http://127.0.0.1:4318", "http://127.0.0.1:4318/v1/traces"),
+    ("http://127.0.0.1:4318/", "http://127.0.0.1:4318/v1/traces"),
+    ("https://collector.example:4318/v1/traces", "https://collector.example:4318/v1/traces"),
+])
+def test_the_traces_url(endpoint: str, url: str) -> None:
+    assert traces_url(endpoint) == url
