@@ -177,6 +177,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                         run_audit_retention_loop(trail, settings.audit_retention_days)]
         if metrics is not None:
             housekeeping.append(run_lag_loop(metrics))
+        if tracing is not None:
+            housekeeping.append(tracing.run())
         if broadcaster is not None:
             housekeeping.append(run_metadata_loop(meta, waker))
         engine = [run_timer_loop(executions, beat("timers", 1.0)), run_indexer_loop(executions, beat("indexer", 1.1)),
@@ -206,8 +208,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             await brokers.close()
             if metrics is not None:
                 metrics.registry.unregister(app.state.gauges)
-            if tracing is not None:  # the spans still queued go out (up to the export timeout)
-                await asyncio.to_thread(tracing.shutdown)
+            if tracing is not None:  # the spans still queued go out (each batch within the export timeout)
+                await tracing.close()
             await store.close()
 
     app = FastAPI(title="Podium", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -12,6 +13,7 @@ from podium.tracing.ids import SpanContext
 from podium.tracing.spans import SpanRecord
 from tests.conftest import free_port
 from tests.otlp import otlp_receiver
+from tests.waits import eventually
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -22,11 +24,15 @@ def record(i: int, *, failed: bool = False) -> SpanRecord:
                       {"podium.task.type": "t", "podium.task.retry_count": i, "podium.flag": True})
 
 
-def test_every_span_arrives_as_sent() -> None:
+async def test_every_span_arrives_as_sent() -> None:
     with otlp_receiver() as receiver:
         sender = SpanExport(receiver.url)
-        sender.emit([record(i, failed=i == 3) for i in range(1200)])  # more than one batch
-        sender.shutdown()
+        running = asyncio.create_task(sender.run())
+        sender.emit([record(i, failed=i == 3) for i in range(1000)])  # a full batch wakes the loop
+        await eventually(lambda: len(receiver.spans) >= 896, "the full batches to be sent")
+        running.cancel()
+        sender.emit([record(i) for i in range(1000, 1200)])
+        await sender.close()  # sends the rest
     spans = receiver.by_id()
     assert len(receiver.spans) == len(spans) == 1200 and sender.dropped == 0
     third = spans[f"{4:016x}"]
@@ -36,24 +42,22 @@ def test_every_span_arrives_as_sent() -> None:
     assert {s.service for s in spans.values()} == {"podium"}
 
 
-def test_a_collector_that_is_down_costs_spans_not_errors(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_collector_that_is_down_costs_spans_not_errors(caplog: pytest.LogCaptureFixture) -> None:
     sender = SpanExport(f"http://127.0.0.1:{free_port()}")  # nothing listens there
     with caplog.at_level(logging.WARNING, logger="podium.tracing.export"):
         sender.emit([record(i) for i in range(10)])
-        sender.shutdown()
+        await sender.close()
     assert sender.dropped == 10
     assert [r.__dict__.get("action") for r in caplog.records] == ["otlp_export_failed"]
 
 
-def test_a_full_queue_drops_new_spans(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_full_queue_drops_new_spans(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(export, "MAX_QUEUE", 5)
-    monkeypatch.setattr(export, "BATCH", 10**6)  # nothing wakes the sender early
-    monkeypatch.setattr(export, "INTERVAL_S", 3600)
     with otlp_receiver() as receiver:
         sender = SpanExport(receiver.url)
         sender.emit([record(i) for i in range(4)])
         sender.emit([record(i) for i in range(4, 8)])  # would pass 5: dropped whole
-        sender.shutdown()
+        await sender.close()
     assert sender.dropped == 4 and len(receiver.spans) == 4
 
 
