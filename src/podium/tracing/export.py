@@ -2,8 +2,9 @@
 
 Everything happens on the server's event loop, with no thread of its own: `emit` appends the
 unit's finished records to a bounded queue (a deque append per span), and the export loop takes
-them in batches (every second, or as soon as a batch is full), encodes each (`otlp`, about 2 ms for
-a batch of 128) and POSTs it without waiting on the loop. A thread doing the encoding would cost
+them in batches of up to BATCH (every second, or as soon as a batch is full), encodes each a CHUNK
+at a time (`otlp`, about 1 ms per chunk, the loop free between chunks) and POSTs it without
+waiting on the loop. A thread doing the encoding would cost
 more than it saves: measured with one, the server spent a quarter more CPU per task (the loop and
 the thread handing the GIL to each other at every statement and every socket call).
 
@@ -35,7 +36,8 @@ from podium.tracing.spans import SpanRecord
 log = logging.getLogger(__name__)
 
 EXPORT_TIMEOUT_S = 10.0
-BATCH = 128
+BATCH = 512  # spans per request
+CHUNK = 64  # spans encoded between two turns of the event loop (about 1 ms)
 MAX_QUEUE = 16_384
 INTERVAL_S = 1.0
 WARN_EVERY_S = 60.0
@@ -87,18 +89,22 @@ class SpanExport:
         if self._queue and self._client is None:
             self._client = httpx.AsyncClient(timeout=EXPORT_TIMEOUT_S)
         while self._queue:
-            batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
-            body = otlp.request(batch, self.resource)
+            taken, built = 0, otlp.Request(self.resource)
+            while self._queue and taken < BATCH:  # encoded a chunk at a time: the loop is never held long
+                chunk = [self._queue.popleft() for _ in range(min(CHUNK, len(self._queue), BATCH - taken))]
+                built.add(chunk)
+                taken += len(chunk)
+                await asyncio.sleep(0)
             assert self._client is not None
             try:
-                answer = await self._client.post(self.url, content=body,
+                answer = await self._client.post(self.url, content=built.body(),
                                                  headers={"Content-Type": "application/x-protobuf"})
                 problem = None if answer.status_code < 300 else f"HTTP {answer.status_code}"
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             if problem is not None:
-                self.dropped += len(batch)
-                self._warn(problem, len(batch))
+                self.dropped += taken
+                self._warn(problem, taken)
 
     def _warn(self, problem: str, count: int) -> None:
         now = time.monotonic()

@@ -30,19 +30,33 @@ def resource(service_name: str) -> Resource:
                                 attribute("service.version", __version__)])
 
 
+class Request:
+    """An export request being built: spans are added in chunks (the caller may yield to its event
+    loop between them), then the whole is serialized once. Built field by field into the
+    message's own repeated fields: the same bytes as constructing each message with keyword
+    arguments, at about a quarter of the cost (measured: 19 against 71 µs per task's two spans)."""
+
+    def __init__(self, of: Resource) -> None:
+        self.message = ExportTraceServiceRequest()
+        batch = self.message.resource_spans.add()
+        batch.resource.CopyFrom(of)
+        self.scope = batch.scope_spans.add()
+        self.scope.scope.CopyFrom(SCOPE)
+
+    def add(self, records: Sequence[SpanRecord]) -> None:
+        for record in records:
+            _fill(self.scope.spans.add(), record)
+
+    def body(self) -> bytes:
+        body: bytes = self.message.SerializeToString()
+        return body
+
+
 def request(records: Sequence[SpanRecord], of: Resource) -> bytes:
-    """The export request of `records`. Built field by field into the request's own repeated
-    fields: the same bytes as constructing each message with keyword arguments, at about a
-    quarter of the cost (measured: 19 against 71 µs per task's two spans)."""
-    message = ExportTraceServiceRequest()
-    batch = message.resource_spans.add()
-    batch.resource.CopyFrom(of)
-    scope = batch.scope_spans.add()
-    scope.scope.CopyFrom(SCOPE)
-    for record in records:
-        _fill(scope.spans.add(), record)
-    body: bytes = message.SerializeToString()
-    return body
+    """The export request of `records`, in one go."""
+    built = Request(of)
+    built.add(records)
+    return built.body()
 
 
 def _fill(span: Span, record: SpanRecord) -> None:
