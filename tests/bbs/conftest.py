@@ -32,10 +32,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message
 
-from podium.api.bbs.wire import EVENTS as EVENT_MESSAGES
-from podium.api.bbs.wire import MESSAGES
 from podium.app import create_app
 from podium.model.diego import codec, task_pb2
+from podium.model.diego.routes import EVENTS as EVENT_MESSAGES
+from podium.model.diego.routes import MESSAGES
 from podium.service.clock import FakeClock
 from podium.settings import Settings
 from tests import waits

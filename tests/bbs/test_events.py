@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from podium.api.bbs.wire import EVENTS as EVENT_MESSAGES
 from podium.app import create_app
 from podium.model.diego import codec
+from podium.model.diego.routes import EVENTS as EVENT_MESSAGES
 from podium.settings import Settings
 from tests.bbs.conftest import (
     DEADLINE,

@@ -15,44 +15,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from google.protobuf import empty_pb2
-from google.protobuf.message import Message
 from starlette.responses import Response
 from starlette.types import Scope
 
 from podium.api import jsonbody
 from podium.model.bbs import BbsError, ErrorType, bad_request
-from podium.model.diego import cells_pb2, codec, events_pb2, podium_pb2, task_requests_pb2
+from podium.model.diego import codec
+from podium.model.diego.routes import EVENTS, MESSAGES
 from podium.model.diego.task_requests_pb2 import TaskLifecycleResponse
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
-
-R = task_requests_pb2
-
-#: Each route's request and response messages (upstream's, but for Podium's two extensions).
-MESSAGES: dict[str, tuple[type[Message], type[Message]]] = {
-    "/v1/tasks/list.r3": (R.TasksRequest, R.TasksResponse),
-    "/v1/tasks/get_by_task_guid.r3": (R.TaskByGuidRequest, R.TaskResponse),
-    "/v1/tasks/desire.r2": (R.DesireTaskRequest, R.TaskLifecycleResponse),
-    "/v1/tasks/start": (R.StartTaskRequest, R.StartTaskResponse),
-    "/v1/tasks/complete": (R.CompleteTaskRequest, R.TaskLifecycleResponse),
-    "/v1/tasks/fail": (R.FailTaskRequest, R.TaskLifecycleResponse),
-    "/v1/tasks/reject": (R.RejectTaskRequest, R.TaskLifecycleResponse),
-    "/v1/tasks/cancel": (R.TaskGuidRequest, R.TaskLifecycleResponse),
-    "/v1/tasks/resolving": (R.TaskGuidRequest, R.TaskLifecycleResponse),
-    "/v1/tasks/delete": (R.TaskGuidRequest, R.TaskLifecycleResponse),
-    "/v1/tasks/offers": (podium_pb2.OffersRequest, R.TasksResponse),
-    "/v1/cells/heartbeat": (podium_pb2.CellHeartbeatRequest, R.TaskLifecycleResponse),
-    "/v1/cells/list.r1": (empty_pb2.Empty, cells_pb2.CellsResponse),  # upstream reads no body
-}
-
-#: The event stream's messages, by SSE event name (upstream's `models.EventTypeTask*`).
-EVENTS: dict[str, type[Message]] = {
-    "task_created": events_pb2.TaskCreatedEvent,
-    "task_changed": events_pb2.TaskChangedEvent,
-    "task_removed": events_pb2.TaskRemovedEvent,
-}
 
 
 def is_protobuf(scope: Scope) -> bool:
