@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -105,17 +105,81 @@ def _scalar_out(field: FieldDescriptor, value: Any) -> Any:
 
 
 def from_dict(data: Mapping[str, Any], kind: type[M], *, strict: bool = False) -> M:
-    message: M = kind()
-    fill(message, data, strict=strict)
+    """A message of `kind` from its JSON shape: the values converted in Python, the message built by one
+    call of its (C) constructor; a number out of a field's range is found by the constructor, and then
+    the message is filled field by field, without it (or `WrongType`, if strict)."""
+    arguments = _arguments(kind.DESCRIPTOR, data, strict)
+    try:
+        message: M = kind(**arguments)
+    except (TypeError, ValueError) as exc:
+        if strict:
+            raise WrongType(f"{kind.DESCRIPTOR.full_name}: {exc}") from exc
+        message = kind()
+        fill(message, data)
     return message
 
 
+def _arguments(descriptor: Descriptor, data: Mapping[str, Any], strict: bool) -> dict[str, Any]:
+    """The constructor's keyword arguments for `data`: field names, enum numbers, nested dicts."""
+    plan = _plan(descriptor)
+    out: dict[str, Any] = {}
+    for key, value in _typed(data, Mapping).items():
+        step = plan.get(key)
+        if step is None or value is None:
+            continue  # unknown, as protobuf ignores unknown fields; null, as protobuf's JSON reads it
+        name, convert = step
+        try:
+            out[name] = convert(value, strict)
+        except (TypeError, ValueError) as exc:
+            if strict:
+                raise WrongType(f"{descriptor.full_name}.{name}: {exc}") from exc
+    return out
+
+
+Convert = Callable[[Any, bool], Any]
+
+
+@functools.cache
+def _plan(descriptor: Descriptor) -> dict[str, tuple[str, Convert]]:
+    """JSON key (and field name) -> (field name, its converter), worked out once per message type."""
+    plan = {}
+    for field in descriptor.fields:
+        step = (field.name, _converter(field))
+        plan[field.name] = plan[key_of(field)] = step
+    return plan
+
+
+def _converter(field: FieldDescriptor) -> Convert:
+    if _is_map(field):
+        entry = field.message_type.fields_by_name["value"]
+        one = _single_converter(entry)
+        return lambda value, strict: {k: one(v, strict) for k, v in _typed(value, dict).items()}
+    one = _single_converter(field)
+    if _is_repeated(field):
+        return lambda value, strict: [one(item, strict) for item in _typed(value, list)]
+    return one
+
+
+def _single_converter(field: FieldDescriptor) -> Convert:
+    if field.message_type is not None:
+        nested = field.message_type
+        return lambda value, strict: _arguments(nested, value, strict)
+    if field.enum_type is None and field.type in _INTEGERS:
+        return lambda value, strict: _integer(value)
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return lambda value, strict: _typed(value, str)
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        return lambda value, strict: _typed(value, bool)
+    return lambda value, strict: _scalar_in(field, value)
+
+
 def fill(message: Message, data: Mapping[str, Any], *, strict: bool = False) -> None:
+    """Set `message`'s fields from `data`, one by one (a value that does not fit is skipped)."""
     fields = _fields(message.DESCRIPTOR)
     for key, value in data.items():
         field = fields.get(key)
         if field is None or value is None:
-            continue  # unknown, as protobuf ignores unknown fields; null, as protobuf's JSON reads it
+            continue
         try:
             _set(message, field, value, strict)
         except (TypeError, ValueError) as exc:
@@ -175,6 +239,8 @@ def _scalar_in(field: FieldDescriptor, value: Any) -> Any:
 
 
 def _integer(value: Any) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
         raise TypeError(f"expected an integer, got {value!r}")
     return int(value)
