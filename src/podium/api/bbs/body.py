@@ -27,8 +27,9 @@ REFUSED_AS = {ErrorType.INVALID_REQUEST: 400, ErrorType.RESOURCE_NOT_FOUND: 404,
 
 
 class Fields:
-    """The request's JSON object, read field by field with protobuf's types: an absent field is
-    its zero value, a field of the wrong type makes the whole request undecodable."""
+    """The request's JSON object (or its protobuf message, decoded into that shape), read field by
+    field with protobuf's types: an absent field is its zero value, a field of the wrong type makes
+    the whole request undecodable."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
