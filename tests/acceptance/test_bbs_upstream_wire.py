@@ -89,7 +89,8 @@ def error(answer: Any, kind: int, message: str | None = None) -> None:
 
 class Events:
     """The task event stream read as upstream's client reads it: SSE events whose data is the base64 of the
-    protobuf event named by the event's name. Opened with no content headers (the Go client's request)."""
+    protobuf event named by the event's name. Opened as the Go client opens it: a POST with an empty body
+    (an EventsByCellId naming no cell) and no content headers."""
 
     NAMES = {"task_created": "TaskCreatedEvent", "task_changed": "TaskChangedEvent",
              "task_removed": "TaskRemovedEvent"}
@@ -111,7 +112,7 @@ class Events:
                 raise
 
     def _follow(self) -> None:
-        with self.client.stream("GET", "/v1/events/tasks.r1") as response:
+        with self.client.stream("POST", "/v1/events/tasks.r1") as response:
             assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
             name, data = "", ""
             for line in response.iter_lines():

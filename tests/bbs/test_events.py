@@ -117,15 +117,15 @@ async def _read_events(response: httpx.Response, into: asyncio.Queue[tuple[str, 
 
 async def test_s36_the_stream_over_real_http(db_url: str, wire: str) -> None:
     """The real server (uvicorn, with the app's lifespan) streams events as they happen, not at the end:
-    protobuf events to a reader that asks for nothing in particular (as the Go client), JSON ones to a reader
-    that asks for them."""
+    protobuf events to a reader that asks for nothing in particular (as the Go client, which POSTs an empty
+    body), JSON ones to a reader that asks for them."""
     protobuf = wire == "protobuf"
-    accept = {} if protobuf else {"Accept": "application/json"}
+    method, accept = ("POST", {}) if protobuf else ("GET", {"Accept": "application/json"})
     app = create_app(Settings(database_url=db_url))
     with serve(app, lifespan=True) as base:
         async with (
             httpx.AsyncClient(base_url=base, timeout=DEADLINE) as client,
-            client.stream("GET", EVENTS, headers=accept) as response,
+            client.stream(method, EVENTS, headers=accept) as response,
         ):
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")

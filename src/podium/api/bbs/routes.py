@@ -12,10 +12,11 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from podium.api import media
 from podium.api.bbs import wire
 from podium.api.bbs.body import Fields, handle
 from podium.api.docs import BOOLEAN, INTEGER, OBJECT, STRING, JsonSchema, answers, body_schema
-from podium.model.bbs import check_cell_id, check_definition, invalid_field
+from podium.model.bbs import BbsError, ErrorType, check_cell_id, check_definition, invalid_field
 from podium.service.bbs import Bbs
 from podium.service.bbs.feed import follow, position
 
@@ -182,12 +183,32 @@ async def cells(request: Request) -> Response:
     return await handle(request, run)
 
 
-@router.get("/v1/events/tasks.r1", response_class=StreamingResponse,
-            responses={200: {"description": "Task events (Server-Sent Events): each event's data is the base64 of "
-                                            "its protobuf message, as upstream sends it, or its JSON when the "
-                                            "request says `Accept: application/json`",
-                             "content": {"text/event-stream": {}}}})
+EVENTS_DOC: dict[str, Any] = {
+    "response_class": StreamingResponse,
+    "responses": {200: {"description": "Task events (Server-Sent Events): each event's data is the base64 of its "
+                                       "protobuf message, as upstream sends it, or its JSON when the request says "
+                                       "`Accept: application/json`",
+                        "content": {"text/event-stream": {}}}}}
+
+
+@router.get("/v1/events/tasks.r1", **EVENTS_DOC)
 async def task_events(request: Request) -> Response:
+    return _events(request)
+
+
+@router.post("/v1/events/tasks.r1", **EVENTS_DOC)
+async def task_events_posted(request: Request) -> Response:
+    """As upstream's Go client opens the stream: a POST whose body (an `EventsByCellId` naming no cell,
+    so empty) is not read."""
+    try:
+        media.check(request.scope, protobuf=True)
+    except (media.UnsupportedMediaType, media.ForeignOrigin) as exc:
+        refused = {"error": BbsError(ErrorType.INVALID_REQUEST, exc.message).to_wire()}
+        return wire.render(request.scope["path"], refused, protobuf=wire.is_protobuf(request.scope), status=exc.status)
+    return _events(request)
+
+
+def _events(request: Request) -> Response:
     return StreamingResponse(_stream(request, json=wire.wants_json_events(request.scope)),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
