@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from podium.model.diego import error_pb2 as podium_dot_model_dot_diego_dot_error__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1epodium/model/diego/cells.proto\x12\x06models\x1a\x1epodium/model/diego/error.proto\"F\n\x0c\x43\x65llCapacity\x12\x11\n\tmemory_mb\x18\x01 \x01(\x05\x12\x0f\n\x07\x64isk_mb\x18\x02 \x01(\x05\x12\x12\n\ncontainers\x18\x03 \x01(\x05\"\xf6\x01\n\x0c\x43\x65llPresence\x12\x0f\n\x07\x63\x65ll_id\x18\x01 \x01(\t\x12\x13\n\x0brep_address\x18\x02 \x01(\t\x12\x0c\n\x04zone\x18\x03 \x01(\t\x12&\n\x08\x63\x61pacity\x18\x04 \x01(\x0b\x32\x14.models.CellCapacity\x12@\n\x10rootfs_providers\x18\x05 \x03(\x0b\x32\x10.models.ProviderR\x14rootfs_provider_list\x12\x16\n\x0eplacement_tags\x18\x06 \x03(\t\x12\x1f\n\x17optional_placement_tags\x18\x07 \x03(\t\x12\x0f\n\x07rep_url\x18\x08 \x01(\t\",\n\x08Provider\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nproperties\x18\x02 \x03(\t\"R\n\rCellsResponse\x12\x1c\n\x05\x65rror\x18\x01 \x01(\x0b\x32\r.models.Error\x12#\n\x05\x63\x65lls\x18\x02 \x03(\x0b\x32\x14.models.CellPresenceb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1epodium/model/diego/cells.proto\x12\x06models\x1a\x1epodium/model/diego/error.proto\"F\n\x0c\x43\x65llCapacity\x12\x11\n\tmemory_mb\x18\x01 \x01(\x05\x12\x0f\n\x07\x64isk_mb\x18\x02 \x01(\x05\x12\x12\n\ncontainers\x18\x03 \x01(\x05\"\xe5\x01\n\x0c\x43\x65llPresence\x12\x0f\n\x07\x63\x65ll_id\x18\x01 \x01(\t\x12\x13\n\x0brep_address\x18\x02 \x01(\t\x12\x0c\n\x04zone\x18\x03 \x01(\t\x12&\n\x08\x63\x61pacity\x18\x04 \x01(\x0b\x32\x14.models.CellCapacity\x12@\n\x10rootfs_providers\x18\x05 \x03(\x0b\x32\x10.models.ProviderR\x14rootfs_provider_list\x12\x16\n\x0eplacement_tags\x18\x06 \x03(\t\x12\x1f\n\x17optional_placement_tags\x18\x07 \x03(\t\",\n\x08Provider\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nproperties\x18\x02 \x03(\t\"R\n\rCellsResponse\x12\x1c\n\x05\x65rror\x18\x01 \x01(\x0b\x32\r.models.Error\x12#\n\x05\x63\x65lls\x18\x02 \x03(\x0b\x32\x14.models.CellPresenceb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,9 +35,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CELLCAPACITY']._serialized_start=74
   _globals['_CELLCAPACITY']._serialized_end=144
   _globals['_CELLPRESENCE']._serialized_start=147
-  _globals['_CELLPRESENCE']._serialized_end=393
-  _globals['_PROVIDER']._serialized_start=395
-  _globals['_PROVIDER']._serialized_end=439
-  _globals['_CELLSRESPONSE']._serialized_start=441
-  _globals['_CELLSRESPONSE']._serialized_end=523
+  _globals['_CELLPRESENCE']._serialized_end=376
+  _globals['_PROVIDER']._serialized_start=378
+  _globals['_PROVIDER']._serialized_end=422
+  _globals['_CELLSRESPONSE']._serialized_start=424
+  _globals['_CELLSRESPONSE']._serialized_end=506
 # @@protoc_insertion_point(module_scope)

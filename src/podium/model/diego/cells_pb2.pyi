@@ -18,7 +18,7 @@ class CellCapacity(_message.Message):
     def __init__(self, memory_mb: _Optional[int] = ..., disk_mb: _Optional[int] = ..., containers: _Optional[int] = ...) -> None: ...
 
 class CellPresence(_message.Message):
-    __slots__ = ("cell_id", "rep_address", "zone", "capacity", "rootfs_providers", "placement_tags", "optional_placement_tags", "rep_url")
+    __slots__ = ("cell_id", "rep_address", "zone", "capacity", "rootfs_providers", "placement_tags", "optional_placement_tags")
     CELL_ID_FIELD_NUMBER: _ClassVar[int]
     REP_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     ZONE_FIELD_NUMBER: _ClassVar[int]
@@ -26,7 +26,6 @@ class CellPresence(_message.Message):
     ROOTFS_PROVIDERS_FIELD_NUMBER: _ClassVar[int]
     PLACEMENT_TAGS_FIELD_NUMBER: _ClassVar[int]
     OPTIONAL_PLACEMENT_TAGS_FIELD_NUMBER: _ClassVar[int]
-    REP_URL_FIELD_NUMBER: _ClassVar[int]
     cell_id: str
     rep_address: str
     zone: str
@@ -34,8 +33,7 @@ class CellPresence(_message.Message):
     rootfs_providers: _containers.RepeatedCompositeFieldContainer[Provider]
     placement_tags: _containers.RepeatedScalarFieldContainer[str]
     optional_placement_tags: _containers.RepeatedScalarFieldContainer[str]
-    rep_url: str
-    def __init__(self, cell_id: _Optional[str] = ..., rep_address: _Optional[str] = ..., zone: _Optional[str] = ..., capacity: _Optional[_Union[CellCapacity, _Mapping]] = ..., rootfs_providers: _Optional[_Iterable[_Union[Provider, _Mapping]]] = ..., placement_tags: _Optional[_Iterable[str]] = ..., optional_placement_tags: _Optional[_Iterable[str]] = ..., rep_url: _Optional[str] = ...) -> None: ...
+    def __init__(self, cell_id: _Optional[str] = ..., rep_address: _Optional[str] = ..., zone: _Optional[str] = ..., capacity: _Optional[_Union[CellCapacity, _Mapping]] = ..., rootfs_providers: _Optional[_Iterable[_Union[Provider, _Mapping]]] = ..., placement_tags: _Optional[_Iterable[str]] = ..., optional_placement_tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Provider(_message.Message):
     __slots__ = ("name", "properties")
