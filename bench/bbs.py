@@ -1,10 +1,12 @@
 #!/usr/bin/env python
 """Diego BBS dialect benchmark: desire rate, cell throughput, completion callbacks, dispatch latency
-and memory of one fresh `podium server` process (temp SQLite file, or --database-url).
+and memory of one fresh `podium server` process (temp SQLite file, or --database-url), on each wire:
+upstream's protobuf messages and their JSON mapping, side by side (a fresh server per wire and run).
 
     .venv/bin/python bench/bbs.py                            # defaults: 5000 tasks, 8 cells, 1 client process
-    .venv/bin/python bench/bbs.py --runs 3 --json out.json   # three runs (fresh server each), medians
-    .venv/bin/python bench/bbs.py --database-url postgresql://postgres@127.0.0.1:5432/fresh_db
+    .venv/bin/python bench/bbs.py --wire protobuf            # one wire only
+    .venv/bin/python bench/bbs.py --runs 3 --json out.json   # three runs per wire (fresh server each), medians
+    .venv/bin/python bench/bbs.py --database-url postgresql://postgres@127.0.0.1:5432/fresh_db --wire json
 
 Phases, in order (docs/bbs.md is the contract; bench/README.md says what is measured):
   idle      idle RSS; then one cell parked in an offers long poll, one task desired, time from the
@@ -48,8 +50,13 @@ from podium_bench.observe import machine_cpu, machine_info, postgres_delta, post
 from podium_bench.provenance import source_info
 from podium_bench.util import free_port, is_postgres, percentile, use_uvloop
 
+from podium.model.diego import codec
+from podium.model.diego.routes import MESSAGES
+
 DEFINITION = {"rootfs": "docker:///busybox", "action": {"run": {"path": "true"}}}
 now = time.monotonic  # CLOCK_MONOTONIC: comparable across the processes of this machine
+WIRES = ("json", "protobuf")
+PROTOBUF = "application/x-protobuf"
 
 
 def pcts(values: list[float]) -> dict[str, float | None]:
@@ -69,32 +76,44 @@ class Out:
         self.done: list[float] = []  # monotonic time of each successful complete
         self.started: list[str] = []  # guids whose start answered should_start=true
         self.completed: dict[str, float] = {}  # guid -> time its complete returned
+        self.requests = 0
 
 
-async def call(conn: Any, route: str, body: dict[str, Any], out: Out) -> dict[str, Any]:
-    status, payload = await conn.request("POST", route, orjson.dumps(body))
-    answer = orjson.loads(payload) if status == 200 else {"error": {"type": f"HTTP {status}"}}
+async def call(conn: Any, route: str, body: dict[str, Any], out: Out, wire: str) -> dict[str, Any]:
+    """POST a BBS route on `wire`; the answer as the JSON shape (a protobuf answer decoded)."""
+    out.requests += 1
+    if wire == "protobuf":
+        request, response = MESSAGES[route]
+        status, payload = await conn.request("POST", route, codec.from_dict(body, request).SerializeToString(),
+                                             content_type=PROTOBUF)
+        answer = codec.to_dict(response.FromString(payload)) if status == 200 else {}
+    else:
+        status, payload = await conn.request("POST", route, orjson.dumps(body))
+        answer = orjson.loads(payload) if status == 200 else {}
+    if status != 200:
+        answer = {"error": {"type": f"HTTP {status}"}}
     if "error" in answer:
         out.errors[f"{route} {answer['error'].get('type')}"] += 1
     return answer
 
 
-async def desirer(conn: Any, guids: list[str], domain: str, definition: dict[str, Any], out: Out) -> None:
+async def desirer(conn: Any, guids: list[str], domain: str, definition: dict[str, Any], out: Out,
+                  wire: str) -> None:
     while guids:
         guid = guids.pop()
         body = {"task_guid": guid, "domain": domain, "task_definition": definition}
-        await call(conn, "/v1/tasks/desire.r2", body, out)
+        await call(conn, "/v1/tasks/desire.r2", body, out, wire)
 
 
-async def cell(conn: Any, cell_id: str, domain: str, deadline: float, out: Out) -> None:
+async def cell(conn: Any, cell_id: str, domain: str, deadline: float, out: Out, wire: str) -> None:
     while now() < deadline:
         offer = {"domain": domain, "cell_id": cell_id, "count": 10, "timeout_ms": 1000}
-        tasks = (await call(conn, "/v1/tasks/offers", offer, out)).get("tasks")
+        tasks = (await call(conn, "/v1/tasks/offers", offer, out, wire)).get("tasks")
         if not tasks:
             return  # nothing Pending for a whole long poll: the backlog is gone
         for task in tasks:
             guid, t0 = task["task_guid"], now()
-            started = await call(conn, "/v1/tasks/start", {"task_guid": guid, "cell_id": cell_id}, out)
+            started = await call(conn, "/v1/tasks/start", {"task_guid": guid, "cell_id": cell_id}, out, wire)
             t1 = now()
             out.start_ms.append((t1 - t0) * 1000)
             if not started.get("should_start"):
@@ -102,7 +121,7 @@ async def cell(conn: Any, cell_id: str, domain: str, deadline: float, out: Out) 
                 continue
             out.started.append(guid)
             done = {"task_guid": guid, "cell_id": cell_id, "failed": False, "failure_reason": "", "result": "ok"}
-            answer = await call(conn, "/v1/tasks/complete", done, out)
+            answer = await call(conn, "/v1/tasks/complete", done, out, wire)
             t2 = now()
             out.complete_ms.append((t2 - t1) * 1000)
             if "error" not in answer:
@@ -119,9 +138,9 @@ def job(spec: dict[str, Any]) -> dict[str, Any]:
         conns = [connect() for _ in range(spec["lanes"])]
         await asyncio.sleep(max(0.0, spec["at"] - now()))
         if spec["kind"] == "desire":
-            work = [desirer(c, spec["guids"], spec["domain"], spec["definition"], out) for c in conns]
+            work = [desirer(c, spec["guids"], spec["domain"], spec["definition"], out, spec["wire"]) for c in conns]
         else:
-            work = [cell(c, f"cell-{spec['slot']}-{i}", spec["domain"], spec["at"] + 300, out)
+            work = [cell(c, f"cell-{spec['slot']}-{i}", spec["domain"], spec["at"] + 300, out, spec["wire"])
                     for i, c in enumerate(conns)]
         await asyncio.gather(*work)
         await asyncio.gather(*(c.aclose() for c in conns))
@@ -159,8 +178,10 @@ def receiver_main(port: int) -> None:
 class Run:
     """One fresh server process and the four measurements against it."""
 
-    def __init__(self, args: argparse.Namespace, workdir: Path, pool: ProcessPoolExecutor, receiver: Any) -> None:
+    def __init__(self, args: argparse.Namespace, workdir: Path, pool: ProcessPoolExecutor, receiver: Any,
+                 wire: str) -> None:
         self.args, self.pool, self.receiver_pid, self.port = args, pool, receiver[0], free_port()
+        self.wire = wire
         self.receiver_url, self.url = receiver[1], f"http://127.0.0.1:{self.port}"
         self.errors: collections.Counter[str] = collections.Counter()
         db = args.database_url or f"sqlite:///{workdir}/podium.db"
@@ -224,6 +245,7 @@ class Run:
         their results and that moment."""
         procs, at = self.args.procs, now() + 0.3
         specs = [{"kind": kind, "slot": i, "url": self.url, "client": self.args.client, "domain": domain,
+                  "wire": self.wire,
                   "definition": definition, "lanes": lanes // procs + (i < lanes % procs), "at": at,
                   "guids": (guids or [])[i::procs]} for i in range(procs)]
         loop = asyncio.get_running_loop()
@@ -237,7 +259,7 @@ class Run:
         res, at = await self.load("desire", domain, self.args.desirers, guids, definition)
         busy = max(x["end"] for x in res) - at
         return self.window(a, self.mark(), len(guids), sum(x["cpu_s"] for x in res), busy) | {
-            "per_s": round(len(guids) / busy, 1)}
+            "per_s": round(len(guids) / busy, 1), "requests_per_s": round(sum(x["requests"] for x in res) / busy, 1)}
 
     async def latency(self) -> dict[str, Any]:
         """Dispatch latency on the idle server: one cell parked in an offers long poll, one task
@@ -247,21 +269,22 @@ class Run:
         offer = {"domain": "probe", "cell_id": "probe-cell", "count": 1, "timeout_ms": 5000}
 
         async def timed_offer() -> tuple[dict[str, Any], float]:
-            return await call(parked, "/v1/tasks/offers", offer, sink), now()
+            return await call(parked, "/v1/tasks/offers", offer, sink, self.wire), now()
 
         for i in range(self.args.latency_samples + 1):  # the first round only opens the connections
             poll = asyncio.ensure_future(timed_offer())
             await asyncio.sleep(0.005)  # let the long poll park
             guid = f"probe-{uuid.uuid4().hex}"
             body, t_send = {"task_guid": guid, "domain": "probe", "task_definition": DEFINITION}, now()
-            await call(boss, "/v1/tasks/desire.r2", body, sink)
+            await call(boss, "/v1/tasks/desire.r2", body, sink, self.wire)
             t_ret = now()
             got, t_got = await poll
             if i and got.get("tasks"):
                 send.append((t_got - t_send) * 1000)
                 ret.append((t_got - t_ret) * 1000)
-            await call(parked, "/v1/tasks/start", {"task_guid": guid, "cell_id": "probe-cell"}, sink)
-            await call(parked, "/v1/tasks/complete", {"task_guid": guid, "cell_id": "probe-cell", "result": "ok"}, sink)
+            await call(parked, "/v1/tasks/start", {"task_guid": guid, "cell_id": "probe-cell"}, sink, self.wire)
+            await call(parked, "/v1/tasks/complete", {"task_guid": guid, "cell_id": "probe-cell", "result": "ok"}, sink,
+                       self.wire)
         await asyncio.gather(parked.aclose(), boss.aclose())
         self.errors.update(sink.errors)
         return pcts(send) | {f"from_answer_{k}": v for k, v in pcts(ret).items()} | {"samples": len(send)}
@@ -284,6 +307,7 @@ class Run:
         r["cells"] = self.window(a, self.mark(), args.tasks, sum(x["cpu_s"] for x in res), done[-1] - at) | {
             "per_s": round(len(counted) / (done[-1] - at - args.warmup), 1) if len(counted) > 1 else None,
             "per_s_whole_drain": round(len(done) / (done[-1] - at), 1),
+            "requests_per_s": round(sum(x["requests"] for x in res) / (done[-1] - at), 1),
             "start": pcts([v for x in res for v in x["start_ms"]]),
             "complete": pcts([v for x in res for v in x["complete_ms"]])}
         started = [g for x in res for g in x["started"]]
@@ -345,8 +369,9 @@ def wait_quiet(seconds: float, pct: float) -> float:
 
 
 TABLE = [  # (key of flat(run), label, unit)
-    ("desire.per_s", "Desire rate (desire.r2)", "/s"),
+    ("desire.per_s", "Desire rate (desire.r2 requests)", "/s"),
     ("cells.per_s", "Cell throughput (after warm-up)", "/s"),
+    ("cells.requests_per_s", "  requests during the drain (offers, start, complete)", "/s"),
     ("cells.start.p50_ms", "  StartTask p50", "ms"), ("cells.start.p99_ms", "  StartTask p99", "ms"),
     ("cells.complete.p50_ms", "  CompleteTask p50", "ms"), ("cells.complete.p99_ms", "  CompleteTask p99", "ms"),
     ("callback.per_s", "Callback path: drain -> callback -> deleted", "/s"),
@@ -370,38 +395,52 @@ TABLE = [  # (key of flat(run), label, unit)
 
 
 async def amain(args: argparse.Namespace) -> int:
-    ctx, port, runs = mp.get_context("spawn"), free_port(), []
+    ctx, port = mp.get_context("spawn"), free_port()
+    wires = WIRES if args.wire == "both" else (args.wire,)
+    runs: dict[str, list[dict[str, Any]]] = {wire: [] for wire in wires}
     receiver = ctx.Process(target=receiver_main, args=(port,), daemon=True)
     receiver.start()
     with ProcessPoolExecutor(args.procs, mp_context=ctx) as pool:
         list(pool.map(time.sleep, [0.5] * args.procs))  # start the client processes before measuring
         for i in range(args.runs):
-            quiet = wait_quiet(args.wait_quiet, args.quiet_pct)
-            with tempfile.TemporaryDirectory() as tmp:
-                run = Run(args, Path(tmp), pool, (receiver.pid, f"http://127.0.0.1:{port}"))
-                try:
-                    runs.append(await run.go() | {"other_load_before_pct_of_core": quiet})
-                finally:
-                    await run.stop()
-            last = runs[-1]
-            print(f"run {i + 1}: {last['verify']}; callbacks {last['callback']['callbacks']}/{args.callback_tasks}, "
-                  f"left {last['callback']['left_after']}; errors {last['errors'] or 'none'}", file=sys.stderr,
-                  flush=True)
+            for wire in wires:  # alternated, so that a drift of the machine touches both alike
+                quiet = wait_quiet(args.wait_quiet, args.quiet_pct)
+                with tempfile.TemporaryDirectory() as tmp:
+                    run = Run(args, Path(tmp), pool, (receiver.pid, f"http://127.0.0.1:{port}"), wire)
+                    try:
+                        runs[wire].append(await run.go() | {"other_load_before_pct_of_core": quiet,
+                                                             "load_average": os.getloadavg()})
+                    finally:
+                        await run.stop()
+                last = runs[wire][-1]
+                print(f"run {i + 1} ({wire}): {last['verify']}; callbacks {last['callback']['callbacks']}/"
+                      f"{args.callback_tasks}, left {last['callback']['left_after']}; errors {last['errors'] or 'none'}"
+                      f"; load average {last['load_average'][0]:.2f}", file=sys.stderr, flush=True)
     receiver.terminate()
-    flats = [flat(r) for r in runs]
-    summary = {k: statistics.median(vs) for k in flats[0]
-               if (vs := [f[k] for f in flats if isinstance(f.get(k), int | float)])}
+    summaries = {wire: summarize(found) for wire, found in runs.items()}
     dialect = "postgresql" if is_postgres(args.database_url) else "sqlite"
     print(f"Podium BBS benchmark: {dialect}, {args.tasks} tasks, {args.cells} cells, {args.desirers} desirers, "
           f"{args.procs} client process(es), {args.client} client, {'median of ' if args.runs > 1 else ''}"
-          f"{args.runs} run(s)")
-    for key, label, unit in (row for row in TABLE if row[0] in summary):
-        print(f"  {label:54} {summary[key]:>10,.{1 if abs(summary[key]) >= 100 else 2}f} {unit}")
+          f"{args.runs} run(s) per wire")
+    print(f"  {'':60} " + " ".join(f"{wire:>10}" for wire in wires))
+    for key, label, unit in (row for row in TABLE if any(row[0] in s for s in summaries.values())):
+        cells = " ".join(_figure(summaries[wire].get(key)) for wire in wires)
+        print(f"  {label:60} {cells} {unit}")
     if args.json:
         Path(args.json).write_text(json.dumps(
             {"machine": machine_info(), "source": source_info(args), "argv": sys.argv, "config": vars(args),
-             "dialect": dialect, "summary": summary, "runs": runs}, indent=2))
+             "dialect": dialect, "summary": summaries, "runs": runs}, indent=2))
     return 0
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, float]:
+    flats = [flat(r) for r in runs]
+    return {k: statistics.median(vs) for k in flats[0]
+            if (vs := [f[k] for f in flats if isinstance(f.get(k), int | float)])}
+
+
+def _figure(value: float | None) -> str:
+    return f"{'-':>10}" if value is None else f"{value:>10,.{1 if abs(value) >= 100 else 2}f}"
 
 
 def main() -> int:
@@ -415,6 +454,8 @@ def main() -> int:
     p.add_argument("--warmup", type=float, default=1.0, help="seconds of the drain left out of its rate")
     p.add_argument("--latency-samples", type=int, default=200, help="sequential dispatch-latency samples")
     p.add_argument("--procs", type=int, default=1, help="client processes the desirers and cells are spread over")
+    p.add_argument("--wire", choices=(*WIRES, "both"), default="both",
+                   help="the BBS wire: upstream's protobuf messages, their JSON mapping, or both side by side")
     p.add_argument("--client", choices=("httpx", "raw"), default="httpx",
                    help="httpx.AsyncClient, or bench/run.py's minimal HTTP/1.1 client (less client CPU)")
     p.add_argument("--runs", type=int, default=1, help="runs, each on a fresh server; medians are printed")
@@ -424,8 +465,8 @@ def main() -> int:
     p.add_argument("--cprofile", metavar="FILE", help="run the server under cProfile, stats to FILE (slow)")
     p.add_argument("--json", help="write every figure to this file")
     args = p.parse_args()
-    if args.runs > 1 and is_postgres(args.database_url):
-        p.error("--runs > 1 would reuse one PostgreSQL database: run once per fresh database")
+    if (args.runs > 1 or args.wire == "both") and is_postgres(args.database_url):
+        p.error("--runs > 1 or --wire both would reuse one PostgreSQL database: run once per fresh database")
     return asyncio.run(amain(args))
 
 

@@ -36,7 +36,8 @@ class RawConnection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    async def request(self, method: str, path: str, body: bytes | None = None,
+                      content_type: str = "application/json") -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
             sock = self.writer.get_extra_info("socket")
@@ -44,7 +45,7 @@ class RawConnection:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         head = f"{method} {path} HTTP/1.1\r\nHost: {self.hostport}\r\n{self.extra}"
         if body is not None:
-            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
         try:
             self.writer.write(head.encode() + b"\r\n" + (body or b""))
             status, payload, close = await self._response()
@@ -102,8 +103,11 @@ class HttpxConnection:
     def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
         self.client = make_client(base_url, 1, headers)
 
-    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        r = await self.client.request(method, path, content=body, headers=JSON_HEADERS if body is not None else None)
+    async def request(self, method: str, path: str, body: bytes | None = None,
+                      content_type: str = "application/json") -> tuple[int, bytes]:
+        headers = None if body is None else JSON_HEADERS if content_type == "application/json" else {
+            "content-type": content_type}
+        r = await self.client.request(method, path, content=body, headers=headers)
         return r.status_code, r.content
 
     async def aclose(self) -> None:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from podium.__about__ import __version__
 from podium.api import openapi, ops
 from podium.api.bbs import routes as bbs_routes
+from podium.api.bbs import wire as bbs_wire
 from podium.api.conductor import (
     admin,
     bulk,
@@ -234,7 +235,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.mount("/ui/static", ui_routes.Static(directory=ui_routes.STATIC), name="ui-static")
         app.add_middleware(WorkerLane)
         app.add_middleware(CsrfGuard, trusted_origins=settings.trusted_origins)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes, refusals={"/v1/": bbs_wire.too_large})
     app.add_middleware(Guard, routes=app.router.routes, enabled=settings.auth == "keys")
     if api:  # outside the guard: a call it refuses for the caller's role (403) is recorded too
         app.add_middleware(AuditMiddleware, clock=clock, worker_calls=settings.audit_worker_calls)

@@ -1,5 +1,6 @@
 """Fixtures for the BBS cell tests: a real `podium server` process per module, a small BBS client,
-and cells run in the test's event loop (stopped and drained at teardown)."""
+and cells run in the test's event loop (stopped and drained at teardown), on each BBS wire (`wire`:
+protobuf, as a Diego cell speaks, and JSON)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from podium.agent.bbs import Cell, CellConfig
+from podium.agent.client import WIRES
 from tests.agent.helpers import eventually
 from tests.conftest import ServerProcess
 
@@ -90,14 +92,20 @@ async def bbs(bbs_server: ServerProcess) -> AsyncIterator[Bbs]:
 CellFactory = Callable[..., Cell]
 
 
+@pytest.fixture(params=WIRES)
+def wire(request: pytest.FixtureRequest) -> str:
+    """The wire the agent speaks to the server (`podium agent --wire`)."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def cells(bbs: Bbs) -> AsyncIterator[CellFactory]:
+async def cells(bbs: Bbs, wire: str) -> AsyncIterator[CellFactory]:
     """`cells(**config)` starts a cell on `bbs`'s server, in this loop; all are stopped at the end."""
     running: list[tuple[Cell, asyncio.Task[None]]] = []
 
     def start(**overrides: Any) -> Cell:
         config = CellConfig(server=str(bbs.http.base_url), cell_id=unique("cell"), domain=bbs.domain, kill_grace=5,
-                            watch_interval=0.2, poll_timeout_ms=5000)
+                            watch_interval=0.2, poll_timeout_ms=5000, wire=wire)
         cell = Cell(replace(config, **overrides))
         running.append((cell, asyncio.create_task(cell.run())))
         return cell

@@ -13,11 +13,19 @@ def parse(argv: list[str]) -> dict[str, object]:
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PODIUM_SERVER_URL", "PODIUM_AGENT_CONCURRENCY", "PODIUM_AGENT_TTL"):
+    for name in ("PODIUM_SERVER_URL", "PODIUM_AGENT_CONCURRENCY", "PODIUM_AGENT_TTL", "PODIUM_AGENT_WIRE"):
         monkeypatch.delenv(name, raising=False)
     args = parse(["--cell-id", "c1", "--domain", "d"])
     assert (args["server"], args["concurrency"], args["ttl"], args["kill_grace"], args["shutdown_grace"]) == \
         ("http://127.0.0.1:8080", 1, 30, 10.0, 60.0)
+    assert args["wire"] == "protobuf"  # as a Diego cell speaks
+
+
+def test_the_wire_is_chosen_by_flag_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse(["--wire", "json"])["wire"] == "json"
+    monkeypatch.setenv("PODIUM_AGENT_WIRE", "json")
+    assert parse([])["wire"] == "json"
+    assert parse(["--wire", "protobuf"])["wire"] == "protobuf"
 
 
 def test_every_flag_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,7 +47,7 @@ def test_help_names_the_environment_variables(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     for name in ("PODIUM_SERVER_URL", "PODIUM_AGENT_CELL_ID", "PODIUM_AGENT_DOMAIN", "PODIUM_AGENT_CONCURRENCY",
                  "PODIUM_AGENT_TTL", "PODIUM_AGENT_KILL_GRACE", "PODIUM_AGENT_SHUTDOWN_GRACE",
-                 "PODIUM_AGENT_TASK_TYPE", "PODIUM_AGENT_WORKER_ID"):
+                 "PODIUM_AGENT_TASK_TYPE", "PODIUM_AGENT_WORKER_ID", "PODIUM_AGENT_WIRE"):
         assert name in out
     assert "BBS cell mode" in out
     assert "Conductor COMMAND mode" in out
@@ -75,6 +83,7 @@ def test_conductor_mode_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     (["--cell-id", "c" * 256, "--domain", "d"], "longer than 255"),
     (["--cell-id", "c1", "--domain", "d", "--ttl", "x"], "invalid int value"),
     (["--cell-id", "c1", "--domain", "d", "--log-level", "loud"], "--log-level must be"),
+    (["--cell-id", "c1", "--domain", "d", "--wire", "xml"], "protobuf or json"),
 ])
 def test_bad_command_lines(argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
                            monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
-"""client.py: BBS answers and errors from a real server, unreachable servers, retries with backoff."""
+"""client.py: BBS answers and errors from a real server on both wires, unreachable servers, retries with
+backoff."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ def test_backoff_grows_to_its_cap_and_survives_a_long_outage() -> None:
     assert 6.4 <= backoff.delay(10**6) <= 9.6
 
 
-async def test_a_bbs_error_is_raised_with_its_type(bbs_server: ServerProcess) -> None:
-    client = ServerClient(bbs_server.url)
+async def test_a_bbs_error_is_raised_with_its_type(bbs_server: ServerProcess, wire: str) -> None:
+    client = ServerClient(bbs_server.url, wire=wire)
     try:
         with pytest.raises(BbsError) as error:
             await client.task("no-such-task")
@@ -27,8 +28,8 @@ async def test_a_bbs_error_is_raised_with_its_type(bbs_server: ServerProcess) ->
         await client.close()
 
 
-async def test_an_http_error_status_is_unreachable(bbs_server: ServerProcess) -> None:
-    client = ServerClient(bbs_server.url)
+async def test_an_http_error_status_is_unreachable(bbs_server: ServerProcess, wire: str) -> None:
+    client = ServerClient(bbs_server.url, wire=wire)
     try:
         with pytest.raises(Unreachable, match="HTTP 404"):
             await client.bbs("/v1/no/such/route", {})
@@ -36,8 +37,8 @@ async def test_an_http_error_status_is_unreachable(bbs_server: ServerProcess) ->
         await client.close()
 
 
-async def test_no_server_is_unreachable_and_retrying_gives_up_at_its_deadline() -> None:
-    client = ServerClient(f"http://127.0.0.1:{free_port()}")
+async def test_no_server_is_unreachable_and_retrying_gives_up_at_its_deadline(wire: str) -> None:
+    client = ServerClient(f"http://127.0.0.1:{free_port()}", wire=wire)
     calls = 0
 
     async def heartbeat() -> None:
@@ -53,8 +54,8 @@ async def test_no_server_is_unreachable_and_retrying_gives_up_at_its_deadline() 
         await client.close()
 
 
-async def test_a_bbs_error_is_not_retried(bbs_server: ServerProcess) -> None:
-    client = ServerClient(bbs_server.url)
+async def test_a_bbs_error_is_not_retried(bbs_server: ServerProcess, wire: str) -> None:
+    client = ServerClient(bbs_server.url, wire=wire)
     calls = 0
 
     async def get() -> object:
@@ -68,3 +69,28 @@ async def test_a_bbs_error_is_not_retried(bbs_server: ServerProcess) -> None:
         assert calls == 1
     finally:
         await client.close()
+
+
+async def test_the_protobuf_wire_reads_tasks_as_the_json_shape(bbs_server: ServerProcess) -> None:
+    """`--wire protobuf` is a protobuf client: its calls are upstream's messages, its answers the JSON shape."""
+    guid = f"wire-{free_port()}"
+    definition = {"rootfs": "docker:///busybox", "action": {"timeout": {"action": {"run": {"path": "true"}},
+                                                                        "timeout_ms": 1000}}}
+    protobuf, json = ServerClient(bbs_server.url, wire="protobuf"), ServerClient(bbs_server.url, wire="json")
+    try:
+        await protobuf.bbs("/v1/tasks/desire.r2", {"task_guid": guid, "domain": "wire", "task_definition": definition})
+        assert await protobuf.start(guid, "cell-w") is True
+        assert await protobuf.start(guid, "cell-w") is False
+        seen, shown = await protobuf.task(guid), await json.task(guid)
+        assert seen == shown and seen["task_definition"] == definition and seen["state"] == "Running"
+        assert [t["task_guid"] for t in await protobuf.tasks_on_cell("cell-w")] == [guid]
+        await protobuf.complete(guid, "cell-w", failed=False, failure_reason="", result="r")
+        assert (await json.task(guid))["result"] == "r"
+    finally:
+        await protobuf.close()
+        await json.close()
+
+
+def test_an_unknown_wire_is_refused() -> None:
+    with pytest.raises(ValueError, match="protobuf or json"):
+        ServerClient("http://127.0.0.1:1", wire="xml")

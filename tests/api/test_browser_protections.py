@@ -20,6 +20,9 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from podium.app import create_app
+from podium.model.diego.cells_pb2 import CellsResponse
+from podium.model.diego.error_pb2 import Error
+from podium.model.diego.task_requests_pb2 import TaskLifecycleResponse
 from podium.settings import Settings
 from tests.api.helpers import API, assert_error, register_workflow, simple, start, status
 
@@ -148,15 +151,16 @@ async def test_a_task_log_is_json_as_conductor_python_sends_it(client: httpx.Asy
     assert [e["log"] for e in (await client.get(log)).json()] == ["copied 3 files"]
 
 
-async def test_bbs_takes_protobuf_as_its_parser_would(client: httpx.AsyncClient) -> None:
-    """Decoding protobuf is another issue's: for now such a body is not refused for its type, and
-    the JSON parser answers as upstream does to a body it cannot decode."""
+async def test_bbs_takes_protobuf_as_upstream_does(client: httpx.AsyncClient) -> None:
+    """A protobuf body is not refused for its type: it is decoded as the route's upstream message, and a
+    body that does not decode gets upstream's answer to it, in protobuf (issue 20)."""
     answer = await client.post("/v1/tasks/desire.r2", content=b"\x0a\x03abc",
                                headers={"Content-Type": "application/x-protobuf"})
-    assert answer.status_code == 200
-    assert answer.json() == {"error": {"type": "InvalidRequest", "message": "the request received is invalid"}}
-    assert (await client.post("/v1/cells/list.r1", headers={"Content-Type": "application/x-protobuf"})).json() == {
-        "cells": []}
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/x-protobuf"
+    lifecycle = TaskLifecycleResponse.FromString(answer.content)
+    assert (lifecycle.error.type, lifecycle.error.message) == (Error.InvalidRequest, "the request received is invalid")
+    cells = await client.post("/v1/cells/list.r1", headers={"Content-Type": "application/x-protobuf"})
+    assert cells.status_code == 200 and CellsResponse.FromString(cells.content) == CellsResponse()
 
 
 async def test_every_answer_carries_the_security_headers(client: httpx.AsyncClient) -> None:

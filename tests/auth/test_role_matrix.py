@@ -15,7 +15,7 @@ from podium.auth.principal import Role
 from tests.auth.support import Secured, secured_app
 
 # Streams that never end: their refusals are tested, their answer to an allowed role is not awaited.
-_ENDLESS = {("GET", "/v1/events/tasks.r1")}
+_ENDLESS = {("GET", "/v1/events/tasks.r1"), ("POST", "/v1/events/tasks.r1")}
 
 
 @pytest.fixture(scope="module")

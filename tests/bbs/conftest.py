@@ -1,17 +1,20 @@
 """Fixtures for the Diego BBS Tasks API tests (shared spec/bbs.md, scenarios b.6; wire contract docs/bbs.md).
 
-`bbs` is the real app in process on each backend (`db_url`), with a FakeClock and an httpx client;
-`make_bbs(**settings)` builds one with other settings (or parametrize `bbs` indirectly with a dict).
-Every BBS answer is HTTP 200 with a JSON body, so `Bbs.call` checks that envelope and returns the body,
-and `error_of` reads the error in it. `Bbs.events()` (or the `events` fixture) follows the SSE event
-stream by calling the ASGI app directly: httpx's ASGITransport buffers a whole response, so it cannot
-follow a stream. `callbacks` is a real HTTP server on loopback that records completion callbacks and
-answers scripted statuses.
+`bbs` is the real app in process on each backend (`db_url`) and on each wire (`wire`: upstream's protobuf
+messages or their JSON mapping), with a FakeClock and an httpx client; `make_bbs(**settings)` builds one with
+other settings (or parametrize `bbs` indirectly with a dict). Every BBS answer is HTTP 200 with a body on the
+request's wire, so `Bbs.call` checks that envelope and returns the body as the JSON shape (a protobuf answer
+decoded, its zero-valued scalars filled in as JSON shows them), and `error_of` reads the error in it.
+`Bbs.events()` (or the `events` fixture) follows the SSE event stream (protobuf events by default, JSON
+ones asked for on the JSON wire) by calling the ASGI app directly: httpx's ASGITransport buffers a whole
+response, so it cannot follow a stream. `callbacks` is a real HTTP server on loopback that records
+completion callbacks and answers scripted statuses.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import codecs
 import contextlib
 import json
@@ -30,6 +33,9 @@ from starlette.routing import Route
 from starlette.types import Message
 
 from podium.app import create_app
+from podium.model.diego import codec, task_pb2
+from podium.model.diego.routes import EVENTS as EVENT_MESSAGES
+from podium.model.diego.routes import MESSAGES
 from podium.service.clock import FakeClock
 from podium.settings import Settings
 from tests import waits
@@ -64,6 +70,9 @@ CANCELLED = "task was cancelled"
 NOT_STARTED = "not started within time limit"
 CELL_DISAPPEARED = "cell disappeared before completion"
 MARKER = "marker-"  # guid prefix of the tasks that mark a place in the event stream
+
+WIRES = ["json", "protobuf"]
+PROTOBUF = "application/x-protobuf"
 
 
 # --- bodies and checks --------------------------------------------------------------------------------
@@ -136,7 +145,28 @@ class Bbs:
     client: httpx.AsyncClient
     clock: FakeClock
     t0_ms: int = 0
+    wire: str = "json"
     _markers: int = 0
+
+    @property
+    def protobuf(self) -> bool:
+        return self.wire == "protobuf"
+
+    def encodes(self, route: str, body: Any) -> bool:
+        """`body` can be sent on this wire (protobuf cannot carry a value of the wrong type)."""
+        if not self.protobuf:
+            return True
+        try:
+            encode(route, body)
+        except (codec.WrongType, AttributeError):
+            return False
+        return True
+
+    def as_stored(self, definition: dict[str, Any]) -> dict[str, Any]:
+        """A TaskDefinition as this wire gives it back: protobuf drops zero values and unknown keys."""
+        if not self.protobuf:
+            return definition
+        return codec.to_dict(codec.from_dict(definition, task_pb2.TaskDefinition, strict=True))
 
     def now_ns(self) -> int:
         return self.clock.now() * 1_000_000
@@ -157,17 +187,22 @@ class Bbs:
     # envelope
 
     async def post(self, route: str, body: Any = None, *, raw: bytes | None = None) -> httpx.Response:
-        """POST `body` as JSON (or the `raw` bytes): the answer is HTTP 200 with a JSON body, never a traceback."""
-        content = raw if raw is not None else json.dumps(body).encode()
-        response = await self.client.post(route, content=content, headers={"Content-Type": "application/json"})
+        """POST `body` on this wire (or the `raw` bytes, declared as this wire): the answer is HTTP 200 with a
+        body on the same wire, never a traceback."""
+        if self.protobuf:
+            content, kind = (raw if raw is not None else encode(route, body)), PROTOBUF
+        else:
+            content, kind = (raw if raw is not None else json.dumps(body).encode()), "application/json"
+        response = await self.client.post(route, content=content, headers={"Content-Type": kind})
         assert response.status_code == 200, (route, response.status_code, response.text)
-        assert response.headers.get("content-type", "").startswith("application/json"), (route, response.headers)
-        assert "Traceback" not in response.text, response.text
+        assert response.headers.get("content-type", "").startswith(kind), (route, response.headers)
+        assert b"Traceback" not in response.content, response.text
         return response
 
     async def call(self, route: str, body: Any = None, *, raw: bytes | None = None) -> dict[str, Any]:
-        """The JSON object a route answers (HTTP 200 checked), success or not."""
-        found = (await self.post(route, body, raw=raw)).json()
+        """The answer of a route (HTTP 200 checked) as a JSON object, success or not."""
+        response = await self.post(route, body, raw=raw)
+        found = decode(route, response.content) if self.protobuf else response.json()
         assert isinstance(found, dict), (route, found)
         return found
 
@@ -288,11 +323,27 @@ class Bbs:
         return guid
 
 
+def encode(route: str, body: Any) -> bytes:
+    """A request body (the JSON shape) as the route's upstream protobuf message."""
+    return codec.from_dict(body or {}, MESSAGES[route][0], strict=True).SerializeToString()
+
+
+def decode(route: str, content: bytes) -> dict[str, Any]:
+    """A protobuf answer as the JSON shape: the route's response message, zero-valued scalars filled in."""
+    return codec.to_dict(MESSAGES[route][1].FromString(content), defaults=True)
+
+
 Factory = Callable[..., Awaitable[Bbs]]
 
 
+@pytest.fixture(params=WIRES)
+def wire(request: pytest.FixtureRequest) -> str:
+    """Every BBS test runs on both wires: upstream's protobuf messages, and their JSON mapping."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def make_bbs(db_url: str) -> AsyncIterator[Factory]:
+async def make_bbs(db_url: str, wire: str) -> AsyncIterator[Factory]:
     """`await make_bbs(**settings)`: the app with these Settings (bbs_max_task_retries, bbs_kick_s, ...)."""
     async with contextlib.AsyncExitStack() as stack:
 
@@ -302,7 +353,7 @@ async def make_bbs(db_url: str) -> AsyncIterator[Factory]:
             await stack.enter_async_context(app.router.lifespan_context(app))
             transport = httpx.ASGITransport(app=app)
             client = await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://podium"))
-            return Bbs(app, client, clock, t0_ms=clock.now())
+            return Bbs(app, client, clock, t0_ms=clock.now(), wire=wire)
 
         yield make
 
@@ -349,6 +400,8 @@ class EventStream:
 
     def __init__(self, bbs: Bbs) -> None:
         self.bbs = bbs
+        # protobuf events unless JSON is asked for, as upstream's Go client reads them
+        self.accept = b"text/event-stream" if bbs.protobuf else b"application/json"
         self.events: list[Event] = []
         self.status = 0
         self.headers: dict[str, str] = {}
@@ -364,7 +417,7 @@ class EventStream:
         scope = {
             "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
             "method": "GET", "scheme": "http", "path": EVENTS, "raw_path": EVENTS.encode(), "root_path": "",
-            "query_string": b"", "headers": [(b"host", b"podium"), (b"accept", b"text/event-stream")],
+            "query_string": b"", "headers": [(b"host", b"podium"), (b"accept", self.accept)],
             "client": ("127.0.0.1", 50000), "server": ("podium", 80), "extensions": {},
         }
         self._task = asyncio.create_task(self.bbs.app(scope, self._receive, self._send))
@@ -466,7 +519,7 @@ class EventStream:
         grew = False
         while "\n\n" in self._text:
             block, self._text = self._text.split("\n\n", 1)
-            event = _parse_event(block)
+            event = _parse_event(block, protobuf=self.bbs.protobuf)
             if event is not None:
                 self.events.append(event)
                 grew = True
@@ -475,8 +528,9 @@ class EventStream:
             self._grown = asyncio.Event()
 
 
-def _parse_event(block: str) -> Event | None:
-    """One SSE event block (`id:`, `event:`, `data:` lines; `:` comments and blocks without data skipped)."""
+def _parse_event(block: str, *, protobuf: bool) -> Event | None:
+    """One SSE event block (`id:`, `event:`, `data:` lines; `:` comments and blocks without data skipped);
+    the data is JSON, or the base64 of the protobuf event (decoded to the JSON shape)."""
     fields: dict[str, list[str]] = {}
     for line in block.split("\n"):
         if not line or line.startswith(":"):
@@ -485,9 +539,15 @@ def _parse_event(block: str) -> Event | None:
         fields.setdefault(name, []).append(value.removeprefix(" "))
     if "data" not in fields:
         return None
-    data = json.loads("\n".join(fields["data"]))
+    kind = fields.get("event", ["message"])[-1]
+    text = "\n".join(fields["data"])
+    if protobuf:
+        message = EVENT_MESSAGES[kind].FromString(base64.b64decode(text, validate=True))
+        data = codec.to_dict(message, defaults=True)
+    else:
+        data = json.loads(text)
     assert isinstance(data, dict), data
-    return Event(fields.get("event", ["message"])[-1], data, fields.get("id", [None])[-1])
+    return Event(kind, data, fields.get("id", [None])[-1])
 
 
 # --- completion callback targets ----------------------------------------------------------------------

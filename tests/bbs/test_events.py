@@ -4,6 +4,7 @@ decision 8). Most tests read it in process (conftest `EventStream`); one reads i
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import httpx
 
 from podium.app import create_app
+from podium.model.diego import codec
+from podium.model.diego.routes import EVENTS as EVENT_MESSAGES
 from podium.settings import Settings
 from tests.bbs.conftest import (
     DEADLINE,
@@ -95,7 +98,8 @@ async def test_s36_convergence_emits_changes_and_removals(make_bbs: Factory) -> 
         assert seen[1].data == {"task": completed}
 
 
-async def _read_events(response: httpx.Response, into: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
+async def _read_events(response: httpx.Response, into: asyncio.Queue[tuple[str, dict[str, Any]]],
+                       protobuf: bool) -> None:
     kind, data = "message", ""
     async for line in response.aiter_lines():
         if line.startswith("event:"):
@@ -103,22 +107,30 @@ async def _read_events(response: httpx.Response, into: asyncio.Queue[tuple[str, 
         elif line.startswith("data:"):
             data += line.removeprefix("data:").strip()
         elif not line and data:
-            await into.put((kind, json.loads(data)))
+            if protobuf:  # as upstream's Go client reads it: the base64 of the event's protobuf message
+                decoded = codec.to_dict(EVENT_MESSAGES[kind].FromString(base64.b64decode(data, validate=True)))
+                await into.put((kind, decoded))
+            else:
+                await into.put((kind, json.loads(data)))
             kind, data = "message", ""
 
 
-async def test_s36_the_stream_over_real_http(db_url: str) -> None:
-    """The real server (uvicorn, with the app's lifespan) streams events as they happen, not at the end."""
+async def test_s36_the_stream_over_real_http(db_url: str, wire: str) -> None:
+    """The real server (uvicorn, with the app's lifespan) streams events as they happen, not at the end:
+    protobuf events to a reader that asks for nothing in particular (as the Go client, which POSTs an empty
+    body), JSON ones to a reader that asks for them."""
+    protobuf = wire == "protobuf"
+    method, accept = ("POST", {}) if protobuf else ("GET", {"Accept": "application/json"})
     app = create_app(Settings(database_url=db_url))
     with serve(app, lifespan=True) as base:
         async with (
             httpx.AsyncClient(base_url=base, timeout=DEADLINE) as client,
-            client.stream("GET", EVENTS) as response,
+            client.stream(method, EVENTS, headers=accept) as response,
         ):
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             received: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
-            reader = asyncio.create_task(_read_events(response, received))
+            reader = asyncio.create_task(_read_events(response, received, protobuf))
             try:
                 # the subscription may trail the headers a little: desire until a creation shows
                 for attempt in range(1, 6):

@@ -424,8 +424,9 @@ async def test_s26_delete_a_task_that_is_not_resolving(bbs: Bbs, state: str) -> 
 # --- the HTTP envelope ------------------------------------------------------------------------------
 
 
-async def test_s37_every_route_answers_200_with_a_json_body(bbs: Bbs) -> None:
-    """Decision 1: JSON bodies instead of protobuf; still HTTP 200 whatever happens (checked by `call`)."""
+async def test_s37_every_route_answers_200_on_the_request_wire(bbs: Bbs) -> None:
+    """HTTP 200 whatever happens, with a body on the request's wire (checked by `call`); a body that does not
+    decode (here JSON that is not, which protobuf cannot decode either) is upstream's InvalidRequest."""
     await bbs.desire("t1")
     failing = {
         BY_GUID: {"task_guid": "nope"}, DESIRE: desire_body("t1"), START: {"task_guid": "nope", "cell_id": "c"},

@@ -43,6 +43,7 @@ class CellConfig:
     shutdown_grace: float = 60.0
     poll_timeout_ms: int = 20_000
     watch_interval: float = 1.0
+    wire: str = "protobuf"  # the BBS wire: upstream's protobuf, or JSON
 
     def task_settings(self) -> TaskSettings:
         return TaskSettings(self.cell_id, kill_grace=self.kill_grace, watch_interval=self.watch_interval)
@@ -51,7 +52,7 @@ class CellConfig:
 class Cell:
     def __init__(self, config: CellConfig, client: ServerClient | None = None) -> None:
         self.config = config
-        self.client = client or ServerClient(config.server)
+        self.client = client or ServerClient(config.server, wire=config.wire)
         self.running: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self._abort = asyncio.Event()

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from podium.agent.bbs import Cell, CellConfig
+from podium.agent.client import WIRES
 from podium.agent.conductor import DEFAULT_TASK_TYPE, CommandAgent, CommandConfig
 from podium.logs import configure
 
@@ -33,6 +34,12 @@ def _flag(group: argparse._ArgumentGroup, flag: str, env: str, text: str, kind: 
     value = os.environ.get(env, default)
     group.add_argument(flag, type=kind, default=value,
                        help=f"{text} [env: {env}]" + ("" if default is None else f" [default: {default}]"))
+
+
+def _wire(value: str) -> str:
+    if value not in WIRES:
+        raise argparse.ArgumentTypeError(f"{value!r}: protobuf or json")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     bbs = parser.add_argument_group("BBS cell mode (--cell-id and --domain)")
     _flag(bbs, "--cell-id", "PODIUM_AGENT_CELL_ID", "this cell's id (at most 255 characters)")
     _flag(bbs, "--ttl", "PODIUM_AGENT_TTL", "presence TTL in seconds; a heartbeat is sent every ttl/3", int, 30)
+    _flag(bbs, "--wire", "PODIUM_AGENT_WIRE",
+          "the BBS wire: protobuf (upstream's messages, as a Diego cell speaks) or json", _wire, "protobuf")
     conductor = parser.add_argument_group("Conductor COMMAND mode (no --cell-id)")
     _flag(conductor, "--task-type", "PODIUM_AGENT_TASK_TYPE", "the task type served", default=DEFAULT_TASK_TYPE)
     _flag(conductor, "--worker-id", "PODIUM_AGENT_WORKER_ID",
@@ -77,7 +86,7 @@ _EPILOG = """examples:
 def _run_bbs(args: argparse.Namespace) -> int:
     config = CellConfig(server=args.server, cell_id=args.cell_id, domain=args.domain,
                         concurrency=args.concurrency, ttl=args.ttl, kill_grace=args.kill_grace,
-                        shutdown_grace=args.shutdown_grace)
+                        shutdown_grace=args.shutdown_grace, wire=args.wire)
     asyncio.run(_serve(lambda: Cell(config)))
     return 0
 

@@ -1,7 +1,9 @@
 """The agent's calls to the server: the BBS routes a cell uses, and the Conductor task routes (a
 task's status, its result, its log, its workflow's status).
 
-Every BBS answer is HTTP 200 with an optional `error: {type, message}` (docs/bbs.md). A network
+The BBS routes are called on one wire (`wire`): upstream's protobuf messages (`application/x-protobuf`,
+as a Diego cell speaks), or their JSON mapping; either way the client reads and returns the JSON
+shape. Every BBS answer is HTTP 200 with an optional `error: {type, message}` (docs/bbs.md). A network
 failure, a timeout or any other status is `Unreachable` (worth retrying); an `error` object is
 `BbsError` (final), and so is a Conductor route's 4xx answer to a task result (`Refused`).
 `retrying()` repeats a call with exponential backoff while it is `Unreachable`.
@@ -20,19 +22,26 @@ import httpx
 
 from podium.agent.errors import BbsError, Refused, Unreachable
 from podium.auth.client import from_env
+from podium.model.diego import codec
+from podium.model.diego.routes import MESSAGES
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _TIMEOUT_S = 10.0
+PROTOBUF = "application/x-protobuf"
+WIRES = ("protobuf", "json")
 
 
 class ServerClient:
     """One HTTP connection pool to the server; `close()` when done."""
 
-    def __init__(self, base_url: str, *, timeout: float = _TIMEOUT_S) -> None:
+    def __init__(self, base_url: str, *, timeout: float = _TIMEOUT_S, wire: str = "protobuf") -> None:
+        if wire not in WIRES:
+            raise ValueError(f"unknown wire {wire!r}: protobuf or json")
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, auth=from_env())
+        self.protobuf = wire == "protobuf"
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -40,8 +49,13 @@ class ServerClient:
     async def bbs(self, route: str, body: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
         """POST a BBS route; the answer's body, or `BbsError` / `Unreachable`."""
         extra = {} if timeout is None else {"timeout": timeout}
-        response = await self._send("POST", route, json=body, **extra)
-        payload = _json_object(response, route)
+        if self.protobuf:
+            kinds = MESSAGES.get(route)
+            content = codec.from_dict(body, kinds[0], strict=True).SerializeToString() if kinds else b""
+            response = await self._send("POST", route, content=content, headers={"Content-Type": PROTOBUF}, **extra)
+            payload = _protobuf_answer(response, route)
+        else:
+            payload = _json_object(await self._send("POST", route, json=body, **extra), route)
         error = payload.get("error")
         if error:
             found = error if isinstance(error, dict) else {}
@@ -133,6 +147,18 @@ def _json_object(response: httpx.Response, route: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise Unreachable(f"{route} answered with something that is not a JSON object")
     return payload
+
+
+def _protobuf_answer(response: httpx.Response, route: str) -> dict[str, Any]:
+    """The route's protobuf response message as the JSON shape (zero values filled in)."""
+    if response.status_code != 200:
+        raise Unreachable(f"HTTP {response.status_code} from {route}")
+    if route not in MESSAGES or not response.headers.get("content-type", "").startswith(PROTOBUF):
+        raise Unreachable(f"{route} answered with something that is not protobuf")
+    try:
+        return codec.to_dict(MESSAGES[route][1].FromString(response.content), defaults=True)
+    except Exception as exc:  # DecodeError
+        raise Unreachable(f"{route} answered with a message that does not decode") from exc
 
 
 def _tasks(answer: dict[str, Any]) -> list[dict[str, Any]]:

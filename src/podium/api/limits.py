@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Callable, Mapping
 
 import orjson
 from pydantic import BaseModel
@@ -18,11 +19,18 @@ from podium.errors import PayloadTooLarge
 
 INSTANCE = socket.gethostname()
 
+#: A dialect's own rendering of the refusal: (scope, message) -> (Content-Type, body).
+Refusal = Callable[[Scope, str], tuple[bytes, bytes]]
+
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """`refusals` maps a path prefix to its dialect's rendering of the 413; other paths get
+    Conductor's shape."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, refusals: Mapping[str, Refusal] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.refusals = dict(refusals or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -30,7 +38,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         seen = 0
         exceeded = passed = False
@@ -54,16 +62,20 @@ class BodyLimit:
         with contextlib.suppress(BodyTooLarge):
             await self.app(scope, counted, unless_exceeded)
         if exceeded and not passed:
-            await self._refuse(send)
+            await self._refuse(scope, send)
 
     @property
     def message(self) -> str:
         return f"Request body is larger than the limit of {self.max_bytes} bytes"
 
-    async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps({"status": 413, "instance": INSTANCE, "retryable": False, "message": self.message})
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        kind, body = b"application/json", b""
+        for prefix, render in self.refusals.items():
+            if scope["path"].startswith(prefix):
+                kind, body = render(scope, self.message)
+        body = body or orjson.dumps({"status": 413, "instance": INSTANCE, "retryable": False, "message": self.message})
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
+                    "headers": [(b"content-type", kind),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 

@@ -59,6 +59,7 @@ _EXCEPTIONS: dict[tuple[str, str], Access] = {
     **{("POST", f"/v1/{path}"): Access.WORKER_READ for path in (
         "tasks/list.r3", "tasks/get_by_task_guid.r3", "cells/list.r1")},
     ("GET", "/v1/events/tasks.r1"): Access.WORKER_READ,
+    ("POST", "/v1/events/tasks.r1"): Access.WORKER_READ,  # as upstream's Go client opens it
     # TANGO members report their status
     ("GET", "/status_report"): Access.WORK,
     ("GET", "/status"): Access.WORK,

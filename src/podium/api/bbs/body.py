@@ -1,7 +1,8 @@
-"""Reading a BBS request body and rendering an answer: every answer is HTTP 200, a failure is an
-`error` object in the body (upstream `handlers/handlers.go`); but a request that is not JSON (or
-protobuf), or that a browser sent from another site (`media.check`), is refused before it is read
-with HTTP 415 or 403 and the same `error` object."""
+"""Reading a BBS request body and rendering an answer, on the request's wire (`wire`: protobuf or
+JSON): every answer is HTTP 200, a failure is an `error` in the body (upstream
+`handlers/handlers.go`); but a request that is neither JSON nor protobuf, or that a browser sent
+from another site (`media.check`), is refused before it is read with HTTP 415 or 403 and the same
+`error`."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from podium.api import jsonbody, media
+from podium.api.bbs import wire
 from podium.errors import PodiumError
 from podium.model.bbs import BbsError, ErrorType, bad_request, invalid, invalid_field, valid_guid
 from podium.store.pending import note_refused
@@ -26,8 +27,9 @@ REFUSED_AS = {ErrorType.INVALID_REQUEST: 400, ErrorType.RESOURCE_NOT_FOUND: 404,
 
 
 class Fields:
-    """The request's JSON object, read field by field with protobuf's types: an absent field is
-    its zero value, a field of the wrong type makes the whole request undecodable."""
+    """The request's JSON object (or its protobuf message, decoded into that shape), read field by
+    field with protobuf's types: an absent field is its zero value, a field of the wrong type makes
+    the whole request undecodable."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
@@ -82,11 +84,13 @@ class Fields:
             raise invalid(errors)
 
 
-async def fields(request: Request) -> Fields:
+async def fields(request: Request, protobuf: bool) -> Fields:
     try:
         raw = await request.body()
     except Exception as exc:  # the body cannot be read
         raise BbsError(ErrorType.UNKNOWN_ERROR, str(exc) or "the request body could not be read") from exc
+    if protobuf:
+        return Fields(wire.decode(request.scope["path"], raw))
     try:
         data = jsonbody.loads(raw) if raw.strip() else {}
     except jsonbody.BadJson as exc:  # upstream's words for a body it cannot decode; ours for one it cannot keep
@@ -96,20 +100,18 @@ async def fields(request: Request) -> Fields:
     return Fields(data)
 
 
-def answer(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
 async def handle(request: Request, operation: Callable[[Fields], Awaitable[dict[str, Any]]],
                  on_error: dict[str, Any] | None = None) -> Response:
     """Run one route: its answer, or its error in the body, with HTTP 200 (but a refusal)."""
+    path, protobuf = request.scope["path"], wire.is_protobuf(request.scope)
     try:
         media.check(request.scope, protobuf=True)
     except (media.UnsupportedMediaType, media.ForeignOrigin) as exc:
         refused = BbsError(ErrorType.INVALID_REQUEST, exc.message)
-        return answer({**(on_error or {}), "error": refused.to_wire()}, exc.status)
+        return wire.render(path, {**(on_error or {}), "error": refused.to_wire()}, protobuf=protobuf,
+                           status=exc.status)
     try:
-        return answer(await operation(await fields(request)))
+        return wire.render(path, await operation(await fields(request, protobuf)), protobuf=protobuf)
     except BbsError as exc:
         error = exc
     except PodiumError as exc:
@@ -118,4 +120,4 @@ async def handle(request: Request, operation: Callable[[Fields], Awaitable[dict[
         log.exception("BBS request failed", extra={"action": "bbs_request_error", "path": request.url.path})
         error = BbsError(ErrorType.UNKNOWN_ERROR, "the request could not be handled")
     note_refused(REFUSED_AS.get(error.type, 500))  # answered 200, as upstream does; the audit trail says why
-    return answer({**(on_error or {}), "error": error.to_wire()})
+    return wire.render(path, {**(on_error or {}), "error": error.to_wire()}, protobuf=protobuf)

@@ -1,5 +1,6 @@
 """The BBS routes: parse the request as upstream validates it, call one service function, render.
-Every route is POST and answers HTTP 200 (see `body`); the event stream is Server-Sent Events."""
+Every route is POST and answers HTTP 200, in protobuf or JSON (see `body` and `wire`); the event
+stream is Server-Sent Events."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from podium.api import media
+from podium.api.bbs import wire
 from podium.api.bbs.body import Fields, handle
 from podium.api.docs import BOOLEAN, INTEGER, OBJECT, STRING, JsonSchema, answers, body_schema
-from podium.api.limits import LimitError
-from podium.model.bbs import check_cell_id, check_definition, invalid_field
+from podium.model.bbs import BbsError, ErrorType, check_cell_id, check_definition, invalid_field
 from podium.service.bbs import Bbs
 from podium.service.bbs.feed import follow, position
 
@@ -33,16 +35,16 @@ class Refusal(BaseModel):
     error: ErrorBody
 
 
-REFUSED = {403: "Refused: a browser page of another site sent it (its Origin is not this server's)",
+REFUSED = {413: "Refused: the body is over the configured limit",
+           403: "Refused: a browser page of another site sent it (its Origin is not this server's)",
            415: "Refused: the body is neither JSON nor protobuf (Content-Type)"}
 
 
 def doc(properties: dict[str, JsonSchema]) -> dict[str, Any]:
-    """A BBS route's documentation: its JSON body; every answer is HTTP 200 with a JSON body (a failure
-    is its `error`), but a body over the configured limit, refused with a 413 before it is read, and a
-    request refused before it is read (`api.media`: 403, 415, with the same `error`)."""
-    documented = answers(LimitError, {413: "The body is over the configured limit"},
-                         success={200: "The answer, or {error: {type, message}} on failure"})
+    """A BBS route's documentation: its JSON body (or the upstream protobuf message, `wire`); every
+    answer is HTTP 200 (a failure is its `error`), but a request refused before it is read: a body
+    over the configured limit (413) and `api.media`'s refusals (403, 415), with the same `error`."""
+    documented = answers(Refusal, {}, success={200: "The answer, or {error: {type, message}} on failure"})
     documented["responses"] |= {status: {"model": Refusal, "description": text} for status, text in REFUSED.items()}
     return {"openapi_extra": body_schema(properties), **documented}
 
@@ -181,14 +183,38 @@ async def cells(request: Request) -> Response:
     return await handle(request, run)
 
 
-@router.get("/v1/events/tasks.r1", response_class=StreamingResponse,
-            responses={200: {"description": "Task events (Server-Sent Events)", "content": {"text/event-stream": {}}}})
+EVENTS_DOC: dict[str, Any] = {
+    "response_class": StreamingResponse,
+    "responses": {200: {"description": "Task events (Server-Sent Events): each event's data is the base64 of its "
+                                       "protobuf message, as upstream sends it, or its JSON when the request says "
+                                       "`Accept: application/json`",
+                        "content": {"text/event-stream": {}}}}}
+
+
+@router.get("/v1/events/tasks.r1", **EVENTS_DOC)
 async def task_events(request: Request) -> Response:
-    return StreamingResponse(_stream(request), media_type="text/event-stream",
+    return _events(request)
+
+
+@router.post("/v1/events/tasks.r1", **EVENTS_DOC)
+async def task_events_posted(request: Request) -> Response:
+    """As upstream's Go client opens the stream: a POST whose body (an `EventsByCellId` naming no cell,
+    so empty) is not read."""
+    try:
+        media.check(request.scope, protobuf=True)
+    except (media.UnsupportedMediaType, media.ForeignOrigin) as exc:
+        refused = {"error": BbsError(ErrorType.INVALID_REQUEST, exc.message).to_wire()}
+        return wire.render(request.scope["path"], refused, protobuf=wire.is_protobuf(request.scope), status=exc.status)
+    return _events(request)
+
+
+def _events(request: Request) -> Response:
+    return StreamingResponse(_stream(request, json=wire.wants_json_events(request.scope)),
+                             media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-async def _stream(request: Request) -> AsyncIterator[bytes]:
+async def _stream(request: Request, *, json: bool) -> AsyncIterator[bytes]:
     x = _bbs(request).x
     floor = await position(x)
     yield b": task events\n\n"  # the stream is open: every event from here on follows
@@ -196,7 +222,8 @@ async def _stream(request: Request) -> AsyncIterator[bytes]:
     async for event in follow(x, floor):
         if event is not None:
             idle = 0
-            yield f"id: {event.seq}\nevent: {event.kind}\ndata: {event.body}\n\n".encode()
+            data = wire.event_data(event.kind, event.body, json=json)
+            yield f"id: {event.seq}\nevent: {event.kind}\ndata: {data}\n\n".encode()
             continue
         if await request.is_disconnected():
             return
