@@ -73,8 +73,9 @@ class SpanExport:
     async def run(self) -> None:
         """Send batches until cancelled: every INTERVAL_S, or as soon as one is full."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._full.wait(), INTERVAL_S)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout, not wait_for: on 3.11 wait_for can
+                async with asyncio.timeout(INTERVAL_S):  # lose a cancellation that meets a set event
+                    await self._full.wait()
             self._full.clear()
             await self._send_queued()
 
