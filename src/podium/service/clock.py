@@ -48,7 +48,8 @@ class FakeClock:
         while self._now < deadline:
             moved = self._moved
             try:
-                await asyncio.wait_for(moved.wait(), timeout=min(seconds, 0.05))
+                async with asyncio.timeout(min(seconds, 0.05)):  # see Waker.wait
+                    await moved.wait()
             except TimeoutError:
                 return
 

@@ -33,7 +33,8 @@ class Waker:
         waiters = self._waiters[channel]
         waiters.add(fut)
         try:
-            await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: on Python 3.11 it returns, swallowing a
+                await fut  # cancellation, when the notification lands with it (a loop then never stops)
             return True
         except TimeoutError:
             return False
