@@ -1,6 +1,9 @@
 """A real `podium server` (default settings, SQLite) given the runaway scripts that used to freeze it:
-it keeps answering /health within 100 ms and takes a registration, while the scripts fail with
-the limit named."""
+it keeps answering /health and takes a registration, while the scripts fail with the limit named.
+
+A script that held the event loop would stall /health for its whole 2 s limit, so the bound is half
+that: well clear of what a loaded CI machine adds to a request (a few hundred ms with four test
+processes on two cores), and still far short of a freeze."""
 
 from __future__ import annotations
 
@@ -64,7 +67,7 @@ def test_runaway_scripts_neither_freeze_the_server_nor_hold_up_a_registration(se
         finally:
             stop.set()
             watcher.join()
-        assert len(slowest) >= 10 and max(slowest) < 0.1, f"slowest /health: {max(slowest) * 1000:.0f} ms"
+        assert len(slowest) >= 10 and max(slowest) < 1.0, f"slowest /health: {max(slowest) * 1000:.0f} ms"
         for wf in outcomes:
             reasons = [t.get("reasonForIncompletion", "") for t in wf["tasks"]]
             assert wf["status"] == "FAILED" and any("time limit of 2 s" in r for r in reasons), wf["tasks"]
