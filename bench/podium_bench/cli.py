@@ -199,6 +199,11 @@ def peer_options(g: argparse._ArgumentGroup) -> None:
         default="redis://127.0.0.1:6379/15",
         help="Redis database of Celery's broker and result backend, on loopback; flushed before and after",
     )
+    g.add_argument(
+        "--peer-no-celery",
+        action="store_true",
+        help="run only Podium's parts (an A/B of two Podium commits with --src; no ratio is reported)",
+    )
     g.add_argument("--peer-workers", type=int, default=2, help="Celery worker processes")
     g.add_argument("--peer-pool", choices=("threads", "prefork", "solo"), default="threads", help="their pool")
     g.add_argument("--peer-concurrency", type=int, default=4, help="threads (or children) of each worker")

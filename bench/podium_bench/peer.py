@@ -67,7 +67,8 @@ async def one_round(args: argparse.Namespace, python: Path, index: int) -> dict[
 
 
 def parts(args: argparse.Namespace) -> list[str]:
-    return [p for p in PARTS if p != "podium_postgresql" or args.peer_postgres]
+    return [p for p in PARTS if (p != "podium_postgresql" or args.peer_postgres)
+            and (p != "celery" or not args.peer_no_celery)]
 
 
 def ratios(rnd: dict[str, Any]) -> dict[str, float]:
