@@ -116,7 +116,8 @@ async def podium_part(args: argparse.Namespace, database_url: str | None, index:
     finally:
         await obs.stop()
         server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     return {
         "database_url": server.database_url,
         **closed,

@@ -49,8 +49,8 @@ async def next_visible(s: Session, queue_name: str) -> int | None:
 
 async def scheduled_without_queue_entry(s: Session, task_type: str) -> list[Task]:
     rows = await s.fetchall(
-        f"SELECT {TASK_FIELDS} FROM tasks WHERE task_type = ? AND status = 'SCHEDULED' "
-        "AND task_id NOT IN (SELECT task_id FROM queue)", (task_type,))
+        f"SELECT {TASK_FIELDS} FROM tasks WHERE task_type = ? AND status IN ('SCHEDULED', 'IN_PROGRESS') "
+        "AND status = 'SCHEDULED' AND task_id NOT IN (SELECT task_id FROM queue)", (task_type,))
     return [task_from(r) for r in rows]
 
 

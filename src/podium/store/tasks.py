@@ -126,7 +126,7 @@ async def count_in_progress(s: Session, task_def_name: str) -> int:
 
 
 async def count_started_since(s: Session, task_def_name: str, since: int) -> int:
-    row = await s.fetchone("SELECT COUNT(*) FROM tasks WHERE task_def_name = ? AND start_time >= ?",
+    row = await s.fetchone("SELECT COUNT(*) FROM tasks WHERE task_def_name = ? AND start_time >= ? AND start_time > 0",
                            (task_def_name, since))
     return row[0] if row else 0
 

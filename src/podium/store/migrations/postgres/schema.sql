@@ -57,7 +57,7 @@ CREATE INDEX executions_parent ON executions (parent_workflow_id) WHERE parent_w
 -- dialects show it (TNC-O's startTime, SIGMA's READY -> RUNNING).
 ALTER TABLE executions ADD COLUMN started_time BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX executions_started ON executions (started_time, create_time);
-CREATE INDEX executions_end_time ON executions (end_time, started_time);
+CREATE INDEX executions_end_time ON executions (end_time, started_time) WHERE end_time > 0;
 
 -- Search attributes: named values on an execution, set from its definition's declaration or by
 -- the dialect that starts it (TNC-O's assembly fields), searched by index, never by scanning JSON.
@@ -94,8 +94,8 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_by_workflow ON tasks (workflow_id, seq);
 CREATE INDEX tasks_live ON tasks (workflow_id) WHERE executed = 0;
 CREATE INDEX tasks_in_progress ON tasks (task_def_name, status) WHERE status = 'IN_PROGRESS';
-CREATE INDEX tasks_started ON tasks (task_def_name, start_time);
-CREATE INDEX tasks_type_status ON tasks (task_type, status);
+CREATE INDEX tasks_started ON tasks (task_def_name, start_time) WHERE start_time > 0;
+CREATE INDEX tasks_pending_by_type ON tasks (task_type, scheduled_time) WHERE status IN ('SCHEDULED', 'IN_PROGRESS');
 CREATE INDEX tasks_due ON tasks (due_at) WHERE due_at IS NOT NULL;
 
 -- Work waiting for a worker. Claim order: priority, then visible time.
