@@ -42,6 +42,24 @@ async def test_every_span_arrives_as_sent() -> None:
     assert {s.service for s in spans.values()} == {"podium"}
 
 
+async def test_a_shutdown_in_the_middle_of_a_batch_loses_none_of_it() -> None:
+    """The loop is cancelled (the server stopping) while it encodes a batch: the records it had
+    taken go back to the queue, and close() sends them."""
+    with otlp_receiver() as receiver:
+        sender = SpanExport(receiver.url)
+        running = asyncio.create_task(sender.run())
+        await asyncio.sleep(0)  # the loop waits for a full batch
+        sender.emit([record(i) for i in range(600)])  # one full batch wakes it
+        for _ in range(3):  # it takes the batch and encodes the first chunks
+            await asyncio.sleep(0)
+        assert 0 < len(sender._queue) < 600, "the loop should be in the middle of the batch"
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        await sender.close()
+    assert len(receiver.by_id()) == 600 and sender.dropped == 0
+
+
 async def test_a_collector_that_is_down_costs_spans_not_errors(caplog: pytest.LogCaptureFixture) -> None:
     sender = SpanExport(f"http://127.0.0.1:{free_port()}")  # nothing listens there
     with caplog.at_level(logging.WARNING, logger="podium.tracing.export"):

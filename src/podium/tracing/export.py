@@ -11,7 +11,7 @@ the thread handing the GIL to each other at every statement and every socket cal
 A collector that is slow or down costs spans, never a slower workflow: past MAX_QUEUE queued spans
 new ones are dropped and counted, and a batch the collector refuses or cannot be reached for is
 dropped with a warning (at most one a minute). On shutdown, what is queued is sent (each batch
-within EXPORT_TIMEOUT_S).
+within EXPORT_TIMEOUT_S), including a batch the loop was in the middle of when it was stopped.
 
 The OpenTelemetry SDK is not used on the server: its spans are live objects (an id generator, a
 sampler, attribute checks and a processor per span), costly for records whose ids, times and
@@ -90,22 +90,26 @@ class SpanExport:
         if self._queue and self._client is None:
             self._client = httpx.AsyncClient(timeout=EXPORT_TIMEOUT_S)
         while self._queue:
-            taken, built = 0, otlp.Request(self.resource)
-            while self._queue and taken < BATCH:  # encoded a chunk at a time: the loop is never held long
-                chunk = [self._queue.popleft() for _ in range(min(CHUNK, len(self._queue), BATCH - taken))]
-                built.add(chunk)
-                taken += len(chunk)
-                await asyncio.sleep(0)
-            assert self._client is not None
+            taken: list[SpanRecord] = []
+            built = otlp.Request(self.resource)
             try:
+                while self._queue and len(taken) < BATCH:  # a chunk at a time: the loop is never held long
+                    chunk = [self._queue.popleft() for _ in range(min(CHUNK, len(self._queue), BATCH - len(taken)))]
+                    built.add(chunk)
+                    taken += chunk
+                    await asyncio.sleep(0)
+                assert self._client is not None
                 answer = await self._client.post(self.url, content=built.body(),
                                                  headers={"Content-Type": "application/x-protobuf"})
                 problem = None if answer.status_code < 300 else f"HTTP {answer.status_code}"
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
+            except asyncio.CancelledError:  # the server stopping: close() sends them (twice at worst, if the
+                self._queue.extendleft(reversed(taken))  # collector had them already), never none
+                raise
             if problem is not None:
-                self.dropped += taken
-                self._warn(problem, taken)
+                self.dropped += len(taken)
+                self._warn(problem, len(taken))
 
     def _warn(self, problem: str, count: int) -> None:
         now = time.monotonic()
