@@ -24,7 +24,9 @@ from podium.store.pending import carry, dropped
 from podium.store.port import Store
 from podium.store.session import Session
 
-COMMIT_ROUNDS = 2  # event-loop turns a group commit waits for more units (measured: 0, 2, 6 -> 2 is best)
+QUIET_TURNS = 2  # turns of the event loop with no unit joining after which a group commit is made
+MAX_TURNS = 48  # turns a group commit stays open at most (issue 18: 2 -> 48 took 320 to 500 chains/s)
+MAX_OPEN_S = 0.010  # and seconds (under load a batch of about 18 units is committed every 6 ms)
 WAL_RESET_FRAMES = 4096  # about 16 MiB of log before it is rewound
 
 
@@ -160,6 +162,8 @@ class SqliteStore(Store):
         self._reader_lock = asyncio.Lock()
         self._reader_busy = threading.Lock()  # held by whatever thread is using the reader connection
         self._batch: asyncio.Future[None] | None = None  # the open group-commit transaction
+        self._batch_units = 0  # units that have joined a batch (a count that only grows)
+        self._batch_deadline = 0.0  # when the open batch is committed at the latest (time.monotonic)
 
     async def open(self) -> None:
         if self.path != ":memory:":
@@ -239,6 +243,7 @@ class SqliteStore(Store):
             async with self._lock:
                 conn = self.writer
                 batch = self._batch or self._open_batch(conn)
+                self._batch_units += 1
                 conn.execute("SAVEPOINT unit")
                 try:
                     session = SqliteSession(conn)
@@ -252,7 +257,7 @@ class SqliteStore(Store):
         finally:
             if self._commit_waiting:  # the commit waited for this unit to leave the transaction
                 self._commit_waiting = False
-                asyncio.get_running_loop().call_soon(self._commit_batch)
+                asyncio.get_running_loop().call_soon(self._commit_batch, QUIET_TURNS, MAX_TURNS)
         try:
             await asyncio.shield(batch)
         except StoreError:
@@ -265,14 +270,22 @@ class SqliteStore(Store):
             conn.execute("BEGIN IMMEDIATE")
         loop = asyncio.get_running_loop()
         self._batch = loop.create_future()
-        loop.call_soon(self._commit_batch, COMMIT_ROUNDS)
+        self._batch_deadline = time.monotonic() + MAX_OPEN_S
+        loop.call_soon(self._commit_batch)
         return self._batch
 
-    def _commit_batch(self, rounds: int = 0) -> None:
-        """Commit once `rounds` more turns of the event loop have let requests that arrived
-        meanwhile join, and no unit is inside the transaction."""
-        if rounds > 0:
-            asyncio.get_running_loop().call_soon(self._commit_batch, rounds - 1)
+    def _commit_batch(self, quiet: int = 0, turns: int = 0, units: int = 0) -> None:
+        """Commit once the batch has gone `quiet` turns of the event loop without a unit joining
+        (or has been open for MAX_TURNS turns or MAX_OPEN_S), and no unit is inside the transaction.
+
+        A commit writes each page its batch dirtied once, however many units dirtied it, so
+        under load the batch stays open while units keep joining it (about 18 units a commit in
+        the peer benchmark, against 1.6 when every batch was closed after two turns); on an idle
+        server it is committed after QUIET_TURNS empty turns (microseconds)."""
+        if self._batch_units > units:
+            quiet = 0
+        if quiet < QUIET_TURNS and turns < MAX_TURNS and time.monotonic() < self._batch_deadline:
+            asyncio.get_running_loop().call_soon(self._commit_batch, quiet + 1, turns + 1, self._batch_units)
         elif self._lock.locked():
             self._commit_waiting = True  # the unit inside calls again as it leaves (no busy wait)
         else:
