@@ -4,6 +4,7 @@ fixtures start the server and the browser): what misled or got in the way, and t
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -504,3 +505,43 @@ async def test_11_nothing_polls_in_a_hidden_tab(api: httpx.AsyncClient, page: Pa
         await page.wait_for_timeout(6000)
         assert seen, path  # visible again: it refreshes again
         page.remove_listener("request", note)
+
+
+async def test_6_the_editor_reports_every_error_at_once(page: Page, module_server: ServerProcess) -> None:
+    broken = {"name": "d6_broken", "tasks": [
+        {"name": "d6_a", "taskReferenceName": "a", "type": "SIMPLE", "inputParameters": 5},  # not an object
+        {"name": "d6_b", "taskReferenceName": "a", "type": "SIMPLE"}]}  # the same reference again
+    await page.goto(f"{module_server.url}/ui/definitions/new")
+    await page.locator("#definition-json").fill(json.dumps(broken, indent=2))
+    await page.get_by_role("button", name="Save", exact=True).click()
+    alert = page.get_by_role("alert")
+    await expect(alert).to_contain_text("Input should be a valid dictionary")
+    await expect(alert).to_contain_text("should be unique")
+
+
+# --- 19. keyboard and habits -------------------------------------------------------------------------
+
+
+async def test_19_keys_move_through_lists_and_the_theme_can_be_chosen(api: httpx.AsyncClient, page: Page,
+                                                                       module_server: ServerProcess) -> None:
+    await define(api, one_task("d19_keys", "d19_step"))
+    ids = [await start(api, "d19_keys") for _ in range(3)]
+    await page.goto(f"{module_server.url}/ui/executions?workflowType=d19_keys&sort=startTime:DESC")
+    await page.keyboard.press("/")
+    await expect(page.get_by_label("Text")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await page.locator("main h1").click()  # out of the field: the keys are the page's again
+    for key in ("j", "j", "k", "j"):
+        await page.keyboard.press(key)
+    await expect(page.locator(f'a[href="/ui/executions/{ids[1]}"]')).to_be_focused()  # newest first: the 2nd
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(f"/ui/executions/{ids[1]}$"))
+    light = await page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    switch = page.get_by_role("button", name=re.compile("^Theme"))
+    await switch.click()  # auto -> light
+    await switch.click()  # light -> dark
+    await expect(switch).to_have_text("Theme: dark")
+    await page.reload()  # the choice is kept, and the server renders the page in it
+    await expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    dark = await page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert light == "rgb(255, 255, 255)" and dark != light

@@ -152,9 +152,9 @@ async def test_the_pages_work_under_their_content_security_policy(api: httpx.Asy
             assert response is not None and response.status == 200
             assert "script-src 'self';" in response.headers["content-security-policy"]
             assert await page.evaluate("() => typeof htmx === 'object' && htmx.config.allowEval === false")
-            if path.startswith("executions/"):  # a live page: htmx swaps it again within seconds
+            if path.startswith("executions/"):  # a live page: podium.js refreshes it again within seconds
                 assert await page.evaluate("""() => new Promise((done) =>
-                    document.addEventListener("htmx:afterSettle", () => done(true), {once: true}))""")
+                    document.addEventListener("podium:refreshed", () => done(true), {once: true}))""")
                 await expect(page.locator("time").first).to_contain_text("ago")  # podium.js ran
             assert await page.evaluate("() => window.__violations") == [], path
         assert problems == []

@@ -3,6 +3,7 @@ JSON with the server's validation, and two versions of a workflow compared."""
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from podium.ui import graph
 from podium.ui.pages import page, services
 
 router = APIRouter(include_in_schema=False)
+MAX_TRIMS = 10  # rounds of leaving out refused fields to reach the registration rules
 
 
 @router.get("/ui/definitions")
@@ -98,6 +100,7 @@ async def save_definition(request: Request) -> Response:
 
     data, saved, errors = await _saved(text, save)
     if errors:
+        errors += await _further_errors(request, data, errors)
         return _definition_page(request, data, text, errors=errors, status_code=400)
     warnings = await services(request).metadata.lint(WorkflowDef.model_validate(saved))
     message = f"Saved as version {saved.get('version', 1)}." if as_new else "Saved."
@@ -122,6 +125,56 @@ async def _saved(text: str, save: Callable[[Any], Awaitable[dict[str, Any]]]
     except PodiumError as exc:
         errors = [{"path": "", "message": exc.public_message}]
     return (data if isinstance(data, dict) else {}), {}, errors
+
+
+async def _further_errors(request: Request, data: Any, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """When the model refused some fields, the registration rules' errors too, so that every error
+    comes at once rather than one stage after another: the rules check the definition without
+    the refused fields, and what they say about those fields is left out."""
+    if not isinstance(data, dict) or any("line" in e for e in errors):
+        return []
+    trimmed, removed = copy.deepcopy(data), []
+    for _ in range(MAX_TRIMS):
+        try:
+            wd = WorkflowDef.model_validate(trimmed)
+            break
+        except ValidationError as exc:
+            found = [e["loc"] for e in exc.errors() if e["type"] != "missing"]
+            if not found or not all(_drop(trimmed, loc) for loc in found):
+                return []
+            removed += found
+    else:
+        return []
+    if not removed:
+        return []
+    try:
+        await services(request).metadata.check_workflow_def(wd)
+    except ValidationFailed as exc:
+        hidden = tuple("workflowDef." + _path(loc) for loc in removed)
+        return [{"path": e.path, "message": e.message} for e in exc.errors if not e.path.startswith(hidden)]
+    return []
+
+
+def _drop(data: Any, loc: tuple[Any, ...]) -> bool:
+    """Remove the field at `loc` (a pydantic error's location) from `data`; False if it is not there."""
+    for part in loc[:-1]:
+        inside = part in data if isinstance(data, dict) else (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data))
+        if not inside:
+            return False
+        data = data[part]
+    if isinstance(data, dict) and loc and loc[-1] in data:
+        del data[loc[-1]]
+        return True
+    return False
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    """A pydantic location as the registration rules write paths: `tasks[0].inputParameters`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f"{'.' if out else ''}{part}"
+    return out
 
 
 def _json_error(cause: json.JSONDecodeError) -> dict[str, Any]:

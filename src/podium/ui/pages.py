@@ -20,6 +20,7 @@ from podium.web.csrf import token_of
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 SHOWN = 500  # rows a listing page shows at most
+THEME_COOKIE = "podium_theme"  # light or dark, chosen with the header's switch (else the system's)
 
 
 def services(request: Request) -> Services:
@@ -39,8 +40,10 @@ def caller(request: Request) -> dict[str, Any]:
     """Who is looking, for the templates: their principal, whether auth is on (a logout button) and
     whether their role may change anything (a viewer is offered no action)."""
     principal = principal_of(request.scope)
+    theme = request.cookies.get(THEME_COOKIE)
     return {"principal": principal, "auth_on": request.app.state.settings.auth == "keys",
-            "can_operate": allows(principal.role, Access.OPERATE), "csrf_token": token_of(request.scope)}
+            "can_operate": allows(principal.role, Access.OPERATE), "csrf_token": token_of(request.scope),
+            "theme": theme if theme in ("light", "dark") else None}
 
 
 def ns_when(ns: Any) -> str:

@@ -84,6 +84,7 @@
         if (here && section.contains(here)) update(here, part);
       });
       if (!fresh.hasAttribute("data-live")) section.removeAttribute("data-live");
+      section.dispatchEvent(new CustomEvent("podium:refreshed", { bubbles: true }));
     } catch (error) {
       // the server is away for a moment: the next turn tries again
     } finally {
@@ -162,12 +163,42 @@
     const goto = event.target.closest("[data-goto-line]");
     if (goto) gotoLine(document.getElementById(goto.getAttribute("aria-controls")), Number(goto.dataset.gotoLine), Number(goto.dataset.gotoColumn));
   });
+  // --- keys: `/` to the search, j/k down and up a list's rows (Enter opens the row), Esc closes ---
+  function step(by) {
+    const rows = [...document.querySelectorAll("main table.list tbody tr")].filter((row) => row.querySelector("a[href]"));
+    if (!rows.length) return;
+    const now = rows.findIndex((row) => row.classList.contains("is-current"));
+    const next = rows[Math.min(Math.max(now === -1 ? (by > 0 ? 0 : rows.length - 1) : now + by, 0), rows.length - 1)];
+    rows.forEach((row) => row.classList.toggle("is-current", row === next));
+    next.querySelector("a[href]").focus();
+    next.scrollIntoView({ block: "nearest" });
+  }
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && closeTask()) event.preventDefault();
     if (event.key === "Enter" && event.target.matches && event.target.matches("[data-task]:not(a)")) {
       history.pushState(null, "", `#task-${event.target.dataset.task}`);
       openTask(event.target.dataset.task);
     }
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target) || event.target.isContentEditable) return;
+    if (event.key === "/") {
+      const search = document.querySelector('main input[type="search"], main form.filters input:not([type="hidden"]):not([type="checkbox"])');
+      if (search) { event.preventDefault(); search.focus(); search.select(); }
+    } else if (event.key === "j" || event.key === "k") {
+      event.preventDefault();
+      step(event.key === "j" ? 1 : -1);
+    }
+  });
+
+  // --- light or dark: the system's (auto) unless chosen with the header's switch (kept in a cookie,
+  // so that the server renders the page in it and nothing flashes) -------------------------------
+  const themes = ["auto", "light", "dark"];
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-theme-switch]");
+    if (!button) return;
+    const theme = themes[(themes.indexOf(document.documentElement.dataset.theme || "auto") + 1) % themes.length];
+    if (theme === "auto") delete document.documentElement.dataset.theme; else document.documentElement.dataset.theme = theme;
+    document.cookie = `podium_theme=${theme}; path=/ui; max-age=31536000; samesite=lax`;
+    button.textContent = `Theme: ${theme}`;
   });
 
   // --- confirmations: a submit button with data-confirm asks first ({n}: the boxes ticked) ---------
