@@ -181,7 +181,8 @@
     }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target) || event.target.isContentEditable) return;
     if (event.key === "/") {
-      const search = document.querySelector('main input[type="search"], main form.filters input:not([type="hidden"]):not([type="checkbox"])');
+      const search = document.querySelector('main input[type="search"]')
+        || document.querySelector('main form.filters input:not([type="hidden"]):not([type="checkbox"])');
       if (search) { event.preventDefault(); search.focus(); search.select(); }
     } else if (event.key === "j" || event.key === "k") {
       event.preventDefault();
