@@ -15,6 +15,7 @@ Each request reaches Podium (the browser records its answer) and is refused.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -151,9 +152,9 @@ async def test_the_pages_work_under_their_content_security_policy(api: httpx.Asy
             assert response is not None and response.status == 200
             assert "script-src 'self';" in response.headers["content-security-policy"]
             assert await page.evaluate("() => typeof htmx === 'object' && htmx.config.allowEval === false")
-            if path.startswith("executions/"):  # a live page: htmx swaps it again within seconds
+            if path.startswith("executions/"):  # a live page: podium.js refreshes it again within seconds
                 assert await page.evaluate("""() => new Promise((done) =>
-                    document.addEventListener("htmx:afterSettle", () => done(true), {once: true}))""")
+                    document.addEventListener("podium:refreshed", () => done(true), {once: true}))""")
                 await expect(page.locator("time").first).to_contain_text("ago")  # podium.js ran
             assert await page.evaluate("() => window.__violations") == [], path
         assert problems == []
@@ -168,6 +169,7 @@ async def test_the_uis_own_actions_pass_with_their_token(api: httpx.AsyncClient,
         context = await browser.new_context(java_script_enabled=scripts)
         try:
             page = await context.new_page()
+            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))  # Terminate asks first
             await page.goto(f"{module_server.url}/ui/executions/{workflow_id}")
             await page.get_by_label("Reason to terminate").fill(f"stopped from the UI (scripts: {scripts})")
             await page.get_by_role("button", name="Terminate").click()
@@ -182,6 +184,7 @@ async def test_the_uis_own_actions_pass_with_their_token(api: httpx.AsyncClient,
 async def test_a_page_with_a_stale_token_says_so_and_changes_nothing(api: httpx.AsyncClient, page: Page,
                                                                      module_server: ServerProcess) -> None:
     workflow_id = await running_execution(api)
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))  # Terminate asks first
     await page.goto(f"{module_server.url}/ui/executions/{workflow_id}")
     await page.context.clear_cookies()  # as when the browser dropped its cookies since the page loaded
     await page.get_by_role("button", name="Terminate").click()

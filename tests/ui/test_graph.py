@@ -51,7 +51,7 @@ async def test_the_execution_page_draws_its_run(client: httpx.AsyncClient) -> No
     await update(client, await poll_one(client, "a"), "COMPLETED")
     page = (await client.get(f"/ui/executions/{workflow_id}")).text
     assert '<svg class="graph"' in page
-    assert re.search(r'data-ref="a"><rect class="n box s-COMPLETED"', page)
-    assert re.search(r'data-ref="b"><rect class="n box s-SCHEDULED"', page)
+    assert re.search(r'data-ref="a" data-task="[^"]+"[^>]*><rect class="n box s-COMPLETED"', page)
+    assert re.search(r'data-ref="b" data-task="[^"]+"[^>]*><rect class="n box s-SCHEDULED"', page)
     definition = (await client.get("/ui/definitions/drawn")).text
     assert '<svg class="graph"' in definition and 'data-ref="b"' in definition

@@ -84,13 +84,14 @@ async def test_an_execution_shows_its_tasks_and_takes_actions(client: httpx.Asyn
     ids = await orders(client)
     task = await poll_one(client, "pack")
     page = (await client.get(f"/ui/executions/{ids[0]}")).text
-    assert "orders" in page and task["taskId"] in page and "IN_PROGRESS" in page and 'hx-trigger="every 2s"' in page
+    assert "orders" in page and task["taskId"] in page and "IN_PROGRESS" in page
+    assert f'data-live="/ui/executions/{ids[0]}"' in page  # it refreshes itself while it runs
     refused = (await client.post(f"/ui/executions/{ids[0]}/resume")).text
     assert "is not PAUSED" in refused
     done = (await client.post(f"/ui/executions/{ids[0]}/terminate", data={"reason": "wrong address"})).text
     assert "terminate: done" in done and "wrong address" in done
     assert await status(client, ids[0]) == "TERMINATED"
-    assert 'hx-trigger="every 2s"' not in done  # no live refresh once it has ended
+    assert "data-live=" not in done  # no live refresh once it has ended
     retried = (await client.post(f"/ui/executions/{ids[0]}/retry")).text
     assert "retry: done" in retried and await status(client, ids[0]) == "RUNNING"
     unknown = await client.get("/ui/executions/no-such-id")
@@ -230,7 +231,9 @@ async def test_a_tasks_log_is_shown_on_demand(client: httpx.AsyncClient) -> None
     logged = await client.post(f"{API}/tasks/{task['taskId']}/log", content="packed <3> boxes", headers=LOG)
     assert logged.status_code == 200
     page = (await client.get(f"/ui/executions/{ids[0]}")).text
-    assert f'hx-get="/ui/tasks/{task["taskId"]}/logs"' in page
+    assert f'data-task="{task["taskId"]}"' in page  # its row opens its panel
+    panel = (await client.get(f"/ui/tasks/{task['taskId']}", headers={"HX-Request": "true"})).text
+    assert f'hx-get="/ui/tasks/{task["taskId"]}/logs"' in panel  # whose Log tab loads the log
     logs = (await client.get(f"/ui/tasks/{task['taskId']}/logs", headers={"HX-Request": "true"})).text
     assert "packed &lt;3&gt; boxes" in logs
     assert "No log lines" in (await client.get("/ui/tasks/other/logs")).text

@@ -7,12 +7,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from podium.model.records import Execution, Task
 from podium.store.rows import EXECUTION_FIELDS, TASK_FIELDS, execution_from, task_from
 from podium.store.session import Session
 
-#: What one execution's full-text entry holds at most: its id and type, its correlation id cut to
-#: INDEXED_FIELD_CHARS, and the first INDEXED_PAYLOAD_CHARS characters of its input's JSON and of its
+#: What one execution's full-text entry holds at most: its id and type, its correlation id and its
+#: reason (why it failed or was terminated) each cut to INDEXED_FIELD_CHARS, and the first
+#: INDEXED_PAYLOAD_CHARS characters of its input's JSON and of its
 #: output's. Beyond that a huge payload would make an entry PostgreSQL refuses (a tsvector holds at
 #: most 1 MB) or one that every search pays for; a payload is never read whole to be indexed either.
 INDEXED_FIELD_CHARS = 1024
@@ -21,8 +24,8 @@ _LAST_WORD = re.compile(r"\w+$")
 
 
 def searchable(parts: Sequence[str]) -> str:
-    """An execution's full-text entry from [workflow id, correlation id, type, input JSON, output
-    JSON] as read (payloads already cut): a payload cut at the cap loses the word cut in two."""
+    """An execution's full-text entry from [workflow id, correlation id, type, reason, input JSON,
+    output JSON] as read (payloads already cut): a payload cut at the cap loses the word cut in two."""
     kept = [p for p in parts[:-2] if p]
     for payload in parts[-2:]:
         if len(payload) >= INDEXED_PAYLOAD_CHARS:
@@ -74,10 +77,20 @@ async def search_attrs_of(s: Session, workflow_ids: Sequence[str]) -> dict[str, 
 async def executions_to_index(s: Session, limit: int) -> list[tuple[int, str]]:
     """Executions whose full-text entry is due: (row id, the text to index; see `searchable`)."""
     rows = await s.fetchall(  # locked till the entries are written: a change waits, then re-flags
-        "SELECT row_id, workflow_id, substr(correlation_id, 1, ?), workflow_type, substr(input, 1, ?), "
+        "SELECT row_id, workflow_id, substr(correlation_id, 1, ?), workflow_type, state, substr(input, 1, ?), "
         f"substr(output, 1, ?) FROM executions WHERE indexed = 0 ORDER BY row_id LIMIT ?{s.skip_locked}",
         (INDEXED_FIELD_CHARS, INDEXED_PAYLOAD_CHARS, INDEXED_PAYLOAD_CHARS, limit))
-    return [(r[0], searchable([str(v) if v and v != "{}" else "" for v in r[1:]])) for r in rows]
+    return [(r[0], searchable([str(v) if v and v != "{}" else "" for v in (*r[1:4], _reason(r[4]), *r[5:])]))
+            for r in rows]
+
+
+def _reason(state: Any) -> str:
+    """The reason an execution's state (its JSON column) holds, cut to INDEXED_FIELD_CHARS."""
+    try:
+        reason = orjson.loads(state or "{}").get("reason") if isinstance(state, str | bytes) else None
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+    return str(reason)[:INDEXED_FIELD_CHARS] if reason else ""
 
 
 async def skip_index(s: Session, row_id: int) -> str | None:

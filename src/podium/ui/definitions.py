@@ -3,6 +3,7 @@ JSON with the server's validation, and two versions of a workflow compared."""
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from podium.ui import graph
 from podium.ui.pages import page, services
 
 router = APIRouter(include_in_schema=False)
+MAX_TRIMS = 10  # rounds of leaving out refused fields to reach the registration rules
 
 
 @router.get("/ui/definitions")
@@ -83,19 +85,26 @@ def _int_or(text: str | None, default: int) -> int:
 
 @router.post("/ui/definitions")
 async def save_definition(request: Request) -> Response:
-    """Create or edit a workflow definition given as JSON text: the API's validation, its messages inline."""
-    text = str((await request.form()).get("definition") or "")
+    """Create or edit a workflow definition given as JSON text: the API's validation, its messages
+    inline. With `as_new`, saved as the next version after the newest of its name."""
+    form = await request.form()
+    text, as_new = str(form.get("definition") or ""), bool(form.get("as_new"))
 
     async def save(data: Any) -> dict[str, Any]:
+        if as_new and isinstance(data, dict) and isinstance(data.get("name"), str):
+            known = await services(request).metadata.list_workflow_defs(data["name"])
+            data = data | {"version": max((int(d.get("version", 1)) for d in known), default=0) + 1}
         wd = WorkflowDef.model_validate(data)
         await services(request).metadata.register_workflow_def(wd, True)
         return wd.to_wire()
 
     data, saved, errors = await _saved(text, save)
     if errors:
+        errors += await _further_errors(request, data, errors)
         return _definition_page(request, data, text, errors=errors, status_code=400)
     warnings = await services(request).metadata.lint(WorkflowDef.model_validate(saved))
-    return _definition_page(request, saved, json.dumps(saved, indent=2), saved=True, warnings=warnings)
+    message = f"Saved as version {saved.get('version', 1)}." if as_new else "Saved."
+    return _definition_page(request, saved, json.dumps(saved, indent=2), saved=message, warnings=warnings)
 
 
 async def _saved(text: str, save: Callable[[Any], Awaitable[dict[str, Any]]]
@@ -107,8 +116,8 @@ async def _saved(text: str, save: Callable[[Any], Awaitable[dict[str, Any]]]
         return data, await save(data), []
     except jsonbody.BadJson as exc:
         cause = exc.__cause__
-        errors = ([{"path": f"line {cause.lineno}, column {cause.colno}", "message": cause.msg}]
-                  if isinstance(cause, json.JSONDecodeError) else [{"path": "", "message": exc.message}])
+        errors = [_json_error(cause)] if isinstance(cause, json.JSONDecodeError) else [
+            {"path": "", "message": exc.message}]
     except ValidationError as exc:
         errors = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
     except ValidationFailed as exc:
@@ -116,6 +125,66 @@ async def _saved(text: str, save: Callable[[Any], Awaitable[dict[str, Any]]]
     except PodiumError as exc:
         errors = [{"path": "", "message": exc.public_message}]
     return (data if isinstance(data, dict) else {}), {}, errors
+
+
+async def _further_errors(request: Request, data: Any, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """When the model refused some fields, the registration rules' errors too, so that every error
+    comes at once rather than one stage after another: the rules check the definition without
+    the refused fields, and what they say about those fields is left out."""
+    if not isinstance(data, dict) or any("line" in e for e in errors):
+        return []
+    trimmed, removed = copy.deepcopy(data), []
+    for _ in range(MAX_TRIMS):
+        try:
+            wd = WorkflowDef.model_validate(trimmed)
+            break
+        except ValidationError as exc:
+            found = [e["loc"] for e in exc.errors() if e["type"] != "missing"]
+            if not found or not all(_drop(trimmed, loc) for loc in found):
+                return []
+            removed += found
+    else:
+        return []
+    if not removed:
+        return []
+    try:
+        await services(request).metadata.check_workflow_def(wd)
+    except ValidationFailed as exc:
+        hidden = tuple("workflowDef." + _path(loc) for loc in removed)
+        return [{"path": e.path, "message": e.message} for e in exc.errors if not e.path.startswith(hidden)]
+    return []
+
+
+def _drop(data: Any, loc: tuple[Any, ...]) -> bool:
+    """Remove the field at `loc` (a pydantic error's location) from `data`; False if it is not there."""
+    for part in loc[:-1]:
+        inside = part in data if isinstance(data, dict) else (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data))
+        if not inside:
+            return False
+        data = data[part]
+    if isinstance(data, dict) and loc and loc[-1] in data:
+        del data[loc[-1]]
+        return True
+    return False
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    """A pydantic location as the registration rules write paths: `tasks[0].inputParameters`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f"{'.' if out else ''}{part}"
+    return out
+
+
+def _json_error(cause: json.JSONDecodeError) -> dict[str, Any]:
+    """A JSON syntax error with its place: the line's text (cut to 200 characters) for the page
+    to show with a caret under the column, and the line and column to jump to in the editor."""
+    lines = cause.doc.splitlines() or [""]
+    text = lines[min(cause.lineno, len(lines)) - 1]
+    column = min(cause.colno, 200)
+    return {"path": f"line {cause.lineno}, column {cause.colno}", "message": cause.msg, "line": cause.lineno,
+            "column": column, "text": text[:200]}
 
 
 @router.get("/ui/taskdefs/{name}")
@@ -145,10 +214,10 @@ async def save_task_definition(request: Request) -> Response:
 
 
 def _definition_page(request: Request, wd: dict[str, Any], text: str, *, errors: list[dict[str, Any]] | None = None,
-                     saved: bool = False, status_code: int = 200,
+                     saved: str | None = None, status_code: int = 200,
                      warnings: list[dict[str, str]] | None = None) -> Response:
     """`warnings`: the lint's, what the server accepts but what will fail or surprise at run time."""
     return page(request, "definition.html", {"wd": wd, "text": text, "errors": errors or [], "saved": saved,
-                                              "warnings": warnings or [],
+                                              "warnings": warnings or [], "versions": True,
                                               "graph": graph.markup(wd, []) if wd.get("tasks") else None}, status_code)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from podium.api.conductor.services import Services
@@ -14,8 +15,9 @@ from podium.model.definitions import RerunWorkflowRequest
 from podium.service.audit import AuditTrail
 from podium.store.pending import note_refused, note_targets
 from podium.ui import graph
-from podium.ui.filters import ExecutionFilters
-from podium.ui.pages import page, services, took
+from podium.ui.filters import ExecutionFilters, search
+from podium.ui.pages import page, services
+from podium.ui.timeline import timeline
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,29 +29,32 @@ OPERATOR_ACTIONS = 50  # the newest audit entries an execution's page lists
 
 @router.get("/ui/executions")
 async def executions(request: Request) -> Response:
-    filters = ExecutionFilters.of(request.query_params)
+    return await _listing(request, ExecutionFilters.of(request.query_params))
+
+
+async def _listing(request: Request, filters: ExecutionFilters, outcome: dict[str, Any] | None = None) -> Response:
+    types = sorted({d["name"] for d in await services(request).metadata.list_workflow_defs()})
     found: dict[str, Any] = {"totalHits": 0, "results": []}
-    error = None
+    error, hint = None, None
     try:
-        found = await services(request).workflows.search(
-            start=filters.start, size=filters.size, sort=filters.sort, free_text=filters.free_text,
-            query_text=filters.query(), summaries=True)
+        found, hint = await search(services(request), filters, types)
     except PodiumError as exc:
         error = exc.public_message
-    types = sorted({d["name"] for d in await services(request).metadata.list_workflow_defs()})
     return page(request, "executions.html", {
-        "filters": filters, "found": found, "error": error, "statuses": STATUSES, "actions": ACTIONS,
-        "page_sizes": PAGE_SIZES, "types": types})
+        "filters": filters, "found": found, "error": error, "hint": hint, "statuses": STATUSES,
+        "actions": ACTIONS, "page_sizes": PAGE_SIZES, "types": types, "outcome": outcome})
 
 
 @router.post("/ui/executions/bulk")
 async def bulk(request: Request) -> Response:
+    """An action on the selected executions; the answer is the list again, searched anew (the
+    rows as they are now, nothing selected) with what each execution said."""
     form = await request.form()
     action, ids = str(form.get("action") or ""), [str(i) for i in form.getlist("ids")]
     note_targets(*ids)
     done, failed = await _each(request, action, ids, str(form.get("reason") or "") or None)
-    return page(request, "_outcome.html", {"action": action, "done": done, "failed": failed,
-                                            "nothing": not ids})
+    filters = ExecutionFilters.of(QueryParams(str(form.get("q") or "")))
+    return await _listing(request, filters, {"action": action, "done": done, "failed": failed, "nothing": not ids})
 
 
 async def _each(request: Request, action: str, ids: list[str], reason: str | None
@@ -118,37 +123,25 @@ async def _execution_page(request: Request, workflow_id: str, *, message: str | 
         return page(request, "missing.html", {"what": "execution", "message": exc.public_message}, exc.status)
     tasks = body.get("tasks") or []
     trail: AuditTrail = request.app.state.audit
-    return page(request, "execution.html", {"wf": body, "message": message, "error": error,
+    now = services(request).executions.clock.now()
+    return page(request, "execution.html", {"wf": body, "message": message, "error": error, "now": now,
                                             "live": body.get("status") in ("RUNNING", "PAUSED"),
+                                            "allowed": allowed(body),
                                             "graph": graph.markup(body.get("workflowDefinition"), tasks),
-                                            "timeline": _timeline(body, services(request).executions.clock.now()),
+                                            "timeline": timeline(body, now),
                                             "actions": await trail.about(workflow_id, OPERATOR_ACTIONS)})
 
 
-@router.get("/ui/tasks/{task_id}/logs")
-async def task_logs(request: Request, task_id: str) -> Response:
-    """A task's log lines (loaded when its details are opened)."""
-    return page(request, "_logs.html", {"logs": await services(request).tasks.logs(task_id)})
-
-
-def _timeline(wf: dict[str, Any], now_ms: int) -> list[dict[str, Any]]:
-    """Each task attempt as a bar on the execution's time axis: waiting (scheduled -> started),
-    then running (started -> ended, or now), in percent of the whole span."""
-    tasks = [t for t in wf.get("tasks") or [] if t.get("scheduledTime")]
-    if not tasks:
-        return []
-    begin = min([wf.get("startTime") or tasks[0]["scheduledTime"], *(t["scheduledTime"] for t in tasks)])
-    end = max([wf.get("endTime") or now_ms, *(t.get("endTime") or 0 for t in tasks)])
-    span = max(end - begin, 1)
-    rows = []
-    for t in tasks:
-        started = t.get("startTime") or 0
-        finished = t.get("endTime") or (now_ms if started else 0)
-        left = (t["scheduledTime"] - begin) / span * 100
-        waited = ((started or finished or t["scheduledTime"]) - t["scheduledTime"]) / span * 100
-        ran = (finished - started) / span * 100 if started and finished >= started else 0
-        rows.append({"ref": t.get("referenceTaskName"), "attempt": (t.get("retryCount") or 0) + 1,
-                     "status": t.get("status"), "left": round(left, 3), "wait": round(max(waited, 0), 3),
-                     "run": round(max(ran, 0.15), 3), "took": took(started, finished)})
-    return rows
-
+def allowed(wf: dict[str, Any]) -> list[str]:
+    """The actions an execution's status allows, as the engine decides them (`engine.lifecycle`):
+    a live one is paused or resumed and terminated; an ended one retried (unless it completed)
+    and restarted (a completed one only if its definition is restartable)."""
+    status = wf.get("status")
+    if status == "RUNNING":
+        return ["pause", "terminate"]
+    if status == "PAUSED":
+        return ["resume", "terminate"]
+    restartable = (wf.get("workflowDefinition") or {}).get("restartable", True) is not False
+    if status == "COMPLETED":
+        return ["restart"] if restartable else []
+    return ["retry", "restart"]

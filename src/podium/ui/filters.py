@@ -1,15 +1,22 @@
 """The executions list's filters, as the page's form sends them, turned into a Conductor search
-(query text in the grammar of `podium.store.query`, free text, sort, page)."""
+(query text in the grammar of `podium.store.query`, free text, sort, page), and searched.
+
+Two kindnesses over the API's search: a workflow name that is no type's exact name matches every
+type whose name contains it, and free text that finds nothing as whole words is searched again as
+word beginnings (`ORD-10` as `ORD-10*`), saying so."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import QueryParams
 
+from podium.api.conductor.services import Services
 from podium.errors import BadRequest
+from podium.store.query import free_text_terms
 
 SORTS = {"startTime", "endTime", "updateTime", "workflowType", "status"}
 
@@ -55,11 +62,22 @@ class ExecutionFilters:
                    extra=(q.get("query") or "").strip(), sort=sort, start=max(_int(q.get("start"), 0), 0),
                    size=min(max(_int(q.get("size"), 50), 1), 200))
 
-    def query(self) -> str | None:
+    def types(self, known: Sequence[str]) -> list[str]:
+        """The workflow types the Workflow filter means: its exact name if a type has it, else every
+        known type whose name contains it (ignoring case); [] when there is no filter."""
+        wanted = self.workflow_type
+        if not wanted or wanted in known:
+            return [wanted] if wanted else []
+        return [t for t in known if wanted.lower() in t.lower()]
+
+    def query(self, known: Sequence[str] = ()) -> str | None:
         """The conditions, ANDed, in Conductor's query grammar (values quoted, never pasted raw)."""
         parts = []
-        if self.workflow_type:
-            parts.append(f"workflowType = {_quoted(self.workflow_type)}")
+        types = self.types(known) or ([self.workflow_type] if self.workflow_type else [])
+        if len(types) == 1:
+            parts.append(f"workflowType = {_quoted(types[0])}")
+        elif types:
+            parts.append(f"workflowType IN ({', '.join(_quoted(t) for t in types)})")
         if self.statuses:
             parts.append(f"status IN ({', '.join(_quoted(s) for s in self.statuses)})")
         if self.correlation_id:
@@ -94,3 +112,33 @@ def _int(text: str | None, default: int) -> int:
         return int(text) if text else default
     except ValueError:
         return default
+
+
+async def search(svc: Services, filters: ExecutionFilters, known: Sequence[str]) -> tuple[dict[str, Any], str | None]:
+    """The executions the filters find, and a hint of how they were found where it was not as typed."""
+    async def run(f: ExecutionFilters) -> dict[str, Any]:
+        return await svc.workflows.search(start=f.start, size=f.size, sort=f.sort, free_text=f.free_text,
+                                          query_text=f.query(known), summaries=True)
+
+    hint = None
+    types = filters.types(known)
+    if filters.workflow_type and not types:
+        hint = f"No workflow type's name contains {filters.workflow_type!r}."
+    elif filters.workflow_type and types != [filters.workflow_type]:
+        hint = f"Workflow types containing {filters.workflow_type!r}: {', '.join(types)}."
+    found = await run(filters)
+    widened = _as_prefixes(filters.free_text)
+    if not found["totalHits"] and widened:
+        again = await run(replace(filters, free_text=widened))
+        if again["totalHits"]:
+            found, hint = again, (f"No execution has {filters.free_text!r} as a whole word; "
+                                  f"these have words beginning with it ({widened}).")
+    return found, hint
+
+
+def _as_prefixes(free_text: str) -> str | None:
+    """Free text with each plain word made a prefix (`ORD-10` -> `ORD-10*`); None if none was plain."""
+    words = free_text.split()
+    if not free_text_terms(free_text) or '"' in free_text or all(w.endswith("*") for w in words):
+        return None
+    return " ".join(w if w.endswith("*") else w + "*" for w in words)

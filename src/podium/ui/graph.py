@@ -34,23 +34,27 @@ class Block:
 
 @dataclass(frozen=True)
 class Run:
-    """What an execution knows of each task reference: its latest status and, for a
+    """What an execution knows of each task reference: its latest status and task id and, for a
     sub-workflow, its child's id."""
 
     statuses: Mapping[str, str]
     children: Mapping[str, str]
+    ids: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, tasks: Iterable[Mapping[str, Any]]) -> Run:
         statuses: dict[str, str] = {}
         children: dict[str, str] = {}
+        ids: dict[str, str] = {}
         for t in tasks:  # in order: the latest attempt (or loop iteration) wins
             ref = str(t.get("referenceTaskName", "")).split("__")[0]
             statuses[ref] = str(t.get("status", ""))
+            if t.get("taskId"):
+                ids[ref] = str(t["taskId"])
             child = (t.get("outputData") or {}).get("subWorkflowId") or t.get("subWorkflowId")
             if child:
                 children[ref] = str(child)
-        return cls(statuses, children)
+        return cls(statuses, children, ids)
 
 
 NO_RUN = Run({}, {})
@@ -99,7 +103,9 @@ def _node(task: WorkflowTask, run: Run) -> Block:
     child = run.children.get(ref)
     if child:
         inner = f'<a href="/ui/executions/{escape(child)}">{inner}</a>'
-    return Block(NODE_W, NODE_H, [f'<g class="task" data-ref="{escape(ref)}">{inner}</g>'])
+    task_id = run.ids.get(ref)
+    opens = f' data-task="{escape(task_id)}" tabindex="0" role="button"' if task_id and not child else ""
+    return Block(NODE_W, NODE_H, [f'<g class="task" data-ref="{escape(ref)}"{opens}>{inner}</g>'])
 
 
 def _short(text: str, limit: int) -> str:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from podium.errors import BadRequest, PodiumError
 from podium.service.bbs import Bbs
 from podium.service.schedules import Schedules
-from podium.service.sigma import Processes
+from podium.service.sigma import DORMANT, READY, RUNNING, SUSPENDED, WAITING, Processes
 from podium.service.tango import Tango
 from podium.service.tnco import INTENT_TYPES
 from podium.service.tnco import STATUSES as TNCO_STATUSES
@@ -20,6 +20,10 @@ from podium.store.pending import note_refused
 from podium.ui.pages import SHOWN, page, services
 
 router = APIRouter(include_in_schema=False)
+
+#: The operations a SIGMA process's state allows (`service.sigma` refuses the others).
+PROCESS_OPERATIONS = {DORMANT: ("START",), READY: ("SUSPEND", "STOP"), RUNNING: ("SUSPEND", "STOP"),
+                      WAITING: ("SUSPEND", "STOP"), SUSPENDED: ("RESUME", "STOP")}
 
 
 @router.get("/ui/queues")
@@ -67,7 +71,8 @@ async def operate(request: Request, process_id: str, operation: str) -> Response
 async def _processes_page(request: Request, *, message: str | None = None, ok: bool = True) -> Response:
     schedules = await _schedules(request).listing()
     return page(request, "processes.html", {"processes": await _processes(request).listing(None),
-                                             "schedules": schedules, "message": message, "ok": ok})
+                                             "schedules": schedules, "message": message, "ok": ok,
+                                             "process_operations": PROCESS_OPERATIONS})
 
 
 @router.post("/ui/schedules/{name}/{action}")
@@ -108,6 +113,8 @@ async def lifecycle(request: Request) -> Response:
     q = request.query_params
     try:
         given = tnco_filters(q)  # the dialect's own parsing, and its messages
+        if not q.get("all") and not given.intent_types:  # TNC-O processes: started by an intent
+            given = replace(given, intent_types=tuple(sorted(INTENT_TYPES)))
         found = await request.app.state.lifecycle.search(replace(given, limit=min(given.limit or 100, SHOWN)))
     except PodiumError as exc:
         error = exc.message

@@ -4,7 +4,7 @@ Every page reads through the same services as the API, in the API's own shapes (
 workflow JSON), and every action calls the service the API calls, so nothing the UI does skips the
 API's validation; a refused action shows the server's message where the action was taken. A
 request from htmx (`HX-Request`) gets the part of the page it replaces, any other the whole page.
-The pages live in `executions`, `definitions`, `operations` and `events`; `pages` holds what they share.
+The pages live in `executions`, `tasks`, `definitions`, `operations` and `events`; `pages` holds what they share.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from podium.ui import definitions, events, executions, login, operations
+from podium.ui import definitions, events, executions, login, operations, tasks
 from podium.ui.pages import HERE
 
 router = APIRouter(include_in_schema=False)
 router.include_router(executions.router)
+router.include_router(tasks.router)
 router.include_router(definitions.router)
 router.include_router(operations.router)
 router.include_router(events.router)
@@ -36,6 +37,12 @@ class Static(StaticFiles):
             return super().lookup_path(path)
         except (OSError, ValueError):
             return "", None
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """Browsers ask for it on pages without an icon link (the UI's pages have one)."""
+    return RedirectResponse("/ui/static/favicon.svg", status_code=301)
 
 
 @router.get("/")
