@@ -48,6 +48,8 @@ async def next_visible(s: Session, queue_name: str) -> int | None:
 
 
 async def scheduled_without_queue_entry(s: Session, task_type: str) -> list[Task]:
+    # The `status IN (...)` term is the partial index's own condition (tasks_pending_by_type), written
+    # out so that both planners use the index.
     rows = await s.fetchall(
         f"SELECT {TASK_FIELDS} FROM tasks WHERE task_type = ? AND status IN ('SCHEDULED', 'IN_PROGRESS') "
         "AND status = 'SCHEDULED' AND task_id NOT IN (SELECT task_id FROM queue)", (task_type,))

@@ -275,8 +275,9 @@ class SqliteStore(Store):
         return self._batch
 
     def _commit_batch(self, quiet: int = 0, turns: int = 0, units: int = 0) -> None:
-        """Commit once the batch has gone `quiet` turns of the event loop without a unit joining
-        (or has been open for MAX_TURNS turns or MAX_OPEN_S), and no unit is inside the transaction.
+        """Commit once the batch has gone QUIET_TURNS turns of the event loop without a unit
+        joining (or has been open for MAX_TURNS turns or MAX_OPEN_S), and no unit is inside the
+        transaction. `quiet`, `turns` and `units` carry the count from one turn to the next.
 
         A commit writes each page its batch dirtied once, however many units dirtied it, so
         under load the batch stays open while units keep joining it (about 18 units a commit in

@@ -126,6 +126,8 @@ async def count_in_progress(s: Session, task_def_name: str) -> int:
 
 
 async def count_started_since(s: Session, task_def_name: str, since: int) -> int:
+    """Tasks of this definition started at `since` or later (`start_time > 0` is the partial index
+    tasks_started's condition, written out so that both planners use it)."""
     row = await s.fetchone("SELECT COUNT(*) FROM tasks WHERE task_def_name = ? AND start_time >= ? AND start_time > 0",
                            (task_def_name, since))
     return row[0] if row else 0
