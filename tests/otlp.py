@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ class Receiver:
         self.url = url
         self.spans: list[ReceivedSpan] = []
         self.requests = 0
+        self.requests_begun = 0
+        self.delay = 0.0  # seconds each request is held before it is answered (after it is read)
         self.lock = threading.Lock()
 
     def named(self, name: str) -> list[ReceivedSpan]:
@@ -87,8 +90,11 @@ def otlp_receiver() -> Iterator[Receiver]:
                 self.send_response(404)
                 self.end_headers()
                 return
-            spans = _decode(body)
             receiver = holder[0]
+            with receiver.lock:
+                receiver.requests_begun += 1
+            time.sleep(receiver.delay)
+            spans = _decode(body)
             with receiver.lock:
                 receiver.spans += spans
                 receiver.requests += 1

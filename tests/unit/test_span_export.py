@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from podium.tracing import export
-from podium.tracing.export import SpanExport, traces_url
+from podium.tracing.export import BATCH, SpanExport, traces_url
 from podium.tracing.ids import SpanContext
 from podium.tracing.spans import SpanRecord
 from tests.conftest import free_port
@@ -58,6 +58,23 @@ async def test_a_shutdown_in_the_middle_of_a_batch_loses_none_of_it() -> None:
             await running
         await sender.close()
     assert len(receiver.by_id()) == 600 and sender.dropped == 0
+
+
+async def test_a_shutdown_while_a_batch_is_sent_sends_it_once() -> None:
+    """The loop is cancelled while its POST is on the way: the POST is finished, and close() does
+    not send the batch again."""
+    with otlp_receiver() as receiver:
+        receiver.delay = 0.3
+        sender = SpanExport(receiver.url)
+        running = asyncio.create_task(sender.run())
+        await asyncio.sleep(0)
+        sender.emit([record(i) for i in range(BATCH)])
+        await eventually(lambda: receiver.requests_begun >= 1, "the batch to be on its way")
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        await sender.close()
+    assert len(receiver.spans) == len(receiver.by_id()) == BATCH and sender.dropped == 0
 
 
 async def test_a_collector_that_is_down_costs_spans_not_errors(caplog: pytest.LogCaptureFixture) -> None:

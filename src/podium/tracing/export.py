@@ -11,7 +11,8 @@ the thread handing the GIL to each other at every statement and every socket cal
 A collector that is slow or down costs spans, never a slower workflow: past MAX_QUEUE queued spans
 new ones are dropped and counted, and a batch the collector refuses or cannot be reached for is
 dropped with a warning (at most one a minute). On shutdown, what is queued is sent (each batch
-within EXPORT_TIMEOUT_S), including a batch the loop was in the middle of when it was stopped.
+within EXPORT_TIMEOUT_S): a batch the loop was encoding when it was stopped goes back to the queue,
+one it was sending is sent to the end first.
 
 The OpenTelemetry SDK is not used on the server: its spans are live objects (an id generator, a
 sampler, attribute checks and a processor per span), costly for records whose ids, times and
@@ -98,18 +99,30 @@ class SpanExport:
                     built.add(chunk)
                     taken += chunk
                     await asyncio.sleep(0)
-                assert self._client is not None
-                answer = await self._client.post(self.url, content=built.body(),
-                                                 headers={"Content-Type": "application/x-protobuf"})
-                problem = None if answer.status_code < 300 else f"HTTP {answer.status_code}"
-            except httpx.HTTPError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            except asyncio.CancelledError:  # the server stopping: close() sends them (twice at worst, if the
-                self._queue.extendleft(reversed(taken))  # collector had them already), never none
+            except asyncio.CancelledError:  # the server stopping before the batch went: close() sends it
+                self._queue.extendleft(reversed(taken))
                 raise
+            sending = asyncio.ensure_future(self._post(built.body()))
+            stopping: asyncio.CancelledError | None = None
+            try:
+                problem = await asyncio.shield(sending)
+            except asyncio.CancelledError as exc:  # the batch is on its way: it goes (within the export
+                stopping = exc  # timeout) before the loop stops, neither lost nor sent again by close()
+                problem = await sending
             if problem is not None:
                 self.dropped += len(taken)
                 self._warn(problem, len(taken))
+            if stopping is not None:
+                raise stopping
+
+    async def _post(self, body: bytes) -> str | None:
+        """POST one request; what went wrong, if anything."""
+        assert self._client is not None
+        try:
+            answer = await self._client.post(self.url, content=body, headers={"Content-Type": "application/x-protobuf"})
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None if answer.status_code < 300 else f"HTTP {answer.status_code}"
 
     def _warn(self, problem: str, count: int) -> None:
         now = time.monotonic()
