@@ -47,7 +47,9 @@ async def test_the_wal_is_rewound_while_writes_go_on(tmp_path: Path, monkeypatch
         await store.close()
 
 
-async def test_concurrent_units_share_one_commit_and_all_land(tmp_path: Path) -> None:
+async def _units(tmp_path: Path, count: int, *, staggered: bool) -> tuple[int, int]:
+    """`count` units of work, each enqueueing a row: all at once, or (`staggered`) one entering per
+    turn of the event loop, as requests arrive under load. Returns (commits made, rows landed)."""
     store = sqlite_store.SqliteStore(f"sqlite:///{tmp_path}/g.db")
     await store.open()
     await store.migrate()
@@ -65,57 +67,35 @@ async def test_concurrent_units_share_one_commit_and_all_land(tmp_path: Path) ->
         async with store.unit() as s:
             await enqueue(s, [QueueEntry(f"t{i}", "w", "q", 0, i)])
 
-    await asyncio.gather(*(one(i) for i in range(50)))
     try:
-        assert commits < 50
-        async with store.reader() as s:
-            assert await queue_size(s, "q") == 50
-    finally:
-        await store.close()
-
-
-async def _staggered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, units: int) -> tuple[int, int]:
-    """`units` units of work, one entering per turn of the event loop (as requests arrive under
-    load): (commits made, queue rows landed)."""
-    monkeypatch.setattr(sqlite_store, "MAX_OPEN_S", 60.0)  # the turns are under test, not the clock
-    store = sqlite_store.SqliteStore(f"sqlite:///{tmp_path}/s.db")
-    await store.open()
-    await store.migrate()
-    commits = 0
-    original = store._commit_open_batch
-
-    def counting() -> None:
-        nonlocal commits
-        commits += store._batch is not None
-        original()
-
-    store._commit_open_batch = counting  # type: ignore[method-assign]
-
-    async def one(i: int) -> None:
-        async with store.unit() as s:
-            await enqueue(s, [QueueEntry(f"t{i}", "w", "q", 0, i)])
-
-    running = []
-    for i in range(units):
-        running.append(asyncio.create_task(one(i)))
-        await asyncio.sleep(0)
-    await asyncio.gather(*running)
-    try:
+        running = []
+        for i in range(count):
+            running.append(asyncio.create_task(one(i)))
+            if staggered:
+                await asyncio.sleep(0)
+        await asyncio.gather(*running)
         async with store.reader() as s:
             return commits, await queue_size(s, "q")
     finally:
         await store.close()
 
 
+async def test_concurrent_units_share_one_commit_and_all_land(tmp_path: Path) -> None:
+    commits, landed = await _units(tmp_path, 50, staggered=False)
+    assert commits < 50 and landed == 50
+
+
 async def test_a_batch_stays_open_while_units_keep_joining(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Units arriving one per turn share one commit (closing after two turns whatever came made
     about one commit every two units: 1.6 units a commit in the peer benchmark)."""
-    assert await _staggered(tmp_path, monkeypatch, 30) == (1, 30)
+    monkeypatch.setattr(sqlite_store, "MAX_OPEN_S", 60.0)  # the turns are under test, not the clock
+    assert await _units(tmp_path, 30, staggered=True) == (1, 30)
 
 
 async def test_a_batch_does_not_stay_open_for_ever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past MAX_TURNS turns a batch is committed even though units keep joining."""
-    commits, landed = await _staggered(tmp_path, monkeypatch, 3 * sqlite_store.MAX_TURNS)
+    monkeypatch.setattr(sqlite_store, "MAX_OPEN_S", 60.0)
+    commits, landed = await _units(tmp_path, 3 * sqlite_store.MAX_TURNS, staggered=True)
     assert landed == 3 * sqlite_store.MAX_TURNS and 2 <= commits <= 4
 
 
