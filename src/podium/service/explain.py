@@ -39,7 +39,7 @@ from podium.service.executions import Executions
 from podium.store.executions import get_archived, get_execution
 from podium.store.queue import visible_times
 from podium.store.session import Session
-from podium.store.tasks import in_progress_ids, load_tasks, start_times_since
+from podium.store.tasks import in_progress_ids, load_live_tasks, load_tasks_by_ref, start_times_since
 
 #: Tasks that hold others (a loop, a fork): what they wait on is explained by the tasks inside.
 CONTAINERS = frozenset({"DO_WHILE", "FORK", "FORK_JOIN_DYNAMIC"})
@@ -134,13 +134,8 @@ def _about(task: Task, blocker: Blocker) -> Blocker:
 def _task_blockers(task: Task, facts: Facts, now: int) -> list[Blocker]:
     if task.status == TaskStatus.SCHEDULED:
         return _queued(task, facts, now)
-    if task.task_type == "JOIN":
-        return _join(task, [str(r) for r in task.input.get("joinOn") or []], facts.tasks, exclusive=False)
-    if task.task_type == "EXCLUSIVE_JOIN":
-        wt = task.workflow_task
-        refs = [str(r) + ref_suffix(task.ref_name) for r in [*(wt.get("joinOn") or []),
-                                                             *(wt.get("defaultExclusiveJoinTask") or [])]]
-        return _join(task, refs, facts.tasks, exclusive=True)
+    if task.task_type in ("JOIN", "EXCLUSIVE_JOIN"):
+        return _join(task, join_refs(task), facts.tasks, exclusive=task.task_type == "EXCLUSIVE_JOIN")
     if task.task_type == "SUB_WORKFLOW" and task.sub_workflow_id:
         return [_child(task.sub_workflow_id, facts.children.get(task.sub_workflow_id))]
     if task.task_type == "WAIT" and WAKE_AT in task.extra:
@@ -209,6 +204,18 @@ def _poller(task: Task, last: PollData | None, now: int) -> list[Blocker]:
         return [{"kind": "NO_POLLER", "queueName": task.queue_name, "domain": task.domain,
                  "lastPollTime": last.last_poll_time, "workerId": last.worker_id,
                  "message": f"No worker has polled {where} since {_at(last.last_poll_time)}{by}."}]
+    return []
+
+
+def join_refs(task: Task) -> list[str]:
+    """The reference names a JOIN (its resolved `joinOn`) or an EXCLUSIVE_JOIN (its candidates, in
+    its loop iteration) looks at; none for other tasks."""
+    if task.task_type == "JOIN":
+        return [str(ref) for ref in task.input.get("joinOn") or []]
+    if task.task_type == "EXCLUSIVE_JOIN":
+        wt = task.workflow_task
+        return [str(ref) + ref_suffix(task.ref_name)
+                for ref in [*(wt.get("joinOn") or []), *(wt.get("defaultExclusiveJoinTask") or [])]]
     return []
 
 
@@ -284,7 +291,7 @@ async def explain_workflow(x: Executions, polls: PollTracker, workflow_id: str) 
 
 
 async def _load(s: Session, x: Executions, polls: PollTracker, ex: Execution, now: int) -> Facts:
-    tasks = await load_tasks(s, ex.workflow_id)
+    tasks = await _load_tasks(s, ex.workflow_id)
     queued = [t for t in tasks if t.status == TaskStatus.SCHEDULED]
     limits: dict[str, Limits] = {}
     for task_type in sorted({t.task_type for t in queued}):
@@ -300,6 +307,15 @@ async def _load(s: Session, x: Executions, polls: PollTracker, ex: Execution, no
     parent = await get_execution(s, ex.parent_workflow_id) if ex.parent_workflow_id else None
     return Facts(ex, tasks, await visible_times(s, ex.workflow_id) if queued else {}, limits,
                  {t.queue_name: polls.latest(t.queue_name) for t in queued}, children, parent)
+
+
+async def _load_tasks(s: Session, workflow_id: str) -> list[Task]:
+    """As the engine loads an execution: its live tasks, and every attempt of the tasks its JOINs
+    look at (so a long history costs nothing)."""
+    live = await load_live_tasks(s, workflow_id)
+    refs = sorted({ref for task in live if not task.status.terminal for ref in join_refs(task)})
+    held = {task.task_id for task in live}
+    return live + [t for t in await load_tasks_by_ref(s, workflow_id, refs) if t.task_id not in held]
 
 
 async def _limits_of(s: Session, task_type: str, tdef: TaskDef, now: int) -> Limits:
