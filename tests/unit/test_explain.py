@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from podium.model.definitions import TaskDef
+from podium.engine.definition import Definition
+from podium.engine.state import ExecutionState
+from podium.model.definitions import TaskDef, WorkflowDef
 from podium.model.enums import TaskStatus, WorkflowStatus
 from podium.model.records import Execution, PollData, Task
 from podium.service.claim_limits import rate_reopens_at
@@ -24,8 +26,10 @@ def task(ref: str, status: TaskStatus = TaskStatus.SCHEDULED, task_type: str = "
 
 
 def facts(*tasks: Task, status: WorkflowStatus = WorkflowStatus.RUNNING, **given: Any) -> Facts:
-    return Facts(execution(status), list(tasks), given.get("visible_at", {}), given.get("limits", {}),
-                 given.get("polls", {}), {}, given.get("parent"))
+    state = ExecutionState(execution(status), Definition(WorkflowDef(name="flow"), "hash"))
+    state.set_tasks(tasks)
+    return Facts(state, given.get("visible_at", {}), given.get("limits", {}), given.get("polls", {}), {},
+                 given.get("parent"))
 
 
 def test_rate_window_reopens_when_enough_starts_leave_it() -> None:

@@ -17,7 +17,9 @@ The rules are the engine's own, read from where it decides them:
 - a JOIN waits on the `joinOn` tasks whose latest attempt is not terminal; an EXCLUSIVE_JOIN on
   the one that ran; a SUB_WORKFLOW task on its child execution.
 
-`explain(facts, now)` decides from loaded facts, with no I/O; `explain_workflow` loads them.
+`explain(facts, now)` decides from loaded facts, with no I/O; `explain_workflow` loads them, the
+execution as the engine loads it (`Executions.state_of`, then what its JOINs look at, as the engine
+supplies what a JOIN wants).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podium.engine.operators import operator_for
+from podium.engine.state import ExecutionState
 from podium.engine.timeouts import HELD, WAKE_AT
 from podium.engine.turn import ACTIVE_WORKER_WINDOW_MS
 from podium.errors import NotFound
@@ -39,7 +42,7 @@ from podium.service.executions import Executions
 from podium.store.executions import get_archived, get_execution
 from podium.store.queue import visible_times
 from podium.store.session import Session
-from podium.store.tasks import in_progress_ids, load_live_tasks, load_tasks_by_ref, start_times_since
+from podium.store.tasks import in_progress_ids, load_tasks_by_ref, start_times_since
 
 #: Tasks that hold others (a loop, a fork): what they wait on is explained by the tasks inside.
 CONTAINERS = frozenset({"DO_WHILE", "FORK", "FORK_JOIN_DYNAMIC"})
@@ -60,8 +63,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class Facts:
-    execution: Execution
-    tasks: list[Task]
+    state: ExecutionState  # the execution, its live tasks and the latest attempts its JOINs look at
     visible_at: dict[str, int]  # task id -> when its queue entry becomes claimable
     limits: dict[str, Limits]  # task type -> its limits (types that have some)
     polls: dict[str, PollData | None]  # queue name -> its last poll
@@ -73,13 +75,13 @@ class Facts:
 
 
 def explain(facts: Facts, now: int) -> dict[str, Any]:
-    ex = facts.execution
+    ex = facts.state.execution
     answer: dict[str, Any] = {"workflowId": ex.workflow_id, "status": ex.status.value}
     if ex.status.terminal:
         return answer | ended(ex.status.value, ex.end_time)
     blockers = _execution_blockers(facts)
     free = 0
-    for task in _waiting(facts.tasks):
+    for task in _waiting(facts.state):
         found = [_about(task, b) for b in _task_blockers(task, facts, now)]
         blockers += found
         free += not found
@@ -93,9 +95,9 @@ def ended(status: str, end_time: int) -> dict[str, Any]:
             "message": f"The execution ended {status}{when}: nothing is waiting, so nothing blocks it."}
 
 
-def _waiting(tasks: list[Task]) -> list[Task]:
+def _waiting(state: ExecutionState) -> list[Task]:
     """The tasks that have not ended, containers left out."""
-    return [t for t in tasks if not t.status.terminal and t.task_type not in CONTAINERS]
+    return [t for t in state.live_tasks() if not t.status.terminal and t.task_type not in CONTAINERS]
 
 
 def _summary(ex: Execution, moving: bool, free: int, blockers: list[Blocker]) -> str:
@@ -109,7 +111,7 @@ def _summary(ex: Execution, moving: bool, free: int, blockers: list[Blocker]) ->
 
 
 def _execution_blockers(facts: Facts) -> list[Blocker]:
-    ex, found = facts.execution, list[Blocker]()
+    ex, found = facts.state.execution, list[Blocker]()
     if ex.status == WorkflowStatus.PAUSED:
         found.append({"kind": "PAUSED", "workflowId": ex.workflow_id,
                       "message": "The execution is PAUSED: no task is scheduled until it is resumed "
@@ -119,7 +121,7 @@ def _execution_blockers(facts: Facts) -> list[Blocker]:
         found.append({"kind": "PAUSED", "workflowId": parent.workflow_id,
                       "message": f"Its parent execution {parent.workflow_id} is PAUSED: when this one ends, "
                                  "the parent moves on only once it is resumed."})
-    if ex.status == WorkflowStatus.RUNNING and all(t.status.terminal for t in facts.tasks):
+    if ex.status == WorkflowStatus.RUNNING and all(t.status.terminal for t in facts.state.live_tasks()):
         found.append({"kind": "NO_LIVE_TASK", "workflowId": ex.workflow_id,
                       "message": "Nothing is scheduled or running: PUT /api/workflow/decide/{id} asks the engine "
                                  "to decide again."})
@@ -135,7 +137,7 @@ def _task_blockers(task: Task, facts: Facts, now: int) -> list[Blocker]:
     if task.status == TaskStatus.SCHEDULED:
         return _queued(task, facts, now)
     if task.task_type in ("JOIN", "EXCLUSIVE_JOIN"):
-        return _join(task, join_refs(task), facts.tasks, exclusive=task.task_type == "EXCLUSIVE_JOIN")
+        return _join(task, join_refs(task), facts.state, exclusive=task.task_type == "EXCLUSIVE_JOIN")
     if task.task_type == "SUB_WORKFLOW" and task.sub_workflow_id:
         return [_child(task.sub_workflow_id, facts.children.get(task.sub_workflow_id))]
     if task.task_type == "WAIT" and WAKE_AT in task.extra:
@@ -219,29 +221,19 @@ def join_refs(task: Task) -> list[str]:
     return []
 
 
-def _join(task: Task, refs: list[str], tasks: list[Task], *, exclusive: bool) -> list[Blocker]:
-    latest = _latest_by_ref(tasks)
+def _join(task: Task, refs: list[str], state: ExecutionState, *, exclusive: bool) -> list[Blocker]:
+    latest = {ref: found for ref in refs if (found := state.latest(ref)) is not None}
     branches = [{"referenceTaskName": ref, "taskId": t.task_id if t else None,
                  "status": t.status.value if t else "NOT_SCHEDULED"}
                 for ref in refs for t in [latest.get(ref)] if t is None or not t.status.terminal]
-    if exclusive:
-        ran = [latest[ref] for ref in refs if ref in latest and latest[ref].status != TaskStatus.SKIPPED]
+    if exclusive:  # it looks at the first candidate that ran (`ExclusiveJoin.check`)
+        ran = [t for t in latest.values() if t.status != TaskStatus.SKIPPED]
         branches = [b for b in branches if ran and b["taskId"] == ran[0].task_id]
     if not branches:
         return []
     names = ", ".join(f"{b['referenceTaskName']} ({b['status']})" for b in branches)
     return [{"kind": "JOIN", "waitingOn": branches,
              "message": f"{task.task_type} waiting on {_count(len(branches), 'branch', 'branches')}: {names}."}]
-
-
-def _latest_by_ref(tasks: list[Task]) -> dict[str, Task]:
-    """The latest attempt of each reference name (as the engine's `ExecutionState.latest`)."""
-    best: dict[str, Task] = {}
-    for task in tasks:
-        held = best.get(task.ref_name)
-        if held is None or (task.retry_count, task.seq) > (held.retry_count, held.seq):
-            best[task.ref_name] = task
-    return best
 
 
 def _child(child_id: str, child: Execution | None) -> Blocker:
@@ -286,12 +278,18 @@ async def explain_workflow(x: Executions, polls: PollTracker, workflow_id: str) 
                 raise NotFound(f"No such workflow found by id: {workflow_id}")
             status = str(archived.get("status"))
             return {"workflowId": workflow_id, "status": status} | ended(status, int(archived.get("endTime") or 0))
-        facts = await _load(s, x, polls, ex, now) if not ex.status.terminal else Facts(ex, [], {}, {}, {}, {})
+        if ex.status.terminal:
+            return {"workflowId": workflow_id, "status": ex.status.value} | ended(ex.status.value, ex.end_time)
+        facts = await _load(s, x, polls, ex, now)
     return explain(facts, now)
 
 
 async def _load(s: Session, x: Executions, polls: PollTracker, ex: Execution, now: int) -> Facts:
-    tasks = await _load_tasks(s, ex.workflow_id)
+    state = await x.state_of(s, ex)
+    state.want(ref for task in _waiting(state) for ref in join_refs(task) if not state.latest_known(ref)[0])
+    wanted = state.take_wanted()
+    state.merge(await load_tasks_by_ref(s, ex.workflow_id, wanted), wanted)
+    tasks = _waiting(state)
     queued = [t for t in tasks if t.status == TaskStatus.SCHEDULED]
     limits: dict[str, Limits] = {}
     for task_type in sorted({t.task_type for t in queued}):
@@ -300,22 +298,13 @@ async def _load(s: Session, x: Executions, polls: PollTracker, ex: Execution, no
             limits[task_type] = await _limits_of(s, task_type, tdef, now)
     children: dict[str, Execution] = {}
     for task in tasks:
-        if task.task_type == "SUB_WORKFLOW" and task.sub_workflow_id and not task.status.terminal:
+        if task.task_type == "SUB_WORKFLOW" and task.sub_workflow_id:
             child = await get_execution(s, task.sub_workflow_id)
             if child is not None:
                 children[child.workflow_id] = child
     parent = await get_execution(s, ex.parent_workflow_id) if ex.parent_workflow_id else None
-    return Facts(ex, tasks, await visible_times(s, ex.workflow_id) if queued else {}, limits,
+    return Facts(state, await visible_times(s, ex.workflow_id) if queued else {}, limits,
                  {t.queue_name: polls.latest(t.queue_name) for t in queued}, children, parent)
-
-
-async def _load_tasks(s: Session, workflow_id: str) -> list[Task]:
-    """As the engine loads an execution: its live tasks, and every attempt of the tasks its JOINs
-    look at (so a long history costs nothing)."""
-    live = await load_live_tasks(s, workflow_id)
-    refs = sorted({ref for task in live if not task.status.terminal for ref in join_refs(task)})
-    held = {task.task_id for task in live}
-    return live + [t for t in await load_tasks_by_ref(s, workflow_id, refs) if t.task_id not in held]
 
 
 async def _limits_of(s: Session, task_type: str, tdef: TaskDef, now: int) -> Limits:
