@@ -58,7 +58,7 @@ async def test_the_page_names_each_blocker_and_opens_its_task(api: httpx.AsyncCl
     limited = block.locator('li[data-kind="CONCURRENCY_LIMIT"]')
     await expect(limited.locator(f'a[data-task="{ids[waiting]}"]')).to_be_visible()
     await expect(limited).to_contain_text(ids[holding])  # the task holding the limit, named
-    await expect(block).to_contain_text("No worker has polled ex_page_unpolled")
+    await expect(block).to_contain_text("No worker has ever polled ex_page_unpolled")
     await shot(page, "execution-explain", tmp_path)
     # a blocker's task opens in the panel, which names the same blocker in its summary
     await block.locator(f'a[data-task="{ids["unpolled"]}"]').first.click()
@@ -66,7 +66,7 @@ async def test_the_page_names_each_blocker_and_opens_its_task(api: httpx.AsyncCl
     await expect(panel).to_be_visible()
     await expect(page).to_have_url(re.compile(f"#task-{ids['unpolled']}$"))
     summary = panel.get_by_role("tabpanel")
-    await expect(summary.locator("ul.blockers")).to_contain_text("No worker has polled ex_page_unpolled")
+    await expect(summary.locator("ul.blockers")).to_contain_text("No worker has ever polled ex_page_unpolled")
     await expect(summary.locator(".blocker")).to_have_count(1)
     await page.keyboard.press("Escape")
     await block.locator(f'a[data-task="{ids["nap"]}"]').first.click()

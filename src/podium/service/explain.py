@@ -200,7 +200,7 @@ def _poller(task: Task, last: PollData | None, now: int) -> list[Blocker]:
     where = f"{task.task_type}" + (f" in domain {task.domain}" if task.domain else "")
     if last is None:
         return [{"kind": "NO_POLLER", "queueName": task.queue_name, "domain": task.domain, "lastPollTime": None,
-                 "message": f"No worker has polled {where} since the server started."}]
+                 "message": f"No worker has ever polled {where}."}]
     if now - last.last_poll_time > ACTIVE_WORKER_WINDOW_MS:
         by = f" (worker {last.worker_id})" if last.worker_id else ""
         return [{"kind": "NO_POLLER", "queueName": task.queue_name, "domain": task.domain,
