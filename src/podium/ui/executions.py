@@ -13,6 +13,7 @@ from podium.api.conductor.services import Services
 from podium.errors import BadRequest, PodiumError
 from podium.model.definitions import RerunWorkflowRequest
 from podium.service.audit import AuditTrail
+from podium.service.explain import explain_workflow
 from podium.store.pending import note_refused, note_targets
 from podium.ui import graph
 from podium.ui.filters import ExecutionFilters, search
@@ -123,13 +124,24 @@ async def _execution_page(request: Request, workflow_id: str, *, message: str | 
         return page(request, "missing.html", {"what": "execution", "message": exc.public_message}, exc.status)
     tasks = body.get("tasks") or []
     trail: AuditTrail = request.app.state.audit
-    now = services(request).executions.clock.now()
+    svc = services(request)
+    now = svc.executions.clock.now()
+    live = body.get("status") in ("RUNNING", "PAUSED")
     return page(request, "execution.html", {"wf": body, "message": message, "error": error, "now": now,
-                                            "live": body.get("status") in ("RUNNING", "PAUSED"),
+                                            "live": live,
+                                            "explain": await _explain(svc, workflow_id) if live else None,
                                             "allowed": allowed(body),
                                             "graph": graph.markup(body.get("workflowDefinition"), tasks),
                                             "timeline": timeline(body, now),
                                             "actions": await trail.about(workflow_id, OPERATOR_ACTIONS)})
+
+
+async def _explain(svc: Services, workflow_id: str) -> dict[str, Any] | None:
+    """Why the execution is not moving (None if it went away meanwhile)."""
+    try:
+        return await explain_workflow(svc.executions, svc.tasks.polls, workflow_id)
+    except PodiumError:
+        return None
 
 
 def allowed(wf: dict[str, Any]) -> list[str]:

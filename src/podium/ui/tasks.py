@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from podium.errors import PodiumError
+from podium.service.explain import explain_workflow
 from podium.ui.pages import page, services
 
 router = APIRouter(include_in_schema=False)
@@ -29,8 +30,9 @@ async def task_panel(request: Request, task_id: str) -> Response:
         return RedirectResponse(f"/ui/executions/{task['workflowInstanceId']}#task-{task_id}", status_code=303)
     task_def = await _task_def(request, task)
     now = services(request).executions.clock.now()
-    return page(request, "_task.html", {"t": task, "td": task_def, "now": now,
-                                         "live": task.get("status") not in TERMINAL,
+    live = task.get("status") not in TERMINAL
+    return page(request, "_task.html", {"t": task, "td": task_def, "now": now, "live": live,
+                                         "blockers": await _blockers(request, task) if live else [],
                                          "timeout_at": _timeout_at(task, task_def)})
 
 
@@ -38,6 +40,16 @@ async def task_panel(request: Request, task_id: str) -> Response:
 async def task_logs(request: Request, task_id: str) -> Response:
     """A task's log lines (the panel's Log tab loads them, and again every few seconds while it runs)."""
     return page(request, "_logs.html", {"logs": await services(request).tasks.logs(task_id)})
+
+
+async def _blockers(request: Request, task: dict[str, Any]) -> list[dict[str, Any]]:
+    """What holds this task back, as its execution's explanation names it."""
+    svc = services(request)
+    try:
+        found = await explain_workflow(svc.executions, svc.tasks.polls, str(task.get("workflowInstanceId")))
+    except PodiumError:
+        return []
+    return [b for b in found["blockers"] if b.get("taskId") == task.get("taskId")]
 
 
 async def _task_def(request: Request, task: dict[str, Any]) -> dict[str, Any] | None:
