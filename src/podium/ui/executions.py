@@ -16,6 +16,7 @@ from podium.service.audit import AuditTrail
 from podium.store.pending import note_refused, note_targets
 from podium.ui import graph
 from podium.ui.filters import ExecutionFilters, search
+from podium.ui.history import history
 from podium.ui.pages import page, services
 from podium.ui.timeline import timeline
 
@@ -24,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 STATUSES = ("RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED")
 ACTIONS = ("pause", "resume", "terminate", "retry", "restart")
 PAGE_SIZES = (25, 50, 100, 200)
-OPERATOR_ACTIONS = 50  # the newest audit entries an execution's page lists
+OPERATOR_ACTIONS = 200  # the newest audit entries an execution's history lists
 
 
 @router.get("/ui/executions")
@@ -129,7 +130,7 @@ async def _execution_page(request: Request, workflow_id: str, *, message: str | 
                                             "allowed": allowed(body),
                                             "graph": graph.markup(body.get("workflowDefinition"), tasks),
                                             "timeline": timeline(body, now),
-                                            "actions": await trail.about(workflow_id, OPERATOR_ACTIONS)})
+                                            "history": history(body, await trail.about(workflow_id, OPERATOR_ACTIONS))})
 
 
 def allowed(wf: dict[str, Any]) -> list[str]:
