@@ -70,7 +70,7 @@ def test_what_each_call_did() -> None:
         ("POST /api/workflow/{workflow_id}/retry", "/api/workflow/wf1/retry"): "retried",
         ("POST /api/workflow/{workflow_id}/restart", "/api/workflow/wf1/restart"): "restarted",
         ("PUT /api/workflow/bulk/terminate", "/api/workflow/bulk/terminate"): "terminated",
-        ("POST /ui/tasks/{task_id}/{outcome}", "/ui/tasks/t1/fail"): "failed a task",
+        ("POST /ui/tasks/{task_id}/finish", "/ui/tasks/t1/finish"): "finished a task by hand",
         ("POST /api/workflow/{workflow_id}/rerun", "/api/workflow/wf1/rerun"): "rerun",
         ("PUT /api/something/{x}", "/api/something/y"): "PUT /api/something/{x}",
     }

@@ -18,7 +18,7 @@ from podium.model.audit import AuditEntry, Outcome
 #: The path segment naming an action, and how the history says it was done.
 DONE = {"pause": "paused", "resume": "resumed", "terminate": "terminated", "retry": "retried",
         "restart": "restarted", "rerun": "rerun", "skip": "skipped a task", "skiptask": "skipped a task",
-        "complete": "completed a task", "fail": "failed a task", "remove": "removed", "bulk": "bulk action"}
+        "finish": "finished a task by hand", "remove": "removed", "bulk": "bulk action"}
 #: The calls whose path names no action: (method, route template) -> what was done.
 CALLS = {("POST", "/api/workflow"): "started", ("POST", "/api/workflow/{name}"): "started",
          ("DELETE", "/api/workflow/{workflow_id}"): "terminated",
