@@ -4,11 +4,13 @@ SIGMA processes started) and an execution's History (see test_browser.py for the
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import ServerProcess
 from tests.ui.test_browser import WAIT_MS, define, ok, shot
@@ -30,6 +32,17 @@ async def waits(api: httpx.AsyncClient, name: str, task_type: str) -> None:
 
 async def start(api: httpx.AsyncClient, name: str) -> str:
     return (await ok(await api.post("/api/workflow", json={"name": name, "input": {}}))).text
+
+
+async def schedule_runs(api: httpx.AsyncClient, name: str) -> list[dict[str, Any]]:
+    """The schedule's runs, once it has fired (it fires every second)."""
+    for _ in range(WAIT_MS // 250):
+        found: list[dict[str, Any]] = (await ok(await api.get("/api/scheduler/search/executions", params={
+            "query": f"scheduleName = '{name}'"}))).json()["results"]
+        if found:
+            return found
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"schedule {name} never ran")
 
 
 async def no_overflow(page: Page) -> None:
@@ -100,7 +113,7 @@ async def test_start_with_raw_json_and_an_idempotency_key(api: httpx.AsyncClient
     wf = (await ok(await api.get(f"/api/workflow/{first}", params={"includeTasks": "false"}))).json()
     assert wf["input"] == {"items": [1, 2]}
     # the same key again, with FAIL: refused with the server's message, naming the first run
-    await page.go_back()
+    await page.goto(f"{module_server.url}/ui/definitions/ui_raw")
     await page.get_by_text("Start an execution").click()
     form = page.locator("form.start-form")
     await form.get_by_label("As JSON").check()
@@ -147,3 +160,145 @@ async def test_complete_a_human_task_and_fail_a_wait_one_from_the_panel(api: htt
     await expect(page.locator("#execution h1 .status")).to_have_text("FAILED", timeout=WAIT_MS)
     failed = (await ok(await api.get(f"/api/workflow/{held}"))).json()
     assert failed["tasks"][0]["reasonForIncompletion"] == "parcel lost"
+
+
+async def test_create_edit_and_delete_a_schedule_with_its_preview_and_runs(api: httpx.AsyncClient, page: Page,
+                                                                           module_server: ServerProcess,
+                                                                           tmp_path: Path) -> None:
+    await define(api, {"name": "ui_nightly", "version": 1, "tasks": [
+        {"name": "n", "taskReferenceName": "n", "type": "SET_VARIABLE", "inputParameters": {"x": 1}}]})
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.goto(f"{module_server.url}/ui/processes")
+    await page.get_by_role("link", name="New schedule").click()
+    await expect(page.locator("h1")).to_have_text("New schedule")
+    form = page.locator("form.schedule-form")
+    await form.get_by_label("Name").fill("ui-nightly")
+    await form.get_by_label("Workflow", exact=True).fill("ui_nightly")
+    # a bad cron expression: the scheduler's message in the preview, then at the form
+    await form.get_by_label("Cron expression").fill("0 0 25 * * ?")
+    await expect(page.locator("#schedule-preview [role=alert]")).to_contain_text("bad cron expression")
+    await form.get_by_role("button", name="Create").click()
+    refused = page.locator("form.schedule-form > [role=alert]")
+    await expect(refused).to_contain_text("bad cron expression '0 0 25 * * ?'")
+    assert await page.locator("form.schedule-form").get_by_label("Name").input_value() == "ui-nightly"
+    # a good one: the next runs, as nextFewSchedules computes them
+    form = page.locator("form.schedule-form")
+    await form.get_by_label("Cron expression").fill("0 30 2 * * ?")
+    expected = (await ok(await api.get("/api/scheduler/nextFewSchedules",
+                                       params={"cronExpression": "0 30 2 * * ?", "limit": 5}))).json()
+    preview = page.locator("#schedule-preview time")
+    await expect(preview).to_have_count(5)
+    shown = await preview.evaluate_all("(times) => times.map((t) => t.getAttribute('datetime'))")
+    assert [s[11:16] for s in shown] == ["02:30"] * 5 and len(expected) == 5
+    await form.get_by_label("Workflow input (JSON)").fill('{"region": "eu"}')
+    await form.get_by_role("button", name="Create").click()
+    await expect(page.locator("h1")).to_have_text("Schedule ui-nightly")
+    await expect(page.get_by_role("status")).to_have_text("Saved.")
+    stored = (await ok(await api.get("/api/scheduler/schedules/ui-nightly"))).json()
+    assert stored["cronExpression"] == "0 30 2 * * ?" and stored["startWorkflowRequest"]["input"] == {"region": "eu"}
+    # edit: a period instead, fired for real; its runs listed on the page
+    form = page.locator("form.schedule-form")
+    await form.get_by_label("Cron expression").fill("")
+    await form.get_by_label("or every (ms)").fill("1000")
+    await form.get_by_role("button", name="Save").click()
+    await expect(page.locator("dl.facts")).to_contain_text("every 1 s")
+    await expect(page.get_by_role("status")).to_have_text("Saved.")
+    stored = (await ok(await api.get("/api/scheduler/schedules/ui-nightly"))).json()
+    assert stored["periodMs"] == 1000 and "cronExpression" not in stored
+    assert stored["startWorkflowRequest"]["input"] == {"region": "eu"}  # kept
+    runs = await schedule_runs(api, "ui-nightly")
+    await page.reload()
+    await expect(page.locator("table.runs .s-EXECUTED").first).to_be_visible()
+    shown = await page.locator("table.runs a code").all_inner_texts()
+    assert runs[-1]["workflowId"] in shown  # the oldest run the API found is on the page
+    await shot(page, "schedule", tmp_path)
+    # a second schedule by that name is refused
+    await page.goto(f"{module_server.url}/ui/schedules/new")
+    form = page.locator("form.schedule-form")
+    await form.get_by_label("Name").fill("ui-nightly")
+    await form.get_by_label("Workflow", exact=True).fill("ui_nightly")
+    await form.get_by_label("or every (ms)").fill("60000")
+    await form.get_by_role("button", name="Create").click()
+    await expect(page.locator("form.schedule-form > [role=alert]")).to_contain_text("exists already")
+    # delete, from its page
+    await page.goto(f"{module_server.url}/ui/schedules/ui-nightly")
+    await page.get_by_role("button", name="Delete").click()
+    await expect(page).to_have_url(re.compile(r"/ui/processes$"))
+    await expect(page.get_by_role("status")).to_contain_text("ui-nightly: deleted")
+    assert (await api.get("/api/scheduler/schedules/ui-nightly")).status_code == 404
+
+
+async def test_start_a_sigma_process_from_the_processes_page(api: httpx.AsyncClient, page: Page,
+                                                             module_server: ServerProcess) -> None:
+    await define(api, {"name": "ui_tick", "version": 1, "tasks": [
+        {"name": "n", "taskReferenceName": "n", "type": "SET_VARIABLE", "inputParameters": {"x": 1}}]})
+    await page.goto(f"{module_server.url}/ui/processes")
+    await page.get_by_text("Start a process").click()
+    box = page.locator("#process-start")
+    await box.get_by_label("Process (a workflow definition)").select_option("ui_tick")
+    await box.get_by_label("Type").select_option("PERIODIC")
+    await box.get_by_role("button", name="Create and start").click()  # no period: the dialect's message
+    await expect(box.get_by_role("alert")).to_contain_text("a PERIODIC process needs period")
+    assert await box.get_by_label("Type").input_value() == "PERIODIC"
+    await box.get_by_label("Period (ms, periodic only)").fill("60000")
+    await box.get_by_label("Input (JSON)").fill('{"lane": 3}')
+    await box.get_by_role("button", name="Create and start").click()
+    await expect(box.get_by_role("status")).to_contain_text("START: OK")
+    found = (await ok(await api.get("/processes", params={"process_name": "ui_tick"}))).json()["processes"]
+    assert len(found) == 1 and found[0]["period"] == 60000 and found[0]["workflow"]["input"] == {"lane": 3}
+    assert found[0]["state"] in ("READY", "RUNNING", "WAITING")
+    row = page.locator("#processes tr", has=page.get_by_text(found[0]["id"]))
+    await expect(row).to_be_visible(timeout=WAIT_MS)
+    await ok(await api.put(f"/processes/{found[0]['id']}", json={"operation": "STOP"}))
+
+
+async def test_the_history_of_an_execution_paused_resumed_and_terminated(api: httpx.AsyncClient, page: Page,
+                                                                         module_server: ServerProcess,
+                                                                         tmp_path: Path) -> None:
+    await waits(api, "ui_story", "HUMAN")
+    workflow_id = await start(api, "ui_story")
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.goto(f"{module_server.url}/ui/executions/{workflow_id}")
+    actions = page.locator("#x-actions")
+    await actions.get_by_role("button", name="Pause").click()
+    await expect(page.locator("#execution h1 .status")).to_have_text("PAUSED")
+    await page.locator("#x-actions").get_by_role("button", name="Resume").click()
+    await expect(page.locator("#execution h1 .status")).to_have_text("RUNNING")
+    await page.locator("#x-actions").get_by_label("Reason to terminate").fill("customer cancelled")
+    await page.locator("#x-actions").get_by_role("button", name="Terminate").click()
+    await expect(page.locator("#execution h1 .status")).to_have_text("TERMINATED")
+    rows = page.locator("table.history tbody tr")
+    whats = [w.strip() for w in await rows.locator("td:nth-child(2)").all_inner_texts()]
+    assert whats == ["execution created and started", "task ask scheduled and started", "paused", "resumed",
+                     "terminated", "task ask ended", "execution ended"], whats
+    operator = page.locator("table.history tr.h-operator")  # the start's call is the creation's row
+    assert [w.strip() for w in await operator.locator("td:nth-child(3)").all_inner_texts()] == ["anonymous"] * 4
+    assert "/ui/executions/" in await operator.nth(1).locator("code").inner_text()
+    ended = rows.last
+    await expect(ended.locator(".status")).to_have_text("TERMINATED")
+    await expect(ended).to_contain_text("customer cancelled")
+    times = await rows.locator("time").evaluate_all("(ts) => ts.map((t) => t.getAttribute('datetime'))")
+    assert times == sorted(times)
+    await shot(page, "execution-history", tmp_path)
+
+
+async def test_the_new_pages_fit_a_phone_in_the_dark(browser: Browser, api: httpx.AsyncClient,
+                                                     module_server: ServerProcess) -> None:
+    await define(api, {"name": "ui_phone", "version": 1, "inputParameters": ["a", "b"], "tasks": [
+        {"name": "n", "taskReferenceName": "n", "type": "SET_VARIABLE", "inputParameters": {"x": 1}}]})
+    await ok(await api.post("/api/scheduler/schedules", json={
+        "name": "ui-phone", "cronExpression": "0 0 * * * ?", "startWorkflowRequest": {"name": "ui_phone"}}))
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    try:
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        for path in ("definitions/ui_phone", "schedules/ui-phone", "schedules/new", "processes"):
+            await page.goto(f"{module_server.url}/ui/{path}")
+            for summary in await page.locator("details > summary").all():
+                await summary.click()
+            await no_overflow(page)
+        assert errors == []
+    finally:
+        await context.close()
+        await api.delete("/api/scheduler/schedules/ui-phone")

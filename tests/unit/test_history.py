@@ -27,10 +27,11 @@ def test_a_paused_resumed_and_terminated_execution_reads_in_order() -> None:
         entry(9000, "DELETE /api/workflow/{workflow_id}", "/api/workflow/wf1", who="carol"),
         entry(5000, "POST /ui/executions/{workflow_id}/{action}", "/ui/executions/wf1/resume", who="bob"),
         entry(3000, "PUT /api/workflow/{workflow_id}/pause", "/api/workflow/wf1/pause", who="alice"),
+        entry(990, "POST /api/workflow", "/api/workflow", who="dave"),  # the call began before the execution
     ]
     events = history(wf, trail)
     assert [(e.at, e.what, e.who) for e in events] == [
-        (1000, "execution created and started", ""),
+        (1000, "execution created and started", "dave"),  # the start's call, merged into its creation
         (1000, "task pay scheduled", ""),
         (2000, "task pay started", "w-1"),
         (3000, "paused", "alice"),
@@ -42,6 +43,7 @@ def test_a_paused_resumed_and_terminated_execution_reads_in_order() -> None:
     assert [e.status for e in events][-2:] == ["CANCELED", "TERMINATED"]
     assert events[-1].detail == "customer cancelled"
     assert events[3].operator is not None and events[3].operator.call == "PUT /api/workflow/wf1/pause"
+    assert events[0].operator is not None and events[0].operator.call == "POST /api/workflow"
 
 
 def test_a_refused_action_is_marked() -> None:

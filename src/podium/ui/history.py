@@ -50,7 +50,10 @@ class Event:
 def history(wf: dict[str, Any], entries: Iterable[AuditEntry]) -> list[Event]:
     """The execution's events (`wf`: its workflow JSON with tasks) and the audit entries about it,
     oldest first; at the same instant, in the order of `rank`."""
-    found = [*_execution_events(wf), *_task_events(wf.get("tasks") or []), *(_operator_event(e) for e in entries)]
+    operators = sorted(entries, key=lambda e: e.at)
+    start = next((e for e in operators if action_of(e) == "started" and e.outcome == Outcome.APPLIED), None)
+    found = [*_execution_events(wf, start), *_task_events(wf.get("tasks") or []),
+             *(_operator_event(e) for e in operators if e is not start)]
     return sorted(found, key=lambda e: (e.at, e.rank))
 
 
@@ -58,13 +61,15 @@ def _ms(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-def _execution_events(wf: dict[str, Any]) -> list[Event]:
+def _execution_events(wf: dict[str, Any], start: AuditEntry | None) -> list[Event]:
+    """Created (by the operator whose call started it, when the trail has that call) and ended."""
     events = []
     created = _ms(wf.get("createTime")) or _ms(wf.get("startTime"))
     if created:
-        events.append(Event(created, "execution created and started", str(wf.get("createdBy") or ""),
-                            "RUNNING", f"{wf.get('workflowName', '')} v{wf.get('workflowVersion', '')}",
-                            rank=CREATED))
+        who = start.who if start is not None else str(wf.get("createdBy") or "")
+        events.append(Event(created, "execution created and started", who, "RUNNING",
+                            f"{wf.get('workflowName', '')} v{wf.get('workflowVersion', '')}", rank=CREATED,
+                            operator=start))
     ended, status = _ms(wf.get("endTime")), str(wf.get("status") or "")
     if ended and status not in ("RUNNING", "PAUSED"):
         events.append(Event(ended, "execution ended", "", status, str(wf.get("reasonForIncompletion") or ""),

@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from podium.ui import definitions, events, executions, login, operations, starting, tasks
+from podium.ui import definitions, events, executions, login, operations, scheduling, starting, tasks
 from podium.ui.pages import HERE
 
 router = APIRouter(include_in_schema=False)
@@ -24,6 +24,7 @@ router.include_router(tasks.router)
 router.include_router(definitions.router)
 router.include_router(starting.router)
 router.include_router(operations.router)
+router.include_router(scheduling.router)
 router.include_router(events.router)
 router.include_router(login.router)
 STATIC = HERE / "static"
