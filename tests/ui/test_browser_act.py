@@ -288,12 +288,14 @@ async def test_the_new_pages_fit_a_phone_in_the_dark(browser: Browser, api: http
         {"name": "n", "taskReferenceName": "n", "type": "SET_VARIABLE", "inputParameters": {"x": 1}}]})
     await ok(await api.post("/api/scheduler/schedules", json={
         "name": "ui-phone", "cronExpression": "0 0 * * * ?", "startWorkflowRequest": {"name": "ui_phone"}}))
+    workflow_id = await start(api, "ui_phone")
     context = await browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
     try:
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        for path in ("definitions/ui_phone", "schedules/ui-phone", "schedules/new", "processes"):
+        for path in ("definitions/ui_phone", "schedules/ui-phone", "schedules/new", "processes",
+                     f"executions/{workflow_id}"):
             await page.goto(f"{module_server.url}/ui/{path}")
             for summary in await page.locator("details > summary").all():
                 await summary.click()
