@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from podium.api.conductor.services import Services
 from podium.errors import BadRequest, PodiumError
+from podium.model.audit import AuditEntry
 from podium.model.definitions import RerunWorkflowRequest
 from podium.service.audit import AuditTrail
 from podium.store.pending import note_refused, note_targets
@@ -26,6 +27,7 @@ STATUSES = ("RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED
 ACTIONS = ("pause", "resume", "terminate", "retry", "restart")
 PAGE_SIZES = (25, 50, 100, 200)
 OPERATOR_ACTIONS = 200  # the newest audit entries an execution's history lists
+HISTORY_SHOWN = 500  # the newest events of an execution's history shown
 
 
 @router.get("/ui/executions")
@@ -130,7 +132,13 @@ async def _execution_page(request: Request, workflow_id: str, *, message: str | 
                                             "allowed": allowed(body),
                                             "graph": graph.markup(body.get("workflowDefinition"), tasks),
                                             "timeline": timeline(body, now),
-                                            "history": history(body, await trail.about(workflow_id, OPERATOR_ACTIONS))})
+                                            **_history(body, await trail.about(workflow_id, OPERATOR_ACTIONS))})
+
+
+def _history(body: dict[str, Any], entries: list[AuditEntry]) -> dict[str, Any]:
+    """The newest events of the execution's history (a long run's first ones are left out, counted)."""
+    events = history(body, entries)
+    return {"history": events[-HISTORY_SHOWN:], "history_left_out": max(len(events) - HISTORY_SHOWN, 0)}
 
 
 def allowed(wf: dict[str, Any]) -> list[str]:
