@@ -90,7 +90,7 @@ async def test_terminate_and_retry_from_the_page(api: httpx.AsyncClient, page: P
     page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))  # it asks first
     await page.get_by_role("button", name="Terminate").click()
     await expect(page.locator("#execution h1 .status")).to_have_text("TERMINATED")
-    await expect(page.get_by_text("stopped from the browser")).to_be_visible()
+    await expect(page.locator("#x-head").get_by_text("stopped from the browser")).to_be_visible()  # and in History
     await expect(page.get_by_role("button", name="Resume")).to_have_count(0)  # not offered when ended
     await page.get_by_role("button", name="Retry").click()
     await expect(page.locator("#execution h1 .status")).to_have_text("RUNNING")

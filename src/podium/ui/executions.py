@@ -11,12 +11,14 @@ from starlette.responses import Response
 
 from podium.api.conductor.services import Services
 from podium.errors import BadRequest, PodiumError
+from podium.model.audit import AuditEntry
 from podium.model.definitions import RerunWorkflowRequest
 from podium.service.audit import AuditTrail
 from podium.service.explain import explain_workflow
 from podium.store.pending import note_refused, note_targets
 from podium.ui import graph
 from podium.ui.filters import ExecutionFilters, search
+from podium.ui.history import history
 from podium.ui.pages import page, services
 from podium.ui.timeline import timeline
 
@@ -25,7 +27,8 @@ router = APIRouter(include_in_schema=False)
 STATUSES = ("RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED")
 ACTIONS = ("pause", "resume", "terminate", "retry", "restart")
 PAGE_SIZES = (25, 50, 100, 200)
-OPERATOR_ACTIONS = 50  # the newest audit entries an execution's page lists
+OPERATOR_ACTIONS = 200  # the newest audit entries an execution's history lists
+HISTORY_SHOWN = 500  # the newest events of an execution's history shown
 
 
 @router.get("/ui/executions")
@@ -133,7 +136,13 @@ async def _execution_page(request: Request, workflow_id: str, *, message: str | 
                                             "allowed": allowed(body),
                                             "graph": graph.markup(body.get("workflowDefinition"), tasks),
                                             "timeline": timeline(body, now),
-                                            "actions": await trail.about(workflow_id, OPERATOR_ACTIONS)})
+                                            **_history(body, await trail.about(workflow_id, OPERATOR_ACTIONS))})
+
+
+def _history(body: dict[str, Any], entries: list[AuditEntry]) -> dict[str, Any]:
+    """The newest events of the execution's history (a long run's first ones are left out, counted)."""
+    events = history(body, entries)
+    return {"history": events[-HISTORY_SHOWN:], "history_left_out": max(len(events) - HISTORY_SHOWN, 0)}
 
 
 async def _explain(svc: Services, workflow_id: str) -> dict[str, Any] | None:

@@ -15,14 +15,16 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from podium.ui import definitions, events, executions, login, operations, tasks
+from podium.ui import definitions, events, executions, login, operations, scheduling, starting, tasks
 from podium.ui.pages import HERE
 
 router = APIRouter(include_in_schema=False)
 router.include_router(executions.router)
 router.include_router(tasks.router)
 router.include_router(definitions.router)
+router.include_router(starting.router)
 router.include_router(operations.router)
+router.include_router(scheduling.router)
 router.include_router(events.router)
 router.include_router(login.router)
 STATIC = HERE / "static"

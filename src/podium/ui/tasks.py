@@ -11,6 +11,8 @@ from starlette.responses import RedirectResponse, Response
 
 from podium.errors import PodiumError
 from podium.service.explain import explain_workflow
+from podium.store.pending import note_refused
+from podium.ui.finishing import finish_task, finishable
 from podium.ui.pages import page, services
 
 router = APIRouter(include_in_schema=False)
@@ -28,12 +30,41 @@ async def task_panel(request: Request, task_id: str) -> Response:
         return page(request, "missing.html", {"what": "task", "message": exc.public_message}, exc.status)
     if request.headers.get("HX-Request") != "true":
         return RedirectResponse(f"/ui/executions/{task['workflowInstanceId']}#task-{task_id}", status_code=303)
+    return await _panel(request, task)
+
+
+@router.post("/ui/tasks/{task_id}/finish")
+async def finish(request: Request, task_id: str) -> Response:
+    """Complete or fail a WAIT or HUMAN task by hand (`ui.finishing`); the panel again, with the
+    task's new state, or with the server's message and what was typed."""
+    form = await request.form()
+    typed = {k: str(form.get(k) or "") for k in ("output", "reason")}
+    outcome = str(form.get("outcome") or "")
+    message, error = None, None
+    try:
+        task = await finish_task(services(request), task_id, outcome, typed["output"], typed["reason"])
+        message = f"{task['referenceTaskName']}: {task['status']}"
+    except PodiumError as exc:
+        error = exc.public_message
+        note_refused(exc.status)  # the panel answers 200; the audit trail records the refusal
+        try:
+            task = await services(request).tasks.get(task_id)
+        except PodiumError as missing:
+            return page(request, "missing.html", {"what": "task", "message": missing.public_message}, missing.status)
+    if request.headers.get("HX-Request") != "true":
+        return RedirectResponse(f"/ui/executions/{task['workflowInstanceId']}#task-{task_id}", status_code=303)
+    return await _panel(request, task, finished={"outcome": outcome, "message": message, "error": error} | typed)
+
+
+async def _panel(request: Request, task: dict[str, Any], finished: dict[str, Any] | None = None) -> Response:
+    """The panel; `finished`: what completing or failing the task by hand answered, and what was typed."""
     task_def = await _task_def(request, task)
     now = services(request).executions.clock.now()
     live = task.get("status") not in TERMINAL
     return page(request, "_task.html", {"t": task, "td": task_def, "now": now, "live": live,
                                          "blockers": await _blockers(request, task) if live else [],
-                                         "timeout_at": _timeout_at(task, task_def)})
+                                         "timeout_at": _timeout_at(task, task_def),
+                                         "finishable": finishable(task), "finished": finished or {}})
 
 
 @router.get("/ui/tasks/{task_id}/logs")
