@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from podium.model.enums import WorkflowStatus
 from podium.model.records import Execution
-from podium.store import Store
-from podium.store import dashboard
+from podium.store import Store, dashboard
 from podium.store.executions import insert_execution
 from podium.store.schedules import RunRow, RunState, ScheduleRow, add_run, put
 
@@ -52,7 +51,7 @@ async def test_durations_are_nearest_rank_percentiles_of_the_completed(store: St
                + [ended("slowfail", "a", WorkflowStatus.FAILED, NOW, 10**9),
                   ended("b1", "b", WorkflowStatus.COMPLETED, NOW, 7)])
     async with store.reader() as s:
-        failures = await dashboard.failures_by_type(s, since, since - HOUR)
+        failures = await dashboard.outcomes_by_type(s, await dashboard.workflow_types(s), since, since - HOUR)
         found = await dashboard.durations_by_type(s, since, {f.workflow_type: f.completed for f in failures})
     assert found == [dashboard.TypeDurations("a", 20, 1000, 1900, 2000), dashboard.TypeDurations("b", 1, 7, 7, 7)]
 
@@ -66,16 +65,20 @@ async def test_durations_of_a_busy_type_are_ranked_over_a_sample(store: Store) -
     assert abs(found.p50_ms - count / 2) < count * 0.02 and abs(found.p95_ms - count * 0.95) < count * 0.02
 
 
-async def test_failures_compare_the_window_with_the_one_before(store: Store) -> None:
+async def test_outcomes_compare_the_executions_created_in_the_window_with_the_ones_before(store: Store) -> None:
     since = NOW - HOUR
     await fill(store, [ended("n1", "a", WorkflowStatus.FAILED, since + 5, 1),
                        ended("n2", "a", WorkflowStatus.COMPLETED, since + 6, 1),
                        ended("p1", "a", WorkflowStatus.COMPLETED, since - 5, 1),
                        ended("p2", "a", WorkflowStatus.TIMED_OUT, since - 6, 1),
                        ended("p3", "a", WorkflowStatus.TERMINATED, since - 7, 1),
-                       ended("gone", "a", WorkflowStatus.FAILED, since - HOUR - 1, 1)])
+                       ended("gone", "a", WorkflowStatus.FAILED, since - HOUR - 1, 1),
+                       ended("live", "a", WorkflowStatus.RUNNING, since + 7, 1),
+                       ended("other", "b", WorkflowStatus.RUNNING, since + 7, 1)])
     async with store.reader() as s:
-        (found,) = await dashboard.failures_by_type(s, since, since - HOUR)
+        assert await dashboard.workflow_types(s) == ["a", "b"]
+        (found,) = await dashboard.outcomes_by_type(s, ["a", "b", "none"], since, since - HOUR)
+        assert await dashboard.outcomes_by_type(s, [], since, since - HOUR) == []
     assert found == dashboard.TypeFailures("a", finished=2, failed=1, completed=1, before_finished=3,
                                            before_failed=1)
     assert (found.rate, round(found.before_rate, 2)) == (0.5, 0.33)

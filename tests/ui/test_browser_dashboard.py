@@ -152,8 +152,8 @@ async def test_charts_read_in_both_themes_and_on_a_phone(api: httpx.AsyncClient,
         assert colours["label"] != colours["bg"] and colours["bar"] != colours["bg"]
         label_luma = sum(int(v) for v in colours["label"][4:-1].split(",")[:3])
         assert (label_luma > 382) == dark  # light text on dark, dark text on light
-        overflow = await page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0
+        root = "document.documentElement"
+        assert await page.evaluate(f"() => {root}.scrollWidth - {root}.clientWidth") <= 0  # no sideways scroll
         box = await chart.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
         if scheme == "light" and width == 1280:

@@ -19,10 +19,11 @@ from podium.store.dashboard import (
     TypeDurations,
     TypeFailures,
     durations_by_type,
-    failures_by_type,
     finished_buckets,
+    outcomes_by_type,
     schedule_misses,
     status_counts,
+    workflow_types,
 )
 
 #: A failure rate "jumped" when both windows hold at least this many finished executions of the
@@ -93,8 +94,8 @@ async def overview(store: Store, clock: Clock, tasks: Tasks, window: Window, stu
     async with store.searcher() as s:
         statuses = await status_counts(s, since)
         buckets = await finished_buckets(s, since, window.bucket_ms)
-        failures = await failures_by_type(s, since, since - window.ms)
-        durations = await durations_by_type(s, since, {f.workflow_type: f.completed for f in failures})
+        failures = await outcomes_by_type(s, await workflow_types(s), since, since - window.ms)
+        durations = await durations_by_type(s, since, {f.workflow_type: f.completed for f in failures if f.completed})
         schedules = await schedule_misses(s, since, now - stuck_after_ms)
     queues = await tasks.queues()
     return Overview(window, now, since, statuses, every_bucket(buckets, window.buckets), durations,

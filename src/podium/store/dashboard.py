@@ -1,15 +1,17 @@
-"""The dashboard's aggregates over a window of time, each one statement that both backends answer
-from an index range: executions by status (by creation time, index executions_status_time),
-finished executions per time bucket and per workflow type (by end time, index executions_end_time),
-and the schedules that missed or failed runs.
+"""The dashboard's aggregates over a window of time, each read from an index range on both backends:
+executions by status (created in the window: index executions_status_time), finished executions per
+slice of the window (by end time: index executions_end_time), per workflow type the outcomes and
+durations of the executions created in the window and in the one before (index
+executions_type_status, every (type, status) pair one range of it, counted from the index alone), and
+the schedules that missed or failed runs.
 
 "Failed" here means FAILED or TIMED_OUT: TERMINATED is an operator's decision, not the work failing.
 Durations are those of COMPLETED executions (end time - creation time, as Conductor's
 `executionTime`), so that a quick failure does not make a type look fast.
 
-SQLite's planner has no statistics here and would walk a (status, ...) or (workflow_type, ...) index
-whole to save a sort; `status || ''` and `GROUP BY workflow_type || ''` keep it on the end-time
-range (PostgreSQL reads them the same way)."""
+Per type, the statements name every type and status (`IN` lists) so that SQLite, whose planner has
+no statistics here, seeks each range instead of walking an index whole; PostgreSQL plans them alike.
+The types come from the same index by a loose index scan (a seek per type, `workflow_types`)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from podium.store.session import Session
 FAILED = ("FAILED", "TIMED_OUT")
 _IS_FAILED = "CASE WHEN status IN ('FAILED', 'TIMED_OUT') THEN 1 ELSE 0 END"
 _STATUSES = ", ".join(f"'{s.value}'" for s in WorkflowStatus)
+_FINISHED = ", ".join(f"'{s.value}'" for s in WorkflowStatus if s.terminal)
 #: A type's percentiles are computed over at most about this many of its completed executions: past
 #: it, one in every ceil(completed / SAMPLE) by row id (insertion order, blind to duration) is kept.
 #: Ranking is the costly part (a sort per type); a sample of 1,000 puts p95 within about a
@@ -51,7 +54,8 @@ class TypeDurations:
 
 @dataclass(frozen=True, slots=True)
 class TypeFailures:
-    """A workflow type's finished and failed executions in the window and in the one before it."""
+    """A workflow type's executions created in the window and in the one before it: how many of
+    each have finished, and failed; and how many of the window's completed."""
 
     workflow_type: str
     finished: int
@@ -98,41 +102,60 @@ async def finished_buckets(s: Session, since: int, bucket_ms: int) -> list[Bucke
     return [Bucket(int(r[0]), r[1], int(r[2] or 0)) for r in rows]
 
 
-async def durations_by_type(s: Session, since: int, completed: dict[str, int]) -> list[TypeDurations]:
-    """p50 / p95 / max duration per workflow type of the executions COMPLETED since `since`, given
-    how many each type completed (`failures_by_type`).
+async def workflow_types(s: Session) -> list[str]:
+    """Every workflow type that has executions: a seek per type in executions_type_status."""
+    rows = await s.fetchall(
+        "WITH RECURSIVE types (t) AS (SELECT MIN(workflow_type) FROM executions UNION ALL "
+        "SELECT (SELECT MIN(workflow_type) FROM executions WHERE workflow_type > t) FROM types WHERE t IS NOT NULL) "
+        "SELECT t FROM types WHERE t IS NOT NULL", ())
+    return [r[0] for r in rows]
 
-    Nearest-rank percentiles: each type's durations are ranked by a window function over the
-    window's completed rows, read by the end-time index, and the ranks ceil(n / 2) and ceil(0.95 n)
-    picked; a type with more than SAMPLE completed is ranked over a sample (see SAMPLE), so the
-    sort stays small on a busy week (`max` is then the sample's)."""
+
+async def outcomes_by_type(s: Session, types: list[str], since: int, before: int) -> list[TypeFailures]:
+    """Per workflow type, the executions created since `since` and in [before, since) that have
+    finished, and how many of each failed (types with none are left out)."""
+    if not types:
+        return []
+    rows = await s.fetchall(
+        "SELECT workflow_type, status, SUM(CASE WHEN create_time >= ? THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN create_time < ? THEN 1 ELSE 0 END) FROM executions "
+        f"WHERE workflow_type IN ({', '.join('?' * len(types))}) AND status IN ({_FINISHED}) AND create_time >= ? "
+        "GROUP BY workflow_type, status", (since, since, *types, before))
+    counts: dict[str, dict[str, tuple[int, int]]] = {}
+    for wtype, status, now, then in rows:
+        counts.setdefault(wtype, {})[status] = (int(now), int(then))
+    return [_outcomes(wtype, by_status) for wtype, by_status in sorted(counts.items())]
+
+
+def _outcomes(wtype: str, by_status: dict[str, tuple[int, int]]) -> TypeFailures:
+    def total(statuses: tuple[str, ...], which: int) -> int:
+        return sum(by_status.get(status, (0, 0))[which] for status in statuses)
+
+    every = tuple(by_status)
+    return TypeFailures(wtype, total(every, 0), total(FAILED, 0), total(("COMPLETED",), 0), total(every, 1),
+                        total(FAILED, 1))
+
+
+async def durations_by_type(s: Session, since: int, completed: dict[str, int]) -> list[TypeDurations]:
+    """p50 / p95 / max duration per workflow type of the COMPLETED executions created since `since`,
+    given how many each type has (`outcomes_by_type`).
+
+    Nearest-rank percentiles: the smallest duration whose cumulative share (`CUME_DIST`, one sort
+    per type) reaches 50 % or 95 %; the row id filter reads the index alone, and only the rows kept
+    are looked up for their end time. A type with more than SAMPLE completed is ranked over a
+    sample (see SAMPLE), so the sort stays small on a busy week (`max` is then the sample's)."""
+    if not completed:
+        return []
     strides = {t: -(-n // SAMPLE) for t, n in completed.items() if n > SAMPLE}
     stride = "CASE workflow_type " + " ".join("WHEN ? THEN ?" for _ in strides) + " ELSE 1 END" if strides else "1"
     rows = await s.fetchall(
-        "SELECT t, MAX(n), MAX(CASE WHEN r = (n + 1) / 2 THEN d END), "
-        "MAX(CASE WHEN r = (95 * n + 99) / 100 THEN d END), MAX(d) FROM ("
+        "SELECT t, MIN(CASE WHEN c >= 0.5 THEN d END), MIN(CASE WHEN c >= 0.95 THEN d END), MAX(d) FROM ("
         " SELECT workflow_type AS t, end_time - create_time AS d,"
-        " ROW_NUMBER() OVER (PARTITION BY workflow_type || '' ORDER BY end_time - create_time) AS r,"
-        " COUNT(*) OVER (PARTITION BY workflow_type || '') AS n"
-        " FROM executions WHERE end_time >= ? AND end_time > 0 AND status || '' = 'COMPLETED'"
+        " CUME_DIST() OVER (PARTITION BY workflow_type ORDER BY end_time - create_time) AS c FROM executions"
+        f" WHERE workflow_type IN ({', '.join('?' * len(completed))}) AND status = 'COMPLETED' AND create_time >= ?"
         f" AND row_id % ({stride}) = 0) ranked GROUP BY t ORDER BY t",
-        (since, *(v for pair in strides.items() for v in pair)))
-    return [TypeDurations(r[0], completed.get(r[0], r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
-
-
-async def failures_by_type(s: Session, since: int, before: int) -> list[TypeFailures]:
-    """Per workflow type, executions that ended since `since` and in [before, since), with how many
-    of each failed: one pass over both windows."""
-    rows = await s.fetchall(
-        "SELECT workflow_type || '', "
-        "SUM(CASE WHEN end_time >= ? THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN end_time >= ? THEN {_IS_FAILED} ELSE 0 END), "
-        "SUM(CASE WHEN end_time >= ? AND status = 'COMPLETED' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN end_time < ? THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN end_time < ? THEN {_IS_FAILED} ELSE 0 END) "
-        "FROM executions WHERE end_time >= ? AND end_time > 0 GROUP BY workflow_type || '' ORDER BY 1",
-        (since, since, since, since, since, before))
-    return [TypeFailures(r[0], *(int(v) for v in r[1:6])) for r in rows]
+        (*completed, since, *(v for pair in strides.items() for v in pair)))
+    return [TypeDurations(r[0], completed[r[0]], int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
 
 async def schedule_misses(s: Session, since: int, overdue_before: int) -> list[ScheduleMisses]:
