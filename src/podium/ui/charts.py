@@ -15,7 +15,7 @@ from itertools import count
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 600, 150  # the viewBox; the SVG scales to its box's width
-LEFT, BOTTOM, TOP = 44, 20, 8  # room for the y labels, the x labels and the top label
+LEFT, BOTTOM, TOP = 54, 22, 10  # room for the y labels, the x labels and the top label
 _ids = count(1)
 
 
