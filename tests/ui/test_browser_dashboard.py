@@ -161,3 +161,22 @@ async def test_charts_read_in_both_themes_and_on_a_phone(api: httpx.AsyncClient,
         assert problems == []
     finally:
         await context.close()
+
+
+async def test_a_schedule_whose_runs_fail_to_start_is_flagged(api: httpx.AsyncClient, page: Page,
+                                                              module_server: ServerProcess) -> None:
+    await define(api, one_task("dash_scheduled", "dash_scheduled_step"))
+    await ok(await api.post("/api/scheduler/schedules", json={
+        "name": "dash_every_200ms", "periodMs": 200, "startWorkflowRequest": {"name": "dash_scheduled"}}))
+    await ok(await api.delete("/api/metadata/workflow/dash_scheduled/1"))  # its next runs cannot start
+    try:
+        for _ in range(300):  # the scheduler fires every 200 ms; a run fails within a few
+            found = await api.get("/api/scheduler/search/executions", params={"freeText": "dash_every_200ms"})
+            if any(r["state"] == "FAILED" for r in (await ok(found)).json()["results"]):
+                break
+            await asyncio.sleep(0.1)
+        await page.goto(f"{module_server.url}/ui/dashboard")
+        warning = page.locator('#warnings li[data-kind="schedule"][data-schedule="dash_every_200ms"]')
+        await expect(warning).to_contain_text("failed to start in the window")
+    finally:
+        await ok(await api.delete("/api/scheduler/schedules/dash_every_200ms"))
