@@ -96,5 +96,5 @@ async def test_schedules_that_missed_failed_or_are_overdue(store: Store) -> None
         await add_run(s, RunRow("r2", "fine", "wf", NOW - 10, NOW - 10, "w", RunState.EXECUTED, None, {}, "UTC"))
     async with store.reader() as s:
         found = await dashboard.schedule_misses(s, NOW - HOUR, NOW - 60_000)
-    assert [(m.name, m.missed, m.failed_runs) for m in found] == [("failing", 0, 1), ("missed", 2, 0),
-                                                                  ("overdue", 0, 0)]
+    assert [(m.name, m.missed, m.failed_runs, m.overdue) for m in found] == [
+        ("failing", 0, 1, False), ("missed", 2, 0, False), ("overdue", 0, 0, True)]

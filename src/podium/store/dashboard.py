@@ -84,6 +84,7 @@ class ScheduleMisses:
     next_due: int | None
     paused: bool
     failed_runs: int
+    overdue: bool  # running, and its next fire is past the threshold given
 
 
 async def status_counts(s: Session, since: int) -> dict[str, int]:
@@ -166,6 +167,6 @@ async def schedule_misses(s: Session, since: int, overdue_before: int) -> list[S
                               "WHERE execution_time >= ? AND state = 'FAILED' GROUP BY schedule_name", (since,))
     failed_runs = {r[0]: r[1] for r in failed}
     rows = await s.fetchall("SELECT name, missed, next_due, paused FROM schedules ORDER BY name", ())
-    found = [ScheduleMisses(r[0], r[1], r[2], bool(r[3]), failed_runs.get(r[0], 0)) for r in rows]
-    return [m for m in found if m.missed or m.failed_runs
-            or (not m.paused and m.next_due is not None and m.next_due < overdue_before)]
+    found = [ScheduleMisses(r[0], r[1], r[2], bool(r[3]), failed_runs.get(r[0], 0),
+                            not r[3] and r[2] is not None and r[2] < overdue_before) for r in rows]
+    return [m for m in found if m.missed or m.failed_runs or m.overdue]
