@@ -5,6 +5,7 @@ PODIUM_SCREENSHOTS=docs (desktop and light, phone and dark)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -16,17 +17,18 @@ from tests.ui.test_browser import define, ok, shot, work
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 #: Pages with no data to set up; the others are named by what `scene` makes.
-PLAIN = ["executions", "definitions", "definitions/new", "queues", "events", "processes", "lifecycle", "bbs",
-         "tango"]
+PLAIN = ["dashboard", "dashboard?window=7d",
+         "executions", "definitions", "definitions/new", "queues", "events", "processes", "lifecycle", "bbs",
+         "tango", "schedules/new"]
 #: The screenshots kept in docs/ui: each page on a desktop in the light theme and on a phone in the dark.
 SHOTS = {("desktop", "light"): "", ("phone", "dark"): "-phone-dark"}
-SCENE = ["execution-running", "execution-failed", "definition", "taskdef"]
+SCENE = ["execution-running", "execution-failed", "definition", "taskdef", "schedule"]
 
 
 @pytest.fixture
 async def scene(module_server: ServerProcess) -> dict[str, str]:
-    """A definition with a task definition, one execution left running and one failed: the
-    addresses of the pages that show them."""
+    """A definition with a task definition, one execution left running and one failed, and a
+    schedule: the addresses of the pages that show them."""
     async with httpx.AsyncClient(base_url=module_server.url, timeout=30) as api:
         await ok(await api.post("/api/metadata/taskdefs", json=[
             {"name": "layout_step", "retryCount": 0, "timeoutSeconds": 60, "responseTimeoutSeconds": 30}]))
@@ -42,7 +44,11 @@ async def scene(module_server: ServerProcess) -> dict[str, str]:
             "reasonForIncompletion": "the card was declined by the issuing bank " * 3}))
         running = (await ok(await api.post("/api/workflow", json={"name": "layout_flow", "input": long_input}))).text
         assert await work(api, "layout_step", {"receipt": "R" * 200})
-    return {"execution-running": f"executions/{running}", "execution-failed": f"executions/{failed}",
+        await ok(await api.post("/api/scheduler/schedules", json={
+            "name": "layout_nightly", "cronExpression": "0 0 2 * * ?", "zoneId": "UTC",
+            "startWorkflowRequest": {"name": "layout_flow", "version": 1, "input": long_input}}))
+    return {"schedule": "schedules/layout_nightly",
+            "execution-running": f"executions/{running}", "execution-failed": f"executions/{failed}",
             "definition": "definitions/layout_flow", "taskdef": "taskdefs/layout_step"}
 
 
@@ -71,7 +77,7 @@ async def test_every_page_fits_every_width_in_both_themes(browser: Browser, modu
             dark = await page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
             assert dark == (scheme == "dark")
             if (width, scheme) in SHOTS:
-                await shot(page, name.replace("/", "-") + SHOTS[width, scheme], tmp_path)
+                await shot(page, re.sub(r"[^a-z0-9]+", "-", name) + SHOTS[width, scheme], tmp_path)
         assert wide == {}, f"wider than the {VIEWPORTS[width]['width']} px window: {wide}"
         assert errors == []
     finally:
