@@ -24,13 +24,7 @@ TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "FAILED_WITH_TERMINA
 @router.get("/ui/tasks/{task_id}")
 async def task_panel(request: Request, task_id: str) -> Response:
     """The panel (for htmx); a browser that asks for it by itself goes to the task on its execution's page."""
-    try:
-        task = await services(request).tasks.get(task_id)
-    except PodiumError as exc:
-        return page(request, "missing.html", {"what": "task", "message": exc.public_message}, exc.status)
-    if request.headers.get("HX-Request") != "true":
-        return RedirectResponse(f"/ui/executions/{task['workflowInstanceId']}#task-{task_id}", status_code=303)
-    return await _panel(request, task)
+    return await _panel(request, task_id)
 
 
 @router.post("/ui/tasks/{task_id}/finish")
@@ -47,17 +41,18 @@ async def finish(request: Request, task_id: str) -> Response:
     except PodiumError as exc:
         error = exc.public_message
         note_refused(exc.status)  # the panel answers 200; the audit trail records the refusal
-        try:
-            task = await services(request).tasks.get(task_id)
-        except PodiumError as missing:
-            return page(request, "missing.html", {"what": "task", "message": missing.public_message}, missing.status)
+    return await _panel(request, task_id, finished={"outcome": outcome, "message": message, "error": error} | typed)
+
+
+async def _panel(request: Request, task_id: str, finished: dict[str, Any] | None = None) -> Response:
+    """The panel as the task is now (for htmx; a browser by itself goes to the task on its
+    execution's page); `finished`: what completing or failing it by hand answered, and what was typed."""
+    try:
+        task = await services(request).tasks.get(task_id)
+    except PodiumError as exc:
+        return page(request, "missing.html", {"what": "task", "message": exc.public_message}, exc.status)
     if request.headers.get("HX-Request") != "true":
         return RedirectResponse(f"/ui/executions/{task['workflowInstanceId']}#task-{task_id}", status_code=303)
-    return await _panel(request, task, finished={"outcome": outcome, "message": message, "error": error} | typed)
-
-
-async def _panel(request: Request, task: dict[str, Any], finished: dict[str, Any] | None = None) -> Response:
-    """The panel; `finished`: what completing or failing the task by hand answered, and what was typed."""
     task_def = await _task_def(request, task)
     now = services(request).executions.clock.now()
     live = task.get("status") not in TERMINAL
