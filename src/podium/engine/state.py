@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from podium.engine.definition import Definition
 from podium.engine.scripting import Scripts
 from podium.model.definitions import SchemaDef, TaskDef
-from podium.model.records import Execution, Task
+from podium.model.records import Execution, Task, base_ref
 
 
 class EngineContext(Protocol):
@@ -173,11 +173,24 @@ class ExecutionState:
         self._index(self.tasks.values())
 
     def _index(self, tasks: Iterable[Task]) -> None:
+        """Index tasks by reference, by reference outside loops, and the live ones (written out:
+        a completion in a wide fork indexes every open branch)."""
+        by_ref, by_base, live = self._by_ref, self._by_base, self._live
         for task in tasks:
-            self._by_ref.setdefault(task.ref_name, []).append(task)
-            self._by_base.setdefault(task.base_ref, []).append(task)
-            if task.live:
-                self._live[task.task_id] = task
+            ref = task.ref_name
+            same = by_ref.get(ref)
+            if same is None:
+                by_ref[ref] = [task]
+            else:
+                same.append(task)
+            base = base_ref(ref)
+            same = by_base.get(base)
+            if same is None:
+                by_base[base] = [task]
+            else:
+                same.append(task)
+            if not task.executed:
+                live[task.task_id] = task
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ fork of 1,000 branches reads each branch's status and reference name, and the pa
 output) and the `state` column (the workflow task, `extra`, counters) of one or two. Decoding all
 of them cost more than everything else in the unit (issue 18: 13 ms a completion at 1,000 open
 branches). A `StoredTask` is a `Task` whose payload and state fields stay as the row's text until
-one is read or set; a row written back reuses the text of what was never decoded (`raw_text`).
+one is read or set, and whose columns other than those every unit reads stay in the row until
+used; a row written back reuses the text of what was never decoded (`raw_text`).
 
 The fields are the `Task` dataclass's own slots: a lazy one is simply an unset slot, which the
 descriptor below fills from the row on first access. Reading, setting, `dataclasses.replace` and
@@ -111,21 +112,32 @@ for _name in STATE_FIELDS:
 setattr(StoredTask, "input", _Lazy(_SLOTS["input"], _unpack_payload(INPUT)))  # noqa: B010
 setattr(StoredTask, "output", _Lazy(_SLOTS["output"], _unpack_payload(OUTPUT)))  # noqa: B010
 
-_PLAIN = tuple(Task.__dict__[name] for name in (
-    "task_id", "workflow_id", "seq", "ref_name", "retry_count", "task_type", "task_def_name", "status",
-    "executed", "scheduled_time", "start_time", "end_time", "update_time", "worker_id", "domain", "due_at",
-    "loaded", "encoded"))
+#: Columns every unit reads of every task it loads (indexing, the decide pass); the others are
+#: read from the row when first used, like the JSON.
+_EAGER = tuple(Task.__dict__[name] for name in ("task_id", "workflow_id", "seq", "ref_name", "status", "executed",
+                                                  "loaded", "encoded"))
+COLUMNS = {"retry_count": 4, "task_type": 5, "task_def_name": 6, "scheduled_time": 9, "start_time": 10,
+           "end_time": 11, "update_time": 12, "worker_id": 13, "domain": 14, "due_at": 15}
+
+
+def _unpack_column(name: str, position: int) -> Callable[[Task], None]:
+    slot = Task.__dict__[name]
+
+    def unpack(task: Task) -> None:
+        assert task.loaded is not None
+        slot.__set__(task, task.loaded[position])
+    return unpack
+
+
+for _name, _position in COLUMNS.items():
+    setattr(StoredTask, _name, _Lazy(Task.__dict__[_name], _unpack_column(_name, _position)))
 
 
 def stored_task(row: tuple[Any, ...]) -> Task:
-    """The task of a row in `TASK_COLUMNS` order, its JSON left undecoded."""
+    """The task of a row in `TASK_COLUMNS` order, all but a few columns left as read."""
     task = StoredTask.__new__(StoredTask)
-    (task_id, workflow_id, seq, ref_name, retry_count, task_type, task_def_name, status, executed,
-     scheduled_time, start_time, end_time, update_time, worker_id, domain, due_at) = row[:16]
-    values = (task_id, workflow_id, seq, ref_name, retry_count, task_type, task_def_name, _STATUS[status],
-              bool(executed), scheduled_time, start_time, end_time, update_time, worker_id, domain, due_at,
-              row, None)
-    for slot, value in zip(_PLAIN, values, strict=True):
+    values = (row[0], row[1], row[2], row[3], _STATUS[row[7]], bool(row[8]), row, None)
+    for slot, value in zip(_EAGER, values, strict=True):
         slot.__set__(task, value)
     return task
 

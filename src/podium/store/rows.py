@@ -88,6 +88,7 @@ def _payload_text(task: Task, name: str, position: int) -> str:
 _TASK_INPUT = TASK_COLUMNS.index("input")
 _TASK_STATUS = TASK_COLUMNS.index("status")
 assert TASK_COLUMNS[lazy.INPUT:lazy.STATE + 1] == ("input", "output", "state")  # where lazy reads them
+assert all(TASK_COLUMNS[i] == name for name, i in lazy.COLUMNS.items())
 
 
 def settled(new: Iterable[Task], dirty: Iterable[Task]) -> list[Task]:
