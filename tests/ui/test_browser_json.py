@@ -17,7 +17,7 @@ from tests.conftest import ServerProcess
 from tests.ui.test_browser import WAIT_MS, define, ok, shot, work
 from tests.ui.test_browser_defects import one_task, start
 
-BIG = {"order": {"id": "A-1", "lines": [{"sku": f"S-{i}", "qty": i} for i in range(60)],
+BIG: dict[str, Any] = {"order": {"id": "A-1", "lines": [{"sku": f"S-{i}", "qty": i} for i in range(60)],
                  "note": "a needle here"},
        "customer": {"name": "Ada", "tags": ["vip", "needle-in-tags"]}, "huge": 9007199254740993}
 
@@ -167,7 +167,8 @@ async def test_a_live_pages_refresh_keeps_the_viewer_as_the_operator_left_it(
     await expect(viewer).to_have_attribute("data-matches", "2")
     await page.locator("h1").click()
     for _ in range(2):  # two of the running page's refreshes (every 2 s)
-        await page.evaluate("""() => new Promise((done) => document.addEventListener("podium:refreshed", done, {once: true}))""")
+        await page.evaluate("""() => new Promise((done) =>
+            document.addEventListener("podium:refreshed", done, {once: true}))""")
     await expect(viewer.get_by_role("searchbox")).to_have_value("needle")
     await expect(viewer.locator("mark")).to_have_count(2)
     assert await work(api, "j_live_step", {"answer": {"deep": [1, 2, 3]}})  # the output changes: it is shown

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Dialog, Page, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from tests.conftest import ServerProcess
 from tests.ui.test_browser import WAIT_MS, define, ok, shot
@@ -88,10 +88,11 @@ async def test_select_all_matching_acts_on_more_rows_than_the_page_shows(api: ht
     await page.get_by_role("button", name="Select all 30 matching").click()
     await expect(page.locator("[data-all-matching]")).to_contain_text("All 30 executions matching this search")
     asked: list[str] = []
+    answered: list[asyncio.Future[None]] = []
 
     def answer(dialog: Dialog) -> None:
         asked.append(dialog.message)
-        asyncio.ensure_future(dialog.accept())
+        answered.append(asyncio.ensure_future(dialog.accept()))
 
     page.once("dialog", answer)
     await shot(page, "executions-all-matching", tmp_path)
@@ -226,3 +227,30 @@ async def test_live_rows_show_a_new_execution_and_keep_a_selection(api: httpx.As
     await page.get_by_label(f"Select {first}").uncheck()
     await page.locator("h1").click()
     await expect(page.locator(f'#rows a[href="/ui/executions/{third}"]')).to_be_visible(timeout=WAIT_MS)
+
+
+async def test_the_list_and_the_json_view_fit_a_phone_in_light_and_dark(api: httpx.AsyncClient, browser: Browser,
+                                                                        module_server: ServerProcess,
+                                                                        tmp_path: Path) -> None:
+    failed = await failed_execution(api, "l_phone", reason="a long reason " * 20)
+    for scheme in ("light", "dark"):
+        context = await browser.new_context(viewport={"width": 390, "height": 844}, color_scheme=scheme)
+        try:
+            page = await context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))  # noqa: B023 (read before the next turn)
+            for path in ("/ui/executions?workflowType=l_phone", f"/ui/executions/{failed}",
+                         f"/ui/executions/{failed}/json"):
+                await page.goto(module_server.url + path)
+                await expect(page.locator("main")).to_be_visible()
+                if path.endswith("/json"):
+                    await page.get_by_role("button", name="Expand all").click()
+                elif "?" in path:
+                    await page.get_by_text("Columns", exact=True).click()  # its menu open
+                wide = await page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                assert wide <= 0, (scheme, path, wide)
+            await shot(page, f"execution-json-phone-{scheme}", tmp_path)
+            assert errors == []
+        finally:
+            await context.close()

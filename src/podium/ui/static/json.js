@@ -330,10 +330,11 @@
   });
 
   function scan(root) {
+    if (root.nodeType !== 1 || root.closest(".jv")) return;  // the viewer's own rows: nothing to turn
     if (root.matches && root.matches("pre[data-json]")) enhance(root);
-    if (root.querySelectorAll) root.querySelectorAll("pre[data-json]").forEach(enhance);
+    root.querySelectorAll("pre[data-json]").forEach(enhance);
   }
   new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach(scan)))
     .observe(document.documentElement, { childList: true, subtree: true });
-  document.addEventListener("DOMContentLoaded", () => scan(document));
+  document.addEventListener("DOMContentLoaded", () => document.querySelectorAll("pre[data-json]").forEach(enhance));
 })();
