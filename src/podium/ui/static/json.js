@@ -165,7 +165,7 @@
     search.placeholder = "Search";
     search.setAttribute("aria-label", `Search ${name}`);
     const count = el("span", "jv-count");
-    count.setAttribute("role", "status");
+    count.setAttribute("aria-live", "polite");
     bar.append(search, count);
     const tree = el("div", "jv-tree");
     tree.setAttribute("role", "tree");

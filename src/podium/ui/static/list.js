@@ -32,8 +32,28 @@
   function columns(root) {
     const hidden = store.get(COLUMNS, []);
     root.querySelectorAll("table[data-columns]").forEach((table) => { table.dataset.hide = hidden.join(" "); });
+    root.querySelectorAll("[data-column-chooser]").forEach((chooser) => { chooser.hidden = false; });
     root.querySelectorAll("[data-column-chooser] input[type=checkbox]").forEach((box) => { box.checked = !hidden.includes(box.value); });
   }
+  // The chooser's boxes exist only while it is open (one per header with a data-col).
+  document.addEventListener("toggle", (event) => {
+    const chooser = event.target;
+    if (!chooser.matches || !chooser.matches("[data-column-chooser]")) return;
+    const body = chooser.querySelector(".chooser-body");
+    body.textContent = "";
+    if (!chooser.open) return;
+    const hidden = store.get(COLUMNS, []);
+    chooser.closest("#results").querySelectorAll("table[data-columns] th[data-col]").forEach((th) => {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = th.dataset.col;
+      box.checked = !hidden.includes(box.value);
+      box.setAttribute("aria-label", `Show ${th.textContent.trim()}`);
+      label.append(box, ` ${th.textContent.trim()}`);
+      body.append(label);
+    });
+  }, true);
   document.addEventListener("change", (event) => {
     const box = event.target.closest("[data-column-chooser] input[type=checkbox]");
     if (!box) return;
