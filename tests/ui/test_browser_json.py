@@ -32,9 +32,8 @@ async def watched(page: Page) -> AsyncIterator[Page]:
 
 
 def item(viewer: Locator, path: str) -> Locator:
-    """The tree row of the node at `path` (its copy-path button names it)."""
-    return viewer.locator('[role="treeitem"]', has=viewer.page.locator(
-        f':scope > .jv-line > .jv-acts > button[title="Copy the path {path} (p)"]'))
+    """The tree row of the node at `path`."""
+    return viewer.locator(f'[role="treeitem"][data-path="{path}"]')
 
 
 async def running_with_input(api: httpx.AsyncClient, name: str, body: dict[str, Any]) -> str:
@@ -198,3 +197,24 @@ async def test_the_whole_execution_as_json(api: httpx.AsyncClient, watched: Page
     await shot(page, "execution-json", tmp_path)
     missing = await api.get("/ui/executions/no-such-execution/json")
     assert missing.status_code == 404
+
+
+async def test_a_big_array_is_rendered_a_chunk_at_a_time(api: httpx.AsyncClient, watched: Page,
+                                                         module_server: ServerProcess) -> None:
+    page = watched
+    workflow_id = await running_with_input(api, "j_big", {"many": [{"i": i, "text": f"row {i}"} for i in range(5000)]})
+    html = (await ok(await api.get(f"/ui/executions/{workflow_id}"))).text
+    assert '<pre data-json data-json-name="input">' in html and "row 4999" in html  # readable without script
+    await page.goto(f"{module_server.url}/ui/executions/{workflow_id}")
+    viewer = page.locator('pre[data-json-name="input"] + .jv')
+    many = item(viewer, "$.many")
+    await expect(many).to_have_attribute("aria-expanded", "false")
+    await expect(viewer.locator('[role="treeitem"]')).to_have_count(2)  # the root and "many", nothing below
+    await many.locator(":scope > .jv-line > .jv-toggle").click()
+    await expect(many.locator(':scope > .jv-kids > [role="treeitem"]')).to_have_count(200)
+    await expect(many.locator(":scope > .jv-kids > .jv-more")).to_have_text("show 200 more of 4,800")
+    await many.locator(":scope > .jv-kids > .jv-more").click()
+    await expect(many.locator(':scope > .jv-kids > [role="treeitem"]')).to_have_count(400)
+    await viewer.locator(".jv-search").fill("row 4321")
+    await expect(viewer.locator(".jv-count")).to_have_text("1 match")
+    await expect(item(viewer, "$.many[4321].text")).to_be_visible()  # rendered up to it, opened to show it

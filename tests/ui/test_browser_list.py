@@ -160,7 +160,6 @@ async def test_a_saved_search_is_applied_after_a_reload(api: httpx.AsyncClient, 
     await page.get_by_label("Name for this search").fill("failed saved ones")
     await page.get_by_role("button", name="Save", exact=True).click()
     await expect(page.get_by_role("link", name="failed saved ones")).to_be_visible()
-    await shot(page, "executions-saved", tmp_path)
     await page.goto(f"{module_server.url}/ui/executions")
     await page.reload()
     await page.get_by_text("Saved searches", exact=True).click()
@@ -250,7 +249,8 @@ async def test_the_list_and_the_json_view_fit_a_phone_in_light_and_dark(api: htt
                 wide = await page.evaluate(
                     "document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 assert wide <= 0, (scheme, path, wide)
-            await shot(page, f"execution-json-phone-{scheme}", tmp_path)
+            if scheme == "dark":
+                await shot(page, "execution-json-phone-dark", tmp_path)
             assert errors == []
         finally:
             await context.close()

@@ -58,10 +58,12 @@
     const item = el("div", "jv-node");
     item.setAttribute("role", "treeitem");
     item.setAttribute("aria-level", String(depth + 1));
+    item.dataset.path = path;
     item.tabIndex = -1;
     const line = el("div", "jv-line");
     const container = isContainer(value);
-    line.append(el("span", "jv-toggle", container ? "▸" : ""));
+    const folds = container && size(value) > 0;  // an empty {} or [] has nothing to open
+    line.append(el("span", "jv-toggle", folds ? "▸" : ""));
     if (key !== null) {
       const k = el("span", "jv-key");
       k.dataset.text = typeof key === "number" ? String(key) : JSON.stringify(key);
@@ -71,7 +73,7 @@
     if (container) {
       const n = size(value);
       line.append(el("span", "jv-sum", Array.isArray(value) ? `[${n}]` : `{${n}}`));
-      item.setAttribute("aria-expanded", "false");
+      if (folds) item.setAttribute("aria-expanded", "false");
     } else {
       const [text, cls] = scalar(value);
       const v = el("span", `jv-val ${cls}`, text);
@@ -125,9 +127,9 @@
   }
   function setOpen(item, open) {
     const m = meta.get(item);
-    if (!m || !isContainer(m.value)) return 0;
+    if (!m || !isContainer(m.value) || !size(m.value)) return 0;
     let added = 0;
-    if (open && !m.rendered && size(m.value)) added = renderKids(item, 0);
+    if (open && !m.rendered) added = renderKids(item, 0);
     item.setAttribute("aria-expanded", String(open));
     item.querySelector(":scope > .jv-line > .jv-toggle").textContent = open ? "▾" : "▸";
     const g = item.querySelector(":scope > .jv-kids");
