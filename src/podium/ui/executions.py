@@ -28,6 +28,7 @@ ACTIONS = ("pause", "resume", "terminate", "retry", "restart")
 PAGE_SIZES = (25, 50, 100, 200)
 OPERATOR_ACTIONS = 50  # the newest audit entries an execution's page lists
 ALL_MATCHING_MAX = 1000  # executions one "all matching" bulk action acts on at most (docs/ui.md)
+ALL_MATCHING_PAGE = 500  # ids read from the search at a time
 COLUMNS = (("workflow", "Workflow"), ("id", "Id"), ("status", "Status"), ("started", "Started"),
            ("ended", "Ended"), ("duration", "Duration"), ("task", "Task"), ("reason", "Failure reason"),
            ("correlation", "Correlation id"))
@@ -77,7 +78,7 @@ async def all_matching(svc: Services, filters: ExecutionFilters) -> list[str]:
     any is acted on (an action changes what a search by status finds); refused over ALL_MATCHING_MAX."""
     types = sorted({d["name"] for d in await svc.metadata.list_workflow_defs()})
     ids: dict[str, None] = {}
-    async for found in pages(svc, filters, types, ALL_MATCHING_MAX + 1):
+    async for found in pages(svc, filters, types, ALL_MATCHING_MAX + 1, size=ALL_MATCHING_PAGE):
         if found["totalHits"] > ALL_MATCHING_MAX:
             raise BadRequest(f"The search matches {found['totalHits']:,} executions; an action on all "
                              f"matching acts on at most {ALL_MATCHING_MAX:,}: narrow the search.")
