@@ -218,3 +218,24 @@ async def test_a_big_array_is_rendered_a_chunk_at_a_time(api: httpx.AsyncClient,
     await viewer.locator(".jv-search").fill("row 4321")
     await expect(viewer.locator(".jv-count")).to_have_text("1 match")
     await expect(item(viewer, "$.many[4321].text")).to_be_visible()  # rendered up to it, opened to show it
+
+
+async def test_event_handlers_show_their_json_and_hold_the_refresh_while_it_is_open(
+        api: httpx.AsyncClient, watched: Page, module_server: ServerProcess) -> None:
+    page = watched
+    await ok(await api.post("/api/event", json={
+        "name": "j_events_handler", "event": "conductor:j_events:done", "active": True,
+        "actions": [{"action": "start_workflow", "start_workflow": {"name": "j_events_next", "input": {"k": "v"}}}]}))
+    await page.goto(f"{module_server.url}/ui/events")
+    row = page.locator("tr", has=page.get_by_text("j_events_handler", exact=True))
+    await row.get_by_text("JSON", exact=True).click()
+    viewer = row.locator(".jv")
+    await viewer.get_by_role("button", name="Expand all").click()
+    await expect(item(viewer, "$.actions[0].start_workflow.name")).to_contain_text('"j_events_next"')
+    await viewer.locator(".jv-search").fill("j_events")
+    await expect(viewer.locator(".jv-count")).to_have_text("3 matches")
+    for _ in range(2):  # two turns of the page's 5 s polling: held, nothing swapped away
+        await page.evaluate("""() => new Promise((done) =>
+            document.addEventListener("htmx:beforeRequest", () => setTimeout(done, 50), {once: true}))""")
+    await expect(row.locator("details")).to_have_attribute("open", "")
+    await expect(viewer.locator(".jv-search")).to_have_value("j_events")

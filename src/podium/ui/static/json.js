@@ -331,6 +331,16 @@
     typing = setTimeout(() => find(search.closest(".jv"), search.value), 150);
   });
 
+  // A page polled by htmx (`every`) waits while JSON is open in it ([data-holds-refresh] open, or a
+  // viewer in use), so that what the operator unfolded or searched is not swapped away.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const elt = event.detail.elt;
+    if (!/\bevery\b/.test(elt.getAttribute("hx-trigger") || "")) return;
+    const inUse = elt.querySelector("details[data-holds-refresh][open]")
+      || [...elt.querySelectorAll(".jv")].some((v) => v.contains(document.activeElement) || v.querySelector(".jv-search").value);
+    if (inUse) event.preventDefault();
+  });
+
   function scan(root) {
     if (root.nodeType !== 1 || root.closest(".jv")) return;  // the viewer's own rows: nothing to turn
     if (root.matches && root.matches("pre[data-json]")) enhance(root);
