@@ -13,6 +13,7 @@ Three measurements against a real server on a fresh SQLite file:
 
     .venv/bin/python bench/large.py                    # defaults: --branches 1000 --iterations 10000
     .venv/bin/python bench/large.py --json out.json
+    .venv/bin/python bench/large.py --phases fork      # only the fork (server CPU per completion too)
 
 Numbers vary with the machine; compare runs on one machine only.
 """
@@ -87,7 +88,13 @@ async def complete(client: httpx.AsyncClient, api: str, task: dict[str, Any]) ->
     return time.perf_counter() - began
 
 
-async def fork(client: httpx.AsyncClient, api: str, branches: int) -> dict[str, Any]:
+def cpu_s(pid: int) -> float:
+    """The process's CPU time (user + system) so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def fork(client: httpx.AsyncClient, api: str, branches: int, pid: int) -> dict[str, Any]:
     await client.post(f"{api}/metadata/workflow", params={"overwrite": "true"}, json={
         "name": "large_fork", "tasks": [
             {"name": "fan", "taskReferenceName": "fan", "type": "FORK_JOIN_DYNAMIC",
@@ -98,13 +105,17 @@ async def fork(client: httpx.AsyncClient, api: str, branches: int) -> dict[str, 
                                                       "input": {"items": list(range(branches))}})).text
     started = time.perf_counter() - began
     latencies: list[float] = []
-    while len(latencies) < branches:
-        polled = (await client.get(f"{api}/tasks/poll/batch/large_branch", params={"count": 100})).json()
-        for task in polled:
-            latencies.append(await complete(client, api, task))
+    tenth = max(branches // 10, 1)
+    polled = (await client.get(f"{api}/tasks/poll/batch/large_branch", params={"count": branches})).json()
+    cpu_before = cpu_s(pid)  # every branch is taken: from here on the server only completes
+    for task in polled:
+        latencies.append(await complete(client, api, task))
+        if len(latencies) == tenth:
+            first_cpu = (cpu_s(pid) - cpu_before) / tenth
     status = await wait_done(client, api, wid)
     return {"branches": branches, "status": status, "start_s": round(started, 3),
-            "total_s": round(time.perf_counter() - began, 2), "completion": spread(latencies)}
+            "total_s": round(time.perf_counter() - began, 2), "completion": spread(latencies),
+            "server_cpu_ms_first_tenth": round(first_cpu * 1000, 3)}
 
 
 async def loop(client: httpx.AsyncClient, api: str, iterations: int) -> dict[str, Any]:
@@ -154,9 +165,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             async with httpx.AsyncClient(timeout=600) as client:
                 await server.ready(client)
                 api = f"{server.url}/api"
-                return {"fork": await fork(client, api, args.branches),
-                        "loop": await loop(client, api, args.iterations),
-                        "sync_loop": await sync_loop(client, api, args.iterations)}
+                pid = server.proc.pid
+                phases = {"fork": lambda: fork(client, api, args.branches, pid),
+                          "loop": lambda: loop(client, api, args.iterations),
+                          "sync_loop": lambda: sync_loop(client, api, args.iterations)}
+                return {name: await phases[name]() for name in args.phases.split(",")}
         finally:
             server.stop()
 
@@ -165,6 +178,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--branches", type=int, default=1000)
     parser.add_argument("--iterations", type=int, default=10_000)
+    parser.add_argument("--phases", default="fork,loop,sync_loop", help="which, comma-separated")
     parser.add_argument("--src", help="put this copy of the package first on the server's PYTHONPATH")
     parser.add_argument("--json", help="also write the results to this file")
     options = parser.parse_args()

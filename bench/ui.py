@@ -7,9 +7,10 @@ over HTTP (server-rendered HTML, as a browser asks for it), p50 / p95 / max.
 
 The store is filled by bench/processes.py's `fill` (lifecycle intents: executions of seven workflow
 types with search attributes, most finished, 3 % live with tasks waiting or taken). Pages measured:
-the executions list (no filter, by workflow type, by status, by free text, by a search attribute,
-sorted by end time), one execution, the definitions, one definition, the queues, the processes
-(SIGMA and schedules), the lifecycle processes, the BBS tasks. Target (issue 8): every page under
+the dashboard (each window: 1 h, 24 h, 7 d), the executions list (no filter, by workflow type, by
+status, by free text, by a search attribute, sorted by end time), one execution, the definitions,
+one definition, the queues, the processes (SIGMA and schedules), the lifecycle processes, the BBS
+tasks. Target (issue 8): every page under
 200 ms.
 """
 
@@ -40,6 +41,9 @@ def pages(path: Path) -> list[tuple[str, str]]:
         live = db.execute("SELECT workflow_id FROM executions WHERE status = 'RUNNING' LIMIT 1").fetchone()[0]
         name = db.execute("SELECT value FROM search_attrs WHERE name = 'assemblyName' LIMIT 1").fetchone()[0]
     return [
+        ("dashboard, last 24 h", "/ui/dashboard"),
+        ("dashboard, last 7 d", "/ui/dashboard?window=7d"),
+        ("dashboard, last 1 h", "/ui/dashboard?window=1h"),
         ("executions, newest 50", "/ui/executions"),
         ("executions by type", "/ui/executions?workflowType=HealAssembly"),
         ("executions failed or timed out", "/ui/executions?status=FAILED&status=TIMED_OUT"),

@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     audit_worker_calls: bool = Field(
         False, description="Record worker traffic in the audit trail too (task polls, updates and logs, BBS cell "
                            "calls, TANGO member reports): an extra write per call on the hot path.")
+    dashboard_stuck_after_s: float = Field(
+        60, gt=0, description="Dashboard: a queue whose tasks waited this long with no poll in that time is "
+                              "flagged as stuck; an overdue schedule tick too.")
     retention_days: int = Field(
         30, ge=0, description="Finished executions (COMPLETED, FAILED, TIMED_OUT, TERMINATED) are deleted with their "
                               "tasks, logs and index entries this many days after they ended; 0 keeps them forever.")

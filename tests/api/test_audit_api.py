@@ -221,7 +221,7 @@ async def test_the_execution_page_lists_its_operator_actions(audited: httpx.Asyn
     refused = await audited.post(f"/ui/executions/{wid}/resume", headers=csrf)  # not paused any more: refused
     assert refused.status_code == 200 and "error" in refused.text
     page = (await audited.get(f"/ui/executions/{wid}")).text
-    assert "Operator actions" in page
+    assert "<h2>History</h2>" in page
     for call in ("POST /api/workflow", f"PUT /api/workflow/{wid}/pause", f"POST /ui/executions/{wid}/resume"):
         assert f"<code>{call}</code>" in page, call
     assert page.count("<td>ops-team <span") == 4 and page.count(">refused<") == 1

@@ -44,3 +44,15 @@ def test_refuses_a_newer_schema(tmp_path: Path) -> None:
     conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)")
     with pytest.raises(SchemaTooNew):
         migrations(MIGRATIONS_SQLITE).apply_sqlite(conn)
+
+
+@pytest.mark.parametrize("order", ["end_time DESC", "end_time ASC", "create_time DESC"])
+def test_a_search_sorted_by_a_time_walks_an_index(tmp_path: Path, order: str) -> None:
+    """The executions list sorted by end time (or start time) reads the first page off an index,
+    never sorting every execution: an index that leaves some executions out (0017's end-time index
+    left out the running ones) cannot serve a search whose WHERE says nothing of them."""
+    conn = sqlite3.connect(tmp_path / "plan.db", isolation_level=None)
+    migrations(MIGRATIONS_SQLITE).apply_sqlite(conn)
+    plan = " ".join(str(row[-1]) for row in conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT workflow_id FROM executions ORDER BY {order} LIMIT 50 OFFSET 0"))
+    assert "TEMP B-TREE" not in plan, plan

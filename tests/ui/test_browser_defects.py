@@ -214,9 +214,10 @@ async def test_5_actions_follow_the_state(api: httpx.AsyncClient, page: Page, mo
     row = page.locator("tr", has=page.get_by_text(process["id"]))
     assert await buttons(row) == ["Start"]
     schedule = page.locator("tr", has=page.get_by_text("d5_sched"))
-    assert await buttons(schedule) == ["Pause"]
+    assert await buttons(schedule) == ["Pause", "Delete"]  # deleting (item 15) fits every state
     await schedule.get_by_role("button", name="Pause").click()
-    await expect(page.locator("tr", has=page.get_by_text("d5_sched")).get_by_role("button")).to_have_text(["Resume"])
+    await expect(page.locator("tr", has=page.get_by_text("d5_sched")).get_by_role("button")).to_have_text(
+        ["Resume", "Delete"])
 
 
 # --- 6. the definition editor -------------------------------------------------------------------------

@@ -32,12 +32,22 @@ async def orders(client: httpx.AsyncClient) -> list[str]:
         await start(client, "refunds", {})]
 
 
-async def test_the_root_leads_to_the_executions(client: httpx.AsyncClient) -> None:
+async def test_the_root_leads_to_the_dashboard(client: httpx.AsyncClient) -> None:
     response = await client.get("/", follow_redirects=True)
-    assert response.status_code == 200 and str(response.url).endswith("/ui/executions")
-    assert "<h1>Executions</h1>" in response.text and "/ui/static/htmx.min.js" in response.text
+    assert response.status_code == 200 and str(response.url).endswith("/ui/dashboard")
+    assert "<h1>Dashboard</h1>" in response.text and "/ui/static/htmx.min.js" in response.text
     assert (await client.get("/ui/static/htmx.min.js")).status_code == 200
     assert (await client.get("/ui/static/podium.css")).status_code == 200
+
+
+async def test_the_dashboard_counts_on_every_backend(client: httpx.AsyncClient) -> None:
+    await orders(client)
+    for window in ("1h", "24h", "7d"):
+        page = (await client.get("/ui/dashboard", params={"window": window})).text
+        assert re.search(r'data-status="RUNNING">.*?<strong class="count">4</strong>', page, re.S), window
+        assert 'data-kind="stuck-queue"' not in page  # the tasks have waited less than a minute
+    refused = await client.get("/ui/dashboard", params={"window": "2d"})
+    assert refused.status_code == 400 and "window must be one of 1h, 24h, 7d" in refused.text
 
 
 async def test_executions_are_listed_filtered_and_sorted(client: httpx.AsyncClient) -> None:

@@ -53,6 +53,7 @@ _EXCEPTIONS: dict[tuple[str, str], Access] = {
     ("GET", "/api/tasks/{task_id}"): Access.WORKER_READ,
     ("GET", "/api/workflow/{workflow_id}"): Access.WORKER_READ,
     ("GET", "/api/workflow/{workflow_id}/status"): Access.WORKER_READ,
+    ("GET", "/api/workflow/{workflow_id}/explain"): Access.WORKER_READ,  # as the execution itself
     # BBS cells: offers, claims, outcomes, presence, and the reads of their own tasks
     **{("POST", f"/v1/{path}"): Access.WORK for path in (
         "tasks/offers", "tasks/start", "tasks/complete", "tasks/fail", "tasks/reject", "cells/heartbeat")},

@@ -44,6 +44,9 @@ class PollTracker:
         found = self._latest.get(queue_name)
         return found.last_poll_time if found else None
 
+    def latest(self, queue_name: str) -> PollData | None:
+        return self._latest.get(queue_name)
+
     def load(self, entries: list[PollData]) -> None:
         for entry in entries:
             held = self._latest.get(entry.queue_name)

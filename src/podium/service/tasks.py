@@ -15,6 +15,7 @@ from podium.model.enums import TaskStatus
 from podium.model.payloads import NO_EXTERNAL_STORAGE
 from podium.model.records import QueueEntry, Task, TaskLog, queue_name
 from podium.model.wire import task_json, task_summary
+from podium.service import claim_limits
 from podium.service.context import PollTracker
 from podium.service.executions import Executions, Outcome
 from podium.service.handout import hand_out
@@ -24,8 +25,6 @@ from podium.store.queue import dequeue, enqueue, queue_overview, queue_size, que
 from podium.store.session import Session
 from podium.store.tasks import (
     add_logs,
-    count_in_progress,
-    count_started_since,
     find_pending_by_ref,
     get_logs,
     get_task,
@@ -119,15 +118,7 @@ class Tasks:
     async def _capacity(self, s: Session, task_type: str, wanted: int, now: int) -> int:
         """Concurrency and rate limits of the task definition, enforced at claim time."""
         tdef = self.x.metadata.task_def(task_type)
-        if tdef is None:
-            return wanted
-        if tdef.concurrent_exec_limit:
-            wanted = min(wanted, tdef.concurrent_exec_limit - await count_in_progress(s, task_type))
-        if tdef.rate_limit_per_frequency > 0:
-            window = max(tdef.rate_limit_frequency_in_seconds, 1) * 1000
-            started = await count_started_since(s, task_type, now - window)
-            wanted = min(wanted, tdef.rate_limit_per_frequency - started)
-        return wanted
+        return wanted if tdef is None else await claim_limits.capacity(s, task_type, tdef, wanted, now)
 
     def _task_def(self, task: Task) -> TaskDef | None:
         embedded = task.workflow_task.get("taskDefinition")

@@ -59,3 +59,9 @@ async def scheduled_without_queue_entry(s: Session, task_type: str) -> list[Task
 async def queued_task_ids(s: Session, workflow_id: str) -> set[str]:
     rows = await s.fetchall(f"SELECT task_id FROM queue WHERE task_id IN ({_TASKS_OF})", (workflow_id,))
     return {r[0] for r in rows}
+
+
+async def visible_times(s: Session, workflow_id: str) -> dict[str, int]:
+    """When each queued task of the execution becomes claimable (its entry's `visible_at`), by task id."""
+    rows = await s.fetchall(f"SELECT task_id, visible_at FROM queue WHERE task_id IN ({_TASKS_OF})", (workflow_id,))
+    return {r[0]: r[1] for r in rows}

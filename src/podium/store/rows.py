@@ -8,8 +8,9 @@ from typing import Any
 import orjson
 
 from podium.model import payloads
-from podium.model.enums import TaskStatus, WorkflowStatus
+from podium.model.enums import WorkflowStatus
 from podium.model.records import Execution, Task, base_ref
+from podium.store import lazy
 
 EXECUTION_COLUMNS = (
     "workflow_id", "workflow_type", "version", "status", "correlation_id", "priority", "parent_workflow_id",
@@ -29,11 +30,7 @@ _EXECUTION_STATE = (
     "last_retried_time", "task_to_domain", "reason", "failed_ref_names", "failed_task_names",
     "permissive_failures", "skipped_refs", "created_by", "rerun_from_workflow_id", "event", "trace_parent",
 )
-_TASK_STATE = (
-    "workflow_type", "poll_count", "first_scheduled_time", "callback_after_seconds", "start_delay_seconds",
-    "response_timeout_seconds", "correlation_id", "workflow_priority", "reason", "retried",
-    "retried_task_id", "iteration", "parent_task_id", "sub_workflow_id", "workflow_task", "extra",
-)
+_TASK_STATE = lazy.STATE_FIELDS
 
 
 def dumps(value: Any) -> str:
@@ -70,17 +67,27 @@ def execution_from(row: Mapping[str, Any] | Sequence[Any]) -> Execution:
 
 
 def task_row(task: Task) -> tuple[Any, ...]:
-    state = {k: getattr(task, k) for k in _TASK_STATE}
+    """The task's row; JSON a stored task never decoded is written back as it was read."""
+    state = lazy.raw_text(task, "state", lazy.STATE)
+    if state is None:
+        state = dumps({k: getattr(task, k) for k in _TASK_STATE})
     return (
         task.task_id, task.workflow_id, task.seq, task.ref_name, task.retry_count, task.task_type,
         task.task_def_name, task.status.value, int(task.executed), task.scheduled_time, task.start_time,
-        task.end_time, task.update_time, task.worker_id, task.domain, task.due_at, payloads.text(task, "input"),
-        payloads.text(task, "output"), dumps(state), _loop_ref(task.ref_name),
+        task.end_time, task.update_time, task.worker_id, task.domain, task.due_at,
+        _payload_text(task, "input", lazy.INPUT), _payload_text(task, "output", lazy.OUTPUT), state,
+        _loop_ref(task.ref_name),
     )
+
+
+def _payload_text(task: Task, name: str, position: int) -> str:
+    raw = lazy.raw_text(task, name, position)
+    return raw if raw is not None else payloads.text(task, name)
 
 
 _TASK_INPUT = TASK_COLUMNS.index("input")
 _TASK_STATUS = TASK_COLUMNS.index("status")
+assert TASK_COLUMNS[lazy.INPUT:lazy.STATE + 1] == ("input", "output", "state")  # where lazy reads them
 
 
 def settled(new: Iterable[Task], dirty: Iterable[Task]) -> list[Task]:
@@ -111,17 +118,8 @@ def _loop_ref(ref_name: str) -> str | None:
 
 
 def task_from(row: Mapping[str, Any] | Sequence[Any]) -> Task:
-    loaded = _as_tuple(row, TASK_COLUMNS)
-    (task_id, workflow_id, seq, ref_name, retry_count, task_type, task_def_name, status, executed,
-     scheduled_time, start_time, end_time, update_time, worker_id, domain, due_at, input_, output, state,
-     _) = loaded
-    return Task(
-        task_id=task_id, workflow_id=workflow_id, seq=seq, ref_name=ref_name, retry_count=retry_count,
-        task_type=task_type, task_def_name=task_def_name, status=TaskStatus(status), executed=bool(executed),
-        scheduled_time=scheduled_time, start_time=start_time, end_time=end_time, update_time=update_time,
-        worker_id=worker_id, domain=domain, due_at=due_at, input=loads(input_), output=loads(output), loaded=loaded,
-        **loads(state),
-    )
+    """The task of a row; its JSON columns are decoded when first used (`store.lazy`)."""
+    return lazy.stored_task(_as_tuple(row, TASK_COLUMNS))
 
 
 def changed_columns(columns: tuple[str, ...], new: tuple[Any, ...], old: tuple[Any, ...] | None

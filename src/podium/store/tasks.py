@@ -119,18 +119,36 @@ async def pending_of_type(s: Session, task_type: str, offset: int, limit: int) -
     return [task_from(r) for r in rows]
 
 
+# The tasks a definition's claim limits count (`podium.service.claim_limits`): counted on every
+# claim, listed when explaining why a task waits, so both read the same rows.
+_IN_PROGRESS_OF = "task_def_name = ? AND status = 'IN_PROGRESS'"
+# `start_time > 0` is the partial index tasks_started's condition, written out so that both planners use it.
+_STARTED_SINCE = "task_def_name = ? AND start_time >= ? AND start_time > 0"
+
+
 async def count_in_progress(s: Session, task_def_name: str) -> int:
-    row = await s.fetchone(
-        "SELECT COUNT(*) FROM tasks WHERE task_def_name = ? AND status = 'IN_PROGRESS'", (task_def_name,))
+    row = await s.fetchone(f"SELECT COUNT(*) FROM tasks WHERE {_IN_PROGRESS_OF}", (task_def_name,))
     return row[0] if row else 0
+
+
+async def in_progress_ids(s: Session, task_def_name: str) -> list[str]:
+    """The tasks `count_in_progress` counts, the longest running first."""
+    rows = await s.fetchall(f"SELECT task_id FROM tasks WHERE {_IN_PROGRESS_OF} ORDER BY start_time, task_id",
+                            (task_def_name,))
+    return [r[0] for r in rows]
 
 
 async def count_started_since(s: Session, task_def_name: str, since: int) -> int:
-    """Tasks of this definition started at `since` or later (`start_time > 0` is the partial index
-    tasks_started's condition, written out so that both planners use it)."""
-    row = await s.fetchone("SELECT COUNT(*) FROM tasks WHERE task_def_name = ? AND start_time >= ? AND start_time > 0",
-                           (task_def_name, since))
+    """Tasks of this definition started at `since` or later."""
+    row = await s.fetchone(f"SELECT COUNT(*) FROM tasks WHERE {_STARTED_SINCE}", (task_def_name, since))
     return row[0] if row else 0
+
+
+async def start_times_since(s: Session, task_def_name: str, since: int) -> list[int]:
+    """The start times `count_started_since` counts, oldest first."""
+    rows = await s.fetchall(f"SELECT start_time FROM tasks WHERE {_STARTED_SINCE} ORDER BY start_time",
+                            (task_def_name, since))
+    return [r[0] for r in rows]
 
 
 async def add_logs(s: Session, logs: Sequence[TaskLog]) -> None:

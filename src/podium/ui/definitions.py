@@ -18,6 +18,7 @@ from podium.errors import PodiumError, ValidationFailed
 from podium.model.definitions import TaskDef, WorkflowDef
 from podium.ui import graph
 from podium.ui.pages import page, services
+from podium.ui.starting import STRATEGIES, StartForm, start_form
 
 router = APIRouter(include_in_schema=False)
 MAX_TRIMS = 10  # rounds of leaving out refused fields to reach the registration rules
@@ -47,7 +48,8 @@ async def definition(request: Request, name: str, version: int | None = None) ->
     except PodiumError as exc:
         return page(request, "missing.html", {"what": "definition", "message": exc.message}, exc.status)
     warnings = await services(request).metadata.lint(WorkflowDef.model_validate(found))
-    return _definition_page(request, found, json.dumps(found, indent=2), warnings=warnings)
+    return _definition_page(request, found, json.dumps(found, indent=2), warnings=warnings,
+                            start=await start_form(request, found))
 
 
 @router.get("/ui/definitions/{name}/compare")
@@ -104,7 +106,8 @@ async def save_definition(request: Request) -> Response:
         return _definition_page(request, data, text, errors=errors, status_code=400)
     warnings = await services(request).metadata.lint(WorkflowDef.model_validate(saved))
     message = f"Saved as version {saved.get('version', 1)}." if as_new else "Saved."
-    return _definition_page(request, saved, json.dumps(saved, indent=2), saved=message, warnings=warnings)
+    return _definition_page(request, saved, json.dumps(saved, indent=2), saved=message, warnings=warnings,
+                            start=await start_form(request, saved))
 
 
 async def _saved(text: str, save: Callable[[Any], Awaitable[dict[str, Any]]]
@@ -215,9 +218,11 @@ async def save_task_definition(request: Request) -> Response:
 
 def _definition_page(request: Request, wd: dict[str, Any], text: str, *, errors: list[dict[str, Any]] | None = None,
                      saved: str | None = None, status_code: int = 200,
-                     warnings: list[dict[str, str]] | None = None) -> Response:
-    """`warnings`: the lint's, what the server accepts but what will fail or surprise at run time."""
+                     warnings: list[dict[str, str]] | None = None, start: StartForm | None = None) -> Response:
+    """`warnings`: the lint's, what the server accepts but what will fail or surprise at run time;
+    `start`: the form that starts an execution of it (`ui.starting`)."""
     return page(request, "definition.html", {"wd": wd, "text": text, "errors": errors or [], "saved": saved,
-                                              "warnings": warnings or [], "versions": True,
+                                              "warnings": warnings or [], "versions": True, "start": start,
+                                              "strategies": STRATEGIES,
                                               "graph": graph.markup(wd, []) if wd.get("tasks") else None}, status_code)
 

@@ -11,12 +11,15 @@ from starlette.responses import JSONResponse, Response
 
 from podium.api.conductor.services import Services
 from podium.errors import BadRequest, PodiumError
+from podium.model.audit import AuditEntry
 from podium.model.definitions import RerunWorkflowRequest
 from podium.service.audit import AuditTrail
+from podium.service.explain import explain_workflow
 from podium.store.pending import note_refused, note_targets
 from podium.ui import graph
 from podium.ui.export import EXPORT_MAX
 from podium.ui.filters import ExecutionFilters, pages, search
+from podium.ui.history import history
 from podium.ui.pages import page, services
 from podium.ui.rows import current_tasks, task_of
 from podium.ui.timeline import timeline
@@ -26,7 +29,8 @@ router = APIRouter(include_in_schema=False)
 STATUSES = ("RUNNING", "PAUSED", "COMPLETED", "FAILED", "TIMED_OUT", "TERMINATED")
 ACTIONS = ("pause", "resume", "terminate", "retry", "restart")
 PAGE_SIZES = (25, 50, 100, 200)
-OPERATOR_ACTIONS = 50  # the newest audit entries an execution's page lists
+OPERATOR_ACTIONS = 200  # the newest audit entries an execution's history lists
+HISTORY_SHOWN = 500  # the newest events of an execution's history shown
 ALL_MATCHING_MAX = 1000  # executions one "all matching" bulk action acts on at most (docs/ui.md)
 ALL_MATCHING_PAGE = 500  # ids read from the search at a time
 COLUMNS = (("workflow", "Workflow"), ("id", "Id"), ("status", "Status"), ("started", "Started"),
@@ -170,13 +174,30 @@ async def _execution_page(request: Request, workflow_id: str, *, message: str | 
         return page(request, "missing.html", {"what": "execution", "message": exc.public_message}, exc.status)
     tasks = body.get("tasks") or []
     trail: AuditTrail = request.app.state.audit
-    now = services(request).executions.clock.now()
+    svc = services(request)
+    now = svc.executions.clock.now()
+    live = body.get("status") in ("RUNNING", "PAUSED")
     return page(request, "execution.html", {"wf": body, "message": message, "error": error, "now": now,
-                                            "live": body.get("status") in ("RUNNING", "PAUSED"),
+                                            "live": live,
+                                            "explain": await _explain(svc, workflow_id) if live else None,
                                             "allowed": allowed(body),
                                             "graph": graph.markup(body.get("workflowDefinition"), tasks),
                                             "timeline": timeline(body, now),
-                                            "actions": await trail.about(workflow_id, OPERATOR_ACTIONS)})
+                                            **_history(body, await trail.about(workflow_id, OPERATOR_ACTIONS))})
+
+
+def _history(body: dict[str, Any], entries: list[AuditEntry]) -> dict[str, Any]:
+    """The newest events of the execution's history (a long run's first ones are left out, counted)."""
+    events = history(body, entries)
+    return {"history": events[-HISTORY_SHOWN:], "history_left_out": max(len(events) - HISTORY_SHOWN, 0)}
+
+
+async def _explain(svc: Services, workflow_id: str) -> dict[str, Any] | None:
+    """Why the execution is not moving (None if it went away meanwhile)."""
+    try:
+        return await explain_workflow(svc.executions, svc.tasks.polls, workflow_id)
+    except PodiumError:
+        return None
 
 
 def allowed(wf: dict[str, Any]) -> list[str]:

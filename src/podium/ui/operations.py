@@ -4,10 +4,12 @@ BBS tasks, TANGO projects and TNC-O lifecycle processes."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from podium.api import jsonbody
 from podium.errors import BadRequest, PodiumError
 from podium.service.bbs import Bbs
 from podium.service.schedules import Schedules
@@ -68,11 +70,46 @@ async def operate(request: Request, process_id: str, operation: str) -> Response
     return await _processes_page(request, message=message, ok=ok)
 
 
-async def _processes_page(request: Request, *, message: str | None = None, ok: bool = True) -> Response:
+@router.post("/ui/processes")
+async def start_process(request: Request) -> Response:
+    """Create a SIGMA process and START it, as `POST /processes` then `PUT /processes/{id}` do; a
+    refusal shows the dialect's message at the form, with what was typed."""
+    values = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str) and k != "_csrf"}
+    try:
+        created = await _processes(request).create(process_body(values))
+        answer = await _processes(request).operate(created["id"], "START")
+    except PodiumError as exc:
+        note_refused(exc.status)  # the page answers 200; the audit trail records the refusal
+        return await _processes_page(request, started={"error": exc.public_message, "v": values})
+    said = f"{created['process_name']} ({created['id']}): START: {answer['result']}: {answer['message']}"
+    return await _processes_page(request, started={"message" if answer["result"] == "OK" else "error": said, "v": {}})
+
+
+def process_body(values: dict[str, str]) -> dict[str, Any]:
+    """The SIGMA create request the form describes (`workflow`: the definition named, with the input)."""
+    name, kind = values.get("process_name", "").strip(), values.get("type", "")
+    given = jsonbody.loads(values.get("input") or "{}")
+    body: dict[str, Any] = {"process_name": name, "type": kind, "workflow": {"name": name, "input": given}}
+    period = values.get("period", "").strip()
+    if period:  # a PERIODIC process without one: the dialect says what is missing
+        try:
+            body["period"] = int(period)
+        except ValueError:
+            raise BadRequest(f"period must be a whole number of milliseconds, not {period!r}") from None
+    if values.get("partition", "").strip():
+        body["partition"] = values["partition"].strip()
+    return body
+
+
+async def _processes_page(request: Request, *, message: str | None = None, ok: bool = True,
+                          started: dict[str, Any] | None = None) -> Response:
+    """`started`: what the start form answered (a message or an error) and the values to keep."""
     schedules = await _schedules(request).listing()
+    types = sorted({d["name"] for d in await services(request).metadata.list_workflow_defs()})
     return page(request, "processes.html", {"processes": await _processes(request).listing(None),
                                              "schedules": schedules, "message": message, "ok": ok,
-                                             "process_operations": PROCESS_OPERATIONS})
+                                             "process_operations": PROCESS_OPERATIONS, "types": types,
+                                             "started": started or {"v": {}}})
 
 
 @router.post("/ui/schedules/{name}/{action}")
@@ -82,6 +119,8 @@ async def schedule_action(request: Request, name: str, action: str) -> Response:
             await _schedules(request).pause(name)
         elif action == "resume":
             await _schedules(request).resume(name)
+        elif action == "delete":
+            await _schedules(request).delete(name)
         else:
             raise BadRequest(f"Unknown schedule action {action!r}")
         message, ok = f"{name}: {action}d", True

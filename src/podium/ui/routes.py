@@ -4,7 +4,8 @@ Every page reads through the same services as the API, in the API's own shapes (
 workflow JSON), and every action calls the service the API calls, so nothing the UI does skips the
 API's validation; a refused action shows the server's message where the action was taken. A
 request from htmx (`HX-Request`) gets the part of the page it replaces, any other the whole page.
-The pages live in `executions`, `tasks`, `definitions`, `operations` and `events`; `pages` holds what they share.
+The pages live in `dashboard`, `executions`, `tasks`, `definitions`, `operations` and `events`;
+`pages` holds what they share.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from podium.ui import definitions, events, executions, export, login, operations, tasks
+from podium.ui import dashboard, definitions, events, executions, export, login, operations, scheduling, starting, tasks
 from podium.ui.pages import HERE
 
 router = APIRouter(include_in_schema=False)
+router.include_router(dashboard.router)
 router.include_router(export.router)
 router.include_router(executions.router)
 router.include_router(tasks.router)
 router.include_router(definitions.router)
+router.include_router(starting.router)
 router.include_router(operations.router)
+router.include_router(scheduling.router)
 router.include_router(events.router)
 router.include_router(login.router)
 STATIC = HERE / "static"
@@ -53,4 +57,5 @@ async def root() -> Response:
 
 @router.get("/ui")
 async def home() -> Response:
-    return RedirectResponse("/ui/executions", status_code=307)
+    """The landing page is the dashboard."""
+    return RedirectResponse("/ui/dashboard", status_code=307)

@@ -10,6 +10,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from podium.errors import PodiumError
+from podium.service.explain import explain_workflow
+from podium.store.pending import note_refused
+from podium.ui.finishing import finish_task, finishable
 from podium.ui.pages import page, services
 
 router = APIRouter(include_in_schema=False)
@@ -21,6 +24,29 @@ TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "FAILED_WITH_TERMINA
 @router.get("/ui/tasks/{task_id}")
 async def task_panel(request: Request, task_id: str) -> Response:
     """The panel (for htmx); a browser that asks for it by itself goes to the task on its execution's page."""
+    return await _panel(request, task_id)
+
+
+@router.post("/ui/tasks/{task_id}/finish")
+async def finish(request: Request, task_id: str) -> Response:
+    """Complete or fail a WAIT or HUMAN task by hand (`ui.finishing`); the panel again, with the
+    task's new state, or with the server's message and what was typed."""
+    form = await request.form()
+    typed = {k: str(form.get(k) or "") for k in ("output", "reason")}
+    outcome = str(form.get("outcome") or "")
+    message, error = None, None
+    try:
+        task = await finish_task(services(request), task_id, outcome, typed["output"], typed["reason"])
+        message = f"{task['referenceTaskName']}: {task['status']}"
+    except PodiumError as exc:
+        error = exc.public_message
+        note_refused(exc.status)  # the panel answers 200; the audit trail records the refusal
+    return await _panel(request, task_id, finished={"outcome": outcome, "message": message, "error": error} | typed)
+
+
+async def _panel(request: Request, task_id: str, finished: dict[str, Any] | None = None) -> Response:
+    """The panel as the task is now (for htmx; a browser by itself goes to the task on its
+    execution's page); `finished`: what completing or failing it by hand answered, and what was typed."""
     try:
         task = await services(request).tasks.get(task_id)
     except PodiumError as exc:
@@ -29,15 +55,27 @@ async def task_panel(request: Request, task_id: str) -> Response:
         return RedirectResponse(f"/ui/executions/{task['workflowInstanceId']}#task-{task_id}", status_code=303)
     task_def = await _task_def(request, task)
     now = services(request).executions.clock.now()
-    return page(request, "_task.html", {"t": task, "td": task_def, "now": now,
-                                         "live": task.get("status") not in TERMINAL,
-                                         "timeout_at": _timeout_at(task, task_def)})
+    live = task.get("status") not in TERMINAL
+    return page(request, "_task.html", {"t": task, "td": task_def, "now": now, "live": live,
+                                         "blockers": await _blockers(request, task) if live else [],
+                                         "timeout_at": _timeout_at(task, task_def),
+                                         "finishable": finishable(task), "finished": finished or {}})
 
 
 @router.get("/ui/tasks/{task_id}/logs")
 async def task_logs(request: Request, task_id: str) -> Response:
     """A task's log lines (the panel's Log tab loads them, and again every few seconds while it runs)."""
     return page(request, "_logs.html", {"logs": await services(request).tasks.logs(task_id)})
+
+
+async def _blockers(request: Request, task: dict[str, Any]) -> list[dict[str, Any]]:
+    """What holds this task back, as its execution's explanation names it."""
+    svc = services(request)
+    try:
+        found = await explain_workflow(svc.executions, svc.tasks.polls, str(task.get("workflowInstanceId")))
+    except PodiumError:
+        return []
+    return [b for b in found["blockers"] if b.get("taskId") == task.get("taskId")]
 
 
 async def _task_def(request: Request, task: dict[str, Any]) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from podium.model.definitions import (
 )
 from podium.service import starts, upgrades
 from podium.service.execute import execute_and_wait
+from podium.service.explain import explain_workflow
 from podium.service.testing import run_test
 
 router = APIRouter(prefix="/api/workflow", tags=["workflow"], route_class=ConductorRoute, responses=ERRORS)
@@ -129,6 +130,12 @@ async def status(svc: Svc, workflow_id: str, includeOutput: str | None = None,
                  includeVariables: str | None = None) -> Response:
     return Json(await svc.workflows.status(workflow_id, flag(includeOutput, False, "includeOutput"),
                                            flag(includeVariables, False, "includeVariables")))
+
+
+@router.get("/{workflow_id}/explain")
+async def explain(svc: Svc, workflow_id: str) -> Response:
+    """Podium's own: why the execution is not moving, task by task (see docs/conductor-api.md)."""
+    return Json(await explain_workflow(svc.executions, svc.tasks.polls, workflow_id))
 
 
 @router.get("/{workflow_id}/tasks")

@@ -55,7 +55,7 @@ CREATE INDEX executions_parent ON executions (parent_workflow_id) WHERE parent_w
 -- dialects show it (TNC-O's startTime, SIGMA's READY -> RUNNING).
 ALTER TABLE executions ADD COLUMN started_time INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX executions_started ON executions (started_time, create_time);
-CREATE INDEX executions_end_time ON executions (end_time, started_time) WHERE end_time > 0;
+CREATE INDEX executions_end_time ON executions (end_time, started_time);
 
 -- Search attributes: named values on an execution, set from its definition's declaration or by
 -- the dialect that starts it (TNC-O's assembly fields), searched by index, never by scanning JSON.
