@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import QueryParams
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from podium.api.conductor.services import Services
 from podium.errors import BadRequest, PodiumError
@@ -17,9 +17,11 @@ from podium.service.audit import AuditTrail
 from podium.service.explain import explain_workflow
 from podium.store.pending import note_refused, note_targets
 from podium.ui import graph
-from podium.ui.filters import ExecutionFilters, search
+from podium.ui.export import EXPORT_MAX
+from podium.ui.filters import ExecutionFilters, pages, search
 from podium.ui.history import history
 from podium.ui.pages import page, services
+from podium.ui.rows import current_tasks, task_of
 from podium.ui.timeline import timeline
 
 router = APIRouter(include_in_schema=False)
@@ -29,6 +31,11 @@ ACTIONS = ("pause", "resume", "terminate", "retry", "restart")
 PAGE_SIZES = (25, 50, 100, 200)
 OPERATOR_ACTIONS = 200  # the newest audit entries an execution's history lists
 HISTORY_SHOWN = 500  # the newest events of an execution's history shown
+ALL_MATCHING_MAX = 1000  # executions one "all matching" bulk action acts on at most (docs/ui.md)
+ALL_MATCHING_PAGE = 500  # ids read from the search at a time
+COLUMNS = (("workflow", "Workflow"), ("id", "Id"), ("status", "Status"), ("started", "Started"),
+           ("ended", "Ended"), ("duration", "Duration"), ("task", "Task"), ("reason", "Failure reason"),
+           ("correlation", "Correlation id"))
 
 
 @router.get("/ui/executions")
@@ -39,14 +46,17 @@ async def executions(request: Request) -> Response:
 async def _listing(request: Request, filters: ExecutionFilters, outcome: dict[str, Any] | None = None) -> Response:
     types = sorted({d["name"] for d in await services(request).metadata.list_workflow_defs()})
     found: dict[str, Any] = {"totalHits": 0, "results": []}
-    error, hint = None, None
+    error, hint, current = None, None, {}
     try:
         found, hint = await search(services(request), filters, types)
+        current = await current_tasks(services(request), found["results"])
     except PodiumError as exc:
         error = exc.public_message
     return page(request, "executions.html", {
         "filters": filters, "found": found, "error": error, "hint": hint, "statuses": STATUSES,
-        "actions": ACTIONS, "page_sizes": PAGE_SIZES, "types": types, "outcome": outcome})
+        "actions": ACTIONS, "page_sizes": PAGE_SIZES, "types": types, "outcome": outcome,
+        "tasks": {r["workflowId"]: task_of(r, current) for r in found["results"]}, "columns": COLUMNS,
+        "all_max": ALL_MATCHING_MAX, "export_max": EXPORT_MAX})
 
 
 @router.post("/ui/executions/bulk")
@@ -55,10 +65,29 @@ async def bulk(request: Request) -> Response:
     rows as they are now, nothing selected) with what each execution said."""
     form = await request.form()
     action, ids = str(form.get("action") or ""), [str(i) for i in form.getlist("ids")]
+    filters = ExecutionFilters.of(QueryParams(str(form.get("q") or "")))
+    if form.get("all") == "matching":
+        try:
+            ids = await all_matching(services(request), filters)
+        except PodiumError as exc:
+            return await _listing(request, filters, {"action": action, "done": [], "failed": {},
+                                                     "nothing": False, "refused": exc.public_message})
     note_targets(*ids)
     done, failed = await _each(request, action, ids, str(form.get("reason") or "") or None)
-    filters = ExecutionFilters.of(QueryParams(str(form.get("q") or "")))
     return await _listing(request, filters, {"action": action, "done": done, "failed": failed, "nothing": not ids})
+
+
+async def all_matching(svc: Services, filters: ExecutionFilters) -> list[str]:
+    """Every execution the list's search finds ("select all N matching"), read page by page before
+    any is acted on (an action changes what a search by status finds); refused over ALL_MATCHING_MAX."""
+    types = sorted({d["name"] for d in await svc.metadata.list_workflow_defs()})
+    ids: dict[str, None] = {}
+    async for found in pages(svc, filters, types, ALL_MATCHING_MAX + 1, size=ALL_MATCHING_PAGE):
+        if found["totalHits"] > ALL_MATCHING_MAX:
+            raise BadRequest(f"The search matches {found['totalHits']:,} executions; an action on all "
+                             f"matching acts on at most {ALL_MATCHING_MAX:,}: narrow the search.")
+        ids.update((r["workflowId"], None) for r in found["results"])
+    return list(ids)
 
 
 async def _each(request: Request, action: str, ids: list[str], reason: str | None
@@ -98,6 +127,24 @@ async def _act(svc: Services, action: str, workflow_id: str, reason: str | None)
 @router.get("/ui/executions/{workflow_id}")
 async def execution(request: Request, workflow_id: str) -> Response:
     return await _execution_page(request, workflow_id)
+
+
+@router.get("/ui/executions/{workflow_id}/json")
+async def as_json(request: Request, workflow_id: str) -> Response:
+    """The whole execution as `GET /api/workflow/{id}?includeTasks=true` answers it, in the JSON
+    viewer; `?download=1` answers the JSON itself, as a file."""
+    try:
+        body = await services(request).workflows.get(workflow_id, include_tasks=True)
+    except PodiumError as exc:
+        return page(request, "missing.html", {"what": "execution", "message": exc.public_message}, exc.status)
+    if request.query_params.get("download"):
+        named = f'attachment; filename="{_file_name(workflow_id)}.json"'
+        return JSONResponse(body, headers={"Content-Disposition": named})
+    return page(request, "execution_json.html", {"wf": body})
+
+
+def _file_name(workflow_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in workflow_id)[:100] or "execution"
 
 
 @router.post("/ui/executions/{workflow_id}/{action}")

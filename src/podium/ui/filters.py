@@ -7,7 +7,7 @@ word beginnings (`ORD-10` as `ORD-10*`), saying so."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -116,6 +116,30 @@ def _int(text: str | None, default: int) -> int:
 
 async def search(svc: Services, filters: ExecutionFilters, known: Sequence[str]) -> tuple[dict[str, Any], str | None]:
     """The executions the filters find, and a hint of how they were found where it was not as typed."""
+    found, hint, _ = await _found(svc, filters, known)
+    return found, hint
+
+
+async def pages(svc: Services, filters: ExecutionFilters, known: Sequence[str], limit: int,
+                size: int = 500) -> AsyncIterator[dict[str, Any]]:
+    """Every execution the filters find, not only the page shown: the search's answers page by page
+    (`size` rows each, the filters' own start and size ignored), up to `limit` rows in all. Each
+    answer carries `totalHits`, so a caller can refuse a search larger than it will act on."""
+    first = replace(filters, start=0, size=min(size, limit))
+    found, _, effective = await _found(svc, first, known)
+    seen = len(found["results"])
+    yield found
+    while found["results"] and seen < min(found["totalHits"], limit):
+        found = await svc.workflows.search(start=seen, size=min(size, limit - seen), sort=effective.sort,
+                                           free_text=effective.free_text, query_text=effective.query(known),
+                                           summaries=True)
+        seen += len(found["results"])
+        yield found
+
+
+async def _found(svc: Services, filters: ExecutionFilters, known: Sequence[str]
+                 ) -> tuple[dict[str, Any], str | None, ExecutionFilters]:
+    """The search's answer, its hint, and the filters as searched (free text widened or not)."""
     async def run(f: ExecutionFilters) -> dict[str, Any]:
         return await svc.workflows.search(start=f.start, size=f.size, sort=f.sort, free_text=f.free_text,
                                           query_text=f.query(known), summaries=True)
@@ -129,11 +153,12 @@ async def search(svc: Services, filters: ExecutionFilters, known: Sequence[str])
     found = await run(filters)
     widened = _as_prefixes(filters.free_text)
     if not found["totalHits"] and widened:
-        again = await run(replace(filters, free_text=widened))
+        wider = replace(filters, free_text=widened)
+        again = await run(wider)
         if again["totalHits"]:
-            found, hint = again, (f"No execution has {filters.free_text!r} as a whole word; "
-                                  f"these have words beginning with it ({widened}).")
-    return found, hint
+            return again, (f"No execution has {filters.free_text!r} as a whole word; "
+                           f"these have words beginning with it ({widened})."), wider
+    return found, hint, filters
 
 
 def _as_prefixes(free_text: str) -> str | None:

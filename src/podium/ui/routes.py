@@ -16,11 +16,12 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from podium.ui import dashboard, definitions, events, executions, login, operations, scheduling, starting, tasks
+from podium.ui import dashboard, definitions, events, executions, export, login, operations, scheduling, starting, tasks
 from podium.ui.pages import HERE
 
 router = APIRouter(include_in_schema=False)
 router.include_router(dashboard.router)
+router.include_router(export.router)
 router.include_router(executions.router)
 router.include_router(tasks.router)
 router.include_router(definitions.router)

@@ -22,14 +22,30 @@
     }
     return "";
   }
+  // How a <time> reads: relative ("5 min ago", with the UTC time), local or UTC, as the header's
+  // switch chose (kept in localStorage, list.js). A <time data-elapsed> is a running span: "for 5 min".
+  const pad = (n) => String(n).padStart(2, "0");
+  function local(iso) {
+    const d = new Date(iso);
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  }
+  const utc = (iso) => iso.replace("T", " ").replace("Z", " UTC");
+  function timeMode() {
+    try { return localStorage.getItem("podium.time") || "relative"; } catch (error) { return "relative"; }
+  }
   function refresh(root) {
+    const mode = timeMode();
     root.querySelectorAll("time[datetime]").forEach((t) => {
       const iso = t.getAttribute("datetime");
       if (!iso) return;
       t.title = iso;
-      t.textContent = `${relative(iso)} (${iso.replace("T", " ").replace("Z", " UTC")})`;
+      if (t.hasAttribute("data-elapsed")) t.textContent = `for ${relative(iso).replace(" ago", "")}`;
+      else if (mode === "local") t.textContent = local(iso);
+      else if (mode === "utc") t.textContent = utc(iso);
+      else t.textContent = `${relative(iso)} (${utc(iso)})`;
     });
   }
+  document.addEventListener("podium:times", () => refresh(document));
 
   // --- what the reader is doing: a selection, a field being typed in ------------------------------
   function selectionWithin(element) {
@@ -54,8 +70,15 @@
   // in it is selected, keeping what was typed in its fields and where the focus was.
   const normal = (html) => html.replace(/<time\b[^>]*?datetime="([^"]*)"[^>]*>[\s\S]*?<\/time>/g, "<time $1>")
     .replace(/ title="[^"]*"/g, "");
+  // What a script added to the server's markup ([data-enhanced], e.g. json.js's viewer) is no change.
+  function served(element) {
+    if (!element.querySelector("[data-enhanced]")) return element.innerHTML;
+    const copy = element.cloneNode(true);
+    copy.querySelectorAll("[data-enhanced]").forEach((added) => added.remove());
+    return copy.innerHTML;
+  }
   function update(here, fresh) {
-    if (normal(here.innerHTML) === normal(fresh.innerHTML) || selectionWithin(here)) return;
+    if (normal(served(here)) === normal(fresh.innerHTML) || selectionWithin(here)) return;
     const typed = new Map();
     here.querySelectorAll("input[name], textarea[name]").forEach((field) => {
       if (field.type !== "hidden" && field.value !== field.defaultValue) typed.set(field.name, field.value);
