@@ -35,6 +35,9 @@ from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).parent))
+from podium_bench.observe import proc_cpu  # bench/podium_bench, beside this file
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -89,9 +92,7 @@ async def complete(client: httpx.AsyncClient, api: str, task: dict[str, Any]) ->
 
 
 def cpu_s(pid: int) -> float:
-    """The process's CPU time (user + system) so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return proc_cpu(pid) or 0.0
 
 
 async def fork(client: httpx.AsyncClient, api: str, branches: int, pid: int) -> dict[str, Any]:
