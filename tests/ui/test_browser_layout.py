@@ -1,6 +1,7 @@
 """Every page of the UI at a desktop's width and a phone's, in the light theme and the dark: it
-answers, shows its heading, raises no script error and nothing in it is wider than the window (a
-wide table scrolls inside its own box, the page does not). Screenshots of each go to docs/ui with
+answers, shows its heading, raises no script error, nothing in it is wider than the window (a
+wide table scrolls inside its own box, the page does not) and no date or clock time is broken
+across lines. Screenshots of each go to docs/ui with
 PODIUM_SCREENSHOTS=docs (desktop and light, phone and dark)."""
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ async def overflow(page: Page) -> int:
     return int(await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
 
 
+async def broken_times(page: Page) -> list[str]:
+    """The words of shown times (a date, a clock time) that a narrow cell broke in two lines."""
+    found: list[str] = await page.evaluate(
+        "[...document.querySelectorAll('time .nowrap')].filter((w) => w.getClientRects().length > 1)"
+        ".map((w) => w.textContent)")
+    return found
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", list(VIEWPORTS))
 async def test_every_page_fits_every_width_in_both_themes(browser: Browser, module_server: ServerProcess,
@@ -76,6 +85,7 @@ async def test_every_page_fits_every_width_in_both_themes(browser: Browser, modu
             await expect(page.locator("main h1").first).to_be_visible()
             if await overflow(page) > 0:
                 wide[path] = await overflow(page)
+            assert await broken_times(page) == [], path
             dark = await page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
             assert dark == (scheme == "dark")
             picture = re.sub(r"[^a-z0-9]+", "-", name) + SHOTS.get((width, scheme), "?")

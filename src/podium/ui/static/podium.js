@@ -40,10 +40,20 @@
       if (!iso) return;
       t.title = iso;
       if (t.hasAttribute("data-elapsed")) t.textContent = `for ${relative(iso).replace(" ago", "")}`;
-      else if (mode === "local") t.textContent = local(iso);
-      else if (mode === "utc") t.textContent = utc(iso);
-      else t.textContent = `${relative(iso)} (${utc(iso)})`;
+      else if (mode === "local") show(t, local(iso).split(" "));
+      else if (mode === "utc") show(t, utc(iso).split(" "));
+      else show(t, [relative(iso), ...`(${utc(iso)})`.split(" ")]);
     });
+  }
+  // A time in words that each stay whole: a narrow column breaks a line between them, never inside
+  // a date at its hyphens ("2026-" / "12-06").
+  function show(t, words) {
+    t.replaceChildren(...words.flatMap((word, i) => {
+      const kept = document.createElement("span");
+      kept.className = "nowrap";
+      kept.textContent = word;
+      return i ? [" ", kept] : [kept];
+    }));
   }
   document.addEventListener("podium:times", () => refresh(document));
 
