@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -119,19 +120,25 @@ def fill(args: argparse.Namespace, workdir: Path, pg: Postgres | None) -> tuple[
         url = pg.url(pg.name)
         if pg.exists(pg.name) and not args.keep_database:
             raise SystemExit(f"database {pg.name} exists: pass a fresh name, or --keep-database to reuse it")
-        if not pg.exists(pg.name):
+        created = not pg.exists(pg.name)
+        if created:
             pg.create(pg.name)
     else:
         path = Path(args.keep).resolve() if args.keep else workdir / "full.db"
         url = f"sqlite:///{path}"
-    have = asyncio.run(seeded(url))
-    info: dict[str, Any] = {"already_there": have}
-    if have < args.executions:
-        wait_quiet_flag()
-        print(f"seeding {args.executions - have} finished executions ({have} already there) ...", flush=True)
-        info["seed_seconds"] = round(asyncio.run(seed(url, args.executions, first=have)), 1)
-        print(f"seeded in {info['seed_seconds']} s", flush=True)
-    info["executions"] = asyncio.run(seeded(url))
+    try:
+        have = asyncio.run(seeded(url))
+        info: dict[str, Any] = {"already_there": have}
+        if have < args.executions:
+            wait_quiet_flag()
+            print(f"seeding {args.executions - have} finished executions ({have} already there) ...", flush=True)
+            info["seed_seconds"] = round(asyncio.run(seed(url, args.executions, first=have)), 1)
+            print(f"seeded in {info['seed_seconds']} s", flush=True)
+        info["executions"] = asyncio.run(seeded(url))
+    except BaseException:
+        if pg and created and not args.keep_database:  # only the database made here
+            pg.drop(pg.name)
+        raise
     return url, info
 
 
@@ -203,11 +210,15 @@ def print_round(r: dict[str, Any]) -> None:
 
 def main() -> int:
     args = parse()
+    if args.database_url and not args.database_url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("--database-url must be postgresql://... (SQLite: a temp file, or --keep PATH)")
     pg = Postgres(args.database_url) if args.database_url else None
-    if pg is None and args.database_url:
-        raise SystemExit("--database-url must be postgresql://...")
     workdir = Path(tempfile.mkdtemp(prefix="podium-bigstore-"))
-    full_url, fill_info = fill(args, workdir, pg)
+    try:
+        full_url, fill_info = fill(args, workdir, pg)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     result: dict[str, Any] = {"database": "postgresql" if pg else "sqlite", "requested": args.executions,
                               "full_store": fill_info, "rounds": [], "workdir": str(workdir)}
     try:
