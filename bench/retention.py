@@ -43,15 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from podium_bench.util import free_port  # noqa: E402
-
-from podium.model.enums import TaskStatus, WorkflowStatus  # noqa: E402
-from podium.model.records import Execution, Task  # noqa: E402
-from podium.store import open_store  # noqa: E402
-from podium.store.rows import EXECUTION_FIELDS, TASK_FIELDS, execution_row, task_row  # noqa: E402
-
-DAY_MS = 86_400_000
-ROWS_PER_EXECUTION = 1 + 3 + 3 + 1 + 1  # execution, tasks, logs, search attribute, full-text entry
+from podium_bench.seed import ROWS_PER_EXECUTION, seed, seeded, start_server  # noqa: E402
 
 
 def parse() -> argparse.Namespace:
@@ -66,71 +58,6 @@ def parse() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=500, help="the prune's executions per transaction")
     p.add_argument("--json", help="write the results here")
     return p.parse_args()
-
-
-async def seed(url: str, n: int, chunk: int = 5000) -> float:
-    store = open_store(url)
-    await store.open()
-    await store.migrate()
-    started = time.monotonic()
-    end = int(time.time() * 1000) - 40 * DAY_MS
-    ex_marks = ", ".join("?" * len(EXECUTION_FIELDS.split(", ")))
-    task_marks = ", ".join("?" * len(TASK_FIELDS.split(", ")))
-    try:
-        for base in range(0, n, chunk):
-            ids = [f"ret-{i:08d}" for i in range(base, min(n, base + chunk))]
-            executions = [execution_row(Execution(
-                workflow_id=w, workflow_type="bench_old", version=1, status=WorkflowStatus.COMPLETED, def_hash="h",
-                create_time=end - 1000, update_time=end, end_time=end, input={"n": w})) for w in ids]
-            tasks = [task_row(Task(
-                task_id=f"{w}-{k}", workflow_id=w, workflow_type="bench_old", seq=k, ref_name=f"s{k}",
-                task_type="SIMPLE", task_def_name=f"s{k}", status=TaskStatus.COMPLETED, scheduled_time=end - 900,
-                update_time=end, retry_count=0, output={"v": k})) for w in ids for k in range(3)]
-            async with store.unit() as s:
-                await s.executemany(f"INSERT INTO executions ({EXECUTION_FIELDS}) VALUES ({ex_marks})", executions)
-                await s.executemany(f"INSERT INTO tasks ({TASK_FIELDS}) VALUES ({task_marks})", tasks)
-                await s.executemany("INSERT INTO task_logs (task_id, log, created_time) VALUES (?, 'log', ?)",
-                                    [(t[0], end) for t in tasks])
-                await s.executemany("INSERT INTO search_attrs (workflow_id, name, value) VALUES (?, 'team', 'a')",
-                                    [(w,) for w in ids])
-                rows = await s.fetchall(f"SELECT row_id FROM executions WHERE workflow_id IN "
-                                        f"({', '.join('?' * len(ids))})", ids)
-                await s.write_index([(r[0], f"bench_old {r[0]}") for r in rows])
-        if url.startswith("postgres"):  # statistics, as autovacuum would have gathered them over time
-            async with store.reader() as s:
-                await s.execute("ANALYZE", ())
-    finally:
-        await store.close()
-    return time.monotonic() - started
-
-
-async def remaining(url: str) -> int:
-    store = open_store(url)
-    await store.open()
-    try:
-        async with store.reader() as s:
-            row = await s.fetchone("SELECT COUNT(*) FROM executions WHERE workflow_type = 'bench_old'", ())
-            return int(row[0]) if row else 0
-    finally:
-        await store.close()
-
-
-def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = dict(os.environ, PODIUM_LOG_LEVEL="warning", PODIUM_RETENTION_DAYS="0", PODIUM_AUTH="off")
-    log = (workdir / "server.log").open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "podium.cli", "server", "--port", str(port), "--database-url", url],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)
-    server = f"http://127.0.0.1:{port}"
-    import httpx
-
-    for _ in range(600):
-        try:
-            if httpx.get(f"{server}/health", timeout=1).status_code == 200:
-                return proc, server
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
 
 
 def chain_phase(server: str, pid: int, seconds: float, out: Path) -> dict[str, Any]:
@@ -149,8 +76,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="podium-retention-"))
     url = args.database_url or f"sqlite:///{workdir}/podium.db"
     n = args.prune_executions
-    seeded = asyncio.run(seed(url, n))
-    print(f"seeded {n} finished executions in {seeded:.1f} s", flush=True)
+    took = asyncio.run(seed(url, n))
+    print(f"seeded {n} finished executions in {took:.1f} s", flush=True)
     proc, server = start_server(url, workdir)
     result: dict[str, Any] = {"executions": n, "database": url.split(":")[0], "load_before": os.getloadavg()}
     try:
@@ -171,7 +98,7 @@ def main() -> int:
             prune.terminate()
             prune.wait(60)
             took = time.monotonic() - prune_started
-            deleted = n - asyncio.run(remaining(url))
+            deleted = n - asyncio.run(seeded(url))
             result["prune"] = {"executions": deleted, "seconds": round(took, 1), "finished": False}
         else:
             output, _ = prune.communicate(timeout=60)

@@ -42,4 +42,5 @@ Modules:
     profile      py-spy's output summarized
     provenance   the code measured: commit, uncommitted changes, package versions
     cli          the command line
+    seed         a filled store (finished executions) and a server on it: retention.py, big_store.py
 """
