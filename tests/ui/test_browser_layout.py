@@ -25,7 +25,8 @@ PLAIN = ["dashboard", "dashboard?window=7d",
 SHOTS = {("desktop", "light"): "", ("phone", "dark"): "-phone-dark"}
 #: Pictures another browser test takes of the page in a state of its own.
 SHOWN_ELSEWHERE = {"dashboard", "processes", "schedule", "execution-running"}
-SCENE = ["execution-running", "execution-failed", "definition", "taskdef", "schedule"]
+SCENE = ["execution-running", "execution-failed", "execution-json", "definition", "compare", "taskdef",
+         "schedule"]
 
 
 @pytest.fixture
@@ -35,10 +36,12 @@ async def scene(module_server: ServerProcess) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=module_server.url, timeout=30) as api:
         await ok(await api.post("/api/metadata/taskdefs", json=[
             {"name": "layout_step", "retryCount": 0, "timeoutSeconds": 60, "responseTimeoutSeconds": 30}]))
-        await define(api, {"name": "layout_flow", "version": 1, "inputParameters": ["order"], "tasks": [
+        flow = {"name": "layout_flow", "version": 1, "inputParameters": ["order"], "tasks": [
             {"name": "layout_step", "taskReferenceName": "step_with_a_rather_long_reference_name", "type": "SIMPLE",
              "inputParameters": {"order": "${workflow.input.order}"}},
-            {"name": "layout_after", "taskReferenceName": "after", "type": "SIMPLE"}]})
+            {"name": "layout_after", "taskReferenceName": "after", "type": "SIMPLE"}]}
+        await define(api, flow)
+        await define(api, flow | {"version": 2, "description": "the second version, to compare " * 5})
         long_input = {"order": "ORD-" + "9" * 120, "note": "a value long enough to need wrapping " * 4}
         failed = (await ok(await api.post("/api/workflow", json={"name": "layout_flow", "input": long_input}))).text
         [task] = (await ok(await api.get("/api/tasks/poll/batch/layout_step", params={"count": 1}))).json()
@@ -51,7 +54,8 @@ async def scene(module_server: ServerProcess) -> dict[str, str]:
             "name": "layout_nightly", "cronExpression": "0 0 2 * * ?", "zoneId": "UTC",
             "startWorkflowRequest": {"name": "layout_flow", "version": 1, "input": long_input}}))
     return {"schedule": "schedules/layout_nightly",
-            "execution-running": f"executions/{running}", "execution-failed": f"executions/{failed}",
+            "execution-running": f"executions/{running}", "execution-json": f"executions/{running}/json",
+            "compare": "definitions/layout_flow/compare", "execution-failed": f"executions/{failed}",
             "definition": "definitions/layout_flow", "taskdef": "taskdefs/layout_step"}
 
 
