@@ -1,21 +1,17 @@
-"""Tasks read from the store, their JSON decoded only when first used.
+"""Tasks read from the store, decoded only when used.
 
 A unit of work loads every live task of its execution, but touches few of them: a completion in a
-fork of 1,000 branches reads each branch's status and reference name, and the payloads (input,
-output) and the `state` column (the workflow task, `extra`, counters) of one or two. Decoding all
-of them cost more than everything else in the unit (issue 18: 13 ms a completion at 1,000 open
-branches). A `StoredTask` is a `Task` whose payload and state fields stay as the row's text until
-one is read or set, and whose columns other than those every unit reads stay in the row until
-used; a row written back reuses the text of what was never decoded (`raw_text`).
-
-The fields are the `Task` dataclass's own slots: a lazy one is simply an unset slot, which the
-descriptor below fills from the row on first access. Reading, setting, `dataclasses.replace` and
-equality behave as on a plain `Task`.
+fork of 1,000 branches reads each branch's id, status, sequence and reference name, and the rest of
+one or two. Decoding all of them cost more than everything else in the unit (issue 18: 13 ms a
+completion at 1,000 open branches). A `StoredTask` holds those few columns and the row as read;
+the first time anything else of it is read or set, the whole row is decoded into the `Task`'s own
+fields and the object becomes a plain `Task` (same slots, so `__class__` can change), whose every
+field then reads at a slot's speed. A task never decoded is written back, if at all, as the row
+it came from (`row_of`), with only its eager columns as they are now.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -29,112 +25,77 @@ STATE_FIELDS = (
     "response_timeout_seconds", "correlation_id", "workflow_priority", "reason", "retried",
     "retried_task_id", "iteration", "parent_task_id", "sub_workflow_id", "workflow_task", "extra",
 )
-_DEFAULTS: dict[str, Callable[[], Any]] = {
-    name: (f.default_factory if callable(f.default_factory) else (lambda v=f.default: v))  # type: ignore[misc]
-    for name, f in Task.__dataclass_fields__.items() if name in STATE_FIELDS
-}
-_STATUS = {s.value: s for s in TaskStatus}
-# Positions in the row (store.rows.TASK_COLUMNS), checked against it where the row is made.
+# Positions in the row (store.rows.TASK_COLUMNS, which checks them).
 INPUT, OUTPUT, STATE = 16, 17, 18
+#: Columns read when the task is decoded, by position.
+COLUMNS = {"retry_count": 4, "task_type": 5, "task_def_name": 6, "scheduled_time": 9, "start_time": 10,
+           "end_time": 11, "update_time": 12, "worker_id": 13, "domain": 14, "due_at": 15}
+
+_STATUS = {s.value: s for s in TaskStatus}
+_SLOT = {name: Task.__dict__[name] for name in Task.__dataclass_fields__}
+#: Read into every stored task: what indexing and the decide pass read of every live task.
+_EAGER = tuple(_SLOT[name] for name in ("task_id", "workflow_id", "seq", "ref_name", "status", "executed",
+                                         "loaded", "encoded"))
+_FIELDS = Task.__dataclass_fields__
+
+
+def _default(name: str) -> Any:
+    f = _FIELDS[name]
+    return f.default_factory() if callable(f.default_factory) else f.default
 
 
 class StoredTask(Task):
+    """A `Task` of which only the eager columns are read; see the module's docstring."""
+
     __slots__ = ()
 
     def __eq__(self, other: object) -> bool:
-        """Equal to a plain `Task` with the same fields, as two `Task`s are."""
-        if not isinstance(other, Task):
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in _COMPARED)
+        """As two `Task`s compare (a dataclass compares only with its own class)."""
+        _decode(self)
+        return self == other
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as Task
 
-    def decoded(self, name: str) -> bool:
-        """Whether the field has a value of its own (read or set), not only the row's text."""
-        try:
-            _SLOTS[name].__get__(self, Task)
-        except AttributeError:
-            return False
-        return True
 
-
-_COMPARED = tuple(name for name, f in Task.__dataclass_fields__.items() if f.compare)
-_SLOTS = {name: Task.__dict__[name] for name in (*STATE_FIELDS, "input", "output")}
-
-
-def _unpack_state(task: Task) -> None:
-    """Every state field not yet set, from the row's `state` text."""
-    assert task.loaded is not None
-    text = task.loaded[STATE]
-    state = orjson.loads(text) if text else {}
+def _decode(task: Task) -> None:
+    """Every other field from the row, then the task is a plain `Task`."""
+    row = task.loaded
+    assert row is not None
+    for name, position in COLUMNS.items():
+        _SLOT[name].__set__(task, row[position])
+    _SLOT["input"].__set__(task, orjson.loads(row[INPUT]) if row[INPUT] else {})
+    _SLOT["output"].__set__(task, orjson.loads(row[OUTPUT]) if row[OUTPUT] else {})
+    state = orjson.loads(row[STATE]) if row[STATE] else {}
     for name in STATE_FIELDS:
-        slot = _SLOTS[name]
-        try:
-            slot.__get__(task, Task)
-        except AttributeError:
-            slot.__set__(task, state[name] if name in state else _DEFAULTS[name]())
-
-
-def _unpack_payload(position: int) -> Callable[[Task], None]:
-    name = "input" if position == INPUT else "output"
-
-    def unpack(task: Task) -> None:
-        assert task.loaded is not None
-        text = task.loaded[position]
-        _SLOTS[name].__set__(task, orjson.loads(text) if text else {})
-    return unpack
+        _SLOT[name].__set__(task, state[name] if name in state else _default(name))
+    task.__class__ = Task
 
 
 class _Lazy:
-    """The descriptor of one lazy field: the slot's value, unpacked from the row when unset."""
+    """A field of a stored task: reading or setting it decodes the task first."""
 
-    __slots__ = ("slot", "unpack")
+    __slots__ = ("slot",)
 
-    def __init__(self, slot: Any, unpack: Callable[[Task], None]) -> None:
+    def __init__(self, slot: Any) -> None:
         self.slot = slot
-        self.unpack = unpack
 
     def __get__(self, obj: Task | None, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        try:
-            return self.slot.__get__(obj, owner)
-        except AttributeError:
-            self.unpack(obj)
-            return self.slot.__get__(obj, owner)
+        _decode(obj)
+        return self.slot.__get__(obj, Task)
 
     def __set__(self, obj: Task, value: Any) -> None:
+        _decode(obj)
         self.slot.__set__(obj, value)
 
 
-for _name in STATE_FIELDS:
-    setattr(StoredTask, _name, _Lazy(_SLOTS[_name], _unpack_state))
-setattr(StoredTask, "input", _Lazy(_SLOTS["input"], _unpack_payload(INPUT)))  # noqa: B010
-setattr(StoredTask, "output", _Lazy(_SLOTS["output"], _unpack_payload(OUTPUT)))  # noqa: B010
-
-#: Columns every unit reads of every task it loads (indexing, the decide pass); the others are
-#: read from the row when first used, like the JSON.
-_EAGER = tuple(Task.__dict__[name] for name in ("task_id", "workflow_id", "seq", "ref_name", "status", "executed",
-                                                  "loaded", "encoded"))
-COLUMNS = {"retry_count": 4, "task_type": 5, "task_def_name": 6, "scheduled_time": 9, "start_time": 10,
-           "end_time": 11, "update_time": 12, "worker_id": 13, "domain": 14, "due_at": 15}
-
-
-def _unpack_column(name: str, position: int) -> Callable[[Task], None]:
-    slot = Task.__dict__[name]
-
-    def unpack(task: Task) -> None:
-        assert task.loaded is not None
-        slot.__set__(task, task.loaded[position])
-    return unpack
-
-
-for _name, _position in COLUMNS.items():
-    setattr(StoredTask, _name, _Lazy(Task.__dict__[_name], _unpack_column(_name, _position)))
+for _name in (*COLUMNS, "input", "output", *STATE_FIELDS):
+    setattr(StoredTask, _name, _Lazy(_SLOT[_name]))
 
 
 def stored_task(row: tuple[Any, ...]) -> Task:
-    """The task of a row in `TASK_COLUMNS` order, all but a few columns left as read."""
+    """The task of a row in `TASK_COLUMNS` order, only its eager columns read."""
     task = StoredTask.__new__(StoredTask)
     values = (row[0], row[1], row[2], row[3], _STATUS[row[7]], bool(row[8]), row, None)
     for slot, value in zip(_EAGER, values, strict=True):
@@ -142,15 +103,10 @@ def stored_task(row: tuple[Any, ...]) -> Task:
     return task
 
 
-def raw_text(task: Task, name: str, position: int) -> str | None:
-    """The row's text for a payload (or, with name "state", the state) never decoded; None when
-    it was read or set, so the value in memory is what must be written."""
-    if type(task) is not StoredTask or task.loaded is None:
-        return None
-    if name == "state":
-        if any(task.decoded(n) for n in STATE_FIELDS):
-            return None
-    elif task.decoded(name):
-        return None
-    text = task.loaded[position]
-    return text.decode() if isinstance(text, bytes) else text
+def row_of(task: StoredTask) -> tuple[Any, ...]:
+    """The row of a task never decoded: as read, but for the eager columns, which may have been
+    set since (a status, `executed`)."""
+    row = task.loaded
+    assert row is not None
+    return (task.task_id, task.workflow_id, task.seq, task.ref_name, *row[4:7], task.status.value,
+            int(task.executed), *row[9:])

@@ -67,22 +67,15 @@ def execution_from(row: Mapping[str, Any] | Sequence[Any]) -> Execution:
 
 
 def task_row(task: Task) -> tuple[Any, ...]:
-    """The task's row; JSON a stored task never decoded is written back as it was read."""
-    state = lazy.raw_text(task, "state", lazy.STATE)
-    if state is None:
-        state = dumps({k: getattr(task, k) for k in _TASK_STATE})
+    if type(task) is lazy.StoredTask:  # never decoded: its row as read (`store.lazy`)
+        return lazy.row_of(task)
+    state = {k: getattr(task, k) for k in _TASK_STATE}
     return (
         task.task_id, task.workflow_id, task.seq, task.ref_name, task.retry_count, task.task_type,
         task.task_def_name, task.status.value, int(task.executed), task.scheduled_time, task.start_time,
-        task.end_time, task.update_time, task.worker_id, task.domain, task.due_at,
-        _payload_text(task, "input", lazy.INPUT), _payload_text(task, "output", lazy.OUTPUT), state,
-        _loop_ref(task.ref_name),
+        task.end_time, task.update_time, task.worker_id, task.domain, task.due_at, payloads.text(task, "input"),
+        payloads.text(task, "output"), dumps(state), _loop_ref(task.ref_name),
     )
-
-
-def _payload_text(task: Task, name: str, position: int) -> str:
-    raw = lazy.raw_text(task, name, position)
-    return raw if raw is not None else payloads.text(task, name)
 
 
 _TASK_INPUT = TASK_COLUMNS.index("input")
