@@ -53,3 +53,12 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 async def api(module_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=module_server.url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+async def watched(page: Page) -> AsyncIterator[Page]:
+    """The page, failing the test on any script error it reports."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    assert errors == []

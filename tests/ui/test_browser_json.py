@@ -5,12 +5,10 @@ and the whole execution as JSON."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests.conftest import ServerProcess
@@ -20,15 +18,6 @@ from tests.ui.test_browser_defects import one_task, start
 BIG: dict[str, Any] = {"order": {"id": "A-1", "lines": [{"sku": f"S-{i}", "qty": i} for i in range(60)],
                  "note": "a needle here"},
        "customer": {"name": "Ada", "tags": ["vip", "needle-in-tags"]}, "huge": 9007199254740993}
-
-
-@pytest.fixture
-async def watched(page: Page) -> AsyncIterator[Page]:
-    """The page, failing the test on any script error it reports."""
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    assert errors == []
 
 
 def item(viewer: Locator, path: str) -> Locator:

@@ -8,11 +8,9 @@ import asyncio
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.async_api import Browser, Dialog, Page, expect
 
 from tests.conftest import ServerProcess
@@ -21,15 +19,6 @@ from tests.ui.test_browser_defects import failed_execution, one_task, start
 
 LOCAL = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 UTC = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
-
-
-@pytest.fixture
-async def watched(page: Page) -> AsyncIterator[Page]:
-    """The page, failing the test on any script error it reports."""
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    assert errors == []
 
 
 def row(page: Page, workflow_id: str) -> object:
