@@ -72,7 +72,7 @@ from podium.service.executions import TIMER_CHANNEL, Executions
 from podium.service.metadata import Metadata
 from podium.service.remote import Remote
 from podium.service.schedules import Schedules
-from podium.service.secrets import Secrets
+from podium.service.secrets import SECRETS_CHANNEL, Secrets
 from podium.service.sigma import Processes
 from podium.service.starts import start_failure_workflow
 from podium.service.tango import Heartbeat, Tango
@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             waker.broadcast = broadcaster.send
             broadcaster.deliver = waker.notify_here
             meta.on_change = lambda: broadcaster.send(METADATA_CHANNEL)  # the others reload
+            broadcaster.always = (METADATA_CHANNEL, SECRETS_CHANNEL)  # sent even when no other server was heard
         await meta.load()
         async with store.reader() as s:
             polls.load(await list_poll_data(s))

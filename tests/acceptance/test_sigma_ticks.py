@@ -62,7 +62,7 @@ async def process(http: httpx.AsyncClient, process_id: str) -> dict[str, Any]:
 async def stop(http: httpx.AsyncClient, process_id: str) -> dict[str, Any]:
     """Stop and read the process: once this returns, no tick of it runs any more."""
     response = await http.put(f"/processes/{process_id}", json={"operation": "STOP"})
-    assert response.json()["result"] == "OK", response.text
+    assert response.status_code == 200 and response.json().get("result") == "OK", response.text
     return await process(http, process_id)
 
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -25,6 +24,7 @@ import asyncpg
 
 from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError, StoreUnavailable
 from podium.logs import failed
+from podium.store.broadcast import HERE_EVERY_S, NOTIFY_CHANNEL, Broadcaster
 from podium.store.migrate import MIGRATIONS_POSTGRES, Migrations, SchemaTooNew, migrations, split_sql
 from podium.store.pending import carry, dropped
 from podium.store.port import Store
@@ -32,7 +32,6 @@ from podium.store.session import Session
 
 log = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "podium"
 MIGRATION_LOCK = 7_346_001  # pg_advisory_lock key: one migrator at a time
 _PLACEHOLDER = re.compile(r"\?")
 _UNAVAILABLE = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError,
@@ -147,40 +146,6 @@ class PgSession(Session):
         await self.executemany("UPDATE executions SET indexed = 1 WHERE row_id = ?", [(e[0],) for e in entries])
 
 
-class Broadcaster:
-    """Carries wake-ups between server processes: local notifications are sent, batched, as
-    `NOTIFY podium '<origin> <channel> <channel> ...'`; notifications from other processes are
-    handed to `deliver`."""
-
-    def __init__(self, store: PostgresStore) -> None:
-        self.store = store
-        self.origin = f"{os.getpid()}-{id(self):x}"
-        self.deliver: Callable[[str], None] | None = None
-        self._pending: set[str] = set()
-        self._flushing: asyncio.Task[None] | None = None
-
-    def send(self, channel: str) -> None:
-        self._pending.add(channel)
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.get_running_loop().create_task(self._flush())
-
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # gather what this turn of the loop notifies
-        while self._pending:  # what was sent while a NOTIFY was on its way goes in the next round
-            channels, self._pending = sorted(self._pending), set()
-            for start in range(0, len(channels), 100):
-                payload = " ".join([self.origin, *channels[start:start + 100]])[:7900]
-                with contextlib.suppress(StoreError, *_UNAVAILABLE):
-                    async with self.store.reader() as s:
-                        await s.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
-
-    def received(self, payload: str) -> None:
-        origin, *channels = payload.split(" ")
-        if origin != self.origin and self.deliver is not None:
-            for channel in channels:
-                self.deliver(channel)
-
-
 class PostgresStore(Store):
     dialect = "postgresql"
 
@@ -191,7 +156,7 @@ class PostgresStore(Store):
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._listening: asyncio.Task[None] | None = None
-        self.broadcaster = Broadcaster(self)
+        self.broadcaster = Broadcaster(self, _UNAVAILABLE)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -224,7 +189,11 @@ class PostgresStore(Store):
             try:
                 conn = await asyncpg.connect(self.url)
                 await conn.add_listener(NOTIFY_CHANNEL, lambda *args: self.broadcaster.received(str(args[3])))
+                said = -HERE_EVERY_S
                 while not conn.is_closed():
+                    if time.monotonic() - said >= HERE_EVERY_S:  # the other servers hear this one listens
+                        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, self.broadcaster.here())
+                        said = time.monotonic()
                     await asyncio.sleep(1)
             except asyncio.CancelledError:
                 raise

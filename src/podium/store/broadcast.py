@@ -1,0 +1,84 @@
+"""Wake-ups between server processes on one PostgreSQL database, as `NOTIFY podium '<origin>
+<channel> <channel> ...'`, and knowing whether anyone else is there to hear them.
+
+A wake-up matters only to another server process: this one's own waiters are woken in process.
+A server alone on its database (the usual deployment) would pay a pooled connection and a round
+trip per flush for nobody, so each server's listener says it is there (`__here__`) as soon as it
+listens and every `HERE_EVERY_S` after, and a server sends wake-ups only while it has heard another
+origin within `PEER_TTL_S`. A server that joins is heard within milliseconds of its LISTEN; what was
+notified in those milliseconds is found by the waits' own periodic look (at least every second).
+Invalidations (`always`: definitions, secrets) are sent whether or not anyone was heard: a server
+that has not spoken yet must still drop its caches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Callable, Collection
+
+from podium.errors import StoreError
+from podium.store.port import Store
+
+NOTIFY_CHANNEL = "podium"
+HERE = "__here__"
+HERE_EVERY_S = 5.0
+PEER_TTL_S = 3 * HERE_EVERY_S  # three missed `__here__`s: the other server is gone
+MAX_PAYLOAD = 7900  # NOTIFY's payload limit is 8000 bytes
+
+
+class Broadcaster:
+    """Local notifications are sent batched per turn of the event loop; notifications from other
+    processes are handed to `deliver`."""
+
+    def __init__(self, store: Store, unavailable: tuple[type[BaseException], ...] = ()) -> None:
+        self.store = store
+        self.origin = f"{os.getpid()}-{id(self):x}"
+        self.deliver: Callable[[str], None] | None = None
+        self.always: Collection[str] = ()  # channels sent even with no other server heard
+        self._unavailable = unavailable
+        self._pending: set[str] = set()
+        self._flushing: asyncio.Task[None] | None = None
+        self._heard_until = 0.0  # time.monotonic() until which another server counts as present
+
+    @property
+    def alone(self) -> bool:
+        """No other server process heard within PEER_TTL_S."""
+        return time.monotonic() >= self._heard_until
+
+    def send(self, channel: str) -> None:
+        if self.alone and channel not in self.always:
+            return
+        self._pending.add(channel)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # gather what this turn of the loop notifies
+        while self._pending:  # what was sent while a NOTIFY was on its way goes in the next round
+            channels, self._pending = sorted(self._pending), set()
+            for payload in self.payloads(channels):
+                with contextlib.suppress(StoreError, *self._unavailable):
+                    async with self.store.reader() as s:
+                        await s.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
+
+    def payloads(self, channels: list[str]) -> list[str]:
+        return [" ".join([self.origin, *channels[start:start + 100]])[:MAX_PAYLOAD]
+                for start in range(0, len(channels), 100)]
+
+    def here(self) -> str:
+        """The payload that tells the other servers this one listens."""
+        return f"{self.origin} {HERE}"
+
+    def received(self, payload: str) -> None:
+        origin, *channels = payload.split(" ")
+        if origin == self.origin:
+            return
+        self._heard_until = time.monotonic() + PEER_TTL_S
+        if self.deliver is not None:
+            for channel in channels:
+                if channel != HERE:
+                    self.deliver(channel)
+
