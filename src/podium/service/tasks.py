@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from podium.engine import task_updates
@@ -37,6 +40,27 @@ log = logging.getLogger(__name__)
 
 MAX_POLL_COUNT = 1000
 FALLBACK_POLL_S = 1.0  # a long poll looks again at least this often, even if no wake-up reaches it
+KNOWN_STARTED = 20_000  # executions remembered as started (see `Started`)
+
+
+class Started:
+    """Executions this process has seen start (`started_time` recorded by a committed claim): a
+    claim of their later tasks skips the statement that records the start, which would change
+    nothing (`started_time` is set once and never cleared). Bounded, oldest forgotten first;
+    forgetting one costs only that statement again."""
+
+    def __init__(self, capacity: int = KNOWN_STARTED) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def unknown(self, workflow_ids: Iterable[str]) -> list[str]:
+        return sorted(w for w in set(workflow_ids) if w not in self._ids)
+
+    def add(self, workflow_ids: list[str]) -> None:
+        for w in workflow_ids:
+            self._ids[w] = None
+        while len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
 
 
 class Tasks:
@@ -44,6 +68,7 @@ class Tasks:
         self.x = executions
         self.polls = polls
         self.secrets = secrets  # put into a task's input when it is handed out (see service.handout)
+        self.started = Started()
 
     # --- polling -------------------------------------------------------------------------------
 
@@ -97,7 +122,9 @@ class Tasks:
             task.due_at = timer.due_at if timer is not None else None  # the response timeout
             claimed.append(task)
         await update_tasks(s, claimed)
-        await s.mark_started(sorted({t.workflow_id for t in claimed}), now)
+        starting = self.started.unknown(t.workflow_id for t in claimed)
+        await s.mark_started(starting, now)
+        s.committed.append(partial(self.started.add, starting))
         await self._announce_claims(s, claimed)
         for task in claimed:
             observer = self.x.observers.get(task.workflow_type)
