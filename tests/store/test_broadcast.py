@@ -81,3 +81,18 @@ async def test_a_server_no_longer_heard_is_left_alone(url: str, monkeypatch: pyt
         await until(lambda: first.broadcaster.alone, within_s=5)
     finally:
         await first.close()
+
+
+async def test_a_server_that_joins_hears_of_the_others_at_once(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not at the others' next periodic `__here__`: each answers a server it had not heard."""
+    monkeypatch.setattr(broadcast, "HERE_EVERY_S", 600.0)
+    first = await opened(url)
+    try:
+        await asyncio.sleep(0.5)  # its one `__here__` is said and gone
+        second = await opened(url)
+        try:
+            await until(lambda: not second.broadcaster.alone and not first.broadcaster.alone)
+        finally:
+            await second.close()
+    finally:
+        await first.close()

@@ -5,8 +5,9 @@ A wake-up matters only to another server process: this one's own waiters are wok
 A server alone on its database (the usual deployment) would pay a pooled connection and a round
 trip per flush for nobody, so each server's listener says it is there (`__here__`) as soon as it
 listens and every `HERE_EVERY_S` after, and a server sends wake-ups only while it has heard another
-origin within `PEER_TTL_S`. A server that joins is heard within milliseconds of its LISTEN; what was
-notified in those milliseconds is found by the waits' own periodic look (at least every second).
+origin within `PEER_TTL_S`. A server that joins is heard within milliseconds of its LISTEN, and is
+answered with a `__here__` of each server that had not heard it yet; what was notified in those
+milliseconds is found by the waits' own periodic look (at least every second).
 Invalidations (`always`: definitions, secrets) are sent whether or not anyone was heard: a server
 that has not spoken yet must still drop its caches.
 """
@@ -42,6 +43,8 @@ class Broadcaster:
         self._pending: set[str] = set()
         self._flushing: asyncio.Task[None] | None = None
         self._heard_until = 0.0  # time.monotonic() until which another server counts as present
+        self._heard: dict[str, float] = {}  # other origins, when last heard (time.monotonic())
+        self._answering: set[asyncio.Task[None]] = set()
 
     @property
     def alone(self) -> bool:
@@ -59,10 +62,13 @@ class Broadcaster:
         await asyncio.sleep(0)  # gather what this turn of the loop notifies
         while self._pending:  # what was sent while a NOTIFY was on its way goes in the next round
             channels, self._pending = sorted(self._pending), set()
-            for payload in self.payloads(channels):
-                with contextlib.suppress(StoreError, *self._unavailable):
-                    async with self.store.reader() as s:
-                        await s.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
+            await self._notify(self.payloads(channels))
+
+    async def _notify(self, payloads: list[str]) -> None:
+        for payload in payloads:
+            with contextlib.suppress(StoreError, *self._unavailable):
+                async with self.store.reader() as s:
+                    await s.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
 
     def payloads(self, channels: list[str]) -> list[str]:
         return [" ".join([self.origin, *channels[start:start + 100]])[:MAX_PAYLOAD]
@@ -76,7 +82,14 @@ class Broadcaster:
         origin, *channels = payload.split(" ")
         if origin == self.origin:
             return
-        self._heard_until = time.monotonic() + PEER_TTL_S
+        now = time.monotonic()
+        if now - self._heard.get(origin, -PEER_TTL_S) >= PEER_TTL_S:  # a server just started: it hears of
+            self._heard = {o: t for o, t in self._heard.items() if now - t < PEER_TTL_S}  # this one at once
+            answer = asyncio.get_running_loop().create_task(self._notify([self.here()]))
+            self._answering.add(answer)  # held until done: the loop keeps only a weak reference
+            answer.add_done_callback(self._answering.discard)
+        self._heard[origin] = now
+        self._heard_until = now + PEER_TTL_S
         if self.deliver is not None:
             for channel in channels:
                 if channel != HERE:

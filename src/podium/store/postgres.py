@@ -24,7 +24,8 @@ import asyncpg
 
 from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError, StoreUnavailable
 from podium.logs import failed
-from podium.store.broadcast import HERE_EVERY_S, NOTIFY_CHANNEL, Broadcaster
+from podium.store import broadcast
+from podium.store.broadcast import NOTIFY_CHANNEL, Broadcaster
 from podium.store.migrate import MIGRATIONS_POSTGRES, Migrations, SchemaTooNew, migrations, split_sql
 from podium.store.pending import carry, dropped
 from podium.store.port import Store
@@ -189,9 +190,9 @@ class PostgresStore(Store):
             try:
                 conn = await asyncpg.connect(self.url)
                 await conn.add_listener(NOTIFY_CHANNEL, lambda *args: self.broadcaster.received(str(args[3])))
-                said = -HERE_EVERY_S
+                said = -broadcast.HERE_EVERY_S
                 while not conn.is_closed():
-                    if time.monotonic() - said >= HERE_EVERY_S:  # the other servers hear this one listens
+                    if time.monotonic() - said >= broadcast.HERE_EVERY_S:  # the other servers hear this one listens
                         await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, self.broadcaster.here())
                         said = time.monotonic()
                     await asyncio.sleep(1)
