@@ -169,9 +169,9 @@ async def test_a_bbs_task(client: httpx.AsyncClient, counting: Any, db_url: str)
 #: removes statements lowers these with it.
 BUDGETS: dict[str, dict[str, float]] = {
     "sqlite": {"start": 5.25, "poll": 0.25, "update": 5.25, "three_step": 25, "three_step_units": 4.25,
-               "bbs_task": 46.25},
+               "bbs_task": 36.25},
     "postgresql": {"start": 7.25, "poll": 0.25, "update": 7, "three_step": 30.75, "three_step_units": 4.25,
-                   "bbs_task": 54.25},
+                   "bbs_task": 43.25},
 }
 
 
