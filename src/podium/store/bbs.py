@@ -13,9 +13,8 @@ from podium.store.session import Session
 
 _COLS = ("task_guid, domain, state, cell_id, created_at, updated_at, first_completed_at, failed, failure_reason, "
          "result, rejection_count, rejection_reason, definition")
-_MARKS = ", ".join("?" * 13)
-#: The marks typed, for an `INSERT ... SELECT` (PostgreSQL would take an untyped one for text).
-_TYPED_MARKS = ", ".join("CAST(? AS BIGINT)" if i in (4, 5, 6, 7, 10) else "?" for i in range(13))
+#: The row's marks, typed for an `INSERT ... SELECT` (PostgreSQL would take an untyped one for text).
+_MARKS = ", ".join("CAST(? AS BIGINT)" if i in (4, 5, 6, 7, 10) else "?" for i in range(13))
 
 
 def _row(t: BbsTask) -> tuple[Any, ...]:
@@ -63,16 +62,12 @@ async def get_many(s: Session, guids: Sequence[str]) -> list[BbsTask]:
                                                tuple(guids))]
 
 
-async def insert(s: Session, task: BbsTask) -> None:
-    await s.execute(f"INSERT INTO bbs_tasks ({_COLS}) VALUES ({_MARKS})", _row(task))
-
-
 async def insert_new(s: Session, task: BbsTask) -> bool:
     """Insert the row of a new task: False (nothing written) if the guid names a task or an
     execution already. A concurrent insert of the same guid waits for the first to end (its unique
     index), so two desires of one guid take turns."""
     row = await s.fetchone(
-        f"INSERT INTO bbs_tasks ({_COLS}) SELECT {_TYPED_MARKS} WHERE NOT EXISTS "
+        f"INSERT INTO bbs_tasks ({_COLS}) SELECT {_MARKS} WHERE NOT EXISTS "
         "(SELECT 1 FROM executions WHERE workflow_id = ?) ON CONFLICT (task_guid) DO NOTHING RETURNING task_guid",
         (*_row(task), task.task_guid))
     return row is not None
@@ -82,10 +77,6 @@ async def save(s: Session, task: BbsTask) -> None:
     row = _row(task)
     sets = ", ".join(f"{c} = ?" for c in _COLS.split(", ")[1:])
     await s.execute(f"UPDATE bbs_tasks SET {sets} WHERE task_guid = ?", (*row[1:], row[0]))
-
-
-async def delete(s: Session, guid: str) -> None:
-    await s.execute("DELETE FROM bbs_tasks WHERE task_guid = ?", (guid,))
 
 
 async def listing(s: Session, domain: str, cell_id: str) -> list[BbsTask]:
