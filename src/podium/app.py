@@ -28,10 +28,11 @@ from podium.api.conductor import (
     workflow,
 )
 from podium.api.conductor import audit as audit_routes
+from podium.api.conductor import lane as conductor_lane
 from podium.api.conductor import secrets as secret_routes
 from podium.api.conductor.docs import ConductorError
-from podium.api.conductor.lane import WorkerLane
 from podium.api.conductor.services import Services
+from podium.api.lane import Lane
 from podium.api.limits import BodyLimit
 from podium.api.sigma import routes as sigma_routes
 from podium.api.tango import routes as tango_routes
@@ -234,7 +235,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     if api:
         app.include_router(ui_routes.router)
         app.mount("/ui/static", ui_routes.Static(directory=ui_routes.STATIC), name="ui-static")
-        app.add_middleware(WorkerLane)
+        app.add_middleware(Lane, routes=[*conductor_lane.ROUTES, *bbs_routes.LANE],
+                           left_to_router={"name": conductor_lane.LITERAL_NAMES})
         app.add_middleware(CsrfGuard, trusted_origins=settings.trusted_origins)
     app.add_middleware(BodyLimit, max_bytes=settings.max_payload_bytes, refusals={"/v1/": bbs_wire.too_large})
     app.add_middleware(Guard, routes=app.router.routes, enabled=settings.auth == "keys")

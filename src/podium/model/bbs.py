@@ -173,10 +173,12 @@ def _number(value: Any) -> float:
 
 
 @functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)
 def workflow_def(domain: str) -> WorkflowDef:
     """The definition every BBS task of a domain runs: one task whose type is the domain. It is
     never retried by the engine (rejections are the BBS's retries) and has no response timeout
-    (convergence watches the cell instead)."""
+    (convergence watches the cell instead). One object per domain (cached, never changed), so
+    starting one more task of the domain does not hash its definition again (`Metadata.snapshot`)."""
     return WorkflowDef.model_validate({
         "name": WORKFLOW_TYPE, "version": 1, "schemaVersion": 2,
         "description": "A Diego BBS task (the BBS dialect's standalone tasks)",

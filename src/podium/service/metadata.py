@@ -35,6 +35,7 @@ from podium.store.port import Store
 from podium.store.session import Session
 
 _SNAPSHOT_CACHE = 2048
+_SEEN_OBJECTS = 64
 
 
 def def_hash(body: dict[str, Any]) -> tuple[str, str]:
@@ -54,6 +55,7 @@ class Metadata:
         self._snapshots: OrderedDict[str, Definition] = OrderedDict()
         self._registered: dict[tuple[str, int | None], Definition] = {}  # cleared by any definition write
         self._stored: set[str] = set()  # snapshot hashes known to be in the database (see `_keep`)
+        self._seen: OrderedDict[int, tuple[WorkflowDef, Definition]] = OrderedDict()  # see `snapshot`
         self.on_change: Callable[[], None] | None = None
         #: Input and output schemas, kept and reloaded with the definitions that refer to them.
         self.schemas = Schemas(store, clock)
@@ -200,14 +202,23 @@ class Metadata:
         return found
 
     async def snapshot(self, session: Session, wd: WorkflowDef) -> Definition:
-        """Store the definition an execution runs (once per distinct content) and parse it once."""
-        body = wd.to_wire()
-        for key in ("createTime", "updateTime"):
-            body.pop(key, None)
-        digest, text = def_hash(body)
-        cached = self._snapshots.get(digest)
-        if cached is None:
-            cached = self._remember(Definition(wd, digest, text))
+        """Store the definition an execution runs (once per distinct content) and parse it once.
+        The very object seen lately is not encoded and hashed again: a dialect starts many
+        executions of one (BBS: one per domain). No caller changes a definition once an execution
+        started on it (the snapshot shares the object with every execution of that content)."""
+        seen = self._seen.get(id(wd))
+        if seen is not None and seen[0] is wd:
+            self._seen.move_to_end(id(wd))
+            cached = seen[1]
+        else:
+            body = wd.to_wire()
+            for key in ("createTime", "updateTime"):
+                body.pop(key, None)
+            digest, text = def_hash(body)
+            cached = self._snapshots.get(digest) or self._remember(Definition(wd, digest, text))
+            self._seen[id(wd)] = (wd, cached)  # holds the object: its id is not reused while it is here
+            if len(self._seen) > _SEEN_OBJECTS:
+                self._seen.popitem(last=False)
         await self._keep(session, cached)
         return cached
 

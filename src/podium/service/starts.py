@@ -75,12 +75,14 @@ async def start_in_session(
     embedded: WorkflowDef | None = None, idempotency_key: str | None = None, created_by: str | None = None,
     parent_workflow_id: str | None = None, parent_task_id: str | None = None, workflow_id: str | None = None,
     search_attributes: dict[str, str] | None = None, enforce_schema: bool = False, trace_parent: str | None = None,
+    observed: bool = False,
 ) -> tuple[str, Outcome]:
     """Start an execution in the caller's unit of work. `search_attributes` (set by the dialect that
     starts it) come on top of those its definition declares. With `enforce_schema` (a start request),
     an input that breaks the definition's enforced `inputSchema` is refused with every violation.
     `trace_parent` (a W3C traceparent: a caller's span, a sub-workflow's task) is kept only when
-    tracing is on, and only if well formed."""
+    tracing is on, and only if well formed. `observed`: the dialect that starts it keeps its own view
+    of the execution in step itself (its observer is not called)."""
     if embedded is not None:
         definition = await executions.metadata.snapshot(s, embedded)
     else:
@@ -105,7 +107,7 @@ async def start_in_session(
     refused = limits.execution_refusal(ex, executions.context.max_payload_bytes, ("input",))
     if refused is not None:  # before anything runs on it (the unit of work would refuse it anyway)
         raise PayloadTooLarge(refused)
-    state = ExecutionState(ex, definition)
+    state = ExecutionState(ex, definition, observed=observed)
     await executions.step(state, lifecycle.start)
     outcome = await executions.persist(s, state, new=True)
     attrs = attributes.declared(state) | (search_attributes or {})

@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from podium.model.bbs import BbsTask, State
-from podium.store.rows import dumps, loads
+from podium.model.records import Execution
+from podium.store.rows import EXECUTION_COLUMNS, dumps, execution_from, loads
 from podium.store.session import Session
 
 _COLS = ("task_guid, domain, state, cell_id, created_at, updated_at, first_completed_at, failed, failure_reason, "
          "result, rejection_count, rejection_reason, definition")
-_MARKS = ", ".join("?" * 13)
+#: The row's marks, typed for an `INSERT ... SELECT` (PostgreSQL would take an untyped one for text).
+_MARKS = ", ".join("CAST(? AS BIGINT)" if i in (4, 5, 6, 7, 10) else "?" for i in range(13))
 
 
 def _row(t: BbsTask) -> tuple[Any, ...]:
@@ -34,6 +36,24 @@ async def get(s: Session, guid: str) -> BbsTask | None:
     return _task(row) if row else None
 
 
+_BOTH = ", ".join([*(f"e.{c}" for c in EXECUTION_COLUMNS), *(f"b.{c}" for c in _COLS.split(", "))])
+_SPLIT = len(EXECUTION_COLUMNS)
+
+
+async def get_with_execution(s: Session, guid: str) -> tuple[Execution | None, BbsTask] | None:
+    """The task and its execution, in one statement while both exist, both rows locked (on
+    PostgreSQL a call that waited for the lock then reads both as the call before it left them; a
+    lock on the execution alone would leave it the task's row as it was when it began to wait).
+    A task without an execution is read alone, unlocked."""
+    row = await s.fetchone(s.lock_clause(
+        f"SELECT {_BOTH} FROM executions e JOIN bbs_tasks b ON b.task_guid = e.workflow_id "
+        "WHERE e.workflow_id = ?", True), (guid,))
+    if row is not None:
+        return execution_from(tuple(row[:_SPLIT])), _task(row[_SPLIT:])
+    task = await get(s, guid)
+    return None if task is None else (None, task)
+
+
 async def get_many(s: Session, guids: Sequence[str]) -> list[BbsTask]:
     if not guids:
         return []
@@ -42,18 +62,21 @@ async def get_many(s: Session, guids: Sequence[str]) -> list[BbsTask]:
                                                tuple(guids))]
 
 
-async def insert(s: Session, task: BbsTask) -> None:
-    await s.execute(f"INSERT INTO bbs_tasks ({_COLS}) VALUES ({_MARKS})", _row(task))
+async def insert_new(s: Session, task: BbsTask) -> bool:
+    """Insert the row of a new task: False (nothing written) if the guid names a task or an
+    execution already. A concurrent insert of the same guid waits for the first to end (its unique
+    index), so two desires of one guid take turns."""
+    row = await s.fetchone(
+        f"INSERT INTO bbs_tasks ({_COLS}) SELECT {_MARKS} WHERE NOT EXISTS "
+        "(SELECT 1 FROM executions WHERE workflow_id = ?) ON CONFLICT (task_guid) DO NOTHING RETURNING task_guid",
+        (*_row(task), task.task_guid))
+    return row is not None
 
 
 async def save(s: Session, task: BbsTask) -> None:
     row = _row(task)
     sets = ", ".join(f"{c} = ?" for c in _COLS.split(", ")[1:])
     await s.execute(f"UPDATE bbs_tasks SET {sets} WHERE task_guid = ?", (*row[1:], row[0]))
-
-
-async def delete(s: Session, guid: str) -> None:
-    await s.execute("DELETE FROM bbs_tasks WHERE task_guid = ?", (guid,))
 
 
 async def listing(s: Session, domain: str, cell_id: str) -> list[BbsTask]:
@@ -104,12 +127,15 @@ async def reserve(s: Session, queue_name: str, now: int, until: int, limit: int)
 
 
 async def touch_cell(s: Session, cell_id: str, expires_at: int) -> bool:
-    """Make a cell present until `expires_at` (never shortening it); True if it was not present."""
-    row = await s.fetchone("SELECT expires_at FROM bbs_cells WHERE cell_id = ?", (cell_id,))
+    """Make a cell present until `expires_at` (never shortening it); True if it was not present.
+    A present cell (the usual case) costs one statement."""
+    if await s.fetchone("UPDATE bbs_cells SET expires_at = CASE WHEN ? > expires_at THEN ? ELSE expires_at END "
+                        "WHERE cell_id = ? RETURNING cell_id", (expires_at, expires_at, cell_id)):
+        return False
     await s.execute("INSERT INTO bbs_cells (cell_id, expires_at) VALUES (?, ?) ON CONFLICT (cell_id) DO UPDATE "
                     "SET expires_at = CASE WHEN excluded.expires_at > bbs_cells.expires_at "
                     "THEN excluded.expires_at ELSE bbs_cells.expires_at END", (cell_id, expires_at))
-    return row is None
+    return True
 
 
 async def present_cells(s: Session, now: int) -> list[tuple[str, int]]:

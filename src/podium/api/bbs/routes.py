@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
 
 from podium.api import media
 from podium.api.bbs import wire
@@ -231,3 +233,9 @@ async def _stream(request: Request, *, json: bool) -> AsyncIterator[bytes]:
         if idle >= KEEPALIVE_EVERY:
             idle = 0
             yield b": keep-alive\n\n"
+
+
+#: The BBS calls on the lane (`api.lane`), served before FastAPI's router: every route above but the
+#: event stream (one long call per reader), on the same endpoint functions.
+LANE = [Route(r.path, r.endpoint, methods=sorted(r.methods)) for r in router.routes
+        if isinstance(r, APIRoute) and not r.path.startswith("/v1/events/")]

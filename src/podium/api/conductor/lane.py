@@ -1,10 +1,7 @@
-"""The worker lane: the calls made once per task (start, batch poll, update, update-v2) served
-before FastAPI's router, which costs more per request than the rest of the call.
-
-Pure ASGI, installed as the innermost middleware. It matches with Starlette's routes and calls the
-same handler functions as the documented FastAPI routes (which stay in place for OpenAPI and as a
-fallback), refusing what they refuse (`media.check`), parsing bodies with the same pydantic models
-and rendering errors the same way.
+"""Conductor's routes on the lane (`api.lane`): the calls made once per task (start, batch poll,
+update, update-v2). They call the same handler functions as the documented FastAPI routes,
+refusing what they refuse (`media.check`), parsing bodies with the same pydantic models and
+rendering errors the same way.
 """
 
 from __future__ import annotations
@@ -12,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Route
 
 from podium.api import jsonbody, media
 from podium.api.conductor import tasks, workflow
@@ -67,6 +63,8 @@ def _endpoint(handler: Endpoint) -> Callable[[Request], Awaitable[Response]]:
             return await podium_error(request, exc)
         except ValidationError as exc:
             return validation_response(exc.errors(), prefix="body")
+        except ClientDisconnect:  # gone before its body arrived: nothing was done, no one to answer
+            return Response(status_code=400)
         except Exception as exc:  # the last line of defence: nothing escapes the lane to end the connection
             return await unexpected(request, exc)
 
@@ -84,19 +82,3 @@ ROUTES = [
 
 # `POST /api/workflow/{name}` must leave the literal routes beside it to FastAPI.
 LITERAL_NAMES = frozenset({"test"})
-
-
-class WorkerLane:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for route in ROUTES:
-                match, child = route.matches(scope)
-                if match is Match.FULL and child["path_params"].get("name") not in LITERAL_NAMES:
-                    scope.update(child)
-                    scope["route"] = route  # as FastAPI leaves it: the audit trail and metrics read the template
-                    await route.handle(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)

@@ -13,7 +13,6 @@ from podium.model.bbs import BbsTask, State, not_found
 from podium.model.records import Execution, Timer
 from podium.service.executions import TIMER_CHANNEL, Executions, Outcome
 from podium.store import bbs as store
-from podium.store.executions import get_execution
 from podium.store.session import Session
 from podium.store.timers import set_timers
 
@@ -50,13 +49,13 @@ class Change:
 
 async def record(c: Change, *, kind: str | None = None, callback: bool = False) -> None:
     """Write the row and its event (task_changed unless `kind` says otherwise); with `callback`,
-    a task that just completed with a callback URL gets its callback sent."""
+    a task that just completed with a callback URL gets its callback sent. The row of a removed
+    task went with its execution (`delete_execution`), a created task's row came first
+    (`store.insert_new`): only their events are written here."""
     now = c.x.clock.now()
     if c.removed:
-        await store.delete(c.s, c.task.task_guid)
         await store.add_event(c.s, "task_removed", {"task": c.before.to_wire()}, now)
     elif kind == "task_created":
-        await store.insert(c.s, c.task)
         await store.add_event(c.s, kind, {"task": c.task.to_wire()}, now)
     else:
         await store.save(c.s, c.task)
@@ -83,10 +82,10 @@ async def change(x: Executions, guid: str) -> AsyncIterator[Change]:
     """A unit of work on one BBS task (ResourceNotFound if there is none). The block changes
     `c.task` and the engine state; nothing is written unless it calls `record`."""
     async with x.store.unit() as s:
-        execution = await get_execution(s, guid, lock=True)  # every unit locks the execution first
-        task = await store.get(s, guid)
-        if task is None:
+        found = await store.get_with_execution(s, guid)  # every unit locks the execution first
+        if found is None:
             raise not_found()
+        execution, task = found
         c = Change(x, s, execution, task, task.copy())
         yield c
     after_commit(x, c)

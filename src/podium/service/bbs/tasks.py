@@ -35,7 +35,7 @@ from podium.service.executions import Executions
 from podium.service.secrets import UNREVEALABLE, Secrets
 from podium.service.starts import start_in_session
 from podium.store import bbs as store
-from podium.store.executions import delete_execution, get_execution
+from podium.store.executions import delete_execution
 from podium.store.tasks import get_tasks
 
 log = logging.getLogger(__name__)
@@ -80,15 +80,14 @@ class BbsTasks:
     # --- desire --------------------------------------------------------------------------------
 
     async def desire(self, guid: str, domain: str, definition: dict[str, Any]) -> None:
+        now = now_ns(self.x)
+        task = BbsTask(guid, domain, State.PENDING, now, now, definition)
         async with self.x.store.unit() as s:
-            await s.lock_name(f"bbs:{guid}")  # two desires of one guid (on two servers) take turns
-            if await get_execution(s, guid) is not None or await store.get(s, guid) is not None:
+            if not await store.insert_new(s, task):  # two desires of one guid (on two servers) take turns
                 raise BbsError(ErrorType.RESOURCE_EXISTS, "the requested resource already exists")
             _, outcome = await start_in_session(
                 self.x, s, name=WORKFLOW_TYPE, version=1, embedded=workflow_def(domain), workflow_id=guid,
-                input={"task_guid": guid, "domain": domain, "task_definition": definition})
-            now = now_ns(self.x)
-            task = BbsTask(guid, domain, State.PENDING, now, now, definition)
+                input={"task_guid": guid, "domain": domain, "task_definition": definition}, observed=True)
             c = Change(self.x, s, None, task, task.copy(), outcome)
             await record(c, kind="task_created")
         after_commit(self.x, c)
