@@ -173,7 +173,6 @@ def _number(value: Any) -> float:
 
 
 @functools.lru_cache(maxsize=256)
-@functools.lru_cache(maxsize=256)
 def workflow_def(domain: str) -> WorkflowDef:
     """The definition every BBS task of a domain runs: one task whose type is the domain. It is
     never retried by the engine (rejections are the BBS's retries) and has no response timeout
