@@ -160,10 +160,10 @@ async def register(server: ServerProcess) -> None:
 
 
 async def start_workflows(servers: list[ServerProcess]) -> dict[str, int]:
-    """Start the workflows round-robin across the servers, 30 requests at a time; {id: i}. (No retries:
-    a start is not idempotent. Idle connections are dropped well before uvicorn's 5 s keep-alive
-    timeout, which httpx's default expiry equals: a request on a connection the server is just closing
-    fails with a ReadError.)"""
+    """Start the workflows round-robin across the servers, 30 requests at a time; {id: i}. Each start
+    carries an idempotency key, so one that fails on the way (a connection closed under a heavily
+    loaded machine was seen twice) is tried once more without starting anything twice. Idle
+    connections are dropped after 1 s, well before the server's keep-alive timeout."""
     limits = httpx.Limits(keepalive_expiry=1)
     clients = [httpx.AsyncClient(base_url=s.api, timeout=30, limits=limits) for s in servers]
     gate = asyncio.Semaphore(30)
@@ -171,14 +171,18 @@ async def start_workflows(servers: list[ServerProcess]) -> dict[str, int]:
 
     async def start(i: int) -> None:
         server = servers[i % len(servers)]
+        body = {"name": FLOW, "version": 1, "input": {"i": i},
+                "idempotencyKey": f"scale-{i}", "idempotencyStrategy": "RETURN_EXISTING"}
         async with gate:
-            try:
-                response = await clients[i % len(clients)].post("/workflow", json={"name": FLOW, "version": 1,
-                                                                                   "input": {"i": i}})
-            except httpx.TransportError as exc:  # say which server, whether it still runs, and what it logged
-                alive = server.process.poll() is None
-                raise AssertionError(f"start {i} via {server.url} failed: {exc!r}; server running: {alive}; "
-                                     f"its log ends: {server.log_path.read_text()[-3000:]}") from exc
+            for attempt in (1, 2):  # the key makes a second try start nothing new
+                try:
+                    response = await clients[i % len(clients)].post("/workflow", json=body)
+                    break
+                except httpx.TransportError as exc:  # say which server, whether it still runs, what it logged
+                    if attempt == 2:
+                        alive = server.process.poll() is None
+                        raise AssertionError(f"start {i} via {server.url} failed twice: {exc!r}; server running: "
+                                             f"{alive}; its log ends: {server.log_path.read_text()[-3000:]}") from exc
         assert response.status_code == 200, response.text
         ids[response.text] = i
 
