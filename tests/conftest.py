@@ -30,16 +30,16 @@ def free_port() -> int:
 
 @pytest.fixture(params=backends())
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """Every API test runs on both backends: SQLite in a temp file, PostgreSQL in a database
-    cloned from a migrated template."""
+    """Every API test runs on both backends: SQLite in a temp file, PostgreSQL in a database in the
+    state of a migrated template (the worker's clone, reset after each test: `tests.pg.borrow`)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/podium.db"
         return
-    name = await pg.fresh_database()
+    name = await pg.borrow()
     try:
         yield pg.database_url(name)
     finally:
-        await pg.drop_database(name)
+        await pg.give_back(name)
 
 
 @pytest.fixture

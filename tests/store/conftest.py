@@ -14,7 +14,7 @@ from tests.pg import backends
 
 @pytest.fixture(params=backends())
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    name = await pg.fresh_database() if request.param == "postgresql" else None
+    name = await pg.borrow() if request.param == "postgresql" else None
     opened = open_store(pg.database_url(name) if name else f"sqlite:///{tmp_path}/store.db")
     await opened.open()
     await opened.migrate()
@@ -23,4 +23,4 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     finally:
         await opened.close()
         if name:
-            await pg.drop_database(name)
+            await pg.give_back(name)
