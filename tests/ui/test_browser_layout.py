@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import ServerProcess
@@ -29,7 +30,7 @@ SCENE = ["execution-running", "execution-failed", "execution-json", "definition"
          "schedule"]
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")  # the browser tests' loop: see tests/ui/conftest.py
 async def scene(module_server: ServerProcess) -> dict[str, str]:
     """A definition with a task definition, one execution left running and one failed, and a
     schedule: the addresses of the pages that show them."""
