@@ -16,9 +16,11 @@ followed (each hop would need its own check), the environment is ignored (no pro
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -104,16 +106,24 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(deadline - asyncio.get_running_loop().time(), 0.0)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The TLS settings of every outbound call (certificates verified against the system's
+    authorities), made once: loading the authorities takes about 35 ms, and a context may serve any
+    number of connections and clients."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 def new_client(policy: OutboundPolicy, max_connections: int = 100, *, resolver: Resolver = resolve,
                inner: httpcore.AsyncNetworkBackend | None = None) -> httpx.AsyncClient:
     """The client every outbound call of the server shares. Per-request timeouts come from callers.
     (``resolver`` and ``inner``, the backend that makes the checked connection, are for tests.)"""
     limits = httpx.Limits(max_connections=max_connections)
-    transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits)
+    transport = httpx.AsyncHTTPTransport(verify=_tls(), trust_env=False, limits=limits)
     # httpx (up to 0.28) takes no network backend: the pool is rebuilt with the transport's own
     # settings and ours. httpx.AsyncHTTPTransport keeps its pool as `_pool`, its only state.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=_tls(),
         max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry, network_backend=PolicedBackend(policy, resolver, inner))
     no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
