@@ -72,6 +72,7 @@ from podium.service.context import POLLER_WINDOW_MS, Context, PollTracker
 from podium.service.events import EventHandlers
 from podium.service.executions import TIMER_CHANNEL, Executions
 from podium.service.metadata import Metadata
+from podium.service.queues import Queues
 from podium.service.remote import Remote
 from podium.service.schedules import Schedules
 from podium.service.secrets import SECRETS_CHANNEL, Secrets
@@ -157,7 +158,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         app.state.secrets = secret_store
         task_service, workflow_service = Tasks(executions, polls, secret_store), Workflows(executions)
         event_handlers = EventHandlers(executions, workflow_service, task_service)
-        app.state.services = Services(meta, executions, workflow_service, task_service, event_handlers)
+        app.state.services = Services(meta, executions, workflow_service, task_service, event_handlers,
+                                      Queues(executions, polls))
         http_client = new_client(outbound)  # shared by HTTP tasks, REMOTE/TANGO, BBS callbacks, webhooks
         brokers = Brokers.from_settings(settings)
         app.state.schedules = Schedules(executions)

@@ -27,7 +27,7 @@ def decide(turn: Turn) -> None:
     progressed = True
     while progressed and not ex.status.terminal:
         progressed = False
-        for task in turn.state.live_tasks():
+        for task in turn.state.read_live_tasks():  # the unread ones are open: nothing to settle
             if task.live and task.status.terminal:
                 settle(turn, task)
                 progressed = True
@@ -35,7 +35,7 @@ def decide(turn: Turn) -> None:
                     return
         if not progressed and turn.state.definition.has_waiters:
             progressed = _evaluate_waiting(turn)
-    if not ex.status.terminal and not turn.state.live_tasks():
+    if not ex.status.terminal and not turn.state.any_live():
         complete_workflow(turn)
 
 
@@ -44,7 +44,7 @@ def _evaluate_waiting(turn: Turn) -> bool:
     nothing else moves; True if one of them finished or scheduled something."""
     seq = turn.execution.task_seq
     finished = False
-    for task in turn.state.live_tasks():
+    for task in turn.state.read_live_tasks():  # the unread ones were made at run time: never waiters
         wt = turn.state.definition.get(task.ref_name)  # a task made at run time (a forked branch) never waits
         if wt is None or task.status.terminal:
             continue

@@ -117,6 +117,11 @@ class Definition:
         return any(wt.type in waiting for wt in self.wdef.all_tasks())
 
     @cached_property
+    def forks_dynamically(self) -> bool:
+        """Whether any task is a dynamic fork (a unit may leave its open branches unread)."""
+        return any(wt.type == "FORK_JOIN_DYNAMIC" for wt in self.wdef.all_tasks())
+
+    @cached_property
     def may_run_scripts(self) -> bool:
         """Whether deciding may run JavaScript or jq (INLINE, LAMBDA, JSON_JQ_TRANSFORM, a JavaScript
         SWITCH or DECISION, a loop condition), or tasks whose type is only known at run time (a

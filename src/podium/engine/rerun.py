@@ -18,10 +18,9 @@ from podium.engine import timeouts
 from podium.engine.definition import Definition
 from podium.engine.operators.do_while import ENDING, ITEMS
 from podium.engine.state import ClearTimer, Dequeue
-from podium.engine.turn import FORK_TAG
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
-from podium.model.records import Task, ref_suffix
+from podium.model.records import FORK_TAG, Task, ref_suffix
 
 if TYPE_CHECKING:
     from podium.engine.turn import Turn

@@ -134,6 +134,11 @@ Effect = (Enqueue | Dequeue | SetTimer | ClearTimer | StartFailureWorkflow | Wor
           | PublishEvent | StatusNotice)
 
 
+class Incomplete(Exception):
+    """A move needs every live task, and some were left unread (`ExecutionState.unread`): the unit
+    is done again from the start with all of them."""
+
+
 @dataclass
 class ExecutionState:
     execution: Execution
@@ -156,6 +161,12 @@ class ExecutionState:
     loaded_since: int | None = None
     #: The dialect that changed the execution keeps its own view in step itself (no observer).
     observed: bool = False
+    #: Live tasks left unread, counted by the dynamic fork that made them: open tasks of dynamic
+    #: forks, which no move of this unit touches (`store.tasks.load_live_tasks_around`). While any
+    #: is left, what needs every live task raises `Incomplete`. One read later all the same (a
+    #: reference, a fork asking for the names it would make) stays counted: it is open, and only
+    #: the unit's own task gets a result (any move that ends others goes through `live_tasks`).
+    unread: dict[str, int] = field(default_factory=dict)
     #: Indexes over `tasks`, so a pass over a long execution (a 10,000-iteration loop in one
     #: request) costs what its live tasks cost: the tasks that may be live, and tasks by reference.
     _live: dict[str, Task] = field(default_factory=dict, repr=False)
@@ -195,10 +206,26 @@ class ExecutionState:
     # --- reading -------------------------------------------------------------------------------
 
     def live_tasks(self) -> list[Task]:
+        """Every live task, in order; `Incomplete` if some were left unread."""
+        if self.unread:
+            raise Incomplete(f"{sum(self.unread.values())} live tasks unread")
+        return self.read_live_tasks()
+
+    def read_live_tasks(self) -> list[Task]:
+        """The live tasks read: all but the open tasks of dynamic forks left unread, which are
+        neither finished nor waiting on others (what the decide pass looks for): a task made at run
+        time waits on nothing (only the definition's JOINs and loops do)."""
         settled = [i for i, t in self._live.items() if not t.live]
         for task_id in settled:
             del self._live[task_id]
         return sorted(self._live.values(), key=lambda t: t.seq)
+
+    def any_live(self) -> bool:
+        return bool(self.unread) or bool(self.read_live_tasks())
+
+    def forked_open(self, fork_ref: str) -> bool:
+        """A task this fork made is still open among those left unread."""
+        return fork_ref in self.unread
 
     def latest(self, ref_name: str) -> Task | None:
         """The latest attempt of a reference name among the loaded tasks."""
@@ -247,6 +274,8 @@ class ExecutionState:
         self.fetched_refs.update(refs)
 
     def latest_by_ref(self) -> Iterator[Task]:
+        if self.unread:
+            raise Incomplete(f"{sum(self.unread.values())} live tasks unread")
         best: dict[str, Task] = {}
         for task in self.tasks.values():
             held = best.get(task.ref_name)
@@ -295,3 +324,4 @@ class ExecutionState:
 
     def dirty_tasks(self) -> list[Task]:
         return [self.tasks[i] for i in sorted(self.dirty_task_ids) if i in self.tasks]
+

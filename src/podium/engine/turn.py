@@ -13,14 +13,12 @@ from podium.engine.notices import task_notice
 from podium.engine.state import ClearTimer, Dequeue, EngineContext, Enqueue, ExecutionState, SetTimer
 from podium.model.definitions import TaskDef, WorkflowTask
 from podium.model.enums import TaskStatus
-from podium.model.records import STOP_CHILD, Execution, Task, iteration_of, queue_name
+from podium.model.records import FORK_TAG, STOP_CHILD, Execution, Task, iteration_of, queue_name
 
 if TYPE_CHECKING:
     from podium.engine.operators.base import Operator
 
 DEFAULT_RESPONSE_TIMEOUT = 3600
-#: In a task's `extra`: the dynamic fork task that forked it (its JOIN waits while such tasks live).
-FORK_TAG = "forkedBy"
 ACTIVE_WORKER_WINDOW_MS = 10_000
 
 

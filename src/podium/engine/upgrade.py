@@ -25,9 +25,8 @@ from podium.engine.decider import decide
 from podium.engine.definition import Definition
 from podium.engine.flow import mark_executed, schedule
 from podium.engine.state import ClearTimer, Dequeue
-from podium.engine.turn import FORK_TAG
 from podium.model.enums import TaskStatus
-from podium.model.records import Task, base_ref, ref_suffix
+from podium.model.records import FORK_TAG, Task, base_ref, ref_suffix
 
 if TYPE_CHECKING:
     from podium.engine.turn import Turn

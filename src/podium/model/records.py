@@ -158,6 +158,10 @@ CHILD_ENDED = "child_ended"  # on the parent: the child ended; settle its SUB_WO
 CHILD_REOPENED = "child_reopened"  # on the parent: the child runs again (retried); so does its task
 STOP_CHILD = "stop_child"  # on the child: its SUB_WORKFLOW task ended first; terminate it
 
+#: In a task's `extra`: the dynamic fork task that forked it (its JOIN waits while such tasks live).
+#: The store keeps it in a column of its own too (`fork`), to leave a wide fork's open branches unread.
+FORK_TAG = "forkedBy"
+
 
 @dataclass(frozen=True, slots=True)
 class Timer:

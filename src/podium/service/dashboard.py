@@ -1,5 +1,5 @@
 """The dashboard: what ran in a window of time and what is stuck now, for the operator's landing
-page. The aggregates come from the store (`store.dashboard`), the queues from `Tasks.queues` (the
+page. The aggregates come from the store (`store.dashboard`), the queues from `Queues.overview` (the
 queues page's own reading, with the last poll of each queue that the engine keeps); the judgements
 (which queue is stuck, which type's failure rate jumped) are pure functions of those, with `now`
 given, so that they are tested without a server."""
@@ -11,7 +11,7 @@ from typing import Any
 
 from podium.errors import BadRequest
 from podium.service.clock import Clock
-from podium.service.tasks import Tasks
+from podium.service.queues import Queues
 from podium.store import Store
 from podium.store.dashboard import (
     Bucket,
@@ -88,7 +88,7 @@ class Overview:
         return len(self.stuck) + len(self.jumps) + len(self.schedules)
 
 
-async def overview(store: Store, clock: Clock, tasks: Tasks, window: Window, stuck_after_ms: int) -> Overview:
+async def overview(store: Store, clock: Clock, queues: Queues, window: Window, stuck_after_ms: int) -> Overview:
     now = clock.now()
     since = (now - window.ms) // 1000 * 1000
     async with store.searcher() as s:
@@ -97,9 +97,9 @@ async def overview(store: Store, clock: Clock, tasks: Tasks, window: Window, stu
         failures = await outcomes_by_type(s, await workflow_types(s), since, since - window.ms)
         durations = await durations_by_type(s, since, {f.workflow_type: f.completed for f in failures if f.completed})
         schedules = await schedule_misses(s, since, now - stuck_after_ms)
-    queues = await tasks.queues()
+    depths = await queues.overview()
     return Overview(window, now, since, statuses, every_bucket(buckets, window.buckets), durations,
-                    [f for f in failures if f.finished], queues, stuck_queues(queues, now, stuck_after_ms),
+                    [f for f in failures if f.finished], depths, stuck_queues(depths, now, stuck_after_ms),
                     jumped(failures), schedules)
 
 

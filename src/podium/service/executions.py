@@ -47,6 +47,7 @@ from podium.store.tasks import (
     insert_tasks,
     load_latest_iterations,
     load_live_tasks,
+    load_live_tasks_around,
     load_tasks,
     load_tasks_by_ref,
     load_tasks_since,
@@ -153,14 +154,21 @@ class Executions:
         return await self.state_of(s, ex, tasks=tasks, refs=refs)
 
     async def state_of(self, s: Session, ex: Execution, *, tasks: Load = "live",
-                       refs: tuple[str, ...] = ()) -> ExecutionState:
+                       refs: tuple[str, ...] = (), around: str | None = None) -> ExecutionState:
+        """The execution's state for a unit: all its tasks, or its live ones and those its
+        expressions refer to. A unit `around` one task (a worker's update) leaves the dynamic forks'
+        other open tasks unread (`ExecutionState.unread`); a move that needs them raises
+        `Incomplete`, and the caller does the unit again without `around`."""
         definition = await self.metadata.definition(s, ex.def_hash)
         state = ExecutionState(ex, definition)
         if tasks == "all":
             loaded = await load_tasks(s, ex.workflow_id)
             state.complete = True
         else:
-            loaded = await load_live_tasks(s, ex.workflow_id)
+            if around is not None and definition.forks_dynamically:
+                loaded, state.unread = await load_live_tasks_around(s, ex.workflow_id, around)
+            else:
+                loaded = await load_live_tasks(s, ex.workflow_id)
             wanted = tuple(definition.referenced_refs) + refs
             if wanted:
                 loaded += await load_tasks_by_ref(s, ex.workflow_id, wanted)

@@ -10,13 +10,13 @@ from functools import partial
 from typing import Any
 
 from podium.engine import task_updates
-from podium.engine.state import StatusNotice
+from podium.engine.state import Incomplete, StatusNotice
 from podium.engine.turn import Turn
 from podium.errors import FieldError, NotFound, ValidationFailed
 from podium.model.definitions import TaskDef, TaskResult
 from podium.model.enums import TaskStatus
 from podium.model.payloads import NO_EXTERNAL_STORAGE
-from podium.model.records import QueueEntry, Task, TaskLog, queue_name
+from podium.model.records import Task, TaskLog, queue_name
 from podium.model.wire import task_json, task_summary
 from podium.service import claim_limits
 from podium.service.context import PollTracker
@@ -24,7 +24,7 @@ from podium.service.executions import Executions, Outcome
 from podium.service.handout import hand_out
 from podium.service.secrets import Secrets
 from podium.store.executions import get_execution
-from podium.store.queue import dequeue, enqueue, queue_overview, queue_size, queue_sizes, scheduled_without_queue_entry
+from podium.store.queue import dequeue
 from podium.store.session import Session
 from podium.store.tasks import (
     add_logs,
@@ -32,7 +32,6 @@ from podium.store.tasks import (
     get_logs,
     get_task,
     get_tasks,
-    pending_of_type,
     update_tasks,
 )
 
@@ -157,19 +156,14 @@ class Tasks:
 
     async def update(self, result: TaskResult) -> Task | None:
         """Apply a worker's result; returns the task as updated (None if it was already final)."""
-        async with self.x.store.unit() as s:
-            task, outcome = await self._apply(s, result)
+        task, outcome, _ = await self._update_unit(result, follow=False)
         if outcome is not None:
             self.x.after_commit(outcome)
         return task
 
     async def update_v2(self, result: TaskResult) -> dict[str, Any] | None:
         """Update, then hand the worker the next task of the same type, in the same transaction."""
-        async with self.x.store.unit() as s:
-            task, outcome = await self._apply(s, result)
-            following: list[Task] = []
-            if task is not None and task.status.terminal:
-                following = await self._claim_in(s, task.queue_name, task.task_type, result.worker_id, 1)
+        task, outcome, following = await self._update_unit(result, follow=True)
         if outcome is not None:
             self.x.after_commit(outcome)
         if task is not None:
@@ -177,13 +171,33 @@ class Tasks:
         answers = await hand_out(following, self.secrets, self.update, traced=self.x.tracing is not None)
         return answers[0] if answers else None
 
-    async def _apply(self, s: Session, result: TaskResult) -> tuple[Task | None, Outcome | None]:
+    async def _update_unit(self, result: TaskResult, *, follow: bool
+                           ) -> tuple[Task | None, Outcome | None, list[Task]]:
+        """One unit: the result applied and, with `follow`, the worker's next task claimed. It
+        reads the live tasks around this one, and is done again reading all of them when a move
+        needs them (`Incomplete`: the first try rolled back)."""
+        try:
+            return await self._update_once(result, follow=follow, whole=False)
+        except Incomplete:
+            return await self._update_once(result, follow=follow, whole=True)
+
+    async def _update_once(self, result: TaskResult, *, follow: bool, whole: bool
+                           ) -> tuple[Task | None, Outcome | None, list[Task]]:
+        async with self.x.store.unit() as s:
+            task, outcome = await self._apply(s, result, whole=whole)
+            following: list[Task] = []
+            if follow and task is not None and task.status.terminal:
+                following = await self._claim_in(s, task.queue_name, task.task_type, result.worker_id, 1)
+        return task, outcome, following
+
+    async def _apply(self, s: Session, result: TaskResult, *, whole: bool) -> tuple[Task | None, Outcome | None]:
         _check_result(result)
         workflow_id, task_id = str(result.workflow_instance_id), str(result.task_id)
         ex = await get_execution(s, workflow_id, lock=True)
         if ex is None:
             raise NotFound(f"No such workflow found by id: {workflow_id}")
-        state = await self.x.state_of(s, ex) if not ex.status.terminal else None
+        around = None if whole else task_id
+        state = await self.x.state_of(s, ex, around=around) if not ex.status.terminal else None
         task = state.tasks.get(task_id) if state is not None else None
         task = task or await get_task(s, task_id)  # not live: finished (or unknown)
         if task is None or task.workflow_id != workflow_id:
@@ -256,54 +270,6 @@ class Tasks:
         async with self.x.store.reader() as s:
             found = await get_logs(s, task_id)
         return [{"log": e.log, "taskId": e.task_id, "createdTime": e.created_time} for e in found]
-
-    async def queue_sizes(self) -> dict[str, int]:
-        async with self.x.store.searcher() as s:
-            return await queue_sizes(s)
-
-    async def queue_size(self, task_type: str, domain: str | None) -> int:
-        async with self.x.store.reader() as s:
-            return await queue_size(s, queue_name(task_type, domain))
-
-    async def queues(self) -> list[dict[str, Any]]:
-        """Each queue (task type and domain) with its depth, the age of its oldest visible entry,
-        and the workers that polled it last; queues that are empty but polled are listed too."""
-        now = self.x.clock.now()
-        async with self.x.store.searcher() as s:
-            overview = await queue_overview(s)
-        found: dict[str, dict[str, Any]] = {
-            name: {"depth": depth, "oldestAgeMs": max(now - oldest, 0), "pollers": []}
-            for name, depth, oldest in overview}
-        for p in self.polls.all():
-            entry = found.setdefault(p.queue_name, {"depth": 0, "oldestAgeMs": None, "pollers": []})
-            entry["pollers"].append({"workerId": p.worker_id, "lastPollTime": p.last_poll_time})
-        listed: list[dict[str, Any]] = []
-        for name in sorted(found):
-            domain, _, task_type = name.rpartition(":")
-            listed.append({"queueName": name, "taskType": task_type, "domain": domain or None} | found[name])
-        return listed
-
-    def poll_data(self, task_type: str | None = None) -> list[dict[str, Any]]:
-        found = self.polls.all()
-        if task_type is not None:
-            found = [p for p in found if p.queue_name.split(":")[-1] == task_type]
-        return [{k: v for k, v in {"queueName": p.queue_name, "domain": p.domain, "workerId": p.worker_id,
-                                   "lastPollTime": p.last_poll_time}.items() if v is not None} for p in found]
-
-    async def requeue(self, task_type: str) -> int:
-        """Put back every SCHEDULED task of the type that lost its queue entry (repair)."""
-        now = self.x.clock.now()
-        async with self.x.store.unit() as s:
-            lost = await scheduled_without_queue_entry(s, task_type)
-            await enqueue(s, [QueueEntry(t.task_id, t.workflow_id, t.queue_name, t.workflow_priority, now)
-                             for t in lost])
-        for name in {t.queue_name for t in lost}:
-            self.x.waker.notify(name)
-        return len(lost)
-
-    async def pending(self, task_type: str, start: int, count: int) -> list[dict[str, Any]]:
-        async with self.x.store.searcher() as s:
-            return [task_json(t) for t in await pending_of_type(s, task_type, start, count)]
 
 
 def _check_result(result: TaskResult) -> None:

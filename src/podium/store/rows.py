@@ -9,7 +9,7 @@ import orjson
 
 from podium.model import payloads
 from podium.model.enums import WorkflowStatus
-from podium.model.records import Execution, Task, base_ref
+from podium.model.records import FORK_TAG, Execution, Task, base_ref
 from podium.store import lazy
 
 EXECUTION_COLUMNS = (
@@ -20,7 +20,7 @@ EXECUTION_COLUMNS = (
 TASK_COLUMNS = (
     "task_id", "workflow_id", "seq", "ref_name", "retry_count", "task_type", "task_def_name", "status",
     "executed", "scheduled_time", "start_time", "end_time", "update_time", "worker_id", "domain", "due_at",
-    "input", "output", "state", "loop_ref",
+    "input", "output", "state", "loop_ref", "fork",
 )
 #: The columns as a SELECT or INSERT lists them.
 EXECUTION_FIELDS = ", ".join(EXECUTION_COLUMNS)
@@ -74,7 +74,7 @@ def task_row(task: Task) -> tuple[Any, ...]:
         task.task_id, task.workflow_id, task.seq, task.ref_name, task.retry_count, task.task_type,
         task.task_def_name, task.status.value, int(task.executed), task.scheduled_time, task.start_time,
         task.end_time, task.update_time, task.worker_id, task.domain, task.due_at, payloads.text(task, "input"),
-        payloads.text(task, "output"), dumps(state), _loop_ref(task.ref_name),
+        payloads.text(task, "output"), dumps(state), _loop_ref(task.ref_name), task.extra.get(FORK_TAG),
     )
 
 

@@ -74,6 +74,32 @@ async def load_live_tasks(s: Session, workflow_id: str) -> list[Task]:
     return [task_from(r) for r in rows]
 
 
+#: Open tasks of dynamic forks, as the `tasks_forked` index holds them (a condition written alike in
+#: every query that should read that index alone).
+_FORKED = "workflow_id = ? AND executed = 0 AND fork IS NOT NULL"
+_OPEN = "status IN ('SCHEDULED', 'IN_PROGRESS')"
+_STATUS, _FORK = TASK_COLUMNS.index("status"), TASK_COLUMNS.index("fork")
+
+
+async def load_live_tasks_around(s: Session, workflow_id: str, task_id: str) -> tuple[list[Task], dict[str, int]]:
+    """The live tasks but the open tasks of dynamic forks other than `task_id`, and how many of
+    those each fork has: a completion in a fork of 1,000 branches reads one branch and a count from
+    an index, not 1,000 rows. The execution's lock keeps both reads in step (a claim, which does
+    not take it, only moves a task from SCHEDULED to IN_PROGRESS)."""
+    rows = await s.fetchall(
+        f"SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? AND executed = 0 AND fork IS NULL "
+        f"UNION ALL SELECT {TASK_FIELDS} FROM tasks WHERE {_FORKED} AND NOT {_OPEN} "
+        f"UNION ALL SELECT {TASK_FIELDS} FROM tasks WHERE task_id = ? AND {_FORKED} AND {_OPEN}",
+        (workflow_id, workflow_id, task_id, workflow_id))
+    counts = await s.fetchall(f"SELECT fork, COUNT(*) FROM tasks WHERE {_FORKED} AND {_OPEN} GROUP BY fork",
+                              (workflow_id,))
+    unread = {fork: int(n) for fork, n in counts}
+    for row in rows:
+        if row[0] == task_id and row[_FORK] is not None and row[_STATUS] in ("SCHEDULED", "IN_PROGRESS"):
+            unread[row[_FORK]] -= 1  # counted, but read
+    return [task_from(r) for r in rows], {fork: n for fork, n in unread.items() if n}
+
+
 async def load_tasks_by_ref(s: Session, workflow_id: str, refs: Sequence[str]) -> list[Task]:
     """Every attempt of the given reference names (and of their loop iterations)."""
     if not refs:

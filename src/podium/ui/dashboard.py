@@ -28,7 +28,7 @@ async def dashboard(request: Request) -> Response:
                     status_code=400)
     svc = services(request)
     stuck_after_ms = int(request.app.state.settings.dashboard_stuck_after_s * 1000)
-    found = await overview(svc.executions.store, svc.executions.clock, svc.tasks, window, stuck_after_ms)
+    found = await overview(svc.executions.store, svc.executions.clock, svc.queues, window, stuck_after_ms)
     return page(request, "dashboard.html", {"o": found, "windows": WINDOWS, "chosen": window.name, "error": None,
                                              "labels": slice_labels(found), "links": status_links(found),
                                              "throughput": throughput_chart(found),

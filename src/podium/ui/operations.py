@@ -30,14 +30,14 @@ PROCESS_OPERATIONS = {DORMANT: ("START",), READY: ("SUSPEND", "STOP"), RUNNING: 
 
 @router.get("/ui/queues")
 async def queues(request: Request) -> Response:
-    return page(request, "queues.html", {"queues": await services(request).tasks.queues(), "message": None})
+    return page(request, "queues.html", {"queues": await services(request).queues.overview(), "message": None})
 
 
 @router.post("/ui/queues/{task_type}/requeue")
 async def requeue(request: Request, task_type: str) -> Response:
-    put_back = await services(request).tasks.requeue(task_type)
+    put_back = await services(request).queues.requeue(task_type)
     message = f"{task_type}: {put_back} task{'s' if put_back != 1 else ''} put back on the queue"
-    return page(request, "queues.html", {"queues": await services(request).tasks.queues(), "message": message})
+    return page(request, "queues.html", {"queues": await services(request).queues.overview(), "message": message})
 
 
 # --- processes and schedules -----------------------------------------------------------------------

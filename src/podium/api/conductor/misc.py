@@ -43,7 +43,7 @@ async def config(request: Request) -> Response:
 
 @router.get("/api/admin/task/{task_type}")
 async def pending(svc: Svc, task_type: str, start: str | None = None, count: str | None = None) -> Response:
-    return Json(await svc.tasks.pending(task_type, req_int(start, 0, "start"), req_int(count, 100, "count")))
+    return Json(await svc.queues.pending(task_type, req_int(start, 0, "start"), req_int(count, 100, "count")))
 
 
 @router.get("/api-docs", include_in_schema=False)

@@ -9,6 +9,7 @@ from fastapi import Request
 from podium.service.events import EventHandlers
 from podium.service.executions import Executions
 from podium.service.metadata import Metadata
+from podium.service.queues import Queues
 from podium.service.tasks import Tasks
 from podium.service.workflows import Workflows
 
@@ -20,6 +21,7 @@ class Services:
     workflows: Workflows
     tasks: Tasks
     events: EventHandlers
+    queues: Queues
 
 
 async def services(request: Request) -> Services:

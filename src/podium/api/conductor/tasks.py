@@ -46,44 +46,44 @@ async def poll(svc: Svc, task_type: str, workerid: str | None = None, domain: st
 
 @router.get("/queue/sizes")
 async def queue_sizes(svc: Svc, taskType: Annotated[list[str] | None, Query()] = None) -> Response:
-    return Json({t: await svc.tasks.queue_size(t, None) for t in taskType or []})
+    return Json({t: await svc.queues.size(t, None) for t in taskType or []})
 
 
 @router.get("/queue/size")
 async def queue_size(svc: Svc, taskType: str, domain: str | None = None) -> Response:
-    return Json(await svc.tasks.queue_size(taskType, opt_str(domain)))
+    return Json(await svc.queues.size(taskType, opt_str(domain)))
 
 
 @router.get("/queue/all")
 async def queue_all(svc: Svc) -> Response:
-    return Json(await svc.tasks.queue_sizes())
+    return Json(await svc.queues.sizes())
 
 
 @router.get("/queue/all/verbose")
 async def queue_all_verbose(svc: Svc) -> Response:
-    sizes = await svc.tasks.queue_sizes()
+    sizes = await svc.queues.sizes()
     return Json({name: {"a": {"size": size, "uacked": 0}} for name, size in sizes.items()})
 
 
 @router.get("/queue/overview")
 async def queue_overview(svc: Svc) -> Response:
     """Podium's own: each queue with its depth, oldest waiting age and pollers (`podium queues`)."""
-    return Json(await svc.tasks.queues())
+    return Json(await svc.queues.overview())
 
 
 @router.get("/queue/polldata")
 async def poll_data(svc: Svc, taskType: str) -> Response:
-    return Json(svc.tasks.poll_data(taskType))
+    return Json(svc.queues.poll_data(taskType))
 
 
 @router.get("/queue/polldata/all")
 async def poll_data_all(svc: Svc) -> Response:
-    return Json(svc.tasks.poll_data())
+    return Json(svc.queues.poll_data())
 
 
 @router.post("/queue/requeue/{task_type}", **TEXT)
 async def requeue(svc: Svc, task_type: str) -> Response:
-    return text(await svc.tasks.requeue(task_type))
+    return text(await svc.queues.requeue(task_type))
 
 
 async def _search(svc: Svc, start: str | None, size: str | None, sort: str | None, free_text: str | None,

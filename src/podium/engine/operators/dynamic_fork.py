@@ -26,10 +26,9 @@ from pydantic import ValidationError
 from podium.engine.flow import terminate
 from podium.engine.operators.base import SyncOperator
 from podium.engine.operators.join import Join
-from podium.engine.turn import FORK_TAG
 from podium.model.definitions import DYNAMIC_FORK_WITHOUT_JOIN, WorkflowTask
 from podium.model.enums import TaskStatus
-from podium.model.records import Task, ref_suffix
+from podium.model.records import FORK_TAG, Task, ref_suffix
 
 if TYPE_CHECKING:
     from podium.engine.turn import Turn

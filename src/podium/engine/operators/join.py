@@ -14,10 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from podium.engine.operators.base import Operator
-from podium.engine.turn import FORK_TAG
 from podium.model.definitions import WorkflowTask
 from podium.model.enums import TaskStatus
-from podium.model.records import Task, base_ref, in_scope, ref_suffix
+from podium.model.records import FORK_TAG, Task, base_ref, in_scope, ref_suffix
 
 if TYPE_CHECKING:
     from podium.engine.turn import Turn
@@ -65,7 +64,9 @@ class Join(Operator):
         suffix = ref_suffix(join.ref_name)
         fork_ref = fork.task_reference_name + suffix
         scope = definition.scope(fork.task_reference_name)
-        for task in turn.state.live_tasks():
+        if turn.state.forked_open(fork_ref):
+            return True
+        for task in turn.state.read_live_tasks():  # the unread ones were forked (by another fork)
             if task is join:
                 continue
             if task.extra.get(FORK_TAG) == fork_ref:

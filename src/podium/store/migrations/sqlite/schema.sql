@@ -86,11 +86,12 @@ CREATE TABLE tasks (
     due_at         INTEGER,  -- the task's durable timer: when a timeout rule may next fire
     input          TEXT    NOT NULL DEFAULT '{}',
     output         TEXT    NOT NULL DEFAULT '{}',
-    state          TEXT    NOT NULL DEFAULT '{}', loop_ref TEXT,
+    state          TEXT    NOT NULL DEFAULT '{}', loop_ref TEXT, fork TEXT,
     UNIQUE (workflow_id, ref_name, retry_count)
 );
 CREATE INDEX tasks_by_workflow ON tasks (workflow_id, seq);
-CREATE INDEX tasks_live ON tasks (workflow_id) WHERE executed = 0;
+CREATE INDEX tasks_live ON tasks (workflow_id, fork) WHERE executed = 0;
+CREATE INDEX tasks_forked ON tasks (workflow_id, fork, status, executed) WHERE executed = 0 AND fork IS NOT NULL;
 CREATE INDEX tasks_in_progress ON tasks (task_def_name, status) WHERE status = 'IN_PROGRESS';
 CREATE INDEX tasks_started ON tasks (task_def_name, start_time) WHERE start_time > 0;
 CREATE INDEX tasks_pending_by_type ON tasks (task_type, scheduled_time) WHERE status IN ('SCHEDULED', 'IN_PROGRESS');
