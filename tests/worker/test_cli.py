@@ -54,6 +54,13 @@ def in_progress(api: Api, wf_id: str) -> dict[str, Any]:
     return api.wait_task(wf_id, lambda t: t["status"] == "IN_PROGRESS", f"the task of {wf_id} running")
 
 
+def in_hand(started: Path, count: int) -> None:
+    """The worker runs `count` tasks (it has them in hand: a task it received after its shutdown
+    began would be handed back at once, not run)."""
+    wait_for(lambda: started.exists() and len(started.read_text().split()) >= count,
+             f"the worker running {count} task(s)")
+
+
 def exit_code(process: subprocess.Popen[bytes], log_path: Path) -> int:
     try:
         return process.wait(60)
@@ -64,11 +71,11 @@ def exit_code(process: subprocess.Popen[bytes], log_path: Path) -> int:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_task_that_finishes_within_the_grace_is_completed(cli_api: Api, tmp_path: Path,
                                                            signum: signal.Signals) -> None:
-    hold, log_path = tmp_path / "release", tmp_path / "worker.log"
+    hold, log_path, started = tmp_path / "release", tmp_path / "worker.log", tmp_path / "started"
     wf_id = cli_api.start(f"wf_{apps.SYNC_TASK}")
     with worker_process(log_path, "--server", cli_api.url, "--worker-id", "w1",
-                        env={"WORKER_APP_HOLD": str(hold)}) as process:
-        in_progress(cli_api, wf_id)
+                        env={"WORKER_APP_HOLD": str(hold), "WORKER_APP_STARTED": str(started)}) as process:
+        in_hand(started, 1)
         process.send_signal(signum)
         wait_for(lambda: "worker stopping" in log_path.read_text(), "the worker to begin its shutdown")
         hold.touch()  # the task ends during the grace
@@ -82,10 +89,12 @@ def test_a_task_that_finishes_within_the_grace_is_completed(cli_api: Api, tmp_pa
 def test_after_a_short_grace_tasks_are_handed_back_to_another_worker(cli_api: Api, tmp_path: Path) -> None:
     cancelled, first_log, second_log = tmp_path / "cancelled", tmp_path / "first.log", tmp_path / "second.log"
     ids = [cli_api.start(f"wf_{apps.SYNC_TASK}"), cli_api.start(f"wf_{apps.ASYNC_TASK}")]
-    env = {"WORKER_APP_HOLD": str(tmp_path / "never"), "WORKER_APP_CANCELLED": str(cancelled)}
+    env = {"WORKER_APP_HOLD": str(tmp_path / "never"), "WORKER_APP_CANCELLED": str(cancelled),
+           "WORKER_APP_STARTED": str(tmp_path / "started")}
     with worker_process(first_log, "--server", cli_api.url, "--worker-id", "first", "--shutdown-grace", "1",
                         env=env) as first:
         running = [in_progress(cli_api, wf_id) for wf_id in ids]
+        in_hand(tmp_path / "started", 2)
         first.send_signal(signal.SIGTERM)
         assert exit_code(first, first_log) == 0
 
