@@ -324,4 +324,3 @@ class ExecutionState:
 
     def dirty_tasks(self) -> list[Task]:
         return [self.tasks[i] for i in sorted(self.dirty_task_ids) if i in self.tasks]
-
