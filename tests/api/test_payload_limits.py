@@ -268,7 +268,7 @@ async def test_a_failure_workflow_gets_a_summary_when_the_failed_one_is_too_larg
         inline("a", f"'a'.repeat({BIG})"), inline("b", f"'b'.repeat({BIG})"), simple("boom")],
         failureWorkflow="cleanup")
     wid = await start(client, "fails")
-    task = await poll_one(client, "boom")
+    task = await poll_one(client, "boom", timeout=5_000)  # the scripts before it may run off the start path
     await client.post("/api/tasks", json={"workflowInstanceId": wid, "taskId": task["taskId"], "status": "FAILED"})
     failed = await wait_status(client, wid, "FAILED")
     cleanup_id = failed["output"]["conductor.failure_workflow"]

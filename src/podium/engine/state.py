@@ -3,6 +3,8 @@
 The service loads an `ExecutionState` (the execution, its live tasks and the latest attempt of
 every task its expressions refer to), the engine changes it in memory and records effects, and the
 service persists exactly the rows marked dirty and carries out the effects, all in one transaction.
+A worker's update in an execution with a dynamic fork leaves the forks' other open tasks unread and
+counts them instead (`ExecutionState.unread`); a move that needs them all raises `Incomplete`.
 The engine does no I/O: what it needs from outside (task definitions, worker activity, the
 environment) comes through `EngineContext`.
 """

@@ -74,8 +74,8 @@ async def load_live_tasks(s: Session, workflow_id: str) -> list[Task]:
     return [task_from(r) for r in rows]
 
 
-#: Open tasks of dynamic forks, as the `tasks_forked` index holds them (a condition written alike in
-#: every query that should read that index alone).
+#: The live tasks of dynamic forks: the rows of the `tasks_forked` index, in its own terms (so that a
+#: query on them reads the index alone); `_OPEN` narrows them to those not finished.
 _FORKED = "workflow_id = ? AND executed = 0 AND fork IS NOT NULL"
 _OPEN = "status IN ('SCHEDULED', 'IN_PROGRESS')"
 _STATUS, _FORK = TASK_COLUMNS.index("status"), TASK_COLUMNS.index("fork")
