@@ -43,9 +43,11 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
-async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The real ASGI app in process, on a fresh SQLite file, with its background loops."""
-    app = create_app(Settings(database_url=db_url))
+async def client(db_url: str, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """The real ASGI app in process, on a fresh SQLite file, with its background loops (and the
+    settings of the test's `settings` marker)."""
+    marker = request.node.get_closest_marker("settings")
+    app = create_app(Settings(database_url=db_url, **(marker.kwargs if marker else {})))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://podium") as c:

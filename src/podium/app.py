@@ -112,7 +112,8 @@ def bbs_config(settings: Settings) -> BbsConfig:
 
 def sandbox_of(settings: Settings) -> Sandbox:
     return Sandbox(Limits(time_s=settings.script_time_limit_s, memory_bytes=settings.script_memory_limit_mb * MB,
-                          workers=settings.script_workers, quick_s=settings.script_quick_limit_ms / 1000))
+                          workers=settings.script_workers, quick_s=settings.script_quick_limit_ms / 1000,
+                          niceness=settings.script_niceness))
 
 
 def _key(settings: Settings) -> str | None:

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
                                "system-task runner and finishes there, within script_time_limit_s.")
     script_workers: int = Field(
         2, gt=0, description="Sandbox processes per runtime (JavaScript, jq): evaluations that run at once.")
+    script_niceness: int = Field(
+        10, ge=0, le=19, description="The sandbox processes' scheduling priority (nice): higher, a spinning "
+                                     "script leaves more of a busy machine's CPU to the server; lower, scripts "
+                                     "wait less for the CPU when the machine is busy (a 10,000-iteration loop "
+                                     "took 10 times as long at 10 as at 0 beside three busy processes).")
     http_header_timeout_s: float = Field(
         10, gt=0, description="A request's line and headers must arrive within this many seconds (from the "
                               "connection, or from the request's first byte on a kept-alive one), else the "

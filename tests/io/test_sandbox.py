@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
 from podium import sandbox as sandbox_module
 from podium.engine.scripting import ScriptError, TooSlow
-from podium.sandbox import Limits, Sandbox
+from podium.sandbox import NICENESS, Limits, Sandbox
 
 FAST = Sandbox(Limits(time_s=0.5, memory_bytes=32 * 1024 * 1024))
 
 
-def worker_pids(name: str) -> set[int]:
-    pool = sandbox_module._pools.get(name)
+def worker_pids(name: str, niceness: int = NICENESS) -> set[int]:
+    pool = sandbox_module._pools.get(f"{name}@{niceness}")
     return {w.process.pid for w in pool._idle} if pool is not None else set()
+
+
+@pytest.mark.parametrize("niceness", [NICENESS, 0])
+def test_workers_run_at_the_sandboxs_niceness(niceness: int) -> None:
+    """Nice 10 by default (a spinning script leaves the CPU to the server); a sandbox at another
+    niceness has workers of its own."""
+    own = Sandbox(Limits(time_s=0.5, niceness=niceness))
+    assert own.javascript("1 + 1", {}) == 2 and own.jq(".", 3) == [3]
+    for kind in ("js", "jq"):
+        pids = worker_pids(kind, niceness)
+        assert pids and {os.getpriority(os.PRIO_PROCESS, pid) - os.nice(0) for pid in pids} == {niceness}
 
 
 def test_values_errors_and_syntax() -> None:

@@ -34,6 +34,7 @@ __all__ = ["MB", "Limits", "Sandbox", "ScriptError", "TooSlow", "shared"]
 T = TypeVar("T")
 MB = 1024 * 1024
 SYNTAX_POOL = "js-syntax"  # one worker of its own: a registration never waits behind running scripts
+NICENESS = 10  # the workers' default scheduling priority (Limits.niceness)
 GRACE_S = 1.0  # a JavaScript worker enforces its time limit itself; it is killed this much later
 
 
@@ -45,6 +46,8 @@ class Limits:
     #: How long a quick evaluation (inside a unit of work, which holds its execution and, on
     #: SQLite, the database's one writer) may take before it is handed on (`TooSlow`).
     quick_s: float = 0.25
+    #: The workers' scheduling priority (nice): a spinning script yields the CPU to the server.
+    niceness: int = NICENESS
 
 
 class Sandbox:
@@ -104,7 +107,7 @@ class Sandbox:
         timeout = seconds + (min(GRACE_S, seconds) if kind == "js" else 0.0)
         try:
             size = 1 if pool == SYNTAX_POOL else limits.workers
-            status, text = _pool(pool or self._use + kind, kind, size).call(
+            status, text = _pool(pool or self._use + kind, kind, size, limits.niceness).call(
                 request, timeout, wait_s=seconds if quick else None)
         except Busy as exc:
             raise TooSlow("every worker is busy") from exc
@@ -170,13 +173,13 @@ _pools: dict[str, Pool] = {}
 _pools_lock = threading.Lock()
 
 
-def _pool(name: str, kind: str, size: int) -> Pool:
-    """The process's pool `name` of `kind` workers. Syntax checks have a pool of their own, so a
-    registration never waits behind scripts that run to their limit."""
+def _pool(name: str, kind: str, size: int, niceness: int) -> Pool:
+    """The process's pool `name` of `kind` workers at `niceness`. Syntax checks have a pool of their
+    own, so a registration never waits behind scripts that run to their limit."""
     with _pools_lock:
-        pool = _pools.get(name)
+        pool = _pools.get(f"{name}@{niceness}")
         if pool is None:
-            pool = _pools[name] = Pool(kind, size)
+            pool = _pools[f"{name}@{niceness}"] = Pool(kind, size, niceness)
         pool.size = max(pool.size, size)
         return pool
 

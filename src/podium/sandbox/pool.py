@@ -45,15 +45,15 @@ class Busy(Exception):
 _spawner = ThreadPoolExecutor(1, thread_name_prefix="podium-sandbox-spawner")
 
 
-def _spawn(kind: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "podium.sandbox.worker", kind], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
+def _spawn(kind: str, niceness: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "podium.sandbox.worker", kind, str(niceness)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
 
 
 class Worker:
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, niceness: int) -> None:
         self.kind = kind
-        self.process = _spawner.submit(_spawn, kind).result()
+        self.process = _spawner.submit(_spawn, kind, niceness).result()
         assert self.process.stdin is not None and self.process.stdout is not None
         self._requests = self.process.stdin.fileno()
         self._replies = self.process.stdout.fileno()
@@ -110,9 +110,10 @@ class Worker:
 
 
 class Pool:
-    def __init__(self, kind: str, size: int) -> None:
+    def __init__(self, kind: str, size: int, niceness: int) -> None:
         self.kind = kind
         self.size = size
+        self.niceness = niceness
         self._idle: list[Worker] = []
         self._running = 0  # idle, busy and starting
         self._starting = 0  # spares being started in the background
@@ -150,7 +151,7 @@ class Pool:
                 return self._idle.pop()
             self._running += 1
         try:
-            return Worker(self.kind)
+            return Worker(self.kind, self.niceness)
         except BaseException:
             self._give_back(None, False)
             raise
@@ -179,7 +180,7 @@ class Pool:
 
     def _add_spare(self) -> None:
         try:
-            worker: Worker | None = Worker(self.kind)
+            worker: Worker | None = Worker(self.kind, self.niceness)
         except BaseException:
             worker = None
         with self._changed:

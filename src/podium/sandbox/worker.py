@@ -27,7 +27,6 @@ from podium.sandbox.wire import Status, read_frame, write_frame
 Reply = tuple[Status, str]
 
 _PR_SET_PDEATHSIG = 1
-NICENESS = 10
 _MB = 1024 * 1024
 
 # The script runs in a function of its own (its `var`s stay there), with `$` its bindings; the
@@ -133,7 +132,7 @@ def serve(kind: str, requests: int, replies: int) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(NICENESS)  # a spinning script yields the CPU to the server's event loop
+    os.nice(int(sys.argv[2]))  # a spinning script yields the CPU to the server's event loop
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:  # the server died before the line above took effect
         return

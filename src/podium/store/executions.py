@@ -32,7 +32,11 @@ async def update_execution(s: Session, ex: Execution, *, reindex: bool = False) 
 async def get_execution(s: Session, workflow_id: str, *, lock: bool = False) -> Execution | None:
     row = await s.fetchone(s.lock_clause(
         f"SELECT {EXECUTION_FIELDS} FROM executions WHERE workflow_id = ?", lock), (workflow_id,))
-    return execution_from(row) if row else None
+    if row is None:
+        return None
+    if lock:
+        s.locked_execution(workflow_id)
+    return execution_from(row)
 
 
 async def delete_execution(s: Session, workflow_id: str) -> None:

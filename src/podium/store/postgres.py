@@ -15,7 +15,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -25,6 +25,7 @@ import asyncpg
 from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError, StoreUnavailable
 from podium.logs import failed
 from podium.store import broadcast
+from podium.store.batched import Batch, combined, holdable
 from podium.store.broadcast import NOTIFY_CHANNEL, Broadcaster
 from podium.store.migrate import MIGRATIONS_POSTGRES, Migrations, SchemaTooNew, migrations, split_sql
 from podium.store.pending import carry, dropped
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 7_346_001  # pg_advisory_lock key: one migrator at a time
 _PLACEHOLDER = re.compile(r"\?")
+_BY_WORKFLOW = "WHERE workflow_id = ?"
 _UNAVAILABLE = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError,
                 asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
                 asyncpg.exceptions.TooManyConnectionsError, asyncpg.exceptions.ConnectionFailureError,
@@ -80,10 +82,15 @@ class PgSession(Session):
     fts_key = "row_id"
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, *, hold: bool = False) -> None:
         self.conn = conn
         self.committed = []
         self.started: list[tuple[int, str]] = []  # (time, execution id): marked once the unit commits
+        self.batch = Batch() if hold else None  # a unit's plain writes, sent together (store.batched)
+        self.locked: set[str] = set()  # executions this unit holds locked
+
+    def locked_execution(self, workflow_id: str) -> None:
+        self.locked.add(workflow_id)
 
     async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
         """Recorded after the claim commits (`PgStore.unit`), outside its transaction: inside, it
@@ -96,35 +103,56 @@ class PgSession(Session):
         return f"{column} LIKE ? ESCAPE '\\'", escaped
 
     async def execute(self, sql: str, params: Sequence[Any]) -> None:
-        try:
-            await self.conn.execute(numbered(sql), *params)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            raise store_error(exc) from exc
+        if not await self._held(sql, params):
+            await self.call(self.conn.execute, numbered(sql), *params)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            try:
-                await self.conn.executemany(numbered(sql), rows)
-            except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-                raise store_error(exc) from exc
+        if len(rows) > 1 or (rows and not await self._held(sql, rows[0])):
+            await self.call(self.conn.executemany, numbered(sql), rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
         if _has_nul(params):
             return None  # no stored text holds a NUL character: nothing can match
-        try:
-            row = await self.conn.fetchrow(numbered(sql), *params)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            raise store_error(exc) from exc
+        row = await self.call(self.conn.fetchrow, numbered(sql), *params)
         return tuple(row) if row is not None else None
 
     async def fetchall(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         if _has_nul(params):
             return []  # no stored text holds a NUL character: nothing can match
+        return [tuple(r) for r in await self.call(self.conn.fetch, numbered(sql), *params)]
+
+    async def _held(self, sql: str, params: Sequence[Any]) -> bool:
+        """Whether the write is held, to go with the unit's next ones (`store.batched`)."""
+        if self.batch is None:
+            return False
+        write = holdable(sql)
+        if write is None:
+            return False
+        # the row of an execution this unit holds locked waits for no one
+        may_wait = write.may_wait and not (write.table == "executions" and sql.endswith(_BY_WORKFLOW)
+                                           and params[-1] in self.locked)
+        if not self.batch.takes(write, may_wait):
+            await self.send()
+        self.batch.add(write, may_wait, sql, params)
+        return True
+
+    async def send(self) -> None:
+        """Send the writes held so far, as one statement."""
+        if self.batch:
+            statements, params = self.batch.take()
+            sql = numbered(statements[0]) if len(statements) == 1 else combined(statements)
+            await self._call(self.conn.execute, sql, *params)
+
+    async def call(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """One round trip, after the held writes' (which the statement may need to see)."""
+        await self.send()
+        return await self._call(method, *args)
+
+    async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         try:
-            rows = await self.conn.fetch(numbered(sql), *params)
+            return await method(*args)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
-        return [tuple(r) for r in rows]
 
     def lock_clause(self, sql: str, lock: bool) -> str:
         return f"{sql} FOR UPDATE" if lock else sql
@@ -232,12 +260,13 @@ class PostgresStore(Store):
         carried = None
         try:
             async with self.pool.acquire() as conn:
-                session = PgSession(conn)
+                session = PgSession(conn, hold=True)
                 transaction = conn.transaction()
                 await transaction.start()
                 try:
                     yield session
                     carried = await carry(session)  # the request's audit entry, with its change
+                    await session.send()
                 except BaseException:
                     await transaction.rollback()
                     raise

@@ -54,6 +54,9 @@ class Session(ABC):
         """Row locking for `SELECT ... FOR UPDATE`; SQLite's single writer needs none."""
         return sql
 
+    def locked_execution(self, workflow_id: str) -> None:  # noqa: B027 - only PostgreSQL locks rows
+        """This unit holds the execution's row locked (`SELECT ... FOR UPDATE`) until it ends."""
+
     async def lock_name(self, name: str) -> None:  # noqa: B027 - nothing to do for a single writer
         """Hold a lock on `name` until the transaction ends (units that take it take turns)."""
 

@@ -1,0 +1,93 @@
+"""Writes sent together: on PostgreSQL a unit's plain writes wait, and go in one round trip.
+
+A unit of work on PostgreSQL pays a round trip per statement; most of a worker's update is plain
+writes (the finished task, the next task and its queue entry, the execution's counter) that read
+nothing back. `PgSession` holds such a write instead of sending it, and sends what it holds as one
+statement (each write a data-modifying `WITH` part) before the next statement that is not held,
+and before the commit.
+
+Which writes may wait together is narrow on purpose, because the parts of one statement share one
+snapshot and run in no set order:
+- an `INSERT ... VALUES` or an `UPDATE ... SET ... WHERE` with no subquery and no `RETURNING`,
+  into a table of `TABLES`: none reads a row another part may write;
+- at most one write per table in a batch: two parts never touch one row (a second write to a table
+  sends the batch first), so no part depends on another's effect;
+- only tables whose rows a unit writes under its execution's lock, or that it creates: no part
+  waits for a row lock another transaction holds in an order of its own (claims take queue rows,
+  then task rows; an `INSERT` of a new row waits for no one).
+
+A held write that fails raises when its batch is sent: still inside its unit, which rolls back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+#: The tables whose plain writes may wait (see the module's docstring for why these).
+TABLES = frozenset({"tasks", "queue", "executions", "audit_log", "audit_targets"})
+_WRITE = re.compile(r"\s*(INSERT\s+INTO|UPDATE)\s+(\w+)[\s(]", re.IGNORECASE)
+_READS = re.compile(r"\b(?:SELECT|RETURNING)\b", re.IGNORECASE)
+_UPSERT = re.compile(r"\bON\s+CONFLICT\b[^;]*\bDO\s+UPDATE\b", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@dataclass(frozen=True)
+class Write:
+    """What a held write is: its table, and whether it may wait for a row another transaction
+    holds (an UPDATE, an upsert); an INSERT of a new row waits for no one."""
+
+    table: str
+    may_wait: bool
+
+
+@lru_cache(maxsize=512)
+def holdable(sql: str) -> Write | None:
+    """What a write is, if it may be held; None if it must be sent at once."""
+    found = _WRITE.match(sql)
+    if found is None or found.group(2).lower() not in TABLES or _READS.search(sql):
+        return None
+    may_wait = found.group(1).upper() == "UPDATE" or _UPSERT.search(sql) is not None
+    return Write(found.group(2).lower(), may_wait)
+
+
+@lru_cache(maxsize=512)
+def combined(statements: tuple[str, ...]) -> str:
+    """Statements with `?` placeholders as one statement with PostgreSQL's `$n`: each a `WITH` part."""
+    counter = iter(range(1, 100_000))
+    parts = [f"w{n} AS ({_PLACEHOLDER.sub(lambda _: f'${next(counter)}', sql)})" for n, sql in enumerate(statements)]
+    return f"WITH {', '.join(parts)} SELECT 1"
+
+
+@dataclass
+class Batch:
+    """The writes a session holds, in the order they were made."""
+
+    statements: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+    tables: set[str] = field(default_factory=set)
+    waits: bool = False  # holds a part that may wait for another transaction's row
+
+    def __bool__(self) -> bool:
+        return bool(self.statements)
+
+    def takes(self, write: Write, may_wait: bool) -> bool:
+        """Whether the write can join: one part per table, at most one part that may wait (so the
+        parts' order, which PostgreSQL does not set, cannot make a lock cycle that the written
+        order would not)."""
+        return write.table not in self.tables and not (may_wait and self.waits)
+
+    def add(self, write: Write, may_wait: bool, sql: str, params: Sequence[Any]) -> None:
+        self.statements.append(sql)
+        self.params.extend(params)
+        self.tables.add(write.table)
+        self.waits = self.waits or may_wait
+
+    def take(self) -> tuple[tuple[str, ...], list[Any]]:
+        """The held statements and their parameters, in order; the batch is empty after."""
+        taken = (tuple(self.statements), self.params)
+        self.statements, self.params, self.tables, self.waits = [], [], set(), False
+        return taken

@@ -1,0 +1,127 @@
+"""A unit's plain writes, held and sent together on PostgreSQL (`store.batched`): what may be held,
+how a batch is spelled, and that a unit reads what it wrote and loses everything when a held write
+fails. The contract part runs on both backends (SQLite holds nothing: the same results)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from podium.errors import StoreError
+from podium.model.enums import TaskStatus
+from podium.model.records import QueueEntry
+from podium.store import Store
+from podium.store.batched import Batch, Write, combined, holdable
+from podium.store.executions import get_execution, insert_execution, update_execution
+from podium.store.postgres import PgSession
+from podium.store.queue import enqueue, queue_size
+from podium.store.tasks import get_task, insert_tasks, load_live_tasks, update_tasks
+from tests.store.test_contract import execution, task
+
+
+@pytest.mark.parametrize(("sql", "held"), [
+    ("INSERT INTO tasks (task_id, seq) VALUES (?, ?)", Write("tasks", may_wait=False)),
+    ("UPDATE executions SET task_seq = ? WHERE workflow_id = ?", Write("executions", may_wait=True)),
+    ("INSERT INTO queue (task_id) VALUES (?) ON CONFLICT (task_id) DO UPDATE SET priority = excluded.priority",
+     Write("queue", may_wait=True)),
+    ("INSERT INTO audit_targets (target, at, audit_id) VALUES (?, ?, ?)", Write("audit_targets", may_wait=False)),
+    ("DELETE FROM queue WHERE task_id = ?", None),  # a delete is sent at once
+    ("INSERT INTO tasks (task_id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM tasks)", None),  # reads
+    ("UPDATE tasks SET status = ? WHERE task_id = ? RETURNING seq", None),  # reads back
+    ("INSERT INTO timers (kind, key) VALUES (?, ?)", None),  # not a table of the hot path
+    ("SELECT 1", None),
+])
+def test_what_may_be_held(sql: str, held: Write | None) -> None:
+    assert holdable(sql) == held
+
+
+def test_a_batch_is_one_statement_with_its_placeholders_numbered_in_order() -> None:
+    statements = ("INSERT INTO tasks (a, b) VALUES (?, ?)", "UPDATE executions SET c = ? WHERE workflow_id = ?")
+    assert combined(statements) == (
+        "WITH w0 AS (INSERT INTO tasks (a, b) VALUES ($1, $2)), "
+        "w1 AS (UPDATE executions SET c = $3 WHERE workflow_id = $4) SELECT 1")
+
+
+def test_a_batch_takes_one_write_a_table_and_one_that_may_wait() -> None:
+    batch = Batch()
+    tasks, queue, executions = Write("tasks", False), Write("queue", True), Write("executions", True)
+    batch.add(queue, True, "q", (1,))
+    assert batch.takes(tasks, False)
+    batch.add(tasks, False, "t", (2, 3))
+    assert not batch.takes(tasks, False)  # a second write to a table could touch the first's row
+    assert not batch.takes(executions, True)  # two that may wait, in an order PostgreSQL chooses
+    assert batch.takes(executions, False)  # an execution the unit holds locked waits for no one
+    assert batch.take() == (("q", "t"), [1, 2, 3])
+    assert not batch and batch.takes(executions, True)
+
+
+async def test_a_unit_reads_what_it_wrote_before_it_commits(store: Store) -> None:
+    async with store.unit() as s:
+        await insert_execution(s, execution("hw1"))
+        await insert_tasks(s, [task("hw1-a", "hw1")])
+        await enqueue(s, [QueueEntry("hw1-a", "hw1", "t", 0, 0)])
+        assert [t.task_id for t in await load_live_tasks(s, "hw1")] == ["hw1-a"]
+        assert await queue_size(s, "t") == 1
+        ex = await get_execution(s, "hw1", lock=True)
+        assert ex is not None
+        ex.task_seq = 5
+        await update_execution(s, ex)
+        done = await get_task(s, "hw1-a")
+        assert done is not None
+        done.status = TaskStatus.COMPLETED
+        await update_tasks(s, [done])
+    async with store.reader() as s:
+        stored = await get_execution(s, "hw1")
+        stored_task = await get_task(s, "hw1-a")
+    assert stored is not None and stored.task_seq == 5
+    assert stored_task is not None and stored_task.status == TaskStatus.COMPLETED
+
+
+async def test_a_held_write_that_fails_fails_its_unit_and_keeps_nothing_of_it(store: Store) -> None:
+    async with store.unit() as s:
+        await insert_execution(s, execution("hw2"))
+        await insert_tasks(s, [task("hw2-a", "hw2")])
+    with pytest.raises(StoreError):
+        async with store.unit() as s:
+            ex = await get_execution(s, "hw2", lock=True)
+            assert ex is not None
+            ex.task_seq = 9
+            await update_execution(s, ex)
+            await enqueue(s, [QueueEntry("hw2-b", "hw2", "t", 0, 0)])
+            await insert_tasks(s, [task("hw2-a", "hw2", ref="b")])  # the same task id: refused
+    async with store.reader() as s:
+        ex = await get_execution(s, "hw2")
+        assert ex is not None and ex.task_seq == 0
+        assert await queue_size(s, "t") == 0
+        assert [t.ref_name for t in await load_live_tasks(s, "hw2")] == ["a"]
+
+
+async def test_postgres_sends_a_units_plain_writes_in_one_round_trip(store: Store,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite runs statements in process: nothing to send")
+    sent: list[str] = []
+    call = PgSession._call
+
+    async def counted(self: PgSession, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        sent.append(args[0])
+        return await call(self, method, *args)
+
+    monkeypatch.setattr(PgSession, "_call", counted)
+    async with store.unit() as s:
+        await insert_execution(s, execution("hw3"))
+        await insert_tasks(s, [task("hw3-a", "hw3")])
+        await enqueue(s, [QueueEntry("hw3-a", "hw3", "t", 0, 0)])
+    assert len(sent) == 1 and sent[0].startswith("WITH w0 AS (INSERT INTO executions")
+    sent.clear()
+    async with store.unit() as s:
+        ex = await get_execution(s, "hw3", lock=True)
+        assert ex is not None
+        ex.task_seq = 2
+        await update_execution(s, ex)
+        await insert_tasks(s, [task("hw3-b", "hw3", ref="b"), task("hw3-c", "hw3", ref="c")])  # many rows: sent
+    assert len(sent) == 3 and sent[0].startswith("SELECT") and sent[0].endswith("FOR UPDATE")
+    assert sent[1] == "UPDATE executions SET task_seq = $1 WHERE workflow_id = $2"  # held, sent before the many
+    assert sent[2].startswith("INSERT INTO tasks")
