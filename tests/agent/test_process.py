@@ -151,6 +151,26 @@ async def test_when_the_leader_exits_what_it_left_behind_is_killed() -> None:
         ensure_dead(grandchild)
 
 
+async def test_a_pipe_held_open_outside_the_group_is_let_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process in a session of its own (out of the group's reach) keeps the output pipes open: the
+    result comes once the drain time has passed, and the pipes are closed then (left open, they
+    were closed by the garbage collector at some later test, with a warning of an unclosed
+    transport)."""
+    monkeypatch.setattr(process, "_DRAIN_S", 0.5)
+    lines = Lines()
+    open_before = set(os.listdir("/proc/self/fd"))
+    result = await process.run(sh("setsid sleep 100 & echo $!"), on_line=lines)
+    escaped = lines.first_int()
+    try:
+        assert result.exit_code == 0 and result.stdout == str(escaped)
+        assert alive(escaped)  # not ours to kill: it left the group
+        for _ in range(5):
+            await asyncio.sleep(0)  # the transports close on the loop's next turns
+        assert set(os.listdir("/proc/self/fd")) <= open_before
+    finally:
+        ensure_dead(escaped)
+
+
 async def test_pause_stops_the_group_and_resume_continues_it() -> None:
     lines = Lines()
     proc = Process(sh("while :; do echo tick; sleep 0.02; done"), on_line=lines, kill_grace=60)

@@ -198,6 +198,11 @@ class Process:
         self._finished = True
         if not pending:  # the pipes are closed: let asyncio's transport finish too
             await self._started.wait()
+        else:  # stop reading them: their file descriptors are closed now, not when collected
+            for reader in (self._started.stdout, self._started.stderr):
+                transport = getattr(reader, "_transport", None)  # asyncio gives the reader no close()
+                if transport is not None:
+                    transport.close()
 
     def _signal(self, sig: signal.Signals) -> None:
         if self._finished:
