@@ -8,13 +8,15 @@ and before the commit.
 
 Which writes may wait together is narrow on purpose, because the parts of one statement share one
 snapshot and run in no set order:
-- an `INSERT ... VALUES` or an `UPDATE ... SET ... WHERE` with no subquery and no `RETURNING`,
-  into a table of `TABLES`: none reads a row another part may write;
-- at most one write per table in a batch: two parts never touch one row (a second write to a table
-  sends the batch first), so no part depends on another's effect;
-- only tables whose rows a unit writes under its execution's lock, or that it creates: no part
-  waits for a row lock another transaction holds in an order of its own (claims take queue rows,
-  then task rows; an `INSERT` of a new row waits for no one).
+- an `INSERT ... VALUES` or an `UPDATE ... SET ... WHERE` with no subquery and no `RETURNING`, into
+  a table of the hot paths (`TABLES`): no part reads what another writes;
+- at most one write per table in a batch (a second write to a table sends the batch first): two
+  parts never touch one row, so none depends on another's effect;
+- at most one part that may wait for a row lock another transaction holds (an `UPDATE` or an
+  upsert; an `INSERT` of a new row waits only for a transaction inserting the same unique key, and
+  an `UPDATE` of an execution the unit holds locked for no one): with a single part that can wait
+  on another's rows, no order of the parts makes a lock cycle that the order they were written in
+  would not.
 
 A held write that fails raises when its batch is sent: still inside its unit, which rolls back.
 """
@@ -28,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 #: The tables whose plain writes may wait (see the module's docstring for why these).
-TABLES = frozenset({"tasks", "queue", "executions", "audit_log", "audit_targets"})
+TABLES = frozenset({"tasks", "queue", "executions", "audit_log", "audit_targets", "bbs_tasks", "bbs_events"})
 _WRITE = re.compile(r"\s*(INSERT\s+INTO|UPDATE)\s+(\w+)[\s(]", re.IGNORECASE)
 _READS = re.compile(r"\b(?:SELECT|RETURNING)\b", re.IGNORECASE)
 _UPSERT = re.compile(r"\bON\s+CONFLICT\b[^;]*\bDO\s+UPDATE\b", re.IGNORECASE)
