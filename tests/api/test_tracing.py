@@ -4,6 +4,7 @@ when the app stops (the batch processor flushes), so each test checks after the 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +39,14 @@ async def _parent_and_child(client: httpx.AsyncClient) -> None:
          "subWorkflowParam": {"name": "tr_child", "version": 1}}])
 
 
+async def _exported(receiver: Receiver, span_id: str, timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s * 20)):
+        if span_id in receiver.by_id():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"span {span_id} not exported within {timeout_s} s")
+
+
 def _one(found: list[ReceivedSpan], what: str) -> ReceivedSpan:
     assert len(found) == 1, f"{what}: {found}"
     return found[0]
@@ -64,6 +73,9 @@ async def test_an_execution_is_one_trace_under_its_callers_span(db_url: str) -> 
             assert work["traceparent"] == f"00-{CALLER_TRACE}-{span_id_of(work['taskId'])}-01"  # the caller's trace
             await update(client, work, "COMPLETED", {})
             await wait_status(client, wid, "COMPLETED")
+            # the parent ends in a background unit; its span goes once that unit is done, which can
+            # be after its status shows (a server stopping right then loses it: not what this is about)
+            await _exported(receiver, span_id_of(wid))
     spans = receiver.by_id()
     assert {(s.trace_id, s.service) for s in spans.values()} == {(CALLER_TRACE, "podium")}
     root = spans[span_id_of(wid)]
