@@ -162,9 +162,8 @@ class PgSession(Session):
 
     async def claim_rows(self, queue_name: str, now: int, limit: int, columns: str) -> list[Sequence[Any]]:
         """One round trip: the entries taken (locked, skipping those another claim holds) and their
-        tasks read in one statement. The task rows are not locked (nor were they when a second
-        statement read them): a unit that takes a queued task out of its queue (cancels, completes,
-        reschedules it) deletes or moves the entry first, which waits for this claim's hold on it."""
+        tasks read in one statement. The task rows need no lock of their own: a unit that changes a
+        queued task takes its queue entry first (the lock order), and this claim holds it."""
         rows = await self.fetchall(
             "WITH taken AS (DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? "
             "AND visible_at <= ? ORDER BY priority DESC, visible_at, task_id LIMIT ? FOR UPDATE SKIP LOCKED) "
