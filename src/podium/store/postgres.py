@@ -160,17 +160,13 @@ class PgSession(Session):
     async def lock_name(self, name: str) -> None:
         await self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
 
-    async def claim_rows(self, queue_name: str, now: int, limit: int, columns: str) -> list[Sequence[Any]]:
-        """One round trip: the entries taken (locked, skipping those another claim holds) and their
-        tasks read in one statement. The task rows need no lock of their own: a unit that changes a
-        queued task takes its queue entry first (the lock order), and this claim holds it."""
+    async def claim_queue(self, queue_name: str, now: int, limit: int) -> list[str]:
         rows = await self.fetchall(
-            "WITH taken AS (DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? "
+            "DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? "
             "AND visible_at <= ? ORDER BY priority DESC, visible_at, task_id LIMIT ? FOR UPDATE SKIP LOCKED) "
-            "RETURNING task_id, priority AS taken_priority, visible_at AS taken_visible) "
-            f"SELECT {columns}, taken_priority, taken_visible FROM taken JOIN tasks USING (task_id)",
+            "RETURNING task_id, priority, visible_at",
             (queue_name, now, limit))
-        return [r[:-2] for r in sorted(rows, key=lambda r: (-r[-2], r[-1], r[0]))]
+        return [r[0] for r in sorted(rows, key=lambda r: (-r[1], r[2], r[0]))]
 
     async def write_index(self, entries: Sequence[tuple[int, str]]) -> None:
         await self.executemany(

@@ -1,5 +1,5 @@
 """The task queue: enqueue and dequeue entries, and read its depths. Claiming is the adapters' own
-(`Session.claim_rows`, through `tasks.claim_tasks`)."""
+(`Session.claim_queue`)."""
 
 from __future__ import annotations
 

@@ -32,10 +32,8 @@ class Session(ABC):
     # --- what differs between the databases ----------------------------------------------------
 
     @abstractmethod
-    async def claim_rows(self, queue_name: str, now: int, limit: int, columns: str) -> list[Sequence[Any]]:
-        """Take up to `limit` visible entries off a queue and read their tasks' `columns` (a list
-        that starts with `task_id`), in claim order: priority, then visible time, then id. A task
-        whose row is gone is left out."""
+    async def claim_queue(self, queue_name: str, now: int, limit: int) -> list[str]:
+        """Take up to `limit` visible entries off a queue, in claim order; return their task ids."""
 
     async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
         """The executions whose first task was just claimed started their work. (PostgreSQL does

@@ -92,17 +92,12 @@ class SqliteSession(Session):
         except (sqlite3.Error, *_UNBINDABLE) as exc:
             raise store_error(exc) from exc
 
-    async def claim_rows(self, queue_name: str, now: int, limit: int, columns: str) -> list[Sequence[Any]]:
-        taken = await self.fetchall(
+    async def claim_queue(self, queue_name: str, now: int, limit: int) -> list[str]:
+        rows = await self.fetchall(
             "DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? AND visible_at <= ? "
             "ORDER BY priority DESC, visible_at, task_id LIMIT ?) RETURNING task_id, priority, visible_at",
             (queue_name, now, limit))
-        if not taken:
-            return []
-        order = {r[0]: (-r[1], r[2], r[0]) for r in taken}
-        rows = await self.fetchall(f"SELECT {columns} FROM tasks WHERE task_id IN ({', '.join('?' * len(order))})",
-                                   list(order))
-        return sorted(rows, key=lambda r: order[r[0]])
+        return [r[0] for r in sorted(rows, key=lambda r: (-r[1], r[2], r[0]))]
 
 
 class _ThreadSession(SqliteSession):

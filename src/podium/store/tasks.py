@@ -54,11 +54,6 @@ async def get_task(s: Session, task_id: str, *, lock: bool = False) -> Task | No
     return task_from(row) if row else None
 
 
-async def claim_tasks(s: Session, queue_name: str, now: int, limit: int) -> list[Task]:
-    """Take up to `limit` visible entries off a queue: their tasks, in claim order."""
-    return [task_from(r) for r in await s.claim_rows(queue_name, now, limit, TASK_FIELDS)]
-
-
 async def get_tasks(s: Session, task_ids: Sequence[str]) -> list[Task]:
     if not task_ids:
         return []
