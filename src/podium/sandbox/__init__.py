@@ -176,10 +176,11 @@ _pools_lock = threading.Lock()
 def _pool(name: str, kind: str, size: int, niceness: int) -> Pool:
     """The process's pool `name` of `kind` workers at `niceness`. Syntax checks have a pool of their
     own, so a registration never waits behind scripts that run to their limit."""
+    key = f"{name}@{niceness}"
     with _pools_lock:
-        pool = _pools.get(f"{name}@{niceness}")
+        pool = _pools.get(key)
         if pool is None:
-            pool = _pools[f"{name}@{niceness}"] = Pool(kind, size, niceness)
+            pool = _pools[key] = Pool(kind, size, niceness)
         pool.size = max(pool.size, size)
         return pool
 

@@ -40,7 +40,7 @@ _PLACEHOLDER = re.compile(r"\?")
 @dataclass(frozen=True)
 class Write:
     """What a held write is: its table, and whether it may wait for a row another transaction
-    holds (an UPDATE, an upsert); an INSERT of a new row waits for no one."""
+    holds (an UPDATE, an upsert; see the module's docstring for INSERTs)."""
 
     table: str
     may_wait: bool
