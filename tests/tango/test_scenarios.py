@@ -314,6 +314,25 @@ async def test_s12_starting_a_started_or_running_stage_again_is_409(leader: Lead
     assert await leader.stored() == ("bms", state)
 
 
+async def test_a_running_report_sent_before_the_start_answer_is_recorded_is_kept(
+        make_leader: LeaderFactory, stubs: Stubs) -> None:
+    """A member may report `running` while the leader has not yet recorded its answer to the start
+    call (`started`): the report is the newer word and stays (a loaded machine showed the stage at
+    `started` for good)."""
+    [bms] = stubs("bms")
+    leader = await make_leader("push")
+    await leader.register_all(bms)
+    await leader.set_workflow("bms")
+    bms.hang("start")
+    workflow_id = await leader.start("bms")
+    await bms.wait_calls("start", 1)
+    await leader.report_ok("bms", "running")  # the start call is still out
+    bms.answer_again("start")
+    await leader.wait_stage_tasks(workflow_id, lambda ts: ts[-1]["outputData"].get("response") == "started",
+                                  "the start answer recorded")
+    assert await leader.status() == ("bms", "running")
+
+
 async def test_s13_report_for_an_unknown_project_or_user_is_404(make_leader: LeaderFactory, stubs: Stubs) -> None:
     [bms] = stubs("bms")
     leader = await make_leader("push")

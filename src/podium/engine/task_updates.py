@@ -54,7 +54,10 @@ def apply_result(
 
 
 def hold(turn: Turn, task: Task, output: dict[str, Any], sub_workflow_id: str | None) -> None:
-    task.output = output
+    reported = task.output.get("status") if task.task_type == "REMOTE" else None
+    # A member may report (`running`) while its start call's answer is on its way here: the report is
+    # the newer word, and the answer must not take it back.
+    task.output = output if reported is None else output | {"status": reported}
     if sub_workflow_id:
         task.sub_workflow_id = sub_workflow_id
     task.extra[timeouts.HELD] = True
