@@ -7,10 +7,14 @@ PODIUM_TEST_BACKENDS=sqlite runs only the SQLite half locally."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import threading
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -77,6 +81,8 @@ async def fresh_database() -> str:
 
 
 async def drop_database(name: str) -> None:
+    if _kept is not None and _kept_for == name:
+        await _on_reset_loop(_forget_kept())
     admin = await _admin()
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -235,38 +241,85 @@ async def give_back(name: str) -> None:
     _reused = _Reused(await fresh_database())
 
 
+# The reset runs on a connection kept from one test to the next, on a loop of its own (each test has
+# its own loop, and a connection belongs to the loop that made it): a new connection for every reset
+# cost PostgreSQL a backend and its catalog caches (a reset: 45 ms of its CPU and 15 of ours, against
+# 12 and 6 on a kept one), in each of about 1,500 tests.
+T = TypeVar("T")
+_loop: asyncio.AbstractEventLoop | None = None
+_kept: asyncpg.Connection | None = None
+_kept_for = ""  # the database `_kept` is connected to
+
+
+def _on_reset_loop(work: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+    global _loop
+    if _loop is None:
+        _loop = asyncio.new_event_loop()
+        threading.Thread(target=_loop.run_forever, name="pg-reset", daemon=True).start()
+    return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, _loop))
+
+
 async def _reset(name: str) -> bool:
     """Truncate every table of `name`, put the seed rows and sequence values back; False when the
     database is not provably the template's again."""
+    return await _on_reset_loop(_reset_here(name))
+
+
+async def _forget_kept() -> None:
+    global _kept
+    if _kept is not None:
+        kept, _kept = _kept, None
+        try:
+            await kept.close(timeout=5)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+            kept.terminate()
+
+
+async def _reset_here(name: str) -> bool:
     assert _snapshot is not None
-    snapshot = _snapshot
-    admin = await _admin()
-    try:
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
-    finally:
-        await admin.close()
-    try:
-        conn = await asyncpg.connect(database_url(name), timeout=10)
-    except (TimeoutError, OSError, asyncpg.PostgresError):
-        return False
-    try:
-        if await _fingerprint(conn) != snapshot.fingerprint:
+    for fresh in (False, True):  # a kept connection found broken (terminated by a test) is made again
+        conn = await _connection(name)
+        if conn is None:
             return False
-        written = [r["t"] for r in await conn.fetch(  # a table never written to still has no file pages
-            "SELECT t FROM unnest($1::text[]) AS t WHERE pg_relation_size(t::regclass) > 0", snapshot.tables)]
-        async with conn.transaction():
-            dirty = sorted({*written, *snapshot.seeds})
-            if dirty:
-                await conn.execute(f"TRUNCATE {', '.join(dirty)}")
-            for table, (columns, rows) in snapshot.seeds.items():
-                schema, _, relation = table.partition(".")
-                await conn.copy_records_to_table(relation.strip('"'), schema_name=schema.strip('"'),
-                                                 columns=columns, records=rows)
-            for sequence, (value, called) in snapshot.sequences.items():
-                await conn.execute("SELECT setval($1::regclass, $2, $3)", sequence, value, called)
-        return True
-    except asyncpg.PostgresError:
+        try:
+            return await _restore(conn, _snapshot)
+        except (asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError, asyncpg.InterfaceError, OSError):
+            await _forget_kept()
+            if fresh:
+                return False
+        except asyncpg.PostgresError:
+            await _forget_kept()
+            return False
+    return False
+
+
+async def _connection(name: str) -> asyncpg.Connection | None:
+    global _kept, _kept_for
+    if _kept is not None and (_kept.is_closed() or _kept_for != name):
+        await _forget_kept()
+    if _kept is None:
+        try:
+            _kept, _kept_for = await asyncpg.connect(database_url(name), timeout=10), name
+        except (TimeoutError, OSError, asyncpg.PostgresError):
+            return None
+    return _kept
+
+
+async def _restore(conn: asyncpg.Connection, snapshot: _Snapshot) -> bool:
+    await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    if await _fingerprint(conn) != snapshot.fingerprint:
         return False
-    finally:
-        await conn.close()
+    written = [r["t"] for r in await conn.fetch(  # a table never written to still has no file pages
+        "SELECT t FROM unnest($1::text[]) AS t WHERE pg_relation_size(t::regclass) > 0", snapshot.tables)]
+    async with conn.transaction():
+        dirty = sorted({*written, *snapshot.seeds})
+        if dirty:
+            await conn.execute(f"TRUNCATE {', '.join(dirty)}")
+        for table, (columns, rows) in snapshot.seeds.items():
+            schema, _, relation = table.partition(".")
+            await conn.copy_records_to_table(relation.strip('"'), schema_name=schema.strip('"'),
+                                             columns=columns, records=rows)
+        for sequence, (value, called) in snapshot.sequences.items():
+            await conn.execute("SELECT setval($1::regclass, $2, $3)", sequence, value, called)
+    return True
