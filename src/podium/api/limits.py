@@ -1,7 +1,8 @@
 """A pure ASGI middleware that refuses request bodies over the configured size with 413.
 
-A body whose Content-Length is over the limit is refused before any route sees it. A body without
-one (chunked) is found too large while a route reads it: the read raises `BodyTooLarge`, a
+A body whose Content-Length is over the limit is refused before any route sees it; one under it
+goes through uncounted (the HTTP server reads no more than the length declared). A body without one
+(chunked) is counted, and found too large while a route reads it: the read raises `BodyTooLarge`, a
 `PayloadTooLarge` that each dialect renders as its own 413 (no traceback: it is not a fault); any
 other answer the route gives then (a framework's 400, BBS's HTTP 200) is replaced by the 413."""
 
