@@ -4,7 +4,6 @@ when the app stops (the batch processor flushes), so each test checks after the 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +15,7 @@ from podium.settings import Settings
 from podium.tracing.ids import span_id_of
 from tests.api.helpers import poll_one, register_task_defs, register_workflow, simple, update, wait_status, wait_task
 from tests.otlp import ReceivedSpan, Receiver, otlp_receiver
+from tests.waits import eventually
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -37,14 +37,6 @@ async def _parent_and_child(client: httpx.AsyncClient) -> None:
         simple("tr_a", "a1"),
         {"name": "sub", "taskReferenceName": "sub", "type": "SUB_WORKFLOW",
          "subWorkflowParam": {"name": "tr_child", "version": 1}}])
-
-
-async def _exported(receiver: Receiver, span_id: str, timeout_s: float = 10.0) -> None:
-    for _ in range(int(timeout_s * 20)):
-        if span_id in receiver.by_id():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"span {span_id} not exported within {timeout_s} s")
 
 
 def _one(found: list[ReceivedSpan], what: str) -> ReceivedSpan:
@@ -75,7 +67,7 @@ async def test_an_execution_is_one_trace_under_its_callers_span(db_url: str) -> 
             await wait_status(client, wid, "COMPLETED")
             # the parent ends in a background unit; its span goes once that unit is done, which can
             # be after its status shows (a server stopping right then loses it: not what this is about)
-            await _exported(receiver, span_id_of(wid))
+            await eventually(lambda: span_id_of(wid) in receiver.by_id(), "the parent's span exported", timeout=10)
     spans = receiver.by_id()
     assert {(s.trace_id, s.service) for s in spans.values()} == {(CALLER_TRACE, "podium")}
     root = spans[span_id_of(wid)]
