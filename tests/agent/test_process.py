@@ -159,7 +159,10 @@ async def test_a_pipe_held_open_outside_the_group_is_let_go(monkeypatch: pytest.
     monkeypatch.setattr(process, "_DRAIN_S", 0.5)
     lines = Lines()
     open_before = set(os.listdir("/proc/self/fd"))
-    result = await process.run(sh("setsid sleep 100 & echo $!"), on_line=lines)
+    # The leader waits for the child to be in its own session (field 6 of /proc/PID/stat) before it
+    # exits: under load, the group was killed at the leader's exit before the child had called setsid.
+    script = 'setsid sleep 100 & p=$!; until [ "$(cut -d" " -f6 /proc/$p/stat)" = "$p" ]; do sleep 0.01; done; echo $p'
+    result = await process.run(sh(script), on_line=lines)
     escaped = lines.first_int()
     try:
         assert result.exit_code == 0 and result.stdout == str(escaped)
