@@ -196,7 +196,7 @@ class PostgresStore(Store):
     async def open(self) -> None:
         try:
             self._pool = await asyncpg.create_pool(self.url, min_size=0, max_size=self.pool_size,
-                                                   command_timeout=60,
+                                                   command_timeout=60, reset=_kept_as_is,
                                                    statement_cache_size=self.statement_cache)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
@@ -237,15 +237,17 @@ class PostgresStore(Store):
     # --- schema --------------------------------------------------------------------------------
 
     async def migrate(self) -> list[int]:
-        """Apply pending migrations under an advisory lock: servers starting together take turns."""
+        """Apply pending migrations under an advisory lock: servers starting together take turns.
+        The lock is the session's, on a connection of its own that is closed after: a pooled one
+        would keep the lock if the unlock never ran (pooled connections are not reset)."""
         found = migrations(MIGRATIONS_POSTGRES)
         try:
-            async with self.pool.acquire() as conn:
+            conn = await asyncpg.connect(self.url)
+            try:
                 await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
-                try:
-                    return await _apply(conn, found)
-                finally:
-                    await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+                return await _apply(conn, found)
+            finally:
+                await conn.close()
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
 
@@ -305,6 +307,16 @@ class PostgresStore(Store):
                 yield PgSession(conn)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
+
+
+async def _kept_as_is(conn: asyncpg.Connection) -> None:
+    """What a pooled connection needs when it goes back to the pool: nothing more than asyncpg
+    does before calling this (roll back a transaction left open, forget listeners). Its default
+    also sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` (one more round trip
+    for every unit, and work for PostgreSQL), undoing session state that Podium never leaves on a
+    pooled connection: its advisory locks are the transaction's (`pg_advisory_xact_lock`), it
+    sets no session settings, opens no cursor outside a transaction, and LISTENs on a connection
+    of its own; the migration's session lock is taken on a connection of its own too."""
 
 
 async def _mark_started(conn: asyncpg.Connection, started: list[tuple[int, str]]) -> None:
