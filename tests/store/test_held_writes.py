@@ -125,3 +125,26 @@ async def test_postgres_sends_a_units_plain_writes_in_one_round_trip(store: Stor
     assert len(sent) == 3 and sent[0].startswith("SELECT") and sent[0].endswith("FOR UPDATE")
     assert sent[1] == "UPDATE executions SET task_seq = $1 WHERE workflow_id = $2"  # held, sent before the many
     assert sent[2].startswith("INSERT INTO tasks")
+
+
+async def test_postgres_gives_a_units_connection_back_without_a_reset_round_trip(store: Store) -> None:
+    """asyncpg's default reset (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) was one
+    more round trip for every unit; Podium leaves no session state on a pooled connection."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has no connection pool")
+    pool = store.pool  # type: ignore[attr-defined]
+    sent: list[str] = []
+    async with pool.acquire() as conn:  # the pool opens connections as they are needed: one, now
+        conn.add_query_logger(lambda record: sent.append(record.query))
+    assert sent == []  # given back: nothing sent
+    async with store.unit() as s:
+        assert await get_execution(s, "none", lock=True) is None
+    assert len(sent) == 3 and (sent[0], sent[2]) == ("BEGIN;", "COMMIT;"), sent
+    sent.clear()
+    with pytest.raises(RuntimeError):
+        async with store.unit() as s:
+            await get_execution(s, "none", lock=True)
+            raise RuntimeError("the unit fails")
+    assert (sent[0], sent[-1]) == ("BEGIN;", "ROLLBACK;"), sent  # a failed unit still rolls back
+    async with pool.acquire() as conn:
+        assert not conn.is_in_transaction()
