@@ -148,3 +148,30 @@ async def test_postgres_gives_a_units_connection_back_without_a_reset_round_trip
     assert (sent[0], sent[-1]) == ("BEGIN;", "ROLLBACK;"), sent  # a failed unit still rolls back
     async with pool.acquire() as conn:
         assert not conn.is_in_transaction()
+
+
+async def test_postgres_sends_a_unit_of_held_writes_alone_without_begin_and_commit(store: Store) -> None:
+    """A transaction begins with a unit's first round trip: a unit that has only held writes sends
+    them as its one statement (a transaction of its own); a unit with nothing to send sends nothing;
+    a unit whose one statement fails keeps nothing of it."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has no round trips")
+    sent: list[str] = []
+    async with store.pool.acquire() as conn:  # type: ignore[attr-defined]
+        conn.add_query_logger(lambda record: sent.append(record.query))
+    async with store.unit() as s:
+        await insert_execution(s, execution("hw5"))
+        await insert_tasks(s, [task("hw5-a", "hw5")])
+    assert len(sent) == 1 and sent[0].startswith("WITH w0 AS (INSERT INTO executions"), sent
+    sent.clear()
+    async with store.unit():
+        pass
+    assert sent == []
+    with pytest.raises(StoreError):
+        async with store.unit() as s:
+            await insert_execution(s, execution("hw6"))
+            await insert_tasks(s, [task("hw5-a", "hw6")])  # a task id that is taken: the statement fails
+    assert len(sent) == 1 and sent[0].startswith("WITH w0 AS (INSERT INTO executions"), sent
+    async with store.reader() as s:
+        assert await get_execution(s, "hw6") is None
+        assert await get_execution(s, "hw5") is not None

@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 import asyncpg
+from asyncpg.transaction import Transaction
 
 from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError, StoreUnavailable
 from podium.logs import failed
@@ -82,11 +83,15 @@ class PgSession(Session):
     fts_key = "row_id"
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, conn: asyncpg.Connection, *, hold: bool = False) -> None:
+    def __init__(self, conn: asyncpg.Connection, transaction: Transaction | None = None) -> None:
         self.conn = conn
         self.committed = []
         self.started: list[tuple[int, str]] = []  # (time, execution id): marked once the unit commits
-        self.batch = Batch() if hold else None  # a unit's plain writes, sent together (store.batched)
+        # a unit's transaction begins with its first round trip, and its plain writes are held to
+        # go together (store.batched); readers and searchers have neither
+        self.transaction = transaction
+        self.begun = False
+        self.batch = Batch() if transaction is not None else None
         self.locked: set[str] = set()  # executions this unit holds locked
 
     def locked_execution(self, workflow_id: str) -> None:
@@ -150,9 +155,34 @@ class PgSession(Session):
 
     async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         try:
+            if self.transaction is not None and not self.begun:
+                await self.transaction.start()
+                self.begun = True
             return await method(*args)
         except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
             raise store_error(exc) from exc
+
+    async def finish(self) -> bool:
+        """Send what is held and commit; whether anything was written. A unit that has sent nothing
+        yet sends its held writes alone, without BEGIN and COMMIT, since one statement is a
+        transaction of its own: a start is one round trip, not three."""
+        if not self.begun:
+            self.transaction = None
+            held = bool(self.batch)
+            await self.send()
+            return held
+        await self.send()
+        self.begun = False  # over, whatever COMMIT answers: PostgreSQL rolls back a commit that fails
+        assert self.transaction is not None
+        await self.transaction.commit()
+        return True
+
+    async def abandon(self) -> None:
+        """Roll back what was begun (a unit that failed or was cancelled)."""
+        if self.begun:
+            self.begun = False
+            assert self.transaction is not None
+            await self.transaction.rollback()
 
     def lock_clause(self, sql: str, lock: bool) -> str:
         return f"{sql} FOR UPDATE" if lock else sql
@@ -262,19 +292,16 @@ class PostgresStore(Store):
         carried = None
         try:
             async with self.pool.acquire() as conn:
-                session = PgSession(conn, hold=True)
-                transaction = conn.transaction()
-                await transaction.start()
+                session = PgSession(conn, conn.transaction())
                 try:
                     yield session
                     carried = await carry(session)  # the request's audit entry, with its change
-                    await session.send()
+                    began = time.perf_counter()
+                    wrote = await session.finish()
                 except BaseException:
-                    await transaction.rollback()
+                    await session.abandon()
                     raise
-                began = time.perf_counter()
-                await transaction.commit()
-                if self.on_commit is not None:
+                if wrote and self.on_commit is not None:
                     self.on_commit(time.perf_counter() - began)
                 session.run_committed()
                 if session.started:  # holds no other lock now: waiting for the row is safe
