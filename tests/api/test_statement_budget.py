@@ -13,6 +13,7 @@ round trips are counted too: a unit's plain writes wait and go together (`store.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from podium.service import tasks as tasks_service
 from podium.store.definitions import get_snapshot
 from podium.store.postgres import PgSession
 from podium.store.session import Session
@@ -156,6 +158,37 @@ async def test_a_simple_task_and_a_three_step_workflow(client: httpx.AsyncClient
         assert simple_task["start"][2] <= budget["start_trips"], simple_task
         assert simple_task["update"][2] <= budget["update_trips"], simple_task
         assert three_step[2] <= budget["three_step_trips"], three_step
+
+
+async def test_one_queued_task_wakes_one_of_the_waiting_pollers(client: httpx.AsyncClient, counting: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four long polls wait on a queue; a start queues one task: one poller wakes to claim it, not
+    four (three of which would find nothing: a unit each, on PostgreSQL three round trips)."""
+    monkeypatch.setattr(tasks_service, "FALLBACK_POLL_S", 60.0)  # no look-again before the 5 s timeout
+    await register_task_defs(client, {"name": "sb_wake", "retryCount": 0})
+    await register_workflow(client, "sb_wake", [simple("sb_wake", "w")])
+    claim = "DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name"
+
+    def claims(counts: Counts) -> int:
+        return sum(n for sql, n in counts.by_sql.items() if claim.startswith(sql) or sql.startswith(claim))
+
+    with counting() as polls:
+        pollers = [asyncio.create_task(client.get("/api/tasks/poll/batch/sb_wake",
+                                                  params={"count": 1, "timeout": 5000})) for _ in range(4)]
+        while claims(polls) < 4:  # each claims once, finds nothing, and waits
+            assert not any(poller.done() for poller in pollers)
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        r = await client.post("/api/workflow", json={"name": "sb_wake", "input": {}})
+        assert r.status_code == 200, r.text
+        done, waiting = await asyncio.wait(pollers, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.sleep(0.1)  # a herd would have claimed by now
+        woken = claims(polls) - 4
+    for poller in waiting:
+        poller.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    assert len(done) == 1 and len(done.pop().result().json()) == 1
+    assert woken == 1, polls.by_sql
 
 
 async def test_a_bbs_task(client: httpx.AsyncClient, counting: Any, db_url: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
@@ -90,7 +91,7 @@ def workflow_channel(workflow_id: str) -> str:
 class Outcome:
     """What a committed unit leaves to do: queues to wake, whether a timer moved earlier."""
 
-    queues: set[str] = field(default_factory=set)
+    queues: Counter[str] = field(default_factory=Counter)  # tasks queued, by queue: claims to wake
     workflows: set[str] = field(default_factory=set)
     timers_changed: bool = False
     events: bool = False  # a message went onto the built-in event queue
@@ -101,7 +102,7 @@ class Outcome:
 
     def absorb(self, other: Outcome) -> None:
         """Take on what another unit's persist left to do, in the same commit."""
-        self.queues |= other.queues
+        self.queues.update(other.queues)
         self.workflows |= other.workflows
         self.timers_changed |= other.timers_changed
         self.events |= other.events
@@ -229,7 +230,7 @@ class Executions:
         await insert_tasks(s, state.new_tasks())
         await update_tasks(s, state.dirty_tasks())
         outcome = await self._apply_effects(s, state)
-        outcome.queues |= queues
+        outcome.queues.update(queues)
         if new:  # last: starting a failure workflow above may still have changed it
             await insert_execution(s, ex)
         elif state.execution_dirty:
@@ -261,8 +262,9 @@ class Executions:
             if refused is not None:
                 raise PayloadTooLarge(refused)
 
-    async def _apply_queue_ops(self, s: Session, state: ExecutionState) -> set[str]:
-        """Enqueue and dequeue as the effects say (the last word per task wins); the queues touched."""
+    async def _apply_queue_ops(self, s: Session, state: ExecutionState) -> Counter[str]:
+        """Enqueue and dequeue as the effects say (the last word per task wins); the tasks queued, by
+        queue."""
         queue_ops: dict[str, Enqueue | Dequeue] = {}
         for effect in state.effects:
             if isinstance(effect, (Enqueue, Dequeue)):
@@ -272,7 +274,7 @@ class Executions:
                    for e in queue_ops.values() if isinstance(e, Enqueue)]
         await dequeue(s, [e.task_id for e in queue_ops.values() if isinstance(e, Dequeue)])
         await enqueue(s, entries)
-        return {e.queue_name for e in entries}
+        return Counter(e.queue_name for e in entries)
 
     async def _apply_effects(self, s: Session, state: ExecutionState) -> Outcome:
         outcome = Outcome(workflows={state.execution.workflow_id})
@@ -340,8 +342,8 @@ class Executions:
     def after_commit(self, outcome: Outcome) -> None:
         if outcome.spans and self.tracing is not None:
             self.tracing.emit(outcome.spans)
-        for name in outcome.queues:
-            self.waker.notify(name)
+        for name, queued in outcome.queues.items():
+            self.waker.notify(name, queued)
         for workflow_id in outcome.workflows:
             self.waker.notify(workflow_channel(workflow_id))
         if outcome.timers_changed:

@@ -83,7 +83,7 @@ class Tasks:
             remaining = deadline - time.monotonic()
             if claimed or remaining <= 0:
                 return await hand_out(claimed, self.secrets, self.update, traced=self.x.tracing is not None)
-            await self.x.waker.wait(qname, min(remaining, FALLBACK_POLL_S), since=seen)
+            await self.x.waker.wait(qname, min(remaining, FALLBACK_POLL_S), since=seen, claimant=True)
 
     async def _claim(self, qname: str, task_type: str, worker_id: str | None, count: int) -> list[Task]:
         async with self.x.store.unit() as s:
@@ -217,7 +217,7 @@ class Tasks:
         outcome = await self.x.persist(s, state)
         tdef = self._task_def(task)
         if task.status.terminal and tdef is not None and tdef.concurrent_exec_limit:
-            outcome.queues.add(task.queue_name)  # a slot freed: wake pollers held back by the limit
+            outcome.queues[task.queue_name] += 1  # a slot freed: wake a poller held back by the limit
         return task, outcome
 
     async def update_by_ref(self, workflow_id: str, ref_name: str, status: TaskStatus,

@@ -2,6 +2,13 @@
 
 Between server processes (PostgreSQL) the store adds LISTEN/NOTIFY on top; within one process this
 is all it takes, and nothing polls on a fixed interval.
+
+A waiter either watches a channel (every notification wakes it) or is a claimant: a worker's long
+poll, which wakes to claim from a queue. A notification that says how many tasks it queued wakes
+that many claimants, the longest waiting first, not all of them: with eight pollers waiting on a
+queue, one new task woke eight claims of which seven found nothing (on PostgreSQL, three round
+trips each). A claimant that was woken but leaves without claiming (its request cancelled) hands
+the wake-up to the next one.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from collections.abc import Callable
 class Waker:
     def __init__(self) -> None:
         self._waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
+        # claimants in the order they began waiting (a dict as an ordered set)
+        self._claimants: defaultdict[str, dict[asyncio.Future[None], None]] = defaultdict(dict)
         self._generations: dict[str, int] = {}  # only of channels a loop asked about
         #: Sends each notification to the other server processes too (PostgreSQL's NOTIFY).
         self.broadcast: Callable[[str], None] | None = None
@@ -23,38 +32,69 @@ class Waker:
         passes it to `wait`, so a notification while it worked is not lost."""
         return self._generations.setdefault(channel, 0)
 
-    async def wait(self, channel: str, timeout: float, *, since: int | None = None) -> bool:
-        """True if notified (or notified since generation `since`), False on timeout."""
+    async def wait(self, channel: str, timeout: float, *, since: int | None = None, claimant: bool = False) -> bool:
+        """True if notified (or notified since generation `since`), False on timeout. A claimant is
+        woken only by a notification with a claim left for it (see the module's docstring)."""
         if since is not None and self._generations.get(channel, since) != since:
             return True
         if timeout <= 0:
             return False
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiters = self._waiters[channel]
-        waiters.add(fut)
+        if claimant:
+            self._claimants[channel][fut] = None
+        else:
+            self._waiters[channel].add(fut)
         try:
             async with asyncio.timeout(timeout):  # not wait_for: on Python 3.11 it returns, swallowing a
                 await fut  # cancellation, when the notification lands with it (a loop then never stops)
             return True
         except TimeoutError:
             return False
+        except asyncio.CancelledError:
+            if claimant and fut.done() and not fut.cancelled():  # woken, but will not claim: the next will
+                self._forget(channel, fut, claimant)
+                self._wake_claimants(channel, 1)
+            raise
         finally:
+            self._forget(channel, fut, claimant)
+
+    def _forget(self, channel: str, fut: asyncio.Future[None], claimant: bool) -> None:
+        if claimant:
+            claimants = self._claimants.get(channel)
+            if claimants is not None:
+                claimants.pop(fut, None)
+                if not claimants:
+                    del self._claimants[channel]
+            return
+        waiters = self._waiters.get(channel)
+        if waiters is not None:
             waiters.discard(fut)
             if not waiters:
-                self._waiters.pop(channel, None)
+                del self._waiters[channel]
 
-    def notify(self, channel: str) -> None:
+    def notify(self, channel: str, claims: int | None = None) -> None:
+        """Wake the channel's watchers, and `claims` of its claimants (None: all of them)."""
         if self.broadcast is not None:
-            self.broadcast(channel)
-        self.notify_here(channel)
+            self.broadcast(channel)  # another process hears the channel only: its claimants all wake
+        self.notify_here(channel, claims)
 
-    def notify_here(self, channel: str) -> None:
+    def notify_here(self, channel: str, claims: int | None = None) -> None:
         """Wake this process's waiters only (a notification that came from another process)."""
         if channel in self._generations:
             self._generations[channel] += 1
         for fut in self._waiters.get(channel, ()):
             if not fut.done():
                 fut.set_result(None)
+        self._wake_claimants(channel, claims)
+
+    def _wake_claimants(self, channel: str, claims: int | None) -> None:
+        left = claims
+        for fut in self._claimants.get(channel, ()):
+            if left is not None and left <= 0:
+                return
+            if not fut.done():
+                fut.set_result(None)
+                left = None if left is None else left - 1
 
     def has_waiters(self, channel: str) -> bool:
-        return bool(self._waiters.get(channel))
+        return bool(self._waiters.get(channel) or self._claimants.get(channel))
