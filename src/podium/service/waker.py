@@ -6,9 +6,9 @@ is all it takes, and nothing polls on a fixed interval.
 A waiter either watches a channel (every notification wakes it) or is a claimant: a worker's long
 poll, which wakes to claim from a queue. A notification that says how many tasks it queued wakes
 that many claimants, the longest waiting first, not all of them: with eight pollers waiting on a
-queue, one new task woke eight claims of which seven found nothing (on PostgreSQL, three round
-trips each). A claimant that was woken but leaves without claiming (its request cancelled) hands
-the wake-up to the next one.
+queue, one new task woke eight claims of which seven found nothing. A claimant that was woken but
+leaves without claiming (its request cancelled) hands the wake-up to the next one. Notifications
+say it only where claims take turns (`Store.serial_claims`).
 """
 
 from __future__ import annotations
