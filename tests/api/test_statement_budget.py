@@ -160,12 +160,10 @@ async def test_a_simple_task_and_a_three_step_workflow(client: httpx.AsyncClient
         assert three_step[2] <= budget["three_step_trips"], three_step
 
 
-async def test_one_queued_task_wakes_one_of_the_waiting_pollers_on_sqlite(
-        client: httpx.AsyncClient, counting: Any, monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:
-    """Four long polls wait on a queue; a start queues one task. On SQLite, where claims take turns
-    at the one writer, one poller wakes to claim it, not four (three of which would find nothing
-    and hold up the writer); on PostgreSQL, where claims run side by side, all four wake
-    (`Store.serial_claims`)."""
+async def test_one_queued_task_wakes_one_of_the_waiting_pollers(client: httpx.AsyncClient, counting: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four long polls wait on a queue; a start queues one task: one poller wakes to claim it, not
+    four (three of which would find nothing: a unit of work each)."""
     monkeypatch.setattr(tasks_service, "FALLBACK_POLL_S", 60.0)  # no look-again before the 5 s timeout
     await register_task_defs(client, {"name": "sb_wake", "retryCount": 0})
     await register_workflow(client, "sb_wake", [simple("sb_wake", "w")])
@@ -190,7 +188,7 @@ async def test_one_queued_task_wakes_one_of_the_waiting_pollers_on_sqlite(
         poller.cancel()
     await asyncio.gather(*waiting, return_exceptions=True)
     assert len(done) == 1 and len(done.pop().result().json()) == 1
-    assert woken == (1 if db_url.startswith("sqlite") else 4), polls.by_sql
+    assert woken == 1, polls.by_sql
 
 
 async def test_a_bbs_task(client: httpx.AsyncClient, counting: Any, db_url: str) -> None:

@@ -342,9 +342,8 @@ class Executions:
     def after_commit(self, outcome: Outcome) -> None:
         if outcome.spans and self.tracing is not None:
             self.tracing.emit(outcome.spans)
-        serial = self.store.serial_claims
         for name, queued in outcome.queues.items():
-            self.waker.notify(name, queued if serial else None)
+            self.waker.notify(name, queued)
         for workflow_id in outcome.workflows:
             self.waker.notify(workflow_channel(workflow_id))
         if outcome.timers_changed:

@@ -7,8 +7,8 @@ A waiter either watches a channel (every notification wakes it) or is a claimant
 poll, which wakes to claim from a queue. A notification that says how many tasks it queued wakes
 that many claimants, the longest waiting first, not all of them: with eight pollers waiting on a
 queue, one new task woke eight claims of which seven found nothing. A claimant that was woken but
-leaves without claiming (its request cancelled) hands the wake-up to the next one. Notifications
-say it only where claims take turns (`Store.serial_claims`).
+leaves without claiming (its request cancelled) hands the wake-up to the next one. A notification
+from another server process says no count: there, every claimant wakes.
 """
 
 from __future__ import annotations

@@ -18,11 +18,6 @@ from podium.store.session import Session
 class Store(ABC):
     #: "sqlite" or "postgresql": the query compiler's placeholder style follows it.
     dialect: str
-    #: Whether claims take turns (SQLite's one writer): then a queued task wakes one waiting long
-    #: poll, not all of them, since every claim that finds nothing holds up the others. Where claims
-    #: run side by side (PostgreSQL) every waiting poll wakes: waking one measured slower there
-    #: (docs/benchmarks.md, "Long polls woken one a task, on SQLite").
-    serial_claims: bool = False
     #: Told how long each commit took, in seconds (the metrics' `podium_db_commit_seconds`).
     on_commit: Callable[[float], None] | None = None
 

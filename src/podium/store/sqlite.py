@@ -152,7 +152,6 @@ def _translated() -> Iterator[None]:
 
 class SqliteStore(Store):
     dialect = "sqlite"
-    serial_claims = True
 
     def __init__(self, url: str) -> None:
         self.path = sqlite_path(url)
