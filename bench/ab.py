@@ -6,7 +6,9 @@ BASE and NEW are commits (NEW defaults to the working tree as it is). Each is ex
 `git archive` into a temp dir, and `bench/run.py --phases peer --peer-no-celery --src <snapshot>`
 runs A, B, A, B, ... (`--pairs` of each, the order of each pair swapped every time so neither
 side always runs first). The report gives each run's chains/s, server (and PostgreSQL) CPU per
-chain and idle dispatch p50, then the medians and the ratio B / A.
+chain and idle dispatch p50, then the medians and the ratio B / A. With --postgres it also gives
+the chains/s of each round's SQLite part (the peer phase runs it too): when the change leaves the
+SQLite path alone, a B/A away from 1 there is the machine drifting, not the change.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ def one(src: Path, postgres: bool, extra: list[str], out: Path) -> dict[str, flo
     summary = json.loads(out.read_text())["peer"]["summary"]
     part = summary["podium_postgresql" if postgres else "podium_sqlite"]
     cpu = part["cpu_ms_per_chain"]
-    return {"chains_per_s": part["chains_per_s"], "server_ms": cpu["server"],
-            "database_ms": cpu["database"] or 0.0, "idle_p50_ms": part["idle_dispatch_p50_ms"]}
+    got = {"chains_per_s": part["chains_per_s"], "server_ms": cpu["server"],
+           "database_ms": cpu["database"] or 0.0, "idle_p50_ms": part["idle_dispatch_p50_ms"]}
+    if postgres:  # the round's SQLite part ran too: beside a change that leaves SQLite alone, a drift check
+        got["sqlite_chains_per_s"] = summary["podium_sqlite"]["chains_per_s"]
+    return got
 
 
 def main() -> None:
@@ -63,6 +68,7 @@ def main() -> None:
                 runs[side].append(got)
                 print(f"{side} {got}", flush=True)
     keys = ("chains_per_s", "server_ms", "database_ms", "idle_p50_ms")
+    keys += ("sqlite_chains_per_s",) if args.postgres else ()
     med = {side: {k: statistics.median(r[k] for r in got) for k in keys} for side, got in runs.items()}
     print(f"A = {args.base}, B = {args.new or 'working tree'}, {args.pairs} runs each, medians:")
     for k in keys:
