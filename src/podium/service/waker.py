@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 class Waker:
     def __init__(self) -> None:
-        self._waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
-        # claimants in the order they began waiting (a dict as an ordered set)
+        # watchers and claimants of each channel, in the order they began waiting (dicts as ordered sets)
+        self._waiters: defaultdict[str, dict[asyncio.Future[None], None]] = defaultdict(dict)
         self._claimants: defaultdict[str, dict[asyncio.Future[None], None]] = defaultdict(dict)
         self._generations: dict[str, int] = {}  # only of channels a loop asked about
         #: Sends each notification to the other server processes too (PostgreSQL's NOTIFY).
@@ -40,10 +40,8 @@ class Waker:
         if timeout <= 0:
             return False
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if claimant:
-            self._claimants[channel][fut] = None
-        else:
-            self._waiters[channel].add(fut)
+        book = self._claimants if claimant else self._waiters
+        book[channel][fut] = None
         try:
             async with asyncio.timeout(timeout):  # not wait_for: on Python 3.11 it returns, swallowing a
                 await fut  # cancellation, when the notification lands with it (a loop then never stops)
@@ -52,25 +50,13 @@ class Waker:
             return False
         except asyncio.CancelledError:
             if claimant and fut.done() and not fut.cancelled():  # woken, but will not claim: the next will
-                self._forget(channel, fut, claimant)
-                self._wake_claimants(channel, 1)
+                self._wake_claimants(channel, 1)  # (this one is done: it is passed over)
             raise
         finally:
-            self._forget(channel, fut, claimant)
-
-    def _forget(self, channel: str, fut: asyncio.Future[None], claimant: bool) -> None:
-        if claimant:
-            claimants = self._claimants.get(channel)
-            if claimants is not None:
-                claimants.pop(fut, None)
-                if not claimants:
-                    del self._claimants[channel]
-            return
-        waiters = self._waiters.get(channel)
-        if waiters is not None:
-            waiters.discard(fut)
-            if not waiters:
-                del self._waiters[channel]
+            waiting = book[channel]
+            waiting.pop(fut, None)
+            if not waiting:
+                del book[channel]
 
     def notify(self, channel: str, claims: int | None = None) -> None:
         """Wake the channel's watchers, and `claims` of its claimants (None: all of them)."""
