@@ -160,10 +160,11 @@ async def test_a_simple_task_and_a_three_step_workflow(client: httpx.AsyncClient
         assert three_step[2] <= budget["three_step_trips"], three_step
 
 
-async def test_one_queued_task_wakes_one_of_the_waiting_pollers(client: httpx.AsyncClient, counting: Any,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """Four long polls wait on a queue; a start queues one task: one poller wakes to claim it, not
-    four (three of which would find nothing: a unit of work each)."""
+async def test_a_scheduled_task_goes_to_the_longest_waiting_poller_with_no_claim(
+        client: httpx.AsyncClient, counting: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four long polls wait on a queue; a start schedules one task: the start's own unit claims it
+    for the poller that has waited longest, which answers with it. No poller claims again (before
+    hand-offs one woke to claim; before that, all four did, three of them finding nothing)."""
     monkeypatch.setattr(tasks_service, "FALLBACK_POLL_S", 60.0)  # no look-again before the 5 s timeout
     await register_task_defs(client, {"name": "sb_wake", "retryCount": 0})
     await register_workflow(client, "sb_wake", [simple("sb_wake", "w")])
@@ -173,23 +174,54 @@ async def test_one_queued_task_wakes_one_of_the_waiting_pollers(client: httpx.As
         return sum(n for sql, n in counts.by_sql.items() if claim.startswith(sql) or sql.startswith(claim))
 
     with counting() as polls:
-        pollers = [asyncio.create_task(client.get("/api/tasks/poll/batch/sb_wake",
-                                                  params={"count": 1, "timeout": 5000})) for _ in range(4)]
-        while claims(polls) < 4:  # each claims once, finds nothing, and waits
-            assert not any(poller.done() for poller in pollers)
-            await asyncio.sleep(0.01)
+        pollers = []
+        for k in range(4):
+            pollers.append(asyncio.create_task(client.get(
+                "/api/tasks/poll/batch/sb_wake", params={"count": 1, "timeout": 5000, "workerid": f"w{k}"})))
+            while claims(polls) < k + 1:  # it claims once, finds nothing, and waits (in this order)
+                assert not any(poller.done() for poller in pollers)
+                await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)
         before = claims(polls)
         r = await client.post("/api/workflow", json={"name": "sb_wake", "input": {}})
         assert r.status_code == 200, r.text
         done, waiting = await asyncio.wait(pollers, return_when=asyncio.FIRST_COMPLETED)
-        await asyncio.sleep(0.1)  # a herd would have claimed by now
-        woken = claims(polls) - before
+        await asyncio.sleep(0.1)  # a woken poller would have claimed by now
+        claimed_after = claims(polls) - before
     for poller in waiting:
         poller.cancel()
     await asyncio.gather(*waiting, return_exceptions=True)
-    assert len(done) == 1 and len(done.pop().result().json()) == 1
-    assert woken == 1, polls.by_sql
+    assert done == {pollers[0]}
+    [task] = pollers[0].result().json()
+    assert task["workerId"] == "w0" and task["status"] == "IN_PROGRESS" and task["pollCount"] == 1
+    assert claimed_after == 0, polls.by_sql
+    stored = (await client.get(f"/api/tasks/{task['taskId']}")).json()
+    assert stored["status"] == "IN_PROGRESS" and stored["workerId"] == "w0" and stored["startTime"] > 0
+    assert (await client.get("/api/tasks/queue/sizes", params={"taskType": "sb_wake"})).json() == {"sb_wake": 0}
+
+
+async def test_a_task_whose_claims_are_limited_is_queued_and_claimed_as_before(
+        client: httpx.AsyncClient, counting: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A concurrency limit is counted at claim time: its tasks are never claimed as they are
+    scheduled; the waiting poller is woken and claims (once)."""
+    monkeypatch.setattr(tasks_service, "FALLBACK_POLL_S", 60.0)
+    await register_task_defs(client, {"name": "sb_limited", "retryCount": 0, "concurrentExecLimit": 1})
+    await register_workflow(client, "sb_limited", [simple("sb_limited", "w")])
+    claim = "DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name"
+
+    def claims(counts: Counts) -> int:
+        return sum(n for sql, n in counts.by_sql.items() if claim.startswith(sql) or sql.startswith(claim))
+
+    with counting() as polls:
+        poller = asyncio.create_task(client.get("/api/tasks/poll/batch/sb_limited",
+                                                params={"count": 1, "timeout": 5000, "workerid": "w0"}))
+        while claims(polls) < 1:
+            await asyncio.sleep(0.01)
+        r = await client.post("/api/workflow", json={"name": "sb_limited", "input": {}})
+        assert r.status_code == 200, r.text
+        [task] = (await asyncio.wait_for(poller, 5)).json()
+        assert claims(polls) == 2, polls.by_sql
+    assert task["workerId"] == "w0" and task["status"] == "IN_PROGRESS"
 
 
 async def test_a_bbs_task(client: httpx.AsyncClient, counting: Any, db_url: str) -> None:

@@ -10,6 +10,8 @@ import asyncio
 import pytest
 
 from podium.service.clock import FakeClock
+from podium.model.enums import TaskStatus
+from podium.model.records import Task
 from podium.service.waker import Waker
 
 
@@ -45,10 +47,10 @@ async def test_a_fake_clocks_sleep_stays_cancelled_too() -> None:
         await sleeping
 
 
-async def _claimants(waker: Waker, n: int) -> list[asyncio.Task[bool]]:
+async def _claimants(waker: Waker, n: int) -> list[asyncio.Task[list[Task]]]:
     waiting = []
     for _ in range(n):
-        waiting.append(asyncio.create_task(waker.wait("queue", 10, claimant=True)))
+        waiting.append(asyncio.create_task(waker.wait_to_claim("queue", 10)))
         await asyncio.sleep(0)  # each waits before the next: the order they are woken in
     return waiting
 
@@ -74,7 +76,7 @@ async def test_a_woken_claimant_that_is_cancelled_hands_its_wake_up_on() -> None
     first.cancel()  # its request went away in the same turn: it will not claim
     with pytest.raises(asyncio.CancelledError):
         await first
-    assert await asyncio.wait_for(second, 1) is True
+    assert await asyncio.wait_for(second, 1) == []  # woken, with nothing handed to it: it claims
     third, fourth = await _claimants(waker, 2)
     third.cancel()  # cancelled while nobody had woken it: nothing to hand on
     with pytest.raises(asyncio.CancelledError):
@@ -82,3 +84,47 @@ async def test_a_woken_claimant_that_is_cancelled_hands_its_wake_up_on() -> None
     await asyncio.sleep(0.01)
     assert not fourth.done()
     fourth.cancel()
+
+
+def _task(task_id: str) -> Task:
+    return Task(task_id=task_id, workflow_id="wf", workflow_type="w", seq=1, ref_name="r", task_type="t",
+                task_def_name="t", status=TaskStatus.IN_PROGRESS, scheduled_time=0, update_time=0)
+
+
+async def test_a_claimant_taken_by_a_unit_gets_its_tasks_when_the_unit_commits_and_no_wake_up_meanwhile() -> None:
+    waker = Waker()
+    first, second = await _claimants(waker, 2)
+    taker = waker.take("queue")
+    assert taker is not None and taker.room == 1
+    taker.taken.append(_task("t1"))
+    waker.notify("queue", 1)  # another unit's task: it wakes the next claimant, not the one taken
+    await asyncio.sleep(0)
+    assert not first.done() and await second == []
+    assert waker.take("queue") is None  # nobody else is waiting
+    taker.hand()
+    assert [t.task_id for t in await first] == ["t1"]
+
+
+async def test_a_claimant_let_go_by_a_unit_that_rolled_back_claims_again() -> None:
+    waker = Waker()
+    [waiting] = await _claimants(waker, 1)
+    taker = waker.take("queue")
+    assert taker is not None
+    taker.taken.append(_task("t1"))
+    taker.let_go()
+    assert await waiting == []
+
+
+async def test_a_claimant_whose_time_runs_out_while_a_unit_hands_it_tasks_waits_for_them() -> None:
+    waker = Waker()
+    waiting = asyncio.create_task(waker.wait_to_claim("queue", 0.01, worker_id="w", room=2))
+    await asyncio.sleep(0)
+    taker = waker.take("queue")
+    assert taker is not None and taker.worker_id == "w" and taker.room == 2
+    await asyncio.sleep(0.05)  # past its timeout
+    assert not waiting.done()
+    taker.taken.append(_task("t1"))
+    taker.hand()
+    assert [t.task_id for t in await waiting] == ["t1"]
+    expired = await waker.wait_to_claim("queue", 0.01)  # one nobody takes just times out
+    assert expired == [] and not waker.has_claimants("queue")

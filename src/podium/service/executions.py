@@ -31,11 +31,13 @@ from podium.engine.state import (
 from podium.engine.turn import Turn
 from podium.errors import NotFound, PayloadTooLarge
 from podium.metrics.families import Metrics
+from podium.model.definitions import TaskDef
+from podium.model.enums import TaskStatus
 from podium.model.records import CHILD_ENDED, TASK_TIMER, Execution, QueueEntry, Task, Timer
 from podium.service.clock import Clock
 from podium.service.context import Context
 from podium.service.metadata import Metadata
-from podium.service.waker import Waker
+from podium.service.waker import Claimant, Waker
 from podium.store import events
 from podium.store.executions import get_execution, insert_execution, update_execution
 from podium.store.port import Store
@@ -217,8 +219,10 @@ class Executions:
         await self.supply(s, state)
         await self._keep_to_limit(s, state, new=new)
         _fold_task_timers(state)
+        ops = _queue_ops(state)
+        self._hand_off(s, state, ops)
         _note_start(state)
-        queues = await self._apply_queue_ops(s, state)  # before the tasks: the lock order is queue -> tasks
+        queues = await self._apply_queue_ops(s, ex.workflow_id, ops)  # before the tasks: lock order queue -> tasks
         if state.deleted_task_ids:  # first: restart/rerun re-create the same (ref, retry) rows
             await delete_tasks(s, sorted(state.deleted_task_ids))
         watched = self.metrics is not None or self.tracing is not None
@@ -262,17 +266,41 @@ class Executions:
             if refused is not None:
                 raise PayloadTooLarge(refused)
 
-    async def _apply_queue_ops(self, s: Session, state: ExecutionState) -> Counter[str]:
-        """Enqueue and dequeue as the effects say (the last word per task wins); the tasks queued, by
-        queue."""
-        queue_ops: dict[str, Enqueue | Dequeue] = {}
-        for effect in state.effects:
-            if isinstance(effect, (Enqueue, Dequeue)):
-                queue_ops[effect.task_id] = effect
-        wid = state.execution.workflow_id
-        entries = [QueueEntry(e.task_id, wid, e.queue_name, e.priority, e.visible_at)
-                   for e in queue_ops.values() if isinstance(e, Enqueue)]
-        await dequeue(s, [e.task_id for e in queue_ops.values() if isinstance(e, Dequeue)])
+    def _hand_off(self, s: Session, state: ExecutionState, ops: dict[str, Enqueue | Dequeue]) -> None:
+        """A new worker task whose queue a long poll of this process waits on is claimed for that
+        poll here, in this unit, instead of being queued (see `service.waker`): the poll gets it as
+        this unit commits, with no claim of its own and no race with other claims. Left to the
+        queue: a task that is not visible yet, whose definition limits its claims (concurrency,
+        rate), that announces its claims, or that a dialect's observer follows."""
+        takers: dict[str, Claimant] = {}
+        now = self.clock.now()
+        observed = state.execution.workflow_type in self.observers
+        for task_id, op in list(ops.items()):
+            if (observed or not isinstance(op, Enqueue) or op.visible_at > now
+                    or task_id not in state.new_task_ids or not self.waker.has_claimants(op.queue_name)):
+                continue
+            task = state.tasks[task_id]
+            tdef = self.metadata.task_def_of(task)
+            if not _handed_off_alone(task, tdef) or self.context.task_notices(task.task_def_name):
+                continue
+            taker = takers.get(op.queue_name)
+            if taker is None or len(taker.taken) >= taker.room:
+                taker = self.waker.take(op.queue_name)
+                if taker is None:
+                    continue
+                takers[op.queue_name] = taker
+                s.committed.append(taker.hand)
+                s.abandoned.append(taker.let_go)
+            timer = task_updates.claim(task, taker.worker_id, tdef, now)
+            task.due_at = timer.due_at if timer is not None else None  # the response timeout
+            taker.taken.append(task)
+            del ops[task_id]
+
+    async def _apply_queue_ops(self, s: Session, workflow_id: str, ops: dict[str, Enqueue | Dequeue]) -> Counter[str]:
+        """Enqueue and dequeue as `ops` say; the tasks queued, by queue."""
+        entries = [QueueEntry(e.task_id, workflow_id, e.queue_name, e.priority, e.visible_at)
+                   for e in ops.values() if isinstance(e, Enqueue)]
+        await dequeue(s, [e.task_id for e in ops.values() if isinstance(e, Dequeue)])
         await enqueue(s, entries)
         return Counter(e.queue_name for e in entries)
 
@@ -362,6 +390,18 @@ class Executions:
         self.waker.notify(TIMER_CHANNEL)
 
     # --- starting ------------------------------------------------------------------------------
+
+
+def _queue_ops(state: ExecutionState) -> dict[str, Enqueue | Dequeue]:
+    """The unit's queue operations by task: the last word per task wins."""
+    return {e.task_id: e for e in state.effects if isinstance(e, (Enqueue, Dequeue))}
+
+
+def _handed_off_alone(task: Task, tdef: TaskDef | None) -> bool:
+    """Whether a task may be claimed as it is scheduled: a worker's task, SCHEDULED, whose claims
+    no limit counts."""
+    return (task.status == TaskStatus.SCHEDULED and operator_for(task.task_type).mode == "worker"
+            and (tdef is None or (not tdef.concurrent_exec_limit and tdef.rate_limit_per_frequency <= 0)))
 
 
 def _note_start(state: ExecutionState) -> None:

@@ -14,6 +14,7 @@ from podium.engine.definition import Definition
 from podium.errors import Conflict, NotFound
 from podium.model.definitions import TaskDef, WorkflowDef
 from podium.model.lint import lint_checked
+from podium.model.records import Task
 from podium.model.validation import check_task_defs, workflow_def_checked
 from podium.model.wire import with_times
 from podium.service.clock import Clock
@@ -81,6 +82,13 @@ class Metadata:
 
     def task_def(self, name: str) -> TaskDef | None:
         return self._task_defs.get(name)
+
+    def task_def_of(self, task: Task) -> TaskDef | None:
+        """The definition a task runs under: the one its workflow embeds, else the registered one."""
+        embedded = task.workflow_task.get("taskDefinition")
+        if embedded:
+            return TaskDef.model_validate(embedded)
+        return self._task_defs.get(task.task_def_name)
 
     async def register_task_defs(self, defs: list[TaskDef], created_by: str | None = None) -> None:
         check_task_defs(defs)

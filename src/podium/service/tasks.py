@@ -13,7 +13,7 @@ from podium.engine import task_updates
 from podium.engine.state import Incomplete, StatusNotice
 from podium.engine.turn import Turn
 from podium.errors import FieldError, NotFound, ValidationFailed
-from podium.model.definitions import TaskDef, TaskResult
+from podium.model.definitions import TaskResult
 from podium.model.enums import TaskStatus
 from podium.model.payloads import NO_EXTERNAL_STORAGE
 from podium.model.records import Task, TaskLog, queue_name
@@ -81,9 +81,11 @@ class Tasks:
             seen = self.x.waker.generation(qname)  # a task queued while this claim runs wakes the wait
             claimed = await self._claim(qname, task_type, worker_id, count)
             remaining = deadline - time.monotonic()
+            if not claimed and remaining > 0:  # a unit that schedules a task meanwhile may claim it for this poll
+                claimed = await self.x.waker.wait_to_claim(qname, min(remaining, FALLBACK_POLL_S), since=seen,
+                                                           worker_id=worker_id, room=count)
             if claimed or remaining <= 0:
                 return await hand_out(claimed, self.secrets, self.update, traced=self.x.tracing is not None)
-            await self.x.waker.wait(qname, min(remaining, FALLBACK_POLL_S), since=seen, claimant=True)
 
     async def _claim(self, qname: str, task_type: str, worker_id: str | None, count: int) -> list[Task]:
         async with self.x.store.unit() as s:
@@ -117,7 +119,7 @@ class Tasks:
         for task in sorted(await get_tasks(s, ids), key=lambda t: order[t.task_id]):
             if task.status != TaskStatus.SCHEDULED:
                 continue
-            timer = task_updates.claim(task, worker_id, self._task_def(task), now)
+            timer = task_updates.claim(task, worker_id, self.x.metadata.task_def_of(task), now)
             task.due_at = timer.due_at if timer is not None else None  # the response timeout
             claimed.append(task)
         await update_tasks(s, claimed)
@@ -145,12 +147,6 @@ class Tasks:
         """Concurrency and rate limits of the task definition, enforced at claim time."""
         tdef = self.x.metadata.task_def(task_type)
         return wanted if tdef is None else await claim_limits.capacity(s, task_type, tdef, wanted, now)
-
-    def _task_def(self, task: Task) -> TaskDef | None:
-        embedded = task.workflow_task.get("taskDefinition")
-        if embedded:
-            return TaskDef.model_validate(embedded)
-        return self.x.metadata.task_def(task.task_def_name)
 
     # --- updates -------------------------------------------------------------------------------
 
@@ -215,7 +211,7 @@ class Tasks:
             reason=result.reason_for_incompletion, worker_id=result.worker_id,
             callback_after_seconds=result.callback_after_seconds or 0))
         outcome = await self.x.persist(s, state)
-        tdef = self._task_def(task)
+        tdef = self.x.metadata.task_def_of(task)
         if task.status.terminal and tdef is not None and tdef.concurrent_exec_limit:
             outcome.queues[task.queue_name] += 1  # a slot freed: wake a poller held back by the limit
         return task, outcome

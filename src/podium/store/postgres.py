@@ -86,6 +86,7 @@ class PgSession(Session):
     def __init__(self, conn: asyncpg.Connection, transaction: Transaction | None = None) -> None:
         self.conn = conn
         self.committed = []
+        self.abandoned = []
         self.started: list[tuple[int, str]] = []  # (time, execution id): marked once the unit commits
         # a unit's transaction begins with its first round trip, and its plain writes are held to
         # go together (store.batched); readers and searchers have neither
@@ -299,6 +300,7 @@ class PostgresStore(Store):
                     began = time.perf_counter()
                     wrote = await session.finish()
                 except BaseException:
+                    session.run_abandoned()
                     await session.abandon()
                     raise
                 if wrote and self.on_commit is not None:

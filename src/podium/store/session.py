@@ -22,6 +22,8 @@ class Session(ABC):
     #: Called, in order, once the unit's transaction has committed (never if it rolls back): for a
     #: cache that must not believe in a write before it is durable.
     committed: list[Callable[[], None]]
+    #: Called once it is known that the unit will not commit (it failed, or its commit did).
+    abandoned: list[Callable[[], None]]
     #: The full-text table's key column (SQLite's FTS5 calls it rowid).
     fts_key = "rowid"
     #: Appended to the inner SELECT of a claim: PostgreSQL skips rows another process is claiming.
@@ -63,6 +65,12 @@ class Session(ABC):
     def run_committed(self) -> None:
         """The store calls this after the commit that made the unit durable."""
         for callback in self.committed:
+            callback()
+
+    def run_abandoned(self) -> None:
+        """The store calls this when the unit rolled back, or its commit failed."""
+        callbacks, self.abandoned = self.abandoned, []
+        for callback in callbacks:
             callback()
 
     # --- the four primitives -------------------------------------------------------------------

@@ -63,6 +63,7 @@ class SqliteSession(Session):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.committed = []
+        self.abandoned = []
 
     # The four primitives translate driver errors with a plain try (they run for every statement).
 
@@ -252,6 +253,7 @@ class SqliteStore(Store):
                 except BaseException:
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
+                    session.run_abandoned()
                     raise
                 conn.execute("RELEASE unit")
         finally:
@@ -262,6 +264,7 @@ class SqliteStore(Store):
             await asyncio.shield(batch)
         except StoreError:
             dropped(carried)
+            session.run_abandoned()
             raise
         session.run_committed()
 
