@@ -9,9 +9,9 @@ import asyncio
 
 import pytest
 
-from podium.service.clock import FakeClock
 from podium.model.enums import TaskStatus
 from podium.model.records import Task
+from podium.service.clock import FakeClock
 from podium.service.waker import Waker
 
 
