@@ -36,7 +36,7 @@ from podium.model.enums import TaskStatus
 from podium.model.records import CHILD_ENDED, TASK_TIMER, Execution, QueueEntry, Task, Timer
 from podium.service.clock import Clock
 from podium.service.context import Context
-from podium.service.metadata import Metadata
+from podium.service.metadata import Metadata, task_def_of
 from podium.service.waker import Claimant, Waker
 from podium.store import events
 from podium.store.executions import get_execution, insert_execution, update_execution
@@ -280,7 +280,7 @@ class Executions:
                     or task_id not in state.new_task_ids or not self.waker.has_claimants(op.queue_name)):
                 continue
             task = state.tasks[task_id]
-            tdef = self.metadata.task_def_of(task)
+            tdef = task_def_of(self.metadata, task)
             if not _handed_off_alone(task, tdef) or self.context.task_notices(task.task_def_name):
                 continue
             taker = takers.get(op.queue_name)

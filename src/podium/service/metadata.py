@@ -83,13 +83,6 @@ class Metadata:
     def task_def(self, name: str) -> TaskDef | None:
         return self._task_defs.get(name)
 
-    def task_def_of(self, task: Task) -> TaskDef | None:
-        """The definition a task runs under: the one its workflow embeds, else the registered one."""
-        embedded = task.workflow_task.get("taskDefinition")
-        if embedded:
-            return TaskDef.model_validate(embedded)
-        return self._task_defs.get(task.task_def_name)
-
     async def register_task_defs(self, defs: list[TaskDef], created_by: str | None = None) -> None:
         check_task_defs(defs)
         now = self.clock.now()
@@ -262,3 +255,11 @@ class Metadata:
 
 def _java(value: object) -> str:
     return "null" if value is None else str(value)
+
+
+def task_def_of(metadata: Metadata, task: Task) -> TaskDef | None:
+    """The definition a task runs under: the one its workflow embeds, else the registered one."""
+    embedded = task.workflow_task.get("taskDefinition")
+    if embedded:
+        return TaskDef.model_validate(embedded)
+    return metadata.task_def(task.task_def_name)

@@ -22,6 +22,7 @@ from podium.service import claim_limits
 from podium.service.context import PollTracker
 from podium.service.executions import Executions, Outcome
 from podium.service.handout import hand_out
+from podium.service.metadata import task_def_of
 from podium.service.secrets import Secrets
 from podium.store.executions import get_execution
 from podium.store.queue import dequeue
@@ -119,7 +120,7 @@ class Tasks:
         for task in sorted(await get_tasks(s, ids), key=lambda t: order[t.task_id]):
             if task.status != TaskStatus.SCHEDULED:
                 continue
-            timer = task_updates.claim(task, worker_id, self.x.metadata.task_def_of(task), now)
+            timer = task_updates.claim(task, worker_id, task_def_of(self.x.metadata, task), now)
             task.due_at = timer.due_at if timer is not None else None  # the response timeout
             claimed.append(task)
         await update_tasks(s, claimed)
@@ -211,7 +212,7 @@ class Tasks:
             reason=result.reason_for_incompletion, worker_id=result.worker_id,
             callback_after_seconds=result.callback_after_seconds or 0))
         outcome = await self.x.persist(s, state)
-        tdef = self.x.metadata.task_def_of(task)
+        tdef = task_def_of(self.x.metadata, task)
         if task.status.terminal and tdef is not None and tdef.concurrent_exec_limit:
             outcome.queues[task.queue_name] += 1  # a slot freed: wake a poller held back by the limit
         return task, outcome
