@@ -168,14 +168,13 @@ class Executions:
             loaded = await load_tasks(s, ex.workflow_id)
             state.complete = True
         else:
+            wanted = tuple(definition.referenced_refs) + refs
             if around is not None and definition.forks_dynamically:
                 loaded, state.unread = await load_live_tasks_around(s, ex.workflow_id, around)
-            else:
-                loaded = await load_live_tasks(s, ex.workflow_id)
-            wanted = tuple(definition.referenced_refs) + refs
-            if wanted:
                 loaded += await load_tasks_by_ref(s, ex.workflow_id, wanted)
-                state.fetched_refs.update(wanted)
+            else:
+                loaded = await load_live_tasks(s, ex.workflow_id, wanted)  # one statement for both
+            state.fetched_refs.update(wanted)
             if definition.referenced_loop_refs:
                 loaded += await load_latest_iterations(s, ex.workflow_id, sorted(definition.referenced_loop_refs))
         state.set_tasks(loaded)

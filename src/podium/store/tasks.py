@@ -68,10 +68,15 @@ async def load_tasks(s: Session, workflow_id: str) -> list[Task]:
     return [task_from(r) for r in rows]
 
 
-async def load_live_tasks(s: Session, workflow_id: str) -> list[Task]:
-    rows = await s.fetchall(
-        f"SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? AND executed = 0", (workflow_id,))
-    return [task_from(r) for r in rows]
+async def load_live_tasks(s: Session, workflow_id: str, refs: Sequence[str] = ()) -> list[Task]:
+    """The live tasks, and every settled attempt of the given reference names, in one statement
+    (the live attempts of those are among the live tasks already)."""
+    sql = f"SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? AND executed = 0"
+    if refs:
+        sql += (f" UNION ALL SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? "
+                f"AND ref_name IN ({', '.join('?' * len(refs))}) AND executed = 1")
+        return [task_from(r) for r in await s.fetchall(sql, (workflow_id, workflow_id, *refs))]
+    return [task_from(r) for r in await s.fetchall(sql, (workflow_id,))]
 
 
 #: The live tasks of dynamic forks: the rows of the `tasks_forked` index, in its own terms (so that a
