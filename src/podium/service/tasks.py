@@ -29,10 +29,10 @@ from podium.store.queue import dequeue
 from podium.store.session import Session
 from podium.store.tasks import (
     add_logs,
+    claim_tasks,
     find_pending_by_ref,
     get_logs,
     get_task,
-    get_tasks,
     update_tasks,
 )
 
@@ -112,12 +112,8 @@ class Tasks:
         limit = await self._capacity(s, task_type, count, now)
         if limit <= 0:
             return []
-        ids = await s.claim_queue(qname, now, limit)
-        if not ids:
-            return []
         claimed: list[Task] = []
-        order = {task_id: i for i, task_id in enumerate(ids)}  # claim order: priority, then age
-        for task in sorted(await get_tasks(s, ids), key=lambda t: order[t.task_id]):
+        for task in await claim_tasks(s, qname, now, limit):  # in claim order: priority, then age
             if task.status != TaskStatus.SCHEDULED:
                 continue
             timer = task_updates.claim(task, worker_id, task_def_of(self.x.metadata, task), now)

@@ -199,6 +199,18 @@ class PgSession(Session):
             (queue_name, now, limit))
         return [r[0] for r in sorted(rows, key=lambda r: (-r[1], r[2], r[0]))]
 
+    async def claim_rows(self, queue_name: str, now: int, limit: int, fields: str) -> list[Sequence[Any]]:
+        """One round trip: the entries taken, and their tasks read, by one statement. Its read sees
+        the tasks as the statement began, which is as fresh as a read after it: a unit that changes a
+        queued task takes the task's queue row first (`Executions.persist`), and this one skips it."""
+        qualified = ", ".join(f"t.{name.strip()}" for name in fields.split(","))
+        return await self.fetchall(
+            "WITH taken AS (DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? "
+            "AND visible_at <= ? ORDER BY priority DESC, visible_at, task_id LIMIT ? FOR UPDATE SKIP LOCKED) "
+            f"RETURNING task_id, priority, visible_at) SELECT {qualified} FROM taken JOIN tasks t "
+            "ON t.task_id = taken.task_id ORDER BY taken.priority DESC, taken.visible_at, taken.task_id",
+            (queue_name, now, limit))
+
     async def write_index(self, entries: Sequence[tuple[int, str]]) -> None:
         await self.executemany(
             "INSERT INTO executions_fts (row_id, body) VALUES (?, to_tsvector('simple', ?)) "

@@ -37,6 +37,16 @@ class Session(ABC):
     async def claim_queue(self, queue_name: str, now: int, limit: int) -> list[str]:
         """Take up to `limit` visible entries off a queue, in claim order; return their task ids."""
 
+    async def claim_rows(self, queue_name: str, now: int, limit: int, fields: str) -> list[Sequence[Any]]:
+        """Take up to `limit` visible entries off a queue and read their tasks' `fields` (a SELECT
+        list of `tasks`), in claim order. (PostgreSQL does both in one statement.)"""
+        ids = await self.claim_queue(queue_name, now, limit)
+        if not ids:
+            return []
+        order = {task_id: i for i, task_id in enumerate(ids)}
+        rows = await self.fetchall(f"SELECT {fields} FROM tasks WHERE task_id IN ({', '.join('?' * len(ids))})", ids)
+        return sorted(rows, key=lambda row: order[row[0]])
+
     async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
         """The executions whose first task was just claimed started their work. (PostgreSQL does
         this after the claim commits: see PgSession.)"""

@@ -62,6 +62,11 @@ async def get_tasks(s: Session, task_ids: Sequence[str]) -> list[Task]:
     return [task_from(r) for r in rows]
 
 
+async def claim_tasks(s: Session, queue_name: str, now: int, limit: int) -> list[Task]:
+    """Take up to `limit` visible entries off a queue; their tasks, in claim order."""
+    return [task_from(r) for r in await s.claim_rows(queue_name, now, limit, TASK_FIELDS)]
+
+
 async def load_tasks(s: Session, workflow_id: str) -> list[Task]:
     rows = await s.fetchall(f"SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? ORDER BY seq",
                             (workflow_id,))
