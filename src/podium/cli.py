@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from collections.abc import Callable, Sequence
 
@@ -87,6 +88,9 @@ def serve(settings: Settings) -> None:
 
     configure(settings.log_level, settings.log_json)
     app = create_app(settings)
+    # What imports and the app's construction made lives as long as the process: the collector's
+    # full passes leave it out (46 ms each under load before; issue 18).
+    gc.freeze()
     uvicorn.run(app, **uvicorn_options(settings))
 
 
