@@ -15,6 +15,7 @@ from podium.store.schemas import delete_schemas, get_schema, latest_version, lis
 from podium.store.search import INDEXED_FIELD_CHARS, INDEXED_PAYLOAD_CHARS, executions_to_index, skip_index
 from podium.store.tasks import (
     add_logs,
+    claim_tasks,
     find_pending_by_ref,
     get_logs,
     get_task,
@@ -94,6 +95,33 @@ async def test_claim_follows_priority_then_visibility_and_takes_each_entry_once(
         assert await s.claim_queue("q", 6000, 10) == ["later"]
     async with store.reader() as s:
         assert await queue_sizes(s) == {"q2": 1}
+
+
+async def test_a_claim_reads_the_tasks_it_takes_in_claim_order(store: Store) -> None:
+    async with store.unit() as s:
+        await insert_tasks(s, [task("low", seq=1), task("high", seq=2, ref="b"), task("later", seq=3, ref="c")])
+        await enqueue(s, [QueueEntry("low", "w1", "q", 0, 100), QueueEntry("high", "w1", "q", 9, 200),
+                          QueueEntry("later", "w1", "q", 9, 5000), QueueEntry("gone", "w1", "q", 5, 100)])
+    async with store.unit() as s:  # an entry whose task is gone is taken, and reads nothing
+        assert [t.task_id for t in await claim_tasks(s, "q", 1000, 10)] == ["high", "low"]
+    async with store.unit() as s:
+        assert await claim_tasks(s, "q", 1000, 10) == []
+        [later] = await claim_tasks(s, "q", 6000, 10)
+        assert later.task_id == "later" and later.ref_name == "c" and later.status == TaskStatus.SCHEDULED
+    async with store.reader() as s:
+        assert await queue_sizes(s) == {}
+
+
+async def test_the_live_tasks_read_with_the_settled_attempts_of_some_references(store: Store) -> None:
+    async with store.unit() as s:
+        await insert_tasks(s, [task("a0", ref="a", executed=True, status=TaskStatus.FAILED),
+                               task("a1", ref="a", retry=1, seq=2),
+                               task("b0", ref="b", seq=3, executed=True, status=TaskStatus.COMPLETED),
+                               task("c0", ref="c", seq=4, executed=True, status=TaskStatus.COMPLETED),
+                               task("d0", ref="d", seq=5)])
+    async with store.reader() as s:
+        assert sorted(t.task_id for t in await load_live_tasks(s, "w1")) == ["a1", "d0"]
+        assert sorted(t.task_id for t in await load_live_tasks(s, "w1", ("a", "b"))) == ["a0", "a1", "b0", "d0"]
 
 
 async def test_enqueue_is_an_upsert(store: Store) -> None:
