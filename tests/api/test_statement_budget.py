@@ -65,6 +65,7 @@ def counting(monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient) -> Call
     for cls in (SqliteSession, PgSession):
         for name in PRIMITIVES:
             monkeypatch.setattr(cls, name, wrap(name, getattr(cls, name)))
+    monkeypatch.setattr(PgSession, "fetch_ahead", wrap("fetch_ahead", PgSession.fetch_ahead))  # a claim's read
     sent = PgSession._call
 
     async def counted_call(self: PgSession, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:

@@ -17,7 +17,7 @@ from podium.store.batched import Batch, Write, combined, holdable
 from podium.store.executions import get_execution, insert_execution, update_execution
 from podium.store.postgres import PgSession
 from podium.store.queue import enqueue, queue_size
-from podium.store.tasks import get_task, insert_tasks, load_live_tasks, update_tasks
+from podium.store.tasks import claim_tasks, get_task, insert_tasks, load_live_tasks, load_tasks, update_tasks
 from tests.store.test_contract import execution, task
 
 
@@ -55,6 +55,56 @@ def test_a_batch_takes_one_write_a_table_and_one_that_may_wait() -> None:
     assert batch.takes(executions, False)  # an execution the unit holds locked waits for no one
     assert batch.take() == (("q", "t"), [1, 2, 3])
     assert not batch and batch.takes(executions, True)
+
+
+def test_a_batch_takes_updates_of_different_rows_of_one_table_by_their_keys() -> None:
+    batch = Batch()
+    update, insert = Write("tasks", True), Write("tasks", False)
+    batch.add(update, True, "u1", (1, "a"), "a")
+    assert batch.takes(update, False, "b")  # another row, by its key
+    assert not batch.takes(update, False, "a")  # the same row twice: which wins is not set
+    assert not batch.takes(insert, False)  # a new row that an UPDATE beside it could not see
+    batch.add(update, False, "u2", (2, "b"), "b")
+    assert not batch.takes(update, True, "c")  # a second one that may wait
+    batch.take()
+    batch.add(insert, False, "i", (3,))
+    assert not batch.takes(update, False, "d")
+
+
+async def test_postgres_sends_a_follow_claim_ahead_of_the_held_writes_and_its_task_with_them(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """update-v2 on PostgreSQL: the finished task and the execution wait; the claim of the next
+    task goes ahead of them (it need not see them), and the claimed task's row goes with them."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite runs statements in process: nothing to send")
+    async with store.unit() as s:
+        await insert_execution(s, execution("hw5"))
+        await insert_tasks(s, [task("hw5-a", "hw5", status=TaskStatus.IN_PROGRESS), task("hw5-b", "hw5", ref="b")])
+        await enqueue(s, [QueueEntry("hw5-b", "hw5", "t", 0, 0)])
+    sent: list[str] = []
+    call = PgSession._call
+
+    async def counted(self: PgSession, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        sent.append(args[0] if args else method.__name__)
+        return await call(self, method, *args)
+
+    monkeypatch.setattr(PgSession, "_call", counted)
+    async with store.unit() as s:
+        ex = await get_execution(s, "hw5", lock=True)
+        assert ex is not None
+        [done] = [t for t in await load_live_tasks(s, "hw5") if t.task_id == "hw5-a"]
+        done.status, ex.task_seq = TaskStatus.COMPLETED, 3
+        await update_tasks(s, [done])
+        await update_execution(s, ex)
+        [claimed] = await claim_tasks(s, "t", 1, 1)
+        claimed.status = TaskStatus.IN_PROGRESS
+        await update_tasks(s, [claimed])
+    assert len(sent) == 4, sent  # the lock read, the live read, the claim, and the writes together
+    assert sent[2].startswith("WITH taken AS (DELETE FROM queue")
+    assert sent[3].startswith("WITH w0 AS (UPDATE tasks") and sent[3].count("UPDATE tasks") == 2
+    async with store.reader() as s:
+        assert sorted((t.task_id, t.status) for t in await load_tasks(s, "hw5")) == [
+            ("hw5-a", TaskStatus.COMPLETED), ("hw5-b", TaskStatus.IN_PROGRESS)]
 
 
 async def test_a_unit_reads_what_it_wrote_before_it_commits(store: Store) -> None:

@@ -10,8 +10,9 @@ Which writes may wait together is narrow on purpose, because the parts of one st
 snapshot and run in no set order:
 - an `INSERT ... VALUES` or an `UPDATE ... SET ... WHERE` with no subquery and no `RETURNING`, into
   a table of the hot paths (`TABLES`): no part reads what another writes;
-- at most one write per table in a batch (a second write to a table sends the batch first): two
-  parts never touch one row, so none depends on another's effect;
+- at most one write per table in a batch (a second write to a table sends the batch first), but
+  for `UPDATE`s of single rows by their key (`... WHERE task_id = ?`), one per row: two parts never
+  touch one row, so none depends on another's effect;
 - at most one part that may wait for a row lock another transaction holds (an `UPDATE` or an
   upsert; an `INSERT` of a new row waits only for a transaction inserting the same unique key, and
   an `UPDATE` of an execution the unit holds locked for no one): with a single part that can wait
@@ -70,26 +71,34 @@ class Batch:
 
     statements: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
-    tables: set[str] = field(default_factory=set)
+    tables: set[str] = field(default_factory=set)  # written by a part other than a keyed UPDATE
+    rows: dict[str, set[Any]] = field(default_factory=dict)  # by table: the keys of the rows UPDATEd
     waits: bool = False  # holds a part that may wait for another transaction's row
 
     def __bool__(self) -> bool:
         return bool(self.statements)
 
-    def takes(self, write: Write, may_wait: bool) -> bool:
-        """Whether the write can join: one part per table, at most one part that may wait (so the
-        parts' order, which PostgreSQL does not set, cannot make a lock cycle that the written
-        order would not)."""
-        return write.table not in self.tables and not (may_wait and self.waits)
+    def takes(self, write: Write, may_wait: bool, key: Any = None) -> bool:
+        """Whether the write can join: one part per table, or per row for an UPDATE of one row by
+        its `key`; at most one part that may wait (so the parts' order, which PostgreSQL does not
+        set, cannot make a lock cycle that the written order would not)."""
+        if (may_wait and self.waits) or write.table in self.tables:
+            return False
+        if key is None or not write.may_wait:  # not an UPDATE (an upsert is no keyed UPDATE either)
+            return write.table not in self.rows
+        return key not in self.rows.get(write.table, ())
 
-    def add(self, write: Write, may_wait: bool, sql: str, params: Sequence[Any]) -> None:
+    def add(self, write: Write, may_wait: bool, sql: str, params: Sequence[Any], key: Any = None) -> None:
         self.statements.append(sql)
         self.params.extend(params)
-        self.tables.add(write.table)
+        if key is None or not write.may_wait:
+            self.tables.add(write.table)
+        else:
+            self.rows.setdefault(write.table, set()).add(key)
         self.waits = self.waits or may_wait
 
     def take(self) -> tuple[tuple[str, ...], list[Any]]:
         """The held statements and their parameters, in order; the batch is empty after."""
         taken = (tuple(self.statements), self.params)
-        self.statements, self.params, self.tables, self.waits = [], [], set(), False
+        self.statements, self.params, self.tables, self.rows, self.waits = [], [], set(), {}, False
         return taken

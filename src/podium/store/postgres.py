@@ -15,6 +15,7 @@ import contextlib
 import logging
 import re
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
@@ -37,7 +38,9 @@ log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 7_346_001  # pg_advisory_lock key: one migrator at a time
 _PLACEHOLDER = re.compile(r"\?")
-_BY_WORKFLOW = "WHERE workflow_id = ?"
+#: How a write of one row by its key ends, by table (`Batch`: two such writes of different rows
+#: of one table may go together).
+_BY_KEY = defaultdict(lambda: "\0", {"executions": "WHERE workflow_id = ?", "tasks": "WHERE task_id = ?"})
 _UNAVAILABLE = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError,
                 asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
                 asyncpg.exceptions.TooManyConnectionsError, asyncpg.exceptions.ConnectionFailureError,
@@ -94,6 +97,7 @@ class PgSession(Session):
         self.begun = False
         self.batch = Batch() if transaction is not None else None
         self.locked: set[str] = set()  # executions this unit holds locked
+        self.claimed: set[str] = set()  # tasks whose queue entries this unit took (`claim_rows`)
 
     def locked_execution(self, workflow_id: str) -> None:
         self.locked.add(workflow_id)
@@ -134,12 +138,15 @@ class PgSession(Session):
         write = holdable(sql)
         if write is None:
             return False
-        # the row of an execution this unit holds locked waits for no one
-        may_wait = write.may_wait and not (write.table == "executions" and sql.endswith(_BY_WORKFLOW)
-                                           and params[-1] in self.locked)
-        if not self.batch.takes(write, may_wait):
+        key = params[-1] if sql.endswith(_BY_KEY[write.table]) else None
+        # a row no other transaction can hold waits for no one: an execution this unit holds
+        # locked; a task whose queue entry it took (whoever changes a queued task takes its queue
+        # entry first, and waits for this unit there)
+        may_wait = write.may_wait and key not in (self.locked if write.table == "executions"
+                                                  else self.claimed if write.table == "tasks" else ())
+        if not self.batch.takes(write, may_wait, key):
             await self.send()
-        self.batch.add(write, may_wait, sql, params)
+        self.batch.add(write, may_wait, sql, params, key)
         return True
 
     async def send(self) -> None:
@@ -202,14 +209,27 @@ class PgSession(Session):
     async def claim_rows(self, queue_name: str, now: int, limit: int, fields: str) -> list[Sequence[Any]]:
         """One round trip: the entries taken, and their tasks read, by one statement. Its read sees
         the tasks as the statement began, which is as fresh as a read after it: a unit that changes a
-        queued task takes the task's queue row first (`Executions.persist`), and this one skips it."""
+        queued task takes the task's queue row first (`Executions.persist`), and this one skips it.
+
+        It goes ahead of the unit's held writes, which then go with the claimed tasks' own (one
+        round trip less for update-v2): a task this unit queues with them is not among those it can
+        take (it stays queued for the next claim); every entry this unit removes, it removes at
+        once (a DELETE is never held), so none of those can be taken here."""
         qualified = ", ".join(f"t.{name.strip()}" for name in fields.split(","))
-        return await self.fetchall(
+        rows = await self.fetch_ahead(
             "WITH taken AS (DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? "
             "AND visible_at <= ? ORDER BY priority DESC, visible_at, task_id LIMIT ? FOR UPDATE SKIP LOCKED) "
             f"RETURNING task_id, priority, visible_at) SELECT {qualified} FROM taken JOIN tasks t "
             "ON t.task_id = taken.task_id ORDER BY taken.priority DESC, taken.visible_at, taken.task_id",
             (queue_name, now, limit))
+        self.claimed.update(row[0] for row in rows)
+        return rows
+
+    async def fetch_ahead(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+        """A read sent ahead of the held writes (for one that need not see them)."""
+        if _has_nul(params):
+            return []
+        return [tuple(r) for r in await self._call(self.conn.fetch, numbered(sql), *params)]
 
     async def write_index(self, entries: Sequence[tuple[int, str]]) -> None:
         await self.executemany(
