@@ -22,11 +22,12 @@ from tests.store.test_contract import execution, task
 
 
 @pytest.mark.parametrize(("sql", "held"), [
-    ("INSERT INTO tasks (task_id, seq) VALUES (?, ?)", Write("tasks", may_wait=False)),
+    ("INSERT INTO tasks (task_id, seq) VALUES (?, ?)", Write("tasks", may_wait=False, insert=True)),
     ("UPDATE executions SET task_seq = ? WHERE workflow_id = ?", Write("executions", may_wait=True)),
     ("INSERT INTO queue (task_id) VALUES (?) ON CONFLICT (task_id) DO UPDATE SET priority = excluded.priority",
-     Write("queue", may_wait=True)),
-    ("INSERT INTO audit_targets (target, at, audit_id) VALUES (?, ?, ?)", Write("audit_targets", may_wait=False)),
+     Write("queue", may_wait=True, insert=True)),
+    ("INSERT INTO audit_targets (target, at, audit_id) VALUES (?, ?, ?)",
+     Write("audit_targets", may_wait=False, insert=True)),
     ("DELETE FROM queue WHERE task_id = ?", None),  # a delete is sent at once
     ("INSERT INTO tasks (task_id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM tasks)", None),  # reads
     ("UPDATE tasks SET status = ? WHERE task_id = ? RETURNING seq", None),  # reads back
@@ -57,18 +58,21 @@ def test_a_batch_takes_one_write_a_table_and_one_that_may_wait() -> None:
     assert not batch and batch.takes(executions, True)
 
 
-def test_a_batch_takes_updates_of_different_rows_of_one_table_by_their_keys() -> None:
+def test_a_batch_takes_writes_of_different_rows_of_one_table_by_their_keys() -> None:
     batch = Batch()
-    update, insert = Write("tasks", True), Write("tasks", False)
+    update, insert = Write("tasks", True), Write("tasks", False, insert=True)
     batch.add(update, True, "u1", (1, "a"), "a")
     assert batch.takes(update, False, "b")  # another row, by its key
     assert not batch.takes(update, False, "a")  # the same row twice: which wins is not set
-    assert not batch.takes(insert, False)  # a new row that an UPDATE beside it could not see
+    assert batch.takes(insert, False, "c") and not batch.takes(insert, False, "a")
+    assert not batch.takes(insert, False)  # a write that names no row could touch any
     batch.add(update, False, "u2", (2, "b"), "b")
     assert not batch.takes(update, True, "c")  # a second one that may wait
+    batch.add(insert, False, "i1", (4,), "c")
+    assert not batch.takes(insert, False, "d")  # a second new row: ids are generated in no set order
     batch.take()
     batch.add(insert, False, "i", (3,))
-    assert not batch.takes(update, False, "d")
+    assert not batch.takes(update, False, "d")  # the table is taken whole
 
 
 async def test_postgres_sends_a_follow_claim_ahead_of_the_held_writes_and_its_task_with_them(
@@ -94,17 +98,37 @@ async def test_postgres_sends_a_follow_claim_ahead_of_the_held_writes_and_its_ta
         assert ex is not None
         [done] = [t for t in await load_live_tasks(s, "hw5") if t.task_id == "hw5-a"]
         done.status, ex.task_seq = TaskStatus.COMPLETED, 3
+        await enqueue(s, [QueueEntry("hw5-c", "hw5", "u", 0, 0)])  # the next step, as persist writes it
+        await insert_tasks(s, [task("hw5-c", "hw5", ref="c", seq=3)])
         await update_tasks(s, [done])
         await update_execution(s, ex)
         [claimed] = await claim_tasks(s, "t", 1, 1)
         claimed.status = TaskStatus.IN_PROGRESS
         await update_tasks(s, [claimed])
-    assert len(sent) == 4, sent  # the lock read, the live read, the claim, and the writes together
+    # the lock read, the live read, the claim, and every write together: none of them waits but
+    # the queue entry's upsert (the finished task's execution is locked; the claimed task's queue
+    # entry is this unit's)
+    assert len(sent) == 4, sent
     assert sent[2].startswith("WITH taken AS (DELETE FROM queue")
-    assert sent[3].startswith("WITH w0 AS (UPDATE tasks") and sent[3].count("UPDATE tasks") == 2
+    assert sent[3].startswith("WITH w0 AS (INSERT INTO queue") and sent[3].count("UPDATE tasks") == 2
+    assert "INSERT INTO tasks" in sent[3] and "UPDATE executions" in sent[3]
     async with store.reader() as s:
         assert sorted((t.task_id, t.status) for t in await load_tasks(s, "hw5")) == [
-            ("hw5-a", TaskStatus.COMPLETED), ("hw5-b", TaskStatus.IN_PROGRESS)]
+            ("hw5-a", TaskStatus.COMPLETED), ("hw5-b", TaskStatus.IN_PROGRESS), ("hw5-c", TaskStatus.SCHEDULED)]
+        assert await queue_size(s, "u") == 1
+
+
+async def test_a_claim_takes_a_task_its_own_unit_queued_onto_the_same_queue(store: Store) -> None:
+    """update-v2 hands out the next step when it is of the finished one's type: on PostgreSQL
+    the held entry goes before the claim, which otherwise goes ahead of the held writes."""
+    async with store.unit() as s:
+        await insert_execution(s, execution("hw6"))
+    async with store.unit() as s:
+        await get_execution(s, "hw6", lock=True)
+        await enqueue(s, [QueueEntry("hw6-a", "hw6", "same", 0, 0)])
+        await insert_tasks(s, [task("hw6-a", "hw6")])
+        assert [t.task_id for t in await claim_tasks(s, "other", 1, 1)] == []
+        assert [t.task_id for t in await claim_tasks(s, "same", 1, 1)] == ["hw6-a"]
 
 
 async def test_a_unit_reads_what_it_wrote_before_it_commits(store: Store) -> None:

@@ -10,9 +10,12 @@ Which writes may wait together is narrow on purpose, because the parts of one st
 snapshot and run in no set order:
 - an `INSERT ... VALUES` or an `UPDATE ... SET ... WHERE` with no subquery and no `RETURNING`, into
   a table of the hot paths (`TABLES`): no part reads what another writes;
-- at most one write per table in a batch (a second write to a table sends the batch first), but
-  for `UPDATE`s of single rows by their key (`... WHERE task_id = ?`), one per row: two parts never
-  touch one row, so none depends on another's effect;
+- at most one write per table in a batch (a second write to a table sends the batch first), or,
+  for writes that name their one row by its key (an `UPDATE ... WHERE task_id = ?`, an `INSERT`
+  whose key comes first), one per row and one `INSERT` per table (generated ids, like
+  `executions.row_id`, follow the order the rows were written in): two parts never touch one
+  row, so none depends on another's effect (an `UPDATE` could not see a row another part
+  inserts: it never names one);
 - at most one part that may wait for a row lock another transaction holds (an `UPDATE` or an
   upsert; an `INSERT` of a new row waits only for a transaction inserting the same unique key, and
   an `UPDATE` of an execution the unit holds locked for no one): with a single part that can wait
@@ -45,6 +48,7 @@ class Write:
 
     table: str
     may_wait: bool
+    insert: bool = False
 
 
 @lru_cache(maxsize=512)
@@ -53,8 +57,8 @@ def holdable(sql: str) -> Write | None:
     found = _WRITE.match(sql)
     if found is None or found.group(2).lower() not in TABLES or _READS.search(sql):
         return None
-    may_wait = found.group(1).upper() == "UPDATE" or _UPSERT.search(sql) is not None
-    return Write(found.group(2).lower(), may_wait)
+    insert = found.group(1).upper() != "UPDATE"
+    return Write(found.group(2).lower(), not insert or _UPSERT.search(sql) is not None, insert)
 
 
 @lru_cache(maxsize=512)
@@ -71,34 +75,40 @@ class Batch:
 
     statements: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
-    tables: set[str] = field(default_factory=set)  # written by a part other than a keyed UPDATE
-    rows: dict[str, set[Any]] = field(default_factory=dict)  # by table: the keys of the rows UPDATEd
+    tables: set[str] = field(default_factory=set)  # written by a part that names no one row
+    rows: dict[str, set[Any]] = field(default_factory=dict)  # by table: the keys of the rows named
+    inserted: set[str] = field(default_factory=set)  # tables a part inserts a row into, by its key
     waits: bool = False  # holds a part that may wait for another transaction's row
 
     def __bool__(self) -> bool:
         return bool(self.statements)
 
     def takes(self, write: Write, may_wait: bool, key: Any = None) -> bool:
-        """Whether the write can join: one part per table, or per row for an UPDATE of one row by
-        its `key`; at most one part that may wait (so the parts' order, which PostgreSQL does not
+        """Whether the write can join: one part per table, or per row for a write naming its one
+        row by its `key`; at most one part that may wait (so the parts' order, which PostgreSQL does not
         set, cannot make a lock cycle that the written order would not)."""
         if (may_wait and self.waits) or write.table in self.tables:
             return False
-        if key is None or not write.may_wait:  # not an UPDATE (an upsert is no keyed UPDATE either)
+        if key is None:
             return write.table not in self.rows
+        if write.insert and write.table in self.inserted:  # generated ids follow the written order
+            return False
         return key not in self.rows.get(write.table, ())
 
     def add(self, write: Write, may_wait: bool, sql: str, params: Sequence[Any], key: Any = None) -> None:
         self.statements.append(sql)
         self.params.extend(params)
-        if key is None or not write.may_wait:
+        if key is None:
             self.tables.add(write.table)
         else:
             self.rows.setdefault(write.table, set()).add(key)
+            if write.insert:
+                self.inserted.add(write.table)
         self.waits = self.waits or may_wait
 
     def take(self) -> tuple[tuple[str, ...], list[Any]]:
         """The held statements and their parameters, in order; the batch is empty after."""
         taken = (tuple(self.statements), self.params)
-        self.statements, self.params, self.tables, self.rows, self.waits = [], [], set(), {}, False
+        self.statements, self.params, self.tables, self.rows, self.inserted = [], [], set(), {}, set()
+        self.waits = False
         return taken

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import re
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
@@ -38,9 +37,22 @@ log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 7_346_001  # pg_advisory_lock key: one migrator at a time
 _PLACEHOLDER = re.compile(r"\?")
-#: How a write of one row by its key ends, by table (`Batch`: two such writes of different rows
-#: of one table may go together).
-_BY_KEY = defaultdict(lambda: "\0", {"executions": "WHERE workflow_id = ?", "tasks": "WHERE task_id = ?"})
+#: The key column of the tables whose rows a held write may name (`Batch`: writes of different
+#: rows of one table may go together): an UPDATE ends `WHERE <key> = ?`, an INSERT lists it first.
+_KEYS = {"executions": "workflow_id", "tasks": "task_id", "queue": "task_id"}
+_QUEUE_ENTRY = "INSERT INTO queue (task_id, queue_name,"  # its second parameter names the queue
+
+
+def _key(table: str, sql: str, params: Sequence[Any]) -> Any:
+    """The key of the one row a held write names, if it names one that way (None otherwise)."""
+    column = _KEYS.get(table)
+    if column is None:
+        return None
+    if sql.endswith(f"WHERE {column} = ?"):
+        return params[-1]
+    if sql.startswith(f"INSERT INTO {table} ({column},"):
+        return params[0]
+    return None
 _UNAVAILABLE = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError,
                 asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
                 asyncpg.exceptions.TooManyConnectionsError, asyncpg.exceptions.ConnectionFailureError,
@@ -98,9 +110,14 @@ class PgSession(Session):
         self.batch = Batch() if transaction is not None else None
         self.locked: set[str] = set()  # executions this unit holds locked
         self.claimed: set[str] = set()  # tasks whose queue entries this unit took (`claim_rows`)
+        self.unqueued: dict[str, str] = {}  # tasks read that no claim can take: their execution ids
+        self.queued: set[str] = set()  # the queues of the entries held
 
     def locked_execution(self, workflow_id: str) -> None:
         self.locked.add(workflow_id)
+
+    def unqueued_tasks(self, tasks: Sequence[tuple[str, str]]) -> None:
+        self.unqueued.update(tasks)
 
     async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
         """Recorded after the claim commits (`PgStore.unit`), outside its transaction: inside, it
@@ -138,20 +155,30 @@ class PgSession(Session):
         write = holdable(sql)
         if write is None:
             return False
-        key = params[-1] if sql.endswith(_BY_KEY[write.table]) else None
-        # a row no other transaction can hold waits for no one: an execution this unit holds
-        # locked; a task whose queue entry it took (whoever changes a queued task takes its queue
-        # entry first, and waits for this unit there)
-        may_wait = write.may_wait and key not in (self.locked if write.table == "executions"
-                                                  else self.claimed if write.table == "tasks" else ())
+        key = _key(write.table, sql, params)
+        may_wait = write.may_wait and not self._held_by_this_unit(write.table, key)
         if not self.batch.takes(write, may_wait, key):
             await self.send()
         self.batch.add(write, may_wait, sql, params, key)
+        if sql.startswith(_QUEUE_ENTRY):
+            self.queued.add(params[1])
         return True
+
+    def _held_by_this_unit(self, table: str, key: Any) -> bool:
+        """Whether a row is one no other transaction can hold, so that writing it waits for no one:
+        an execution this unit holds locked; a task whose queue entry it took (whoever changes a
+        queued task takes its queue entry first, and waits for this unit there); a task read
+        unqueued (no claim can take it) of an execution it holds locked."""
+        if table == "executions":
+            return key in self.locked
+        if table == "tasks":
+            return key in self.claimed or self.unqueued.get(key) in self.locked
+        return False
 
     async def send(self) -> None:
         """Send the writes held so far, as one statement."""
         if self.batch:
+            self.queued.clear()
             statements, params = self.batch.take()
             sql = numbered(statements[0]) if len(statements) == 1 else combined(statements)
             await self._call(self.conn.execute, sql, *params)
@@ -212,9 +239,11 @@ class PgSession(Session):
         queued task takes the task's queue row first (`Executions.persist`), and this one skips it.
 
         It goes ahead of the unit's held writes, which then go with the claimed tasks' own (one
-        round trip less for update-v2): a task this unit queues with them is not among those it can
-        take (it stays queued for the next claim); every entry this unit removes, it removes at
-        once (a DELETE is never held), so none of those can be taken here."""
+        round trip less for update-v2), unless they queue a task onto this queue (update-v2 hands
+        out the next step when it is of the same type); every entry this unit removes, it removes
+        at once (a DELETE is never held), so none of those can be taken here."""
+        if queue_name in self.queued:
+            await self.send()
         qualified = ", ".join(f"t.{name.strip()}" for name in fields.split(","))
         rows = await self.fetch_ahead(
             "WITH taken AS (DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? "
