@@ -131,6 +131,19 @@ async def test_a_claim_takes_a_task_its_own_unit_queued_onto_the_same_queue(stor
         assert [t.task_id for t in await claim_tasks(s, "same", 1, 1)] == ["hw6-a"]
 
 
+async def test_a_claimed_task_that_its_unit_changed_is_read_as_changed(store: Store) -> None:
+    async with store.unit() as s:
+        await insert_execution(s, execution("hw7"))
+        await insert_tasks(s, [task("hw7-a", "hw7")])
+        await enqueue(s, [QueueEntry("hw7-a", "hw7", "q7", 0, 0)])
+    async with store.unit() as s:
+        [queued] = await load_live_tasks(s, "hw7")
+        queued.input = {"changed": True}
+        await update_tasks(s, [queued])  # held on PostgreSQL
+        [claimed] = await claim_tasks(s, "q7", 1, 1)
+        assert claimed.input == {"changed": True}
+
+
 async def test_a_unit_reads_what_it_wrote_before_it_commits(store: Store) -> None:
     async with store.unit() as s:
         await insert_execution(s, execution("hw1"))

@@ -240,9 +240,10 @@ class PgSession(Session):
 
         It goes ahead of the unit's held writes, which then go with the claimed tasks' own (one
         round trip less for update-v2), unless they queue a task onto this queue (update-v2 hands
-        out the next step when it is of the same type); every entry this unit removes, it removes
-        at once (a DELETE is never held), so none of those can be taken here."""
-        if queue_name in self.queued:
+        out the next step when it is of the same type) or may change any task; a task taken that a
+        held write changes is read again once they are sent. Every entry this unit removes, it
+        removes at once (a DELETE is never held), so none of those can be taken here."""
+        if queue_name in self.queued or (self.batch is not None and "tasks" in self.batch.tables):
             await self.send()
         qualified = ", ".join(f"t.{name.strip()}" for name in fields.split(","))
         rows = await self.fetch_ahead(
@@ -251,6 +252,13 @@ class PgSession(Session):
             f"RETURNING task_id, priority, visible_at) SELECT {qualified} FROM taken JOIN tasks t "
             "ON t.task_id = taken.task_id ORDER BY taken.priority DESC, taken.visible_at, taken.task_id",
             (queue_name, now, limit))
+        held = self.batch.rows.get("tasks", ()) if self.batch is not None else ()
+        if stale := [row[0] for row in rows if row[0] in held]:  # a task this unit changed: read as written
+            await self.send()
+            marks = ", ".join("?" * len(stale))
+            fresh = {row[0]: row for row in await self.fetchall(
+                f"SELECT {fields} FROM tasks WHERE task_id IN ({marks})", stale)}
+            rows = [fresh.get(row[0], row) for row in rows]
         self.claimed.update(row[0] for row in rows)
         return rows
 
