@@ -127,4 +127,4 @@ async def test_a_claimant_whose_time_runs_out_while_a_unit_hands_it_tasks_waits_
     taker.hand()
     assert [t.task_id for t in await waiting] == ["t1"]
     expired = await waker.wait_to_claim("queue", 0.01)  # one nobody takes just times out
-    assert expired == [] and not waker.has_claimants("queue")
+    assert expired == [] and waker.claimants("queue") == 0

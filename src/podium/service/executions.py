@@ -276,7 +276,7 @@ class Executions:
         observed = state.execution.workflow_type in self.observers
         for task_id, op in list(ops.items()):
             if (observed or not isinstance(op, Enqueue) or op.visible_at > now
-                    or task_id not in state.new_task_ids or not self.waker.has_claimants(op.queue_name)):
+                    or task_id not in state.new_task_ids or not self.waker.claimants(op.queue_name)):
                 continue
             task = state.tasks[task_id]
             tdef = task_def_of(self.metadata, task)

@@ -164,8 +164,9 @@ class Waker:
                 fut.set_result([])
                 left = None if left is None else left - 1
 
-    def has_claimants(self, channel: str) -> bool:
-        return channel in self._claimants
+    def claimants(self, channel: str) -> int:
+        """How many claimants wait on the channel (woken ones that have not claimed yet included)."""
+        return len(self._claimants.get(channel, ()))
 
     def has_waiters(self, channel: str) -> bool:
         return bool(self._waiters.get(channel) or self._claimants.get(channel))
