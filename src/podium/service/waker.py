@@ -35,11 +35,9 @@ HELD_S = 30.0  # how long a claimant whose timeout passed waits at most for the 
 class Claimant:
     """A worker's long poll on one queue: who it is and how many tasks it takes at once."""
 
-    __slots__ = ("channel", "future", "held", "room", "taken", "timer", "worker_id")
+    __slots__ = ("future", "held", "room", "taken", "timer", "worker_id")
 
-    def __init__(self, channel: str, worker_id: str | None, room: int,
-                 future: asyncio.Future[list[Task]]) -> None:
-        self.channel = channel
+    def __init__(self, worker_id: str | None, room: int, future: asyncio.Future[list[Task]]) -> None:
         self.worker_id = worker_id
         self.room = room
         self.future = future
@@ -109,7 +107,7 @@ class Waker:
             return []
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[list[Task]] = loop.create_future()
-        claimant = Claimant(channel, worker_id, room, fut)
+        claimant = Claimant(worker_id, room, fut)
         self._claimants[channel][fut] = claimant
         claimant.timer = loop.call_later(timeout, claimant.expire)  # not a cancellation: a unit may hand it tasks
         try:

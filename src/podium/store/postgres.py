@@ -25,6 +25,8 @@ from asyncpg.transaction import Transaction
 
 from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError, StoreUnavailable
 from podium.logs import failed
+from podium.model.enums import TaskStatus
+from podium.model.records import Task
 from podium.store import broadcast
 from podium.store.batched import Batch, combined, holdable
 from podium.store.broadcast import NOTIFY_CHANNEL, Broadcaster
@@ -110,14 +112,14 @@ class PgSession(Session):
         self.batch = Batch() if transaction is not None else None
         self.locked: set[str] = set()  # executions this unit holds locked
         self.claimed: set[str] = set()  # tasks whose queue entries this unit took (`claim_rows`)
-        self.unqueued: dict[str, str] = {}  # tasks read that no claim can take: their execution ids
+        self.unqueued: dict[str, str] = {}  # tasks read that no claim can take (`tasks_read`): their executions
         self.queued: set[str] = set()  # the queues of the entries held
 
     def locked_execution(self, workflow_id: str) -> None:
         self.locked.add(workflow_id)
 
-    def unqueued_tasks(self, tasks: Sequence[tuple[str, str]]) -> None:
-        self.unqueued.update(tasks)
+    def tasks_read(self, tasks: Sequence[Task]) -> None:
+        self.unqueued.update((t.task_id, t.workflow_id) for t in tasks if t.status != TaskStatus.SCHEDULED)
 
     async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
         """Recorded after the claim commits (`PgStore.unit`), outside its transaction: inside, it

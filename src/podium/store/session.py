@@ -17,6 +17,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from podium.model.records import Task
+
 
 class Session(ABC):
     #: Called, in order, once the unit's transaction has committed (never if it rolls back): for a
@@ -69,9 +71,9 @@ class Session(ABC):
     def locked_execution(self, workflow_id: str) -> None:  # noqa: B027 - only PostgreSQL locks rows
         """This unit holds the execution's row locked (`SELECT ... FOR UPDATE`) until it ends."""
 
-    def unqueued_tasks(self, tasks: Sequence[tuple[str, str]]) -> None:  # noqa: B027 - PostgreSQL only
-        """(task id, execution id) of tasks read in this unit that are not queued: no claim can
-        take them, so whoever writes them holds their execution's lock."""
+    def tasks_read(self, tasks: Sequence[Task]) -> None:  # noqa: B027 - only PostgreSQL holds writes
+        """Tasks this unit read (PostgreSQL: those not SCHEDULED no claim can take, so whoever
+        writes them holds their execution's lock)."""
 
     async def lock_name(self, name: str) -> None:  # noqa: B027 - nothing to do for a single writer
         """Hold a lock on `name` until the transaction ends (units that take it take turns)."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from podium.model.enums import TaskStatus
 from podium.model.records import Task, TaskLog
 from podium.store.rows import TASK_COLUMNS, TASK_FIELDS, changed_columns, task_from, task_row
 from podium.store.session import Session
@@ -81,12 +80,11 @@ async def load_live_tasks(s: Session, workflow_id: str, refs: Sequence[str] = ()
     if refs:
         sql += (f" UNION ALL SELECT {TASK_FIELDS} FROM tasks WHERE workflow_id = ? "
                 f"AND ref_name IN ({', '.join('?' * len(refs))}) AND executed = 1")
-        return _unqueued(s, [task_from(r) for r in await s.fetchall(sql, (workflow_id, workflow_id, *refs))])
-    return _unqueued(s, [task_from(r) for r in await s.fetchall(sql, (workflow_id,))])
-
-
-def _unqueued(s: Session, tasks: list[Task]) -> list[Task]:
-    s.unqueued_tasks([(t.task_id, t.workflow_id) for t in tasks if t.status != TaskStatus.SCHEDULED])
+        params: tuple[Any, ...] = (workflow_id, workflow_id, *refs)
+    else:
+        params = (workflow_id,)
+    tasks = [task_from(r) for r in await s.fetchall(sql, params)]
+    s.tasks_read(tasks)
     return tasks
 
 
