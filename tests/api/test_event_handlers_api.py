@@ -3,10 +3,14 @@ every action, recorded as event executions."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
+from podium.model.events import EventHandler
+from podium.service.events import EventHandlers
 from tests.api.helpers import eventually, poll_one, register_workflow, wait_status, workflow
 
 
@@ -75,6 +79,32 @@ async def test_event_task_starts_a_workflow_through_a_handler(client: httpx.Asyn
         return list(body)
 
     assert (await eventually(skipped))[0]["action"] == "condition"
+
+
+async def test_a_message_sent_right_after_a_handler_is_added_reaches_it(
+        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The processor re-reads its handlers after a change; a message it takes before that read is
+    done must wait for it, not be handled by the handlers of before (none here) and dropped."""
+    handlers: EventHandlers = client._transport.app.state.services.events  # type: ignore[attr-defined]
+    read = handlers.active
+
+    async def slow_read() -> list[EventHandler]:
+        await asyncio.sleep(0.5)  # the handlers' read lags behind the message
+        return await read()
+
+    await register_workflow(client, "notified", [{"name": "noop", "taskReferenceName": "n", "type": "NOOP"}])
+    await register_workflow(client, "announcer", [
+        {"name": "announce", "taskReferenceName": "announce", "type": "EVENT", "sink": "conductor:orders"}])
+    monkeypatch.setattr(handlers, "active", slow_read)
+    await client.post("/api/event", json=_handler("late", "conductor:announcer:orders",
+                                                  {"action": "start_workflow", "start_workflow": {"name": "notified"}}))
+    wid = (await client.post("/api/workflow", json={"name": "announcer", "input": {}})).text
+    assert (await workflow(client, wid))["status"] == "COMPLETED"
+
+    async def handled() -> list[dict[str, Any]]:
+        return list((await client.get("/api/event/executions", params={"name": "late"})).json())
+
+    assert (await eventually(handled))[0]["status"] == "COMPLETED"
 
 
 async def test_task_actions_and_variables(client: httpx.AsyncClient) -> None:

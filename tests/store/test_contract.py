@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import pytest
 
 from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError
@@ -191,6 +194,30 @@ async def test_full_text_entries_are_written_once_until_marked_again(store: Stor
         assert await executions_to_index(s, 10) == []
         await update_execution(s, execution(output={"city": "Porto"}), reindex=True)
         assert "Porto" in (await executions_to_index(s, 10))[0][1]
+
+
+async def test_one_unit_at_a_time_takes_full_text_entries(store: Store) -> None:
+    """A second indexer (a free-text search indexes first) waits for the one in flight instead of
+    skipping its rows: here the first rolls back, and the second must still find the entry due."""
+    async with store.unit() as s:
+        await insert_execution(s, execution(input={"city": "Lisbon"}))
+    taken = asyncio.Event()
+
+    async def first() -> None:
+        with contextlib.suppress(RuntimeError):
+            async with store.unit() as s:
+                assert len(await executions_to_index(s, 10)) == 1
+                taken.set()
+                await asyncio.sleep(0.2)
+                raise RuntimeError("this indexer fails before writing")
+
+    async def second() -> list[tuple[int, str]]:
+        await taken.wait()
+        async with store.unit() as s:
+            return await executions_to_index(s, 10)
+
+    _, due = await asyncio.gather(first(), second())
+    assert len(due) == 1 and "Lisbon" in due[0][1]
 
 
 async def test_full_text_entries_are_capped_and_a_skipped_one_waits_for_a_change(store: Store) -> None:

@@ -39,11 +39,15 @@ class EventProcessor:
         self.brokers = brokers
         self.by_event: dict[str, list[EventHandler]] = {}
         self._changed = asyncio.Event()
+        #: Changes of the handlers seen, and those that `by_event` reflects: a message is matched
+        #: against handlers read after every change before it (none are read yet at first).
+        self._changes = 1
+        self._loaded = 0
         self._subscriptions: dict[str, asyncio.Task[None]] = {}
         self._unheard: set[tuple[str, str]] = set()  # (handler, event) on a queue Podium does not serve, logged
 
     async def run(self) -> None:
-        self.handlers.on_change.append(self._changed.set)
+        self.handlers.on_change.append(self._change)
         builtin = asyncio.create_task(self._builtin())
         try:
             while True:
@@ -60,9 +64,18 @@ class EventProcessor:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
+    def _change(self) -> None:
+        self._changes += 1
+        self._changed.set()
+
     async def _refresh(self) -> None:
+        reading = self._changes
+        active = await self.handlers.active()
+        if reading < self._loaded:
+            return  # a later read (the built-in queue's) is already in place
+        self._loaded = reading
         grouped: defaultdict[str, list[EventHandler]] = defaultdict(list)
-        for handler in await self.handlers.active():
+        for handler in active:
             reason = self.handlers.not_listening(handler.event)
             if reason is None:
                 grouped[handler.event].append(handler)
@@ -96,6 +109,8 @@ class EventProcessor:
             try:
                 async with x.store.unit() as s:
                     messages = await store.claim_messages(s, x.clock.now(), LEASE_MS, BATCH)
+                if messages and self._loaded < self._changes:
+                    await self._refresh()  # a handler added just before a message is sent hears it
                 for message in messages:
                     await self.handlers.handle(self._listening(message.queue, short_name(message.queue)),
                                                message.queue, message.message_id, message.payload)

@@ -3,7 +3,10 @@
 Each execution row carries an `indexed` flag that its own unit of work clears when its searchable
 text changes (start, end), so nothing is lost across a crash; writing many entries per transaction
 keeps full-text upkeep off the hot path. Free-text searches run `index_pending` first, so they see
-every committed execution.
+every committed execution: one indexer at a time takes entries (`executions_to_index`), so a
+search waits for an indexer in flight (the loop's, or another server's) rather than skip its rows.
+An execution that a unit holds locked as the search indexes is left to the next pass (the loop runs
+once that unit commits), so the search may miss it.
 
 What is indexed per execution is bounded (`podium.store.search.INDEXED_PAYLOAD_CHARS`): its ids
 and type, then the start of its input's and its output's JSON, cut at a word. An entry the

@@ -21,6 +21,7 @@ from podium.store.session import Session
 INDEXED_FIELD_CHARS = 1024
 INDEXED_PAYLOAD_CHARS = 32 * 1024
 _LAST_WORD = re.compile(r"\w+$")
+INDEX_LOCK = "podium:full-text-index"
 
 
 def searchable(parts: Sequence[str]) -> str:
@@ -75,7 +76,12 @@ async def search_attrs_of(s: Session, workflow_ids: Sequence[str]) -> dict[str, 
 
 
 async def executions_to_index(s: Session, limit: int) -> list[tuple[int, str]]:
-    """Executions whose full-text entry is due: (row id, the text to index; see `searchable`)."""
+    """Executions whose full-text entry is due: (row id, the text to index; see `searchable`).
+
+    One unit at a time takes them (`INDEX_LOCK`, held till it ends): the rows another indexer has
+    locked would be skipped, and a free-text search that indexes first would miss executions that
+    indexer has not written yet; it waits for that indexer to commit instead."""
+    await s.lock_name(INDEX_LOCK)
     rows = await s.fetchall(  # locked till the entries are written: a change waits, then re-flags
         "SELECT row_id, workflow_id, substr(correlation_id, 1, ?), workflow_type, state, substr(input, 1, ?), "
         f"substr(output, 1, ?) FROM executions WHERE indexed = 0 ORDER BY row_id LIMIT ?{s.skip_locked}",
