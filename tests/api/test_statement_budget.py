@@ -220,6 +220,36 @@ async def test_a_task_whose_claims_are_limited_is_queued_and_claimed_as_before(
     assert task["workerId"] == "w0" and task["status"] == "IN_PROGRESS"
 
 
+async def test_a_woken_poll_reads_its_queue_before_it_claims(
+        client: httpx.AsyncClient, counting: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A poll woken for a task that another claim took first (under load, mostly a worker's
+    update-v2) finds the queue empty with a read, not a claim, and waits again: a task scheduled
+    then is handed to it."""
+    monkeypatch.setattr(tasks_service, "FALLBACK_POLL_S", 60.0)
+    await register_task_defs(client, {"name": "sb_reread", "retryCount": 0})
+    await register_workflow(client, "sb_reread", [simple("sb_reread", "w")])
+    waker = client._transport.app.state.services.executions.waker  # type: ignore[attr-defined]
+
+    def reads(counts: Counts) -> int:
+        return sum(n for sql, n in counts.by_sql.items() if sql.startswith("SELECT 1 FROM queue"))
+
+    with counting() as polls:
+        poller = asyncio.create_task(client.get("/api/tasks/poll/batch/sb_reread",
+                                                params={"count": 1, "timeout": 5000, "workerid": "w0"}))
+        while waker.claimants("sb_reread") < 1:
+            await asyncio.sleep(0.01)
+        waker.notify("sb_reread")  # as the commit of a task that another claim has taken
+        while reads(polls) < 1 or waker.claimants("sb_reread") < 1:
+            assert not poller.done()
+            await asyncio.sleep(0.01)
+        assert claims(polls) == 1, polls.by_sql  # the poll's first claim only
+        r = await client.post("/api/workflow", json={"name": "sb_reread", "input": {}})
+        assert r.status_code == 200, r.text
+        [task] = (await asyncio.wait_for(poller, 5)).json()
+        assert claims(polls) == 1, polls.by_sql
+    assert task["workerId"] == "w0" and task["status"] == "IN_PROGRESS"
+
+
 async def test_a_bbs_task(client: httpx.AsyncClient, counting: Any, db_url: str) -> None:
     """Desired, started by a cell, completed, resolved and deleted: a BBS task's whole life."""
     async def ok(route: str, body: dict[str, Any]) -> None:

@@ -42,6 +42,12 @@ async def queue_size(s: Session, queue_name: str) -> int:
     return row[0] if row else 0
 
 
+async def has_visible(s: Session, queue_name: str, now: int) -> bool:
+    """Whether a claim of the queue would find an entry (one index probe, no write)."""
+    return await s.fetchone("SELECT 1 FROM queue WHERE queue_name = ? AND visible_at <= ? LIMIT 1",
+                            (queue_name, now)) is not None
+
+
 async def next_visible(s: Session, queue_name: str) -> int | None:
     row = await s.fetchone("SELECT MIN(visible_at) FROM queue WHERE queue_name = ?", (queue_name,))
     return row[0] if row else None
