@@ -78,24 +78,22 @@ class Tasks:
         self.polls.record(qname, domain, worker_id, self.x.clock.now())
         count = max(1, min(count, MAX_POLL_COUNT))
         deadline = time.monotonic() + max(timeout_ms, 0) / 1000  # real time, even under a fake clock
-        woken = False
         while True:
             seen = self.x.waker.generation(qname)  # a task queued while this claim runs wakes the wait
-            queued = not woken or await self._queued(qname)
-            claimed = await self._claim(qname, task_type, worker_id, count) if queued else []
+            claimed = await self._claim(qname, task_type, worker_id, count) if await self._queued(qname) else []
             remaining = deadline - time.monotonic()
             if not claimed and remaining > 0:  # a unit that schedules a task meanwhile may claim it for this poll
                 claimed = await self.x.waker.wait_to_claim(qname, min(remaining, FALLBACK_POLL_S), since=seen,
                                                            worker_id=worker_id, room=count)
-                woken = True
             if claimed or remaining <= 0:
                 return await hand_out(claimed, self.secrets, self.update, traced=self.x.tracing is not None)
 
     async def _queued(self, qname: str) -> bool:
-        """Whether the queue holds a visible entry. A woken poll reads this before it claims: under
-        load, the task it was woken for is mostly taken already (by a worker's update-v2, which
-        claims the next task of its type), and a read finds that out for less than a claim (on
-        PostgreSQL one round trip instead of three)."""
+        """Whether the queue holds a visible entry; a poll reads this before it claims. Under load
+        a poll mostly finds nothing: it comes when a worker's update-v2 found no next task, and it
+        is woken for tasks that another update-v2 claims first. A read finds that out for less
+        than a claim (on PostgreSQL one round trip instead of three); a poll that finds an entry
+        pays the read on top of its claim."""
         async with self.x.store.reader() as s:
             return await has_visible(s, qname, self.x.clock.now())
 
