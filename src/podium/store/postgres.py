@@ -55,6 +55,8 @@ def _key(table: str, sql: str, params: Sequence[Any]) -> Any:
     if sql.startswith(f"INSERT INTO {table} ({column},"):
         return params[0]
     return None
+
+
 _UNAVAILABLE = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError,
                 asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
                 asyncpg.exceptions.TooManyConnectionsError, asyncpg.exceptions.ConnectionFailureError,
