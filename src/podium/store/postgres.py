@@ -33,7 +33,7 @@ from podium.store.broadcast import NOTIFY_CHANNEL, Broadcaster
 from podium.store.migrate import MIGRATIONS_POSTGRES, Migrations, SchemaTooNew, migrations, split_sql
 from podium.store.pending import carry, dropped
 from podium.store.port import Store
-from podium.store.session import Session
+from podium.store.session import Session, task_rows
 
 log = logging.getLogger(__name__)
 
@@ -259,9 +259,7 @@ class PgSession(Session):
         held = self.batch.rows.get("tasks", ()) if self.batch is not None else ()
         if stale := [row[0] for row in rows if row[0] in held]:  # a task this unit changed: read as written
             await self.send()
-            marks = ", ".join("?" * len(stale))
-            fresh = {row[0]: row for row in await self.fetchall(
-                f"SELECT {fields} FROM tasks WHERE task_id IN ({marks})", stale)}
+            fresh = {row[0]: row for row in await task_rows(self, fields, stale)}
             rows = [fresh.get(row[0], row) for row in rows]
         self.claimed.update(row[0] for row in rows)
         return rows

@@ -43,11 +43,8 @@ class Session(ABC):
         """Take up to `limit` visible entries off a queue and read their tasks' `fields` (a SELECT
         list of `tasks`), in claim order. (PostgreSQL does both in one statement.)"""
         ids = await self.claim_queue(queue_name, now, limit)
-        if not ids:
-            return []
         order = {task_id: i for i, task_id in enumerate(ids)}
-        rows = await self.fetchall(f"SELECT {fields} FROM tasks WHERE task_id IN ({', '.join('?' * len(ids))})", ids)
-        return sorted(rows, key=lambda row: order[row[0]])
+        return sorted(await task_rows(self, fields, ids), key=lambda row: order[row[0]])
 
     async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
         """The executions whose first task was just claimed started their work. (PostgreSQL does
@@ -102,3 +99,11 @@ class Session(ABC):
 
     @abstractmethod
     async def fetchall(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]: ...
+
+
+async def task_rows(s: Session, fields: str, task_ids: Sequence[str]) -> list[Sequence[Any]]:
+    """The `fields` (a SELECT list of `tasks`) of these tasks, in no set order."""
+    if not task_ids:
+        return []
+    return await s.fetchall(f"SELECT {fields} FROM tasks WHERE task_id IN ({', '.join('?' * len(task_ids))})",
+                            task_ids)

@@ -8,7 +8,7 @@ from typing import Any
 
 from podium.model.records import Task, TaskLog
 from podium.store.rows import TASK_COLUMNS, TASK_FIELDS, changed_columns, task_from, task_row
-from podium.store.session import Session
+from podium.store.session import Session, task_rows
 
 _TASK_MARKS = ", ".join("?" * len(TASK_COLUMNS))
 
@@ -55,11 +55,7 @@ async def get_task(s: Session, task_id: str, *, lock: bool = False) -> Task | No
 
 
 async def get_tasks(s: Session, task_ids: Sequence[str]) -> list[Task]:
-    if not task_ids:
-        return []
-    marks = ", ".join("?" * len(task_ids))
-    rows = await s.fetchall(f"SELECT {TASK_FIELDS} FROM tasks WHERE task_id IN ({marks})", task_ids)
-    return [task_from(r) for r in rows]
+    return [task_from(r) for r in await task_rows(s, TASK_FIELDS, task_ids)]
 
 
 async def claim_tasks(s: Session, queue_name: str, now: int, limit: int) -> list[Task]:
