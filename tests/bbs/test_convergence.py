@@ -192,3 +192,35 @@ async def test_the_event_log_keeps_bbs_event_retention_s(make_bbs: Factory) -> N
     bbs.at(106)
     await bbs.converge()
     assert await _event_kinds(bbs) == []
+
+
+async def _expiry(bbs: Bbs, cell: str) -> int:
+    """When the cell's presence lapses, in ms of the server's clock, as stored (the protobuf answer of
+    cells/list.r1 does not say)."""
+    async with bbs.app.state.store.reader() as s:
+        row = await s.fetchone("SELECT expires_at FROM bbs_cells WHERE cell_id = ?", (cell,))
+    assert row is not None, f"{cell} was never present"
+    return int(row[0])
+
+
+async def test_a_call_keeps_its_cell_present_for_the_ttl_and_writes_only_past_the_margin(make_bbs: Factory) -> None:
+    """A call naming a cell makes it present for the TTL from the call; a busy cell's calls write its
+    presence only once a fiftieth of the TTL has gone by since the last write (which made it present
+    that much longer); a heartbeat's own TTL is written as it is, and never shortened by a call."""
+    bbs = await make_bbs(bbs_cell_ttl_s=30, **BY_HAND)
+    ttl, margin = 30_000, 600
+    assert await bbs.offers("busy") == []
+    first = bbs.clock.now()
+    assert await _expiry(bbs, "busy") == first + ttl + margin
+    for step in (100, 250, 249):  # within the margin: nothing written, present past each call's TTL
+        bbs.clock.advance(step)
+        assert await bbs.offers("busy") == []
+        assert await _expiry(bbs, "busy") == first + ttl + margin >= bbs.clock.now() + ttl
+    bbs.clock.advance(2)  # past it: written again, a margin ahead
+    assert await bbs.offers("busy") == []
+    assert await _expiry(bbs, "busy") == bbs.clock.now() + ttl + margin
+    await bbs.heartbeat("busy", 3600)
+    long = bbs.clock.now() + 3_600_000
+    assert await _expiry(bbs, "busy") == long
+    bbs.clock.advance(5_000)
+    assert await bbs.offers("busy") == [] and await _expiry(bbs, "busy") == long
