@@ -467,6 +467,8 @@ def main() -> int:
     args = p.parse_args()
     if (args.runs > 1 or args.wire == "both") and is_postgres(args.database_url):
         p.error("--runs > 1 or --wire both would reuse one PostgreSQL database: run once per fresh database")
+    if min(args.tasks, args.callback_tasks, args.cells, args.desirers) < 1:
+        p.error("--tasks, --callback-tasks, --cells and --desirers must be at least 1 (figures are per task)")
     return asyncio.run(amain(args))
 
 
