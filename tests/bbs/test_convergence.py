@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
+from podium.service.bbs import cells as cells_service
 from tests.bbs.conftest import (
     CELL_DISAPPEARED,
     NOT_STARTED,
@@ -224,3 +227,19 @@ async def test_a_call_keeps_its_cell_present_for_the_ttl_and_writes_only_past_th
     assert await _expiry(bbs, "busy") == long
     bbs.clock.advance(5_000)
     assert await bbs.offers("busy") == [] and await _expiry(bbs, "busy") == long
+
+
+async def test_the_presences_remembered_are_bounded(make_bbs: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past KNOWN_CELLS presences the server forgets (a lapsed one first): a forgotten cell's next
+    call writes its presence again, and every cell stays present all along."""
+    monkeypatch.setattr(cells_service, "KNOWN_CELLS", 4)
+    bbs = await make_bbs(bbs_cell_ttl_s=30, **BY_HAND)
+    remembered = bbs.app.state.bbs.cells._present_until
+    for k in range(10):
+        assert await bbs.offers(f"cell-{k}") == []
+        assert len(bbs.app.state.bbs.cells._present_until) <= 4
+    assert await bbs.cells() == sorted(f"cell-{k}" for k in range(10))
+    assert remembered is not bbs.app.state.bbs.cells._present_until  # forgotten, not grown
+    before = await _expiry(bbs, "cell-0")
+    bbs.clock.advance(100)
+    assert await bbs.offers("cell-0") == [] and await _expiry(bbs, "cell-0") == bbs.clock.now() + 30_600 > before

@@ -11,11 +11,11 @@ from podium.store.session import Session
 
 CELLS_TIMER = "bbs_cells"  # one timer, key "cells": due when the earliest present cell lapses
 CELLS_KEY = "cells"
-#: A call that names a cell makes it present for its TTL and this much more (a fiftieth of the TTL);
-#: the calls that follow within that margin find the cell present long enough and write nothing
-#: (a busy cell otherwise rewrote its row on every offer, start and completion).
+#: A call that writes a cell's presence makes it present for its TTL and a fiftieth of it more; the
+#: calls that follow while the cell is still present for a whole TTL write nothing (a busy cell
+#: otherwise rewrote its row on every offer, start and completion).
 MARGIN_PART = 50
-KNOWN_CELLS = 10_000  # presences remembered before the lapsed ones are forgotten
+KNOWN_CELLS = 10_000  # presences remembered; past that the lapsed ones are forgotten, or else all
 
 
 class Cells:
@@ -25,7 +25,7 @@ class Cells:
         #: cell id -> an expiry this server committed for it. A presence is never shortened and a
         #: row is removed only once lapsed, so the cell is present at least until then, whichever
         #: server wrote since.
-        self.committed: dict[str, int] = {}
+        self._present_until: dict[str, int] = {}
 
     async def seen(self, s: Session, cell_id: str, ttl_ms: int | None = None) -> None:
         """The cell is present for its TTL from now (a call named it, or a heartbeat with its own
@@ -36,19 +36,20 @@ class Cells:
         now = self.x.clock.now()
         expires_at = now + (ttl_ms or self.ttl_ms)
         if ttl_ms is None:
-            if self.committed.get(cell_id, 0) >= expires_at:
+            if self._present_until.get(cell_id, 0) >= expires_at:
                 return
             expires_at += self.ttl_ms // MARGIN_PART
         if await store.touch_cell(s, cell_id, expires_at):
             await store.arm_timer_by(s, CELLS_TIMER, CELLS_KEY, expires_at)
             self.x.waker.notify(TIMER_CHANNEL)
-        s.committed.append(lambda: self._committed(cell_id, expires_at, now))
+        s.committed.append(lambda: self._remember(cell_id, expires_at, now))
 
-    def _committed(self, cell_id: str, expires_at: int, now: int) -> None:
-        if len(self.committed) >= KNOWN_CELLS:
-            self.committed = {cell: at for cell, at in self.committed.items() if at > now}
-        if expires_at > self.committed.get(cell_id, 0):
-            self.committed[cell_id] = expires_at
+    def _remember(self, cell_id: str, expires_at: int, now: int) -> None:
+        if len(self._present_until) >= KNOWN_CELLS:  # only a hint: forgetting costs a write
+            kept = {cell: at for cell, at in self._present_until.items() if at > now}
+            self._present_until = kept if len(kept) < KNOWN_CELLS // 2 else {}
+        if expires_at > self._present_until.get(cell_id, 0):
+            self._present_until[cell_id] = expires_at
 
     async def heartbeat(self, cell_id: str, ttl_ms: int | None) -> None:
         async with self.x.store.unit() as s:
