@@ -8,7 +8,8 @@ poll, which wakes to claim from a queue. A notification that says how many tasks
 that many claimants, the longest waiting first, not all of them: with eight pollers waiting on a
 queue, one new task woke eight claims of which seven found nothing. A claimant that was woken but
 leaves without claiming (its request cancelled) hands the wake-up to the next one. A notification
-from another server process says no count: there, every claimant wakes.
+from another server process says no count: there, every claimant wakes (carrying the count there
+too was measured slower with two servers: docs/benchmarks.md, "Two servers").
 
 A unit of work that schedules a task while a claimant waits on its queue may hand the task to it
 directly (`take`): the task is claimed in that unit's own transaction instead of being queued,

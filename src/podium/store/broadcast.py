@@ -1,5 +1,6 @@
 """Wake-ups between server processes on one PostgreSQL database, as `NOTIFY podium '<origin>
-<channel> <channel> ...'`, and knowing whether anyone else is there to hear them.
+<channel> <channel> ...'` (each channel percent-encoded: a task type's name may hold a space), and
+knowing whether anyone else is there to hear them.
 
 A wake-up matters only to another server process: this one's own waiters are woken in process.
 A server alone on its database (the usual deployment) would pay a pooled connection and a round
@@ -19,6 +20,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Collection
+from urllib.parse import quote, unquote
 
 from podium.errors import StoreError
 from podium.store.port import Store
@@ -71,8 +73,9 @@ class Broadcaster:
                     await s.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
 
     def payloads(self, channels: list[str]) -> list[str]:
-        return [" ".join([self.origin, *channels[start:start + 100]])[:MAX_PAYLOAD]
-                for start in range(0, len(channels), 100)]
+        words = [quote(channel, safe=":/") for channel in channels]
+        return [" ".join([self.origin, *words[start:start + 100]])[:MAX_PAYLOAD]
+                for start in range(0, len(words), 100)]
 
     def here(self) -> str:
         """The payload that tells the other servers this one listens."""
@@ -93,5 +96,5 @@ class Broadcaster:
         if self.deliver is not None:
             for channel in channels:
                 if channel != HERE:
-                    self.deliver(channel)
+                    self.deliver(unquote(channel))
 
