@@ -219,7 +219,7 @@ async def finish(client: httpx.AsyncClient, tasks: list[dict[str, Any]], fail: s
 
 async def finish_in_flight(client: httpx.AsyncClient, wid: str) -> list[str]:
     """Wait until something is in flight, then finish it."""
-    return await finish(client, await eventually(lambda: in_flight(client, wid), timeout=3))
+    return await finish(client, await eventually(lambda: in_flight(client, wid)))
 
 
 async def drive(client: httpx.AsyncClient, wid: str, until: str = "COMPLETED", fail: str | None = None) -> list[str]:
@@ -234,7 +234,7 @@ async def drive(client: httpx.AsyncClient, wid: str, until: str = "COMPLETED", f
         done.extend(await finish(client, await in_flight(client, wid), fail))
         return False
 
-    await eventually(step, timeout=3)
+    await eventually(step)
     return done
 
 
@@ -271,7 +271,7 @@ async def test_pause_holds_the_next_tasks_until_resume(client: httpx.AsyncClient
     paused = case.paused.split()
     if "pre" not in paused:
         assert await finish_in_flight(client, wid) == ["pre"]
-    in_air = await eventually(lambda: in_flight(client, wid), timeout=3)
+    in_air = await eventually(lambda: in_flight(client, wid))
     assert [t["referenceTaskName"] for t in in_air] == paused
     assert (await client.put(f"/api/workflow/{wid}/pause")).status_code == 200
     before = await workflow(client, wid)
@@ -303,7 +303,7 @@ async def test_terminate_cancels_what_is_in_flight(client: httpx.AsyncClient, ca
     wid = await setup(client, case)
     if "pre" not in case.paused.split():
         await finish_in_flight(client, wid)
-    in_air = await eventually(lambda: in_flight(client, wid), timeout=3)
+    in_air = await eventually(lambda: in_flight(client, wid))
     before = await workflow(client, wid)
     live = {t["taskId"] for t in before["tasks"] if t["status"] in LIVE}
     assert live
