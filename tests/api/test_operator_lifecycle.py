@@ -360,7 +360,7 @@ async def rerun(client: httpx.AsyncClient, wid: str, task: dict[str, Any]) -> No
         waiting = [t for t in body["tasks"] if t["taskType"] in ("WAIT", "HUMAN") and t["status"] == "IN_PROGRESS"]
         return bool(waiting or await in_flight(client, wid)) or body["status"] != "RUNNING"
 
-    await eventually(moving, timeout=1)
+    await eventually(moving)
 
 
 @pytest.mark.parametrize(("case", "ref"), RERUNS)
