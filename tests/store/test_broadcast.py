@@ -97,3 +97,41 @@ async def test_a_server_that_joins_hears_of_the_others_at_once(url: str, monkeyp
             await second.close()
     finally:
         await first.close()
+
+
+async def test_covered_channels_stay_home_and_an_executions_goes_out_once_another_server_asks(url: str) -> None:
+    """A channel this server's own loops serve is never sent; an on-demand one (an execution's) is
+    sent only after another server's waiter asked for it, and the ask is no channel to wake."""
+    first, second = await opened(url), await opened(url)
+    woken: list[str] = []
+    second.broadcaster.deliver = woken.append
+    for store in (first, second):
+        store.broadcaster.covered = ("__timers__",)
+        store.broadcaster.on_demand = ("workflow:",)
+    try:
+        await until(lambda: not first.broadcaster.alone and not second.broadcaster.alone)
+        first.broadcaster.send("__timers__")
+        first.broadcaster.send("workflow:w1")
+        first.broadcaster.send("queue_c")  # a marker: what was sent before it has been heard by then
+        await until(lambda: "queue_c" in woken)
+        assert woken == ["queue_c"]
+        assert second.broadcaster.want("queue_c") is None  # not on demand: nothing to ask
+        assert second.broadcaster.want("workflow:w 1") == broadcast.WANT_LOOK_S  # (a space, as any name may)
+        await until(lambda: "workflow:w 1" in first.broadcaster._wanted)
+        first.broadcaster.send("workflow:w 1")
+        first.broadcaster.send("workflow:w2")  # nobody asked for this one
+        first.broadcaster.send("queue_d")
+        await until(lambda: "queue_d" in woken)
+        assert sorted(woken) == ["queue_c", "queue_d", "workflow:w 1"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+def test_the_channels_asked_for_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(broadcast, "MAX_WANTED", 3)
+    book: dict[str, float] = {}
+    for n in range(5):
+        broadcast._remember(book, f"workflow:{n}", float(n))
+    broadcast._remember(book, "workflow:2", 9.0)  # noted again: now the newest
+    assert list(book) == ["workflow:3", "workflow:4", "workflow:2"]

@@ -69,10 +69,10 @@ class Metadata:
         await self.schemas.load()
 
     async def reload(self) -> None:
-        """Another process changed definitions: read them again."""
+        """Another process changed definitions: read them again. Not announced: the others would
+        reload in turn and announce it back, without end (with two servers, 80 reloads a second)."""
         await self.load()
         self._registered.clear()
-        self._changed()
 
     def _changed(self) -> None:
         if self.on_change is not None:
