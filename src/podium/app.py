@@ -70,14 +70,7 @@ from podium.service.bbs import Bbs, BbsConfig
 from podium.service.clock import Clock, FakeClock, SystemClock
 from podium.service.context import POLLER_WINDOW_MS, Context, PollTracker
 from podium.service.events import EventHandlers
-from podium.service.executions import (
-    EVENTS_CHANNEL,
-    INDEX_CHANNEL,
-    OUTBOX_CHANNEL,
-    TIMER_CHANNEL,
-    Executions,
-    workflow_channel,
-)
+from podium.service.executions import TIMER_CHANNEL, Executions
 from podium.service.metadata import Metadata
 from podium.service.queues import Queues
 from podium.service.remote import Remote
@@ -150,10 +143,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
             broadcaster.deliver = waker.notify_here
             meta.on_change = lambda: broadcaster.send(METADATA_CHANNEL)  # the others reload
             broadcaster.always = (METADATA_CHANNEL, SECRETS_CHANNEL)  # sent even when no other server was heard
-            broadcaster.on_demand = (workflow_channel(""),)  # sent once another server waits on the execution
-            waker.want = broadcaster.want
-            if loops and settings.role != "api":  # this server's own loops take up what it notifies them
-                broadcaster.covered = (TIMER_CHANNEL, INDEX_CHANNEL, EVENTS_CHANNEL, OUTBOX_CHANNEL)
         await meta.load()
         async with store.reader() as s:
             polls.load(await list_poll_data(s))

@@ -1,8 +1,7 @@
-"""Two `podium server` processes on one PostgreSQL database hear of each other's work even though
-most wake-ups stay home (`store.broadcast`): a caller waiting on one server for an execution that
-the other server moves on is answered when it ends (an execution's notifications go out only once
-a waiter asked for them), and a long poll on one server gets a task the other scheduled when no
-poll of its own waited. A definition change is announced once, not echoed back and forth."""
+"""Two `podium server` processes on one PostgreSQL database hear of each other's work: a caller
+waiting on one server for an execution that the other server moves on is answered when it ends, a
+long poll on one server gets a task the other scheduled, and a definition change is announced once,
+not echoed back and forth (each reload announced again made the two reload without end)."""
 
 from __future__ import annotations
 

@@ -128,37 +128,3 @@ async def test_a_claimant_whose_time_runs_out_while_a_unit_hands_it_tasks_waits_
     assert [t.task_id for t in await waiting] == ["t1"]
     expired = await waker.wait_to_claim("queue", 0.01)  # one nobody takes just times out
     assert expired == [] and waker.claimants("queue") == 0
-
-
-async def test_the_other_processes_hear_a_queue_only_when_this_ones_woken_claimants_lack_room() -> None:
-    waker, sent = Waker(), []
-    waker.broadcast = sent.append
-    one = asyncio.create_task(waker.wait_to_claim("q", 10, room=2))
-    await asyncio.sleep(0)
-    waker.notify("q", 2)  # the claimant woken takes both tasks: the others would look for nothing
-    assert await one == [] and sent == []
-    one = asyncio.create_task(waker.wait_to_claim("q", 10, room=2))
-    await asyncio.sleep(0)
-    waker.notify("q", 3)
-    assert await one == [] and sent == ["q"]
-    waker.notify("q", 1)  # no claimant waits here
-    waker.notify("workflow:w")  # no count: whoever waits anywhere
-    assert sent == ["q", "q", "workflow:w"]
-
-
-async def test_a_wait_on_a_channel_sent_on_demand_asks_for_it_and_looks_again_in_time() -> None:
-    waker, asked = Waker(), []
-
-    def want(channel: str) -> float | None:
-        if not channel.startswith("workflow:"):
-            return None
-        asked.append(channel)
-        return 0.01
-
-    waker.want = want
-    assert await waker.wait("workflow:w", 10) is False  # within the look's 0.01 s, not the 10 s asked
-    waiting = asyncio.create_task(waker.wait("queue", 0.05))
-    await asyncio.sleep(0.02)
-    assert not waiting.done() and asked == ["workflow:w"]
-    waker.notify("queue")
-    assert await waiting is True

@@ -74,10 +74,6 @@ class Waker:
         self._generations: dict[str, int] = {}  # only of channels a loop asked about
         #: Sends each notification to the other server processes too (PostgreSQL's NOTIFY).
         self.broadcast: Callable[[str], None] | None = None
-        #: Asks the other server processes for a channel's notifications, which they send only on
-        #: demand (an execution's); the longest a waiter may then wait before it looks again (None:
-        #: no limit), since what they notified before they heard the demand does not come.
-        self.want: Callable[[str], float | None] | None = None
 
     def generation(self, channel: str) -> int:
         """A count of the channel's notifications: a loop reads it before looking for work, then
@@ -90,9 +86,6 @@ class Waker:
             return True
         if timeout <= 0:
             return False
-        look = self.want(channel) if self.want is not None else None
-        if look is not None:
-            timeout = min(timeout, look)
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters[channel][fut] = None
         try:
@@ -147,33 +140,28 @@ class Waker:
                 del book[channel]
 
     def notify(self, channel: str, claims: int | None = None) -> None:
-        """Wake the channel's watchers, and `claims` of its claimants (None: all of them). The other
-        processes hear it too, unless this one's claimants woken have room for the `claims` tasks
-        (another process's would wake to find them taken)."""
-        room = self.notify_here(channel, claims)
-        if self.broadcast is not None and (claims is None or room < claims):
+        """Wake the channel's watchers, and `claims` of its claimants (None: all of them)."""
+        if self.broadcast is not None:
             self.broadcast(channel)  # another process hears the channel only: its claimants all wake
+        self.notify_here(channel, claims)
 
-    def notify_here(self, channel: str, claims: int | None = None) -> int:
-        """Wake this process's waiters only (a notification that came from another process); the
-        room of the claimants woken."""
+    def notify_here(self, channel: str, claims: int | None = None) -> None:
+        """Wake this process's waiters only (a notification that came from another process)."""
         if channel in self._generations:
             self._generations[channel] += 1
         for fut in self._waiters.get(channel, ()):
             if not fut.done():
                 fut.set_result(None)
-        return self._wake_claimants(channel, claims)
+        self._wake_claimants(channel, claims)
 
-    def _wake_claimants(self, channel: str, claims: int | None) -> int:
-        left, room = claims, 0
-        for fut, claimant in self._claimants.get(channel, {}).items():
+    def _wake_claimants(self, channel: str, claims: int | None) -> None:
+        left = claims
+        for fut in self._claimants.get(channel, ()):
             if left is not None and left <= 0:
-                break
+                return
             if not fut.done():
                 fut.set_result([])
-                room += claimant.room
                 left = None if left is None else left - 1
-        return room
 
     def claimants(self, channel: str) -> int:
         """How many claimants wait on the channel (woken ones that have not claimed yet included)."""

@@ -11,17 +11,6 @@ answered with a `__here__` of each server that had not heard it yet; what was no
 milliseconds is found by the waits' own periodic look (at least every second).
 Invalidations (`always`: definitions, secrets) are sent whether or not anyone was heard: a server
 that has not spoken yet must still drop its caches.
-
-Most wake-ups would only make the other servers look for nothing, so they are not sent:
-- `covered` channels: the background loops' (timers, indexing, events, the outbox) when this
-  server runs those loops itself; its own loop takes up what it notified, and the others' look on
-  their own at least every second.
-- a queue whose tasks this server's own long polls were woken for, with room for all of them
-  (`Waker.notify`).
-- `on_demand` channels (an execution's, which only a caller waiting for that execution hears)
-  unless another server asked for the channel: a waiter asks (`want`, the word `?<channel>` in a
-  payload) when it begins to wait, again every `WANT_TTL_S / 2` while it waits, and looks again
-  at least every `WANT_LOOK_S` (what was notified before the others heard it is not sent).
 """
 
 from __future__ import annotations
@@ -30,7 +19,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from urllib.parse import quote, unquote
 
 from podium.errors import StoreError
@@ -41,10 +30,6 @@ HERE = "__here__"
 HERE_EVERY_S = 5.0
 PEER_TTL_S = 3 * HERE_EVERY_S  # three missed `__here__`s: the other server is gone
 MAX_PAYLOAD = 7900  # NOTIFY's payload limit is 8000 bytes
-WANT = "?"  # the first character of a word that asks for a channel (quote() encodes a channel's own)
-WANT_TTL_S = 30.0  # how long a server sends a channel another asked for
-WANT_LOOK_S = 1.0  # the longest a waiter on an on-demand channel waits before it looks again
-MAX_WANTED = 10_000  # channels asked for, kept at most (the oldest are forgotten first)
 
 
 class Broadcaster:
@@ -54,13 +39,8 @@ class Broadcaster:
     def __init__(self, store: Store, unavailable: tuple[type[BaseException], ...] = ()) -> None:
         self.store = store
         self.origin = f"{os.getpid()}-{id(self):x}"
-        self.deliver: Callable[[str], object] | None = None
+        self.deliver: Callable[[str], None] | None = None
         self.always: Collection[str] = ()  # channels sent even with no other server heard
-        self.covered: Collection[str] = ()  # channels never sent: this server's own loops serve them
-        self.on_demand: tuple[str, ...] = ()  # prefixes of channels sent only once another server asked
-        self._wanted: dict[str, float] = {}  # channels other servers asked for: until when (monotonic)
-        self._asked: dict[str, float] = {}  # channels this one asked for: when
-        self._asking: set[str] = set()
         self._unavailable = unavailable
         self._pending: set[str] = set()
         self._flushing: asyncio.Task[None] | None = None
@@ -74,34 +54,17 @@ class Broadcaster:
         return time.monotonic() >= self._heard_until
 
     def send(self, channel: str) -> None:
-        if channel not in self.always and (self.alone or channel in self.covered or (
-                channel.startswith(self.on_demand) and self._wanted.get(channel, 0.0) <= time.monotonic())):
+        if self.alone and channel not in self.always:
             return
         self._pending.add(channel)
-        self._flush_soon()
-
-    def want(self, channel: str) -> float | None:
-        """A waiter begins to wait on the channel: on an on-demand one, the other servers are asked
-        for it (at most every WANT_TTL_S / 2), and the waiter looks again within WANT_LOOK_S."""
-        if not self.on_demand or not channel.startswith(self.on_demand):
-            return None
-        now = time.monotonic()
-        if not self.alone and now - self._asked.get(channel, -WANT_TTL_S) >= WANT_TTL_S / 2:
-            _remember(self._asked, channel, now)
-            self._asking.add(channel)
-            self._flush_soon()
-        return WANT_LOOK_S
-
-    def _flush_soon(self) -> None:
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # gather what this turn of the loop notifies
-        while self._pending or self._asking:  # what was sent while a NOTIFY was on its way goes next
+        while self._pending:  # what was sent while a NOTIFY was on its way goes in the next round
             channels, self._pending = sorted(self._pending), set()
-            asked, self._asking = sorted(self._asking), set()
-            await self._notify(self.payloads(channels, asked))
+            await self._notify(self.payloads(channels))
 
     async def _notify(self, payloads: list[str]) -> None:
         for payload in payloads:
@@ -109,9 +72,8 @@ class Broadcaster:
                 async with self.store.reader() as s:
                     await s.execute("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
 
-    def payloads(self, channels: Sequence[str], asked: Sequence[str] = ()) -> list[str]:
+    def payloads(self, channels: list[str]) -> list[str]:
         words = [quote(channel, safe=":/") for channel in channels]
-        words += [WANT + quote(channel, safe=":/") for channel in asked]
         return [" ".join([self.origin, *words[start:start + 100]])[:MAX_PAYLOAD]
                 for start in range(0, len(words), 100)]
 
@@ -131,17 +93,8 @@ class Broadcaster:
             answer.add_done_callback(self._answering.discard)
         self._heard[origin] = now
         self._heard_until = now + PEER_TTL_S
-        for word in channels:
-            if word.startswith(WANT):
-                _remember(self._wanted, unquote(word[len(WANT):]), now + WANT_TTL_S)
-            elif word != HERE and self.deliver is not None:
-                self.deliver(unquote(word))
-
-
-def _remember(book: dict[str, float], channel: str, when: float) -> None:
-    """Note a time for a channel, in a book kept to MAX_WANTED channels (the oldest noted go)."""
-    book.pop(channel, None)
-    book[channel] = when
-    while len(book) > MAX_WANTED:
-        del book[next(iter(book))]
+        if self.deliver is not None:
+            for channel in channels:
+                if channel != HERE:
+                    self.deliver(unquote(channel))
 
