@@ -282,12 +282,14 @@ BUDGETS: dict[str, dict[str, float]] = {
     # a BBS task 36.25 before a call finding its cell present for the TTL wrote nothing (2026-12-07)
     "sqlite": {"start": 5.25, "poll": 0.25, "update": 5.25, "three_step": 24.85, "three_step_units": 4.25,
                "bbs_task": 34.25},
-    # without wake-up NOTIFYs since a server alone on its database sends none (store.broadcast)
-    "postgresql": {"start": 5.25, "poll": 0.25, "update": 5.25, "three_step": 24.55, "three_step_units": 4.25,
+    # without wake-up NOTIFYs since a server alone on its database sends none (store.broadcast);
+    # an update 5.25 and three steps 24.55 before an update locked and read in one (2026-12-07)
+    "postgresql": {"start": 5.25, "poll": 0.25, "update": 4.25, "three_step": 21.8, "three_step_units": 4.25,
                    "bbs_task": 34.25,
                    # round trips, BEGIN and COMMIT not counted: 5.1, 5, 24.55 and 34 before writes were held;
-                   # three steps 15.55 before a claim read its tasks in the same statement (2026-12-07)
-                   "start_trips": 1.25, "update_trips": 4.25, "three_step_trips": 15.5, "bbs_task_trips": 25.25},
+                   # three steps 15.55 before a claim read its tasks in the same statement (2026-12-07);
+                   # an update 4.25 and three steps 15.5 before an update locked and read in one
+                   "start_trips": 1.25, "update_trips": 3.25, "three_step_trips": 10.8, "bbs_task_trips": 25.25},
 }
 
 

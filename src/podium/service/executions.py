@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
@@ -39,7 +39,7 @@ from podium.service.context import Context
 from podium.service.metadata import Metadata, task_def_of
 from podium.service.waker import Claimant, Waker
 from podium.store import events
-from podium.store.executions import get_execution, insert_execution, update_execution
+from podium.store.executions import get_execution, insert_execution, locked_with_live_tasks, update_execution
 from podium.store.port import Store
 from podium.store.queue import dequeue, enqueue
 from podium.store.rows import settled
@@ -72,6 +72,7 @@ TIMER_CHANNEL = "__timers__"
 INDEX_CHANNEL = "__index__"
 EVENTS_CHANNEL = "__events__"
 OUTBOX_CHANNEL = "__outbox__"
+KNOWN_DEFINITIONS = 20_000  # executions whose definition is remembered (`Executions.locked_state`)
 
 
 def _fold_task_timers(state: ExecutionState) -> None:
@@ -146,6 +147,9 @@ class Executions:
         self.observers: dict[str, Observer] = {}
         #: Timers that are not an execution's own (a dialect's convergence, callbacks...), by kind.
         self.timer_handlers: dict[str, Callable[[Timer], Awaitable[None]]] = {}
+        #: The definitions (by hash) of executions a unit here moved lately and that had not ended,
+        #: oldest first: a worker's update of one locks it and reads its tasks at once (`locked_state`).
+        self._def_hashes: OrderedDict[str, str] = OrderedDict()
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -156,13 +160,44 @@ class Executions:
             raise NotFound(f"No such workflow found by id: {workflow_id}")
         return await self.state_of(s, ex, tasks=tasks, refs=refs)
 
+    async def locked_state(self, s: Session, workflow_id: str, *, around: str | None) -> ExecutionState | None:
+        """The execution locked, and its state for a unit `around` one task (as `state_of`); None
+        once it ended. When this process moved the execution lately, it knows which settled tasks
+        the definition refers to before reading it, and the lock and the read of the tasks are one
+        round trip on PostgreSQL (unless the definition forks dynamically or refers to loop
+        iterations, which read more)."""
+        digest = self._def_hashes.get(workflow_id)
+        definition = self.metadata.snapshots.cached(digest) if digest is not None else None
+        if definition is None or definition.forks_dynamically or definition.referenced_loop_refs:
+            ex = await get_execution(s, workflow_id, lock=True)
+            loaded = None
+        else:
+            ex, loaded = await locked_with_live_tasks(s, workflow_id, tuple(definition.referenced_refs))
+        if ex is None:
+            raise NotFound(f"No such workflow found by id: {workflow_id}")
+        if ex.status.terminal:
+            return None
+        if definition is None or loaded is None or ex.def_hash != digest:  # (another definition since: an upgrade)
+            return await self.state_of(s, ex, around=around)
+        state = ExecutionState(ex, definition)
+        state.fetched_refs.update(definition.referenced_refs)
+        state.set_tasks(loaded)
+        return state
+
+    def _remember_definition(self, ex: Execution) -> None:
+        self._def_hashes.pop(ex.workflow_id, None)
+        if not ex.status.terminal:
+            self._def_hashes[ex.workflow_id] = ex.def_hash
+            while len(self._def_hashes) > KNOWN_DEFINITIONS:
+                self._def_hashes.popitem(last=False)
+
     async def state_of(self, s: Session, ex: Execution, *, tasks: Load = "live",
                        refs: tuple[str, ...] = (), around: str | None = None) -> ExecutionState:
         """The execution's state for a unit: all its tasks, or its live ones and those its
         expressions refer to. A unit `around` one task (a worker's update) leaves the dynamic forks'
         other open tasks unread (`ExecutionState.unread`); a move that needs them raises
         `Incomplete`, and the caller does the unit again without `around`."""
-        definition = await self.metadata.definition(s, ex.def_hash)
+        definition = await self.metadata.snapshots.definition(s, ex.def_hash)
         state = ExecutionState(ex, definition)
         if tasks == "all":
             loaded = await load_tasks(s, ex.workflow_id)
@@ -238,6 +273,7 @@ class Executions:
             await insert_execution(s, ex)
         elif state.execution_dirty:
             await update_execution(s, ex, reindex=bool(outcome.ended))
+        self._remember_definition(ex)
         if new or outcome.ended:
             self.waker.notify(INDEX_CHANNEL)
             if self.metrics is not None:

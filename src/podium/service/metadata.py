@@ -1,14 +1,10 @@
 """Task and workflow definitions: registration rules, versions, and the in-memory caches the engine
-reads (task definitions by name, parsed definition snapshots by hash)."""
+reads (task definitions by name; the parsed definition snapshots by hash, `service.snapshots`)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
-
-import orjson
 
 from podium.engine.definition import Definition
 from podium.errors import Conflict, NotFound
@@ -19,29 +15,20 @@ from podium.model.validation import check_task_defs, workflow_def_checked
 from podium.model.wire import with_times
 from podium.service.clock import Clock
 from podium.service.schemas import Schemas
+from podium.service.snapshots import Snapshots
 from podium.store.definitions import (
     delete_task_def,
     delete_workflow_def,
-    get_snapshot,
     get_task_def,
     get_workflow_def,
     list_task_defs,
     list_workflow_defs,
-    put_snapshot,
     put_task_def,
     put_workflow_def,
     workflow_def_exists,
 )
 from podium.store.port import Store
 from podium.store.session import Session
-
-_SNAPSHOT_CACHE = 2048
-_SEEN_OBJECTS = 64
-
-
-def def_hash(body: dict[str, Any]) -> tuple[str, str]:
-    text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
-    return hashlib.sha256(text.encode()).hexdigest()[:32], text
 
 
 class Metadata:
@@ -53,10 +40,9 @@ class Metadata:
         self.store = store
         self.clock = clock
         self._task_defs: dict[str, TaskDef] = {}
-        self._snapshots: OrderedDict[str, Definition] = OrderedDict()
         self._registered: dict[tuple[str, int | None], Definition] = {}  # cleared by any definition write
-        self._stored: set[str] = set()  # snapshot hashes known to be in the database (see `_keep`)
-        self._seen: OrderedDict[int, tuple[WorkflowDef, Definition]] = OrderedDict()  # see `snapshot`
+        #: The exact definitions executions run, by content hash.
+        self.snapshots = Snapshots()
         self.on_change: Callable[[], None] | None = None
         #: Input and output schemas, kept and reloaded with the definitions that refer to them.
         self.schemas = Schemas(store, clock)
@@ -187,8 +173,6 @@ class Metadata:
         self._registered.clear()
         self._changed()
 
-    # --- snapshots: the exact definition each execution runs ----------------------------------
-
     async def registered(self, session: Session, name: str, version: int | None) -> Definition | None:
         """The registered definition (latest if no version) as a snapshot, parsed once per write."""
         key = (name, version)
@@ -197,60 +181,10 @@ class Metadata:
             wd = await self.find_workflow_def(name, version, session=session)
             if wd is None:
                 return None
-            found = self._registered[key] = await self.snapshot(session, wd)
+            found = self._registered[key] = await self.snapshots.snapshot(session, wd)
         else:
-            await self._keep(session, found)
+            await self.snapshots.keep(session, found)
         return found
-
-    async def snapshot(self, session: Session, wd: WorkflowDef) -> Definition:
-        """Store the definition an execution runs (once per distinct content) and parse it once.
-        The very object seen lately is not encoded and hashed again: a dialect starts many
-        executions of one (BBS: one per domain). No caller changes a definition once an execution
-        started on it (the snapshot shares the object with every execution of that content)."""
-        seen = self._seen.get(id(wd))
-        if seen is not None and seen[0] is wd:
-            self._seen.move_to_end(id(wd))
-            cached = seen[1]
-        else:
-            body = wd.to_wire()
-            for key in ("createTime", "updateTime"):
-                body.pop(key, None)
-            digest, text = def_hash(body)
-            cached = self._snapshots.get(digest) or self._remember(Definition(wd, digest, text))
-            self._seen[id(wd)] = (wd, cached)  # holds the object: its id is not reused while it is here
-            if len(self._seen) > _SEEN_OBJECTS:
-                self._seen.popitem(last=False)
-        await self._keep(session, cached)
-        return cached
-
-    async def _keep(self, session: Session, definition: Definition) -> None:
-        """Store a snapshot, unless a committed unit (or a read) has shown it is stored: the cache
-        believes in a write only once its unit has committed (a rolled-back one leaves nothing)."""
-        digest = definition.def_hash
-        if digest in self._stored:
-            return
-        await put_snapshot(session, digest, definition.text)
-        if len(self._stored) >= _SNAPSHOT_CACHE * 10:  # embedded definitions may all differ: stay bounded
-            self._stored.clear()
-        session.committed.append(lambda: self._stored.add(digest))
-
-    async def definition(self, session: Session, digest: str) -> Definition:
-        cached = self._snapshots.get(digest)
-        if cached is not None:
-            self._snapshots.move_to_end(digest)
-            return cached
-        text = await get_snapshot(session, digest)
-        if text is None:
-            raise NotFound(f"definition snapshot {digest} is missing")
-        self._stored.add(digest)
-        return self._remember(Definition(WorkflowDef.model_validate(orjson.loads(text)), digest, text))
-
-    def _remember(self, definition: Definition) -> Definition:
-        self._snapshots[definition.def_hash] = definition
-        while len(self._snapshots) > _SNAPSHOT_CACHE:
-            self._snapshots.popitem(last=False)
-        return definition
-
 
 
 def _java(value: object) -> str:

@@ -84,7 +84,7 @@ async def start_in_session(
     tracing is on, and only if well formed. `observed`: the dialect that starts it keeps its own view
     of the execution in step itself (its observer is not called)."""
     if embedded is not None:
-        definition = await executions.metadata.snapshot(s, embedded)
+        definition = await executions.metadata.snapshots.snapshot(s, embedded)
     else:
         found = await executions.metadata.registered(s, name, version or None)
         if found is None:

@@ -195,11 +195,7 @@ class Tasks:
     async def _apply(self, s: Session, result: TaskResult, *, whole: bool) -> tuple[Task | None, Outcome | None]:
         _check_result(result)
         workflow_id, task_id = str(result.workflow_instance_id), str(result.task_id)
-        ex = await get_execution(s, workflow_id, lock=True)
-        if ex is None:
-            raise NotFound(f"No such workflow found by id: {workflow_id}")
-        around = None if whole else task_id
-        state = await self.x.state_of(s, ex, around=around) if not ex.status.terminal else None
+        state = await self.x.locked_state(s, workflow_id, around=None if whole else task_id)
         task = state.tasks.get(task_id) if state is not None else None
         task = task or await get_task(s, task_id)  # not live: finished (or unknown)
         if task is None or task.workflow_id != workflow_id:

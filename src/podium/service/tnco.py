@@ -104,7 +104,7 @@ class Lifecycle:
             if ex is None:
                 raise NotFound(f"Process {process_id} could not be found")
             attrs = (await search_attrs_of(s, [process_id])).get(process_id, {})
-            plan = None if shallow else _plan(await self.x.metadata.definition(s, ex.def_hash),
+            plan = None if shallow else _plan(await self.x.metadata.snapshots.definition(s, ex.def_hash),
                                               await load_tasks(s, process_id))
         return process_json(Process(ex, attrs, plan))
 

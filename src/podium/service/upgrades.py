@@ -42,7 +42,7 @@ async def _target(x: Executions, s: Session, name: str, version: int | None, *, 
     if wd is None:
         shown = "null" if version is None else version
         raise NotFound(f"No such workflow found by name: {name}, version: {shown}")
-    return await x.metadata.snapshot(s, wd) if store else Definition(wd, "")
+    return await x.metadata.snapshots.snapshot(s, wd) if store else Definition(wd, "")
 
 
 async def upgrade_workflow(x: Executions, workflow_id: str, req: UpgradeWorkflowRequest, *,

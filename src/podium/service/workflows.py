@@ -78,7 +78,7 @@ class Workflows:
                     raise NotFound(f"No such workflow found by id: {workflow_id}")
                 return archived if include_tasks else archived | {"tasks": []}
             tasks = await load_tasks(s, workflow_id) if include_tasks else None
-            definition = await self.x.metadata.definition(s, ex.def_hash)
+            definition = await self.x.metadata.snapshots.definition(s, ex.def_hash)
         return workflow_json(ex, tasks, definition.wdef.to_wire())
 
     async def execution(self, workflow_id: str) -> Execution:
@@ -158,7 +158,7 @@ class Workflows:
             if use_latest:
                 latest = await self.x.metadata.find_workflow_def(state.execution.workflow_type, None, session=s)
                 if latest is not None:
-                    state.definition = await self.x.metadata.snapshot(s, latest)
+                    state.definition = await self.x.metadata.snapshots.snapshot(s, latest)
                     state.execution.def_hash = state.definition.def_hash
                     state.execution.version = latest.version
             await self.x.step(state, _restart)
@@ -199,7 +199,7 @@ class Workflows:
                 if not ex.status.terminal:
                     raise BadRequest(f"Cannot archive workflow: {workflow_id} with status: {ex.status.value}")
                 tasks = await load_tasks(s, workflow_id)
-                definition = await self.x.metadata.definition(s, ex.def_hash)
+                definition = await self.x.metadata.snapshots.definition(s, ex.def_hash)
                 body = workflow_json(ex, tasks, definition.wdef.to_wire())
                 await archive_execution(s, workflow_id, orjson.dumps(body).decode())
             await delete_execution(s, workflow_id)
@@ -231,7 +231,7 @@ class Workflows:
                 return {"totalHits": total, "results": [workflow_summary(ex) for ex in found]}
             results = []
             for ex in found:
-                definition = await self.x.metadata.definition(s, ex.def_hash)
+                definition = await self.x.metadata.snapshots.definition(s, ex.def_hash)
                 results.append(workflow_json(ex, None, definition.wdef.to_wire()))
         return {"totalHits": total, "results": results}
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from podium.model.records import Execution
-from podium.store.rows import EXECUTION_COLUMNS, EXECUTION_FIELDS, changed_columns, execution_from, execution_row, loads
+from podium.model.records import Execution, Task
+from podium.store.rows import (
+    EXECUTION_COLUMNS,
+    EXECUTION_FIELDS,
+    changed_columns,
+    execution_from,
+    execution_row,
+    loads,
+    task_from,
+)
 from podium.store.session import Session
+from podium.store.tasks import load_live_tasks
 
 _EX_MARKS = ", ".join("?" * len(EXECUTION_COLUMNS))
 _TASKS_OF = "SELECT task_id FROM tasks WHERE workflow_id = ?"
@@ -37,6 +47,23 @@ async def get_execution(s: Session, workflow_id: str, *, lock: bool = False) -> 
     if lock:
         s.locked_execution(workflow_id)
     return execution_from(row)
+
+
+async def locked_with_live_tasks(s: Session, workflow_id: str, refs: Sequence[str]
+                                 ) -> tuple[Execution | None, list[Task]]:
+    """The execution, locked, with its live tasks and every settled attempt of `refs` (as
+    `get_execution(lock=True)` then `load_live_tasks`; one round trip on PostgreSQL)."""
+    rows = await s.locked_live(workflow_id, refs)
+    if rows is None:
+        ex = await get_execution(s, workflow_id, lock=True)
+        return ex, await load_live_tasks(s, workflow_id, refs) if ex is not None else []
+    if not rows:
+        return None, []
+    s.locked_execution(workflow_id)
+    width = len(EXECUTION_COLUMNS)
+    tasks = [task_from(row[width:]) for row in rows[1:]]
+    s.tasks_read(tasks)
+    return execution_from(rows[0][:width]), tasks
 
 
 async def delete_execution(s: Session, workflow_id: str) -> None:

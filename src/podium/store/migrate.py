@@ -90,9 +90,22 @@ def _has_tables(conn: sqlite3.Connection) -> bool:
 
 
 def split_sql(script: str) -> list[str]:
-    """Statements of a migration file (no semicolons inside our statements)."""
+    """Statements of a migration file: split at semicolons, but for those of a function's body,
+    quoted between `$$` (the only semicolons inside our statements)."""
     lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements, current = [], ""
+    for n, part in enumerate("\n".join(lines).split("$$")):
+        if n % 2:  # inside $$ ... $$
+            current += f"$${part}$$"
+            continue
+        first, *rest = part.split(";")
+        if rest:
+            statements.append(current + first)
+            *whole, current = rest
+            statements += whole
+        else:
+            current += first
+    return [s.strip() for s in [*statements, current] if s.strip()]
 
 
 @cache

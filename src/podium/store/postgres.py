@@ -33,6 +33,7 @@ from podium.store.broadcast import NOTIFY_CHANNEL, Broadcaster
 from podium.store.migrate import MIGRATIONS_POSTGRES, Migrations, SchemaTooNew, migrations, split_sql
 from podium.store.pending import carry, dropped
 from podium.store.port import Store
+from podium.store.rows import EXECUTION_COLUMNS, TASK_COLUMNS
 from podium.store.session import Session, task_rows
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ _PLACEHOLDER = re.compile(r"\?")
 #: rows of one table may go together): an UPDATE ends `WHERE <key> = ?`, an INSERT lists it first.
 _KEYS = {"executions": "workflow_id", "tasks": "task_id", "queue": "task_id"}
 _QUEUE_ENTRY = "INSERT INTO queue (task_id, queue_name,"  # its second parameter names the queue
+#: The execution locked and its live tasks read after, by migration 20's function: the first row
+#: holds the execution's fields (and NULLs), the others a task's (after NULLs).
+_LOCKED_LIVE = (f"SELECT {', '.join(f'(ex).{c}' for c in EXECUTION_COLUMNS)}, "
+                f"{', '.join(f'(task).{c}' for c in TASK_COLUMNS)} FROM podium_locked_live(?, ?)")
 
 
 def _key(table: str, sql: str, params: Sequence[Any]) -> Any:
@@ -263,6 +268,9 @@ class PgSession(Session):
             rows = [fresh.get(row[0], row) for row in rows]
         self.claimed.update(row[0] for row in rows)
         return rows
+
+    async def locked_live(self, workflow_id: str, refs: Sequence[str]) -> list[Sequence[Any]] | None:
+        return await self.fetchall(_LOCKED_LIVE, (workflow_id, list(refs)))
 
     async def fetch_ahead(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         """A read sent ahead of the held writes (for one that need not see them)."""

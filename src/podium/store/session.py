@@ -46,6 +46,13 @@ class Session(ABC):
         order = {task_id: i for i, task_id in enumerate(ids)}
         return sorted(await task_rows(self, fields, ids), key=lambda row: order[row[0]])
 
+    async def locked_live(self, workflow_id: str, refs: Sequence[str]) -> list[Sequence[Any]] | None:
+        """The execution's row (`EXECUTION_FIELDS`), locked, then the rows (`TASK_FIELDS`) of its live
+        tasks and of every settled attempt of `refs`, read once the lock is held: one round trip
+        (PostgreSQL); none if the execution is not there. None: no such statement here (SQLite),
+        the caller reads with two."""
+        return None
+
     async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
         """The executions whose first task was just claimed started their work. (PostgreSQL does
         this after the claim commits: see PgSession.)"""

@@ -1,0 +1,2 @@
+-- PostgreSQL's migration 20 adds a function that locks an execution and reads its live tasks in
+-- one round trip; SQLite, a library in the server's process, has no round trips to save.
