@@ -25,6 +25,9 @@ def def_hash(body: dict[str, Any]) -> tuple[str, str]:
 
 
 class Snapshots:
+    """The snapshots this process has parsed (the most recent `_SNAPSHOT_CACHE`), and which of them
+    are known to be stored."""
+
     def __init__(self) -> None:
         self._snapshots: OrderedDict[str, Definition] = OrderedDict()
         self._stored: set[str] = set()  # snapshot hashes known to be in the database (see `keep`)
