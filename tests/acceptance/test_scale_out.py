@@ -46,6 +46,7 @@ RESPONSE_TIMEOUT_S = 3
 RETRY_DELAY_S = 1
 WAIT_S = 1
 THREADS = 6  # worker threads per server
+VICTIM_DWELL_S = 1.0  # how long the killed server's workers hold each task
 DEADLINE_S = 300  # a failure report, not a budget: a run takes 30-50 s alone, over 120 s beside the whole suite
 
 
@@ -198,12 +199,14 @@ async def start_workflows(servers: list[ServerProcess]) -> dict[str, int]:
 
 
 @contextmanager
-def workers(servers: list[ServerProcess], log_dir: Path, dwell_s: float = 0) -> Iterator[None]:
-    """One TaskHandler (a worker process with THREADS threads) per server, each on its own port."""
+def workers(servers: list[ServerProcess], log_dir: Path, dwell_s: dict[int, float] | None = None) -> Iterator[None]:
+    """One TaskHandler (a worker process with THREADS threads) per server, each on its own port;
+    `dwell_s` gives the seconds a server's workers hold each task, by port (none by default)."""
     handlers: list[TaskHandler] = []
     try:
         for server in servers:
-            handler = TaskHandler(workers=[Recorder(identity(server), str(log_dir), dwell_s)],
+            dwell = (dwell_s or {}).get(server.port, 0.0)
+            handler = TaskHandler(workers=[Recorder(identity(server), str(log_dir), dwell)],
                                   configuration=Configuration(server_api_url=server.api, debug=False),
                                   scan_for_annotated_workers=False, monitor_processes=False)
             handlers.append(handler)
@@ -342,14 +345,19 @@ async def test_one_server_killed_halfway_the_others_finish_the_work(cluster: Clu
     db = await asyncpg.connect(cluster.url)
     try:
         began = time.monotonic()
-        with workers(cluster.servers, log_dir, dwell_s=0.02):  # the work takes a moment: some is in flight
+        # The work takes a moment, so some is in flight; the victim's workers hold each task for a
+        # second, so what they hold when the check below sees it is still theirs when the kill lands
+        # (with a short hold, all of it could be answered in between, at a lull between the steps).
+        dwell = {s.port: VICTIM_DWELL_S if s is victim else 0.02 for s in cluster.servers}
+        with workers(cluster.servers, log_dir, dwell_s=dwell):
             ids = await start_workflows(cluster.servers)
             while True:  # half the attempts answered, and some held by the victim's workers right now
                 assert time.monotonic() - began < DEADLINE_S, f"half the work not done: {await progress(db)}"
-                in_flight = await db.fetchval("SELECT count(*) FROM tasks WHERE status = 'IN_PROGRESS' "
-                                              "AND worker_id = $1", identity(victim))
-                if in_flight >= 3 and (await progress(db))[1] >= ATTEMPTS // 2:
-                    break
+                if (await progress(db))[1] >= ATTEMPTS // 2:
+                    in_flight = await db.fetchval("SELECT count(*) FROM tasks WHERE status = 'IN_PROGRESS' "
+                                                  "AND worker_id = $1", identity(victim))
+                    if in_flight >= 3:
+                        break
                 await asyncio.sleep(0.01)
             victim.kill()  # kill -9, mid-flight
             killed_at_ms = int(time.time() * 1000)
