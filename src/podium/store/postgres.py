@@ -99,6 +99,16 @@ def store_error(exc: BaseException) -> Exception:
     return StoreError(f"database error: {exc}")
 
 
+@lru_cache(maxsize=16)
+def _claim_sql(fields: str) -> str:
+    """The claim of `PgSession.claim_rows`: the queue entries taken, and `fields` of their tasks."""
+    qualified = ", ".join(f"t.{name.strip()}" for name in fields.split(","))
+    return ("WITH taken AS (DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? "
+            "AND visible_at <= ? ORDER BY priority DESC, visible_at, task_id LIMIT ? FOR UPDATE SKIP LOCKED) "
+            f"RETURNING task_id, priority, visible_at) SELECT {qualified} FROM taken JOIN tasks t "
+            "ON t.task_id = taken.task_id ORDER BY taken.priority DESC, taken.visible_at, taken.task_id")
+
+
 def _has_nul(params: Sequence[Any]) -> bool:
     return any(isinstance(p, str) and "\x00" in p for p in params)
 
@@ -254,13 +264,7 @@ class PgSession(Session):
         removes at once (a DELETE is never held), so none of those can be taken here."""
         if queue_name in self.queued or (self.batch is not None and "tasks" in self.batch.tables):
             await self.send()
-        qualified = ", ".join(f"t.{name.strip()}" for name in fields.split(","))
-        rows = await self.fetch_ahead(
-            "WITH taken AS (DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = ? "
-            "AND visible_at <= ? ORDER BY priority DESC, visible_at, task_id LIMIT ? FOR UPDATE SKIP LOCKED) "
-            f"RETURNING task_id, priority, visible_at) SELECT {qualified} FROM taken JOIN tasks t "
-            "ON t.task_id = taken.task_id ORDER BY taken.priority DESC, taken.visible_at, taken.task_id",
-            (queue_name, now, limit))
+        rows = await self.fetch_ahead(_claim_sql(fields), (queue_name, now, limit))
         held = self.batch.rows.get("tasks", ()) if self.batch is not None else ()
         if stale := [row[0] for row in rows if row[0] in held]:  # a task this unit changed: read as written
             await self.send()
