@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -104,10 +105,23 @@ class ServerProcess:
 
 def start_server(db_path: Path, log_path: Path, port: int | None = None, *, database_url: str | None = None,
                  args: Sequence[str] = ()) -> ServerProcess:
-    """A `podium server` process on `db_path` (SQLite), or on `database_url` when given."""
-    port = port or free_port()
+    """A `podium server` process on `db_path` (SQLite), or on `database_url` when given. On a port
+    picked here, a start that finds the port taken meanwhile (another process bound it between
+    `free_port` and the server's own bind) is done again on another port."""
+    for _ in range(3 if port is None else 1):
+        server = _start_server(db_path, log_path, port or free_port(), database_url, args)
+        if server is not None:
+            return server
+    raise RuntimeError(f"port {port} is held by another process" if port else "no free port found in 3 tries")
+
+
+def _start_server(db_path: Path, log_path: Path, port: int, database_url: str | None,
+                  args: Sequence[str]) -> ServerProcess | None:
+    """The server, once it answers on `port` from its own socket; None if another process holds
+    the port (the log is cut back to where this start began)."""
     env = dict(os.environ, PODIUM_LOG_LEVEL="warning")
     env.pop("PODIUM_DATABASE_POOL_SIZE", None)
+    logged = log_path.stat().st_size if log_path.exists() else 0
     with log_path.open("ab") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(
             [sys.executable, "-m", "podium.cli", "server", "--port", str(port),
@@ -117,14 +131,47 @@ def start_server(db_path: Path, log_path: Path, port: int | None = None, *, data
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            if _listening(port):  # it lost the port to another process
+                _cut_log(log_path, logged)
+                return None
             raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
         try:
             if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
-                return server
+                if _holds(process.pid, _listening(port)):
+                    return server
+                server.kill()  # the answer came from another process's server on this port
+                _cut_log(log_path, logged)
+                return None
         except httpx.HTTPError:
             time.sleep(0.05)
     server.kill()
     raise RuntimeError("server did not start in 30 s")
+
+
+def _listening(port: int) -> set[str]:
+    """The sockets (as /proc names them) that listen on `port` (Linux's /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                found.add(f"socket:[{fields[9]}]")
+    return found
+
+
+def _holds(pid: int, sockets: set[str]) -> bool:
+    """Whether process `pid` has one of these sockets open."""
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        with contextlib.suppress(OSError):  # a descriptor closed meanwhile
+            if os.readlink(fd) in sockets:
+                return True
+    return False
+
+
+def _cut_log(log_path: Path, size: int) -> None:
+    """Drop what a start that lost its port wrote (its bind error is not the server's)."""
+    with log_path.open("r+b") as log:
+        log.truncate(size)
 
 
 @pytest.fixture

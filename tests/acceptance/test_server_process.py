@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import conftest
 from tests.conftest import ServerProcess
 
 
@@ -48,3 +49,52 @@ def test_with_no_options_it_serves_8080_from_podium_db_in_the_working_directory(
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_a_start_whose_port_another_process_took_goes_again_on_another_port(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's own harness: a port picked free can be taken by another process before the server
+    binds it, and that process's server would answer the health check (CI saw a cluster run with two
+    of its three servers on one port). The start must notice the answer is not its server's."""
+    impostor = subprocess.Popen([sys.executable, "-c", _IMPOSTOR], stdout=subprocess.PIPE, text=True)
+    try:
+        assert impostor.stdout is not None
+        taken = int(impostor.stdout.readline())  # listening, answering 200 to anything
+        assert httpx.get(f"http://127.0.0.1:{taken}/health").status_code == 200
+        ports = iter([taken])
+        monkeypatch.setattr(conftest, "free_port", lambda: next(ports, None) or _free())
+        log = tmp_path / "server.log"
+        log.write_text("before\n")
+        started = conftest.start_server(tmp_path / "podium.db", log)
+        try:
+            assert started.port != taken
+            assert httpx.get(f"{started.url}/health").json()["healthy"] is True
+        finally:
+            started.stop()
+        assert "address already in use" not in log.read_text()  # the lost start's lines are cut
+        assert log.read_text().startswith("before\n")
+    finally:
+        impostor.kill()
+        impostor.wait(10)
+        if impostor.stdout is not None:
+            impostor.stdout.close()
+
+
+def _free() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+_IMPOSTOR = """
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("content-length", "2"); self.end_headers(); self.wfile.write(b"{}")
+    def log_message(self, *args): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"""
