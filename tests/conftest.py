@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,10 +30,22 @@ from tests.pg import backends
 os.environ.setdefault("PODIUM_DATABASE_POOL_SIZE", "3")
 
 
+_HANDED: set[int] = set()  # ports free_port gave out in this process
+_HANDED_LOCK = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listened on just now, never one this process gave out before: two
+    servers started at once would otherwise be able to get the same one (the kernel may hand a
+    port just released to the next bind)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        with _HANDED_LOCK:
+            if port not in _HANDED:
+                _HANDED.add(port)
+                return port
 
 
 @pytest.fixture(params=backends())
