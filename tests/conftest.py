@@ -161,19 +161,25 @@ def _start_server(db_path: Path, log_path: Path, port: int, database_url: str | 
     raise RuntimeError("server did not start in 30 s")
 
 
-def _listening(port: int) -> set[str]:
-    """The sockets (as /proc names them) that listen on `port` (Linux's /proc/net/tcp and tcp6)."""
+def _listening(port: int) -> set[str] | None:
+    """The sockets (as /proc names them) that listen on `port`, from Linux's /proc/net/tcp and tcp6;
+    None where there is no /proc to tell (then a start is taken at its word)."""
     found = set()
     for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+        path = Path(f"/proc/net/{table}")
+        if not path.exists():
+            return None
+        for line in path.read_text().splitlines()[1:]:
             fields = line.split()
             if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
                 found.add(f"socket:[{fields[9]}]")
     return found
 
 
-def _holds(pid: int, sockets: set[str]) -> bool:
-    """Whether process `pid` has one of these sockets open."""
+def _holds(pid: int, sockets: set[str] | None) -> bool:
+    """Whether process `pid` has one of these sockets open (True when they cannot be known)."""
+    if sockets is None:
+        return True
     for fd in Path(f"/proc/{pid}/fd").glob("*"):
         with contextlib.suppress(OSError):  # a descriptor closed meanwhile
             if os.readlink(fd) in sockets:

@@ -51,6 +51,7 @@ def test_with_no_options_it_serves_8080_from_podium_db_in_the_working_directory(
         process.wait(10)
 
 
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="who holds a socket is read from Linux's /proc")
 def test_a_start_whose_port_another_process_took_goes_again_on_another_port(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The suite's own harness: a port picked free can be taken by another process before the server
