@@ -15,7 +15,7 @@ from .client import sniffio_shim
 from .observe import machine_info
 from .peer import peer_main
 from .peer_env import DEFAULT_VENV, REQUIREMENT
-from .profile import summarize_profile
+from .profile import summarize_perf, summarize_profile
 from .provenance import source_info
 from .report import METRICS, PG_METRICS, median_of, print_flags, print_table, verdicts
 from .runs import one_run
@@ -183,6 +183,13 @@ def output_options(o: argparse._ArgumentGroup) -> None:
         "slows the server a little",
     )
     o.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second")
+    o.add_argument(
+        "--perf",
+        metavar="DIR",
+        help="record the server with `perf record` (CPU cycles) over the same windows as --profile and the "
+        "peer phase's window, into DIR/run<N>-<phase>.perf.data, and print each shared library's share: "
+        "unlike py-spy, not misled by time the server waits to run when the cores are busy",
+    )
     o.add_argument("--keep", action="store_true", help="keep the temp dir (database, server log)")
 
 
@@ -248,6 +255,18 @@ def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         )
 
 
+def print_profiles(args: argparse.Namespace) -> None:
+    """The summaries of --profile's and --perf's recordings, if asked for."""
+    if args.profile:
+        for f in sorted(Path(args.profile).glob("*.txt")):
+            print()
+            print(summarize_profile(f))
+    if args.perf:
+        for f in sorted(Path(args.perf).glob("*.perf.data")):
+            print()
+            print(summarize_perf(f))
+
+
 async def amain(args: argparse.Namespace) -> int:
     if args.phases == "peer":
         return await peer_amain(args)
@@ -264,10 +283,7 @@ async def amain(args: argparse.Namespace) -> int:
     print_header(args, dialect)
     print_table(rows, args.runs)
     print_flags(runs, args.quiet_pct)
-    if args.profile:
-        for f in sorted(Path(args.profile).glob("*.txt")):
-            print()
-            print(summarize_profile(f))
+    print_profiles(args)
     out = {
         "machine": machine_info(),
         "source": runs[0].get("source") if runs else source_info(args),
@@ -285,6 +301,7 @@ async def amain(args: argparse.Namespace) -> int:
 
 async def peer_amain(args: argparse.Namespace) -> int:
     peer = await peer_main(args)
+    print_profiles(args)
     out = {
         "machine": machine_info(),
         "source": source_info(args),

@@ -47,8 +47,11 @@ async def phase_closed(args: argparse.Namespace, server: Servers, obs: Observer,
     w1 = w0 + args.peer_window
     await asyncio.sleep(max(0.0, w0 - now()))
     c0 = cpu.mark()
+    backend = "postgresql" if server.database_url.startswith("postgresql") else "sqlite"
+    server.start_profile(f"closed-{backend}")  # --profile, --perf: the measured window only
     await asyncio.sleep(max(0.0, w1 - now()))
     c1 = cpu.mark()
+    server.stop_profile()
     results = await load.finish()
     done = [t for r in results for t in r["done"].get(n.steps[2], []) if w0 <= t < w1]
     report = cpu.report(c0, c1)

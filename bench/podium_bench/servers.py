@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from . import auth
-from .util import free_port, now
+from .util import free_port, log, now
 
 
 def server_env(args: argparse.Namespace) -> dict[str, str]:
@@ -57,6 +57,7 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.pid: int | None = args.server_pid
         self.profiler: subprocess.Popen[bytes] | None = None
+        self.perf: subprocess.Popen[bytes] | None = None
         self.run_index = run_index
         self.suffix = f"-server{index + 1}" if args.servers > 1 else ""
         if args.server_url:
@@ -107,8 +108,12 @@ class Server:
         raise RuntimeError(f"server at {self.url} did not become healthy in {timeout:.0f} s")
 
     def start_profile(self, name: str) -> None:
-        """py-spy on the server while a phase runs, if --profile was given."""
-        if self.pid is None or not self.args.profile:
+        """py-spy on the server while a phase runs, if --profile was given; `perf record`, if --perf was."""
+        if self.pid is None:
+            return
+        if self.args.perf:
+            self._start_perf(name)
+        if not self.args.profile:
             return
         out = Path(self.args.profile) / f"run{self.run_index}-{name}{self.suffix}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -131,14 +136,25 @@ class Server:
             stderr=subprocess.DEVNULL,
         )
 
+    def _start_perf(self, name: str) -> None:
+        perf = shutil.which("perf")
+        if perf is None:
+            log("perf is not installed: --perf records nothing")
+            return
+        out = Path(self.args.perf) / f"run{self.run_index}-{name}{self.suffix}.perf.data"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.perf = subprocess.Popen([perf, "record", "-F", "999", "-p", str(self.pid), "-o", str(out)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def stop_profile(self) -> None:
-        if self.profiler is not None:
-            self.profiler.send_signal(signal.SIGINT)
-            try:
-                self.profiler.wait(30)
-            except subprocess.TimeoutExpired:
-                self.profiler.kill()
-            self.profiler = None
+        for recorder in (self.profiler, self.perf):
+            if recorder is not None:
+                recorder.send_signal(signal.SIGINT)
+                try:
+                    recorder.wait(30)
+                except subprocess.TimeoutExpired:
+                    recorder.kill()
+        self.profiler = self.perf = None
 
     def stop(self) -> None:
         self.stop_profile()
