@@ -62,8 +62,8 @@ def test_a_start_whose_port_another_process_took_goes_again_on_another_port(
         assert impostor.stdout is not None
         taken = int(impostor.stdout.readline())  # listening, answering 200 to anything
         assert httpx.get(f"http://127.0.0.1:{taken}/health").status_code == 200
-        ports = iter([taken])
-        monkeypatch.setattr(conftest, "free_port", lambda: next(ports, None) or _free())
+        ports, free_port = iter([taken]), conftest.free_port
+        monkeypatch.setattr(conftest, "free_port", lambda: next(ports, None) or free_port())
         log = tmp_path / "server.log"
         log.write_text("before\n")
         started = conftest.start_server(tmp_path / "podium.db", log)
@@ -79,14 +79,6 @@ def test_a_start_whose_port_another_process_took_goes_again_on_another_port(
         impostor.wait(10)
         if impostor.stdout is not None:
             impostor.stdout.close()
-
-
-def _free() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 _IMPOSTOR = """
