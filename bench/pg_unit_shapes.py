@@ -21,14 +21,13 @@ in progress and one queued task to claim per unit to run; rounds alternate the s
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 import uuid
-from pathlib import Path
 
 import asyncpg
 import uvloop
+from podium_bench.observe import cpu_seconds
 
 from podium.store.postgres import PostgresStore
 
@@ -79,11 +78,6 @@ WRITES = ("WITH w0 AS (UPDATE tasks SET status = 'COMPLETED', executed = 1, end_
           "w4 AS (UPDATE tasks SET status = 'IN_PROGRESS', start_time = $1, update_time = $1, worker_id = $6 "
           "WHERE task_id = $7) SELECT 1")
 OUTPUT = '{"result": "done", "attempt": 0, "note": "' + "x" * 80 + '"}'
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def fill(conn: asyncpg.Connection, units: int) -> list[tuple[str, str]]:
@@ -148,10 +142,10 @@ async def run(admin_url: str, rounds: int, units: int) -> dict[str, dict[str, li
             for r in range(rounds):
                 for label in (("locked", "optimistic") if r % 2 == 0 else ("optimistic", "locked")):
                     batch, pairs = pairs[:units], pairs[units:]
-                    c0, p0, t0 = time.process_time(), cpu_s(backend), time.perf_counter()
+                    c0, p0, t0 = time.process_time(), cpu_seconds(backend), time.perf_counter()
                     for wid, tid in batch:
                         await shapes[label](conn, wid, tid)
-                    c1, p1, t1 = time.process_time(), cpu_s(backend), time.perf_counter()
+                    c1, p1, t1 = time.process_time(), cpu_seconds(backend), time.perf_counter()
                     got[label]["client_us"].append((c1 - c0) / units * 1e6)
                     got[label]["postgres_us"].append((p1 - p0) / units * 1e6)
                     got[label]["wall_us"].append((t1 - t0) / units * 1e6)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import uvloop
+from podium_bench.observe import cpu_seconds
 
 
 async def _connection(port: int, request: bytes, n: int) -> None:
@@ -34,18 +33,13 @@ async def _connection(port: int, request: bytes, n: int) -> None:
         writer.close()
 
 
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def measure(port: int, pid: int, path: str, requests: int, connections: int) -> tuple[float, float]:
     """(requests per second, server CPU microseconds per request)."""
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
     await asyncio.gather(*(_connection(port, request, 10) for _ in range(connections)))  # warm
-    cpu0, t0 = _cpu_s(pid), time.monotonic()
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
     await asyncio.gather(*(_connection(port, request, requests // connections) for _ in range(connections)))
-    cpu1, t1 = _cpu_s(pid), time.monotonic()
+    cpu1, t1 = cpu_seconds(pid), time.monotonic()
     return requests / (t1 - t0), (cpu1 - cpu0) / requests * 1e6
 
 

@@ -44,6 +44,14 @@ def proc_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def cpu_seconds(pid: int) -> float:
+    """`proc_cpu` of a process that must still run (a microbenchmark's server or backend)."""
+    seconds = proc_cpu(pid)
+    if seconds is None:
+        raise RuntimeError(f"process {pid} is gone")
+    return seconds
+
+
 def proc_io(pid: int) -> dict[str, int]:
     """/proc/<pid>/io: wchar (bytes passed to write-type calls), write_bytes (to the disk), syscw."""
     out: dict[str, int] = {}
