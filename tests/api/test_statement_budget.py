@@ -32,6 +32,7 @@ from podium.store.sqlite import SqliteSession
 from tests.api.helpers import register_task_defs, register_workflow, simple, wait_status
 
 PRIMITIVES = ("execute", "executemany", "fetchone", "fetchall")
+CLAIM_AT_ONCE = "claim at once: DELETE FROM queue WHERE task_id IN (SELECT"  # store.claim_at_once
 N = 20  # executions per measurement; counts are per execution (or per task), rounded up
 
 
@@ -40,6 +41,7 @@ class Counts:
     statements: int = 0
     units: int = 0
     round_trips: int = 0  # PostgreSQL: each statement or batch of held writes sent (BEGIN, COMMIT not counted)
+    transactions: int = 0  # PostgreSQL: the units that sent BEGIN (and COMMIT): two round trips more each
     by_sql: dict[str, int] = field(default_factory=dict)
 
 
@@ -66,13 +68,26 @@ def counting(monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient) -> Call
         for name in PRIMITIVES:
             monkeypatch.setattr(cls, name, wrap(name, getattr(cls, name)))
     monkeypatch.setattr(PgSession, "fetch_ahead", wrap("fetch_ahead", PgSession.fetch_ahead))  # a claim's read
+    at_once = PgSession.claim_at_once
+
+    async def counted_claim(self: PgSession, *args: Any) -> Any:
+        counts = _counting.get()
+        if counts is not None:
+            counts.statements += 1
+            counts.by_sql[CLAIM_AT_ONCE] = counts.by_sql.get(CLAIM_AT_ONCE, 0) + 1
+        return await at_once(self, *args)
+
+    monkeypatch.setattr(PgSession, "claim_at_once", counted_claim)
     sent = PgSession._call
 
-    async def counted_call(self: PgSession, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    async def counted_call(self: PgSession, method: Callable[..., Awaitable[Any]], *args: Any,
+                           begin: bool = True) -> Any:
         counts = _counting.get()
         if counts is not None:
             counts.round_trips += 1
-        return await sent(self, method, *args)
+            if begin and self.transaction is not None and not self.begun:
+                counts.transactions += 1
+        return await sent(self, method, *args, begin=begin)
 
     monkeypatch.setattr(PgSession, "_call", counted_call)
     store_class = type(client._transport.app.state.store)  # type: ignore[attr-defined]
@@ -159,6 +174,12 @@ async def test_a_simple_task_and_a_three_step_workflow(client: httpx.AsyncClient
         assert simple_task["start"][2] <= budget["start_trips"], simple_task
         assert simple_task["update"][2] <= budget["update_trips"], simple_task
         assert three_step[2] <= budget["three_step_trips"], three_step
+        # and with each unit's BEGIN and COMMIT: a claim alone, or an optimistic update, has none
+        whole = {name: per(counts.round_trips + 2 * counts.transactions, N)
+                 for name, counts in (("poll", polls), ("update", updates), ("three_step", chain))}
+        assert whole["poll"] <= budget["poll_all_trips"], whole
+        assert whole["update"] <= budget["update_all_trips"], whole
+        assert whole["three_step"] <= budget["three_step_all_trips"], whole
 
 
 def claims(counts: Counts) -> int:
@@ -284,12 +305,16 @@ BUDGETS: dict[str, dict[str, float]] = {
                "bbs_task": 34.25},
     # without wake-up NOTIFYs since a server alone on its database sends none (store.broadcast);
     # an update 5.25 and three steps 24.55 before an update locked and read in one (2026-12-07)
-    "postgresql": {"start": 5.25, "poll": 0.25, "update": 4.25, "three_step": 21.8, "three_step_units": 4.25,
+    # an update 4.25 and three steps 21.8 before it read optimistically and claimed at once (2026-12-07)
+    "postgresql": {"start": 5.25, "poll": 0.25, "update": 3.25, "three_step": 18.65, "three_step_units": 4.25,
                    "bbs_task": 34.25,
                    # round trips, BEGIN and COMMIT not counted: 5.1, 5, 24.55 and 34 before writes were held;
                    # three steps 15.55 before a claim read its tasks in the same statement (2026-12-07);
                    # an update 4.25 and three steps 15.5 before an update locked and read in one
-                   "start_trips": 1.25, "update_trips": 3.25, "three_step_trips": 10.8, "bbs_task_trips": 25.25},
+                   "start_trips": 1.25, "update_trips": 3.25, "three_step_trips": 10.8, "bbs_task_trips": 25.25,
+                   # with BEGIN and COMMIT: a poll 0.25, an update 5 and three steps 16.95 before a claim went
+                   # alone (claim_at_once) and an update read optimistically (pg_unit) (2026-12-07)
+                   "poll_all_trips": 0.35, "update_all_trips": 3.25, "three_step_all_trips": 10.75},
 }
 
 

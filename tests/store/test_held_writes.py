@@ -210,7 +210,8 @@ async def test_postgres_sends_a_units_plain_writes_in_one_round_trip(store: Stor
         await update_execution(s, ex)
         await insert_tasks(s, [task("hw3-b", "hw3", ref="b"), task("hw3-c", "hw3", ref="c")])  # many rows: sent
     assert len(sent) == 3 and sent[0].startswith("SELECT") and sent[0].endswith("FOR UPDATE")
-    assert sent[1] == "UPDATE executions SET task_seq = $1 WHERE workflow_id = $2"  # held, sent before the many
+    # held, sent before the many; a locked unit's update of its execution counts a revision (store.pg_unit)
+    assert sent[1] == "UPDATE executions SET revision = revision + 1, task_seq = $1 WHERE workflow_id = $2"
     assert sent[2].startswith("INSERT INTO tasks")
 
 

@@ -261,8 +261,8 @@ class Executions:
             await delete_tasks(s, sorted(state.deleted_task_ids))
         watched = self.metrics is not None or self.tracing is not None
         finished = settled(state.new_tasks(), state.dirty_tasks()) if watched else []
-        if self.metrics is not None:
-            self.metrics.tasks_settled(finished)
+        if self.metrics is not None:  # counted once the unit commits (it may roll back, and go again)
+            s.committed.append(functools.partial(self.metrics.tasks_settled, finished))
         if ex.trace_parent is not None:
             tracing.stamp(ex, state.new_tasks())
         await insert_tasks(s, state.new_tasks())
@@ -277,7 +277,7 @@ class Executions:
         if new or outcome.ended:
             self.waker.notify(INDEX_CHANNEL)
             if self.metrics is not None:
-                self.metrics.workflow_moved(state, outcome.ended, new=new)
+                s.committed.append(functools.partial(self.metrics.workflow_moved, state, list(outcome.ended), new=new))
         if self.tracing is not None:
             ended = any(end.workflow_id == ex.workflow_id for end in outcome.ended)
             outcome.spans += spans.collect(ex, finished, ended=ended)

@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 from podium.engine import task_updates
+from podium.engine.operators import operator_for
 from podium.engine.state import Incomplete, StatusNotice
 from podium.engine.turn import Turn
 from podium.errors import FieldError, NotFound, ValidationFailed
@@ -24,9 +25,11 @@ from podium.service.executions import Executions, Outcome
 from podium.service.handout import hand_out
 from podium.service.metadata import task_def_of
 from podium.service.secrets import Secrets
+from podium.store.claim_at_once import Figures
 from podium.store.executions import get_execution
 from podium.store.queue import dequeue, has_visible
-from podium.store.session import Session
+from podium.store.rows import task_from
+from podium.store.session import Session, StaleRead
 from podium.store.tasks import (
     add_logs,
     claim_tasks,
@@ -40,25 +43,31 @@ log = logging.getLogger(__name__)
 
 MAX_POLL_COUNT = 1000
 FALLBACK_POLL_S = 1.0  # a long poll looks again at least this often, even if no wake-up reaches it
-KNOWN_STARTED = 20_000  # executions remembered as started (see `Started`)
+KNOWN_STARTED = 20_000  # executions remembered as started (see `Recent`)
+KNOWN_CONTENDED = 10_000  # executions remembered as updated by two units at once (see `Tasks._update_unit`)
 
 
-class Started:
-    """Executions this process has seen start (`started_time` recorded by a committed claim): a
-    claim of their later tasks skips the statement that records the start, which would change
-    nothing (`started_time` is set once and never cleared). Bounded, oldest forgotten first;
-    forgetting one costs only that statement again."""
+class Recent:
+    """Execution ids seen lately, the oldest forgotten first (a bounded set): those this process
+    has seen start (`started_time` recorded by a committed claim: a claim of their later tasks
+    skips the statement that records the start, which would change nothing, since it is set once
+    and never cleared), and those whose updates met another unit's (`Tasks._update_unit`).
+    Forgetting one costs only a statement, or an optimistic try, again."""
 
-    def __init__(self, capacity: int = KNOWN_STARTED) -> None:
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, workflow_id: object) -> bool:
+        return workflow_id in self._ids
 
     def unknown(self, workflow_ids: Iterable[str]) -> list[str]:
         return sorted(w for w in set(workflow_ids) if w not in self._ids)
 
-    def add(self, workflow_ids: list[str]) -> None:
+    def add(self, workflow_ids: Iterable[str]) -> None:
         for w in workflow_ids:
             self._ids[w] = None
+            self._ids.move_to_end(w)
         while len(self._ids) > self.capacity:
             self._ids.popitem(last=False)
 
@@ -68,7 +77,8 @@ class Tasks:
         self.x = executions
         self.polls = polls
         self.secrets = secrets  # put into a task's input when it is handed out (see service.handout)
-        self.started = Started()
+        self.started = Recent(KNOWN_STARTED)
+        self.contended = Recent(KNOWN_CONTENDED)  # executions whose updates met another unit's lately
 
     # --- polling -------------------------------------------------------------------------------
 
@@ -121,14 +131,16 @@ class Tasks:
         limit = await self._capacity(s, task_type, count, now)
         if limit <= 0:
             return []
-        claimed: list[Task] = []
-        for task in await claim_tasks(s, qname, now, limit):  # in claim order: priority, then age
-            if task.status != TaskStatus.SCHEDULED:
-                continue
-            timer = task_updates.claim(task, worker_id, task_def_of(self.x.metadata, task), now)
-            task.due_at = timer.due_at if timer is not None else None  # the response timeout
-            claimed.append(task)
-        await update_tasks(s, claimed)
+        claimed = await self._claimed_at_once(s, qname, task_type, worker_id, limit, now)
+        if claimed is None:
+            claimed = []
+            for task in await claim_tasks(s, qname, now, limit):  # in claim order: priority, then age
+                if task.status != TaskStatus.SCHEDULED:
+                    continue
+                timer = task_updates.claim(task, worker_id, task_def_of(self.x.metadata, task), now)
+                task.due_at = timer.due_at if timer is not None else None  # the response timeout
+                claimed.append(task)
+            await update_tasks(s, claimed)
         starting = self.started.unknown(t.workflow_id for t in claimed)
         await s.mark_started(starting, now)
         s.committed.append(partial(self.started.add, starting))
@@ -138,6 +150,16 @@ class Tasks:
             if observer is not None:
                 await observer.claimed(s, task)
         return claimed
+
+    async def _claimed_at_once(self, s: Session, qname: str, task_type: str, worker_id: str | None, limit: int,
+                               now: int) -> list[Task] | None:
+        """The claim done by the database in one statement (`store.claim_at_once`), where it can be:
+        a worker's task type, whose claims announce nothing; None where it cannot."""
+        if operator_for(task_type).mode != "worker" or self.x.context.task_notices(task_type):
+            return None
+        figures = Figures.of(task_type, self.x.metadata.task_def(task_type))
+        rows = await s.claim_at_once(qname, now, limit, worker_id, figures, tuple(self.x.observers))
+        return None if rows is None else [task_from(row) for row in rows]
 
     async def _announce_claims(self, s: Session, claimed: list[Task]) -> None:
         announced = [t for t in claimed if self.x.context.task_notices(t.task_def_name)]
@@ -177,15 +199,27 @@ class Tasks:
                            ) -> tuple[Task | None, Outcome | None, list[Task]]:
         """One unit: the result applied and, with `follow`, the worker's next task claimed. It
         reads the live tasks around this one, and is done again reading all of them when a move
-        needs them (`Incomplete`: the first try rolled back)."""
+        needs them (`Incomplete`: the first try rolled back). It reads its execution without the
+        lock, and is done again locked if another unit moved the execution before its writes went
+        (`StaleRead`, PostgreSQL); an execution that did so lately is read locked at once."""
+        workflow_id = str(result.workflow_instance_id)
+        optimistic = workflow_id not in self.contended
+        try:
+            return await self._update_once(result, follow=follow, whole=False, optimistic=optimistic)
+        except Incomplete:
+            return await self._update_once(result, follow=follow, whole=True)
+        except StaleRead:  # another unit moved the execution meanwhile: again, locked
+            self.contended.add([workflow_id])
         try:
             return await self._update_once(result, follow=follow, whole=False)
         except Incomplete:
             return await self._update_once(result, follow=follow, whole=True)
 
-    async def _update_once(self, result: TaskResult, *, follow: bool, whole: bool
+    async def _update_once(self, result: TaskResult, *, follow: bool, whole: bool, optimistic: bool = False
                            ) -> tuple[Task | None, Outcome | None, list[Task]]:
         async with self.x.store.unit() as s:
+            if optimistic:
+                s.read_first()
             task, outcome = await self._apply(s, result, whole=whole)
             following: list[Task] = []
             if follow and task is not None and task.status.terminal:

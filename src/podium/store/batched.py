@@ -112,3 +112,64 @@ class Batch:
         self.statements, self.params, self.tables, self.rows, self.inserted = [], [], set(), {}, set()
         self.waits = False
         return taken
+
+
+# --- writes that go only if the execution is as it was read (an optimistic unit) ----------------
+
+_EXECUTION_UPDATE = "UPDATE executions SET "
+#: A unit that holds an execution locked and changes it, or its tasks, counts a revision: its own
+#: update of the execution's row says so, else this write does.
+BUMP = "UPDATE executions SET revision = revision + 1 WHERE workflow_id = ?"
+_CHECKED = " AND revision = ? RETURNING 1 AS fresh"
+_INSERT = re.compile(r"(INSERT INTO \w+ \([^()]*\)) VALUES \(([^()]*)\)((?! *,).*)", re.DOTALL)
+
+
+def revised(sql: str) -> str | None:
+    """An update of an execution's row that also counts a revision; None for another write."""
+    if not sql.startswith(_EXECUTION_UPDATE):
+        return None
+    return sql.replace(_EXECUTION_UPDATE, "UPDATE executions SET revision = revision + 1, ", 1)
+
+
+def _after_check(sql: str) -> str | None:
+    """A held write made to wait for the check (`v`) and to write nothing if it failed: it reads
+    the check's row. None for a write of another shape."""
+    if sql.startswith("UPDATE "):
+        return sql.replace(" WHERE ", " FROM v WHERE ", 1) if " WHERE " in sql else None
+    found = _INSERT.fullmatch(sql)
+    if found is None:
+        return None
+    # `WHERE true`: without it, an ON CONFLICT after `FROM v` would read as a join's ON
+    return f"{found.group(1)} SELECT {found.group(2)} FROM v WHERE true{found.group(3)}"
+
+
+@lru_cache(maxsize=512)
+def checked(statements: tuple[str, ...], update: int | None) -> str | None:
+    """The held writes as one statement that writes only if the execution is still at the
+    revision read: its first part (`v`) is the execution's update (`statements[update]`, already
+    `revised`) or a `BUMP`, made to match only that revision, and every other part reads `v`'s row,
+    so it writes only after `v` took the execution's row lock (the lock order of a locked unit),
+    and nothing when `v` matched no row. It answers the number of rows `v` matched (0: stale).
+    Parameters: `v`'s (then the revision read), then the others' in order. None when a write
+    cannot be made to wait for `v`."""
+    first = statements[update] if update is not None else BUMP
+    rest = [_after_check(sql) for n, sql in enumerate(statements) if n != update]
+    if any(part is None for part in rest):
+        return None
+    counter = iter(range(1, 100_000))
+    parts = [f"v AS ({first}{_CHECKED})", *(f"w{n} AS ({part})" for n, part in enumerate(rest))]
+    numbered = [_PLACEHOLDER.sub(lambda _: f"${next(counter)}", part) for part in parts]
+    return f"WITH {', '.join(numbered)} SELECT count(*) FROM v"
+
+
+def checked_params(statements: tuple[str, ...], params: Sequence[Any], update: int | None, workflow_id: str,
+                   revision: int) -> list[Any]:
+    """The parameters of `checked(statements, update)`, from the batch's (in written order)."""
+    split: list[Sequence[Any]] = []
+    at = 0
+    for sql in statements:
+        n = sql.count("?")
+        split.append(params[at:at + n])
+        at += n
+    first = [*split[update]] if update is not None else [workflow_id]
+    return [*first, revision, *(p for n, part in enumerate(split) if n != update for p in part)]

@@ -45,6 +45,13 @@ class Pending:
 PENDING: ContextVar[Pending | None] = ContextVar("podium_audit_pending", default=None)
 
 
+def awaiting() -> bool:
+    """Whether the current request may still have its entry written by the unit running now
+    (which must then keep its statements in one transaction with it)."""
+    pending = PENDING.get()
+    return pending is not None and pending.owner is asyncio.current_task() and pending.entry is None
+
+
 async def carry(s: Session) -> Pending | None:
     """Write the current request's entry in this unit's transaction, if it is due; returns the
     `Pending` it wrote, for `dropped` should the transaction not commit."""

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -23,15 +23,16 @@ from typing import Any
 import asyncpg
 from asyncpg.transaction import Transaction
 
-from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError, StoreUnavailable
+from podium.errors import StoreUnavailable
 from podium.logs import failed
 from podium.model.enums import TaskStatus
 from podium.model.records import Task
-from podium.store import broadcast
-from podium.store.batched import Batch, combined, holdable
+from podium.store import broadcast, claim_at_once
 from podium.store.broadcast import NOTIFY_CHANNEL, Broadcaster
+from podium.store.claim_at_once import Figures
 from podium.store.migrate import MIGRATIONS_POSTGRES, Migrations, SchemaTooNew, migrations, split_sql
-from podium.store.pending import carry, dropped
+from podium.store.pending import awaiting, carry, dropped
+from podium.store.pg_unit import UNAVAILABLE, PgUnit, numbered, store_error
 from podium.store.port import Store
 from podium.store.rows import EXECUTION_COLUMNS, TASK_COLUMNS
 from podium.store.session import Session, task_rows
@@ -39,64 +40,18 @@ from podium.store.session import Session, task_rows
 log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 7_346_001  # pg_advisory_lock key: one migrator at a time
-_PLACEHOLDER = re.compile(r"\?")
-#: The key column of the tables whose rows a held write may name (`Batch`: writes of different
-#: rows of one table may go together): an UPDATE ends `WHERE <key> = ?`, an INSERT lists it first.
-_KEYS = {"executions": "workflow_id", "tasks": "task_id", "queue": "task_id"}
-_QUEUE_ENTRY = "INSERT INTO queue (task_id, queue_name,"  # its second parameter names the queue
 #: The execution locked and its live tasks read after, by migration 20's function: the first row
 #: holds the execution's fields (and NULLs), the others a task's (after NULLs).
 _LOCKED_LIVE = (f"SELECT {', '.join(f'(ex).{c}' for c in EXECUTION_COLUMNS)}, "
                 f"{', '.join(f'(task).{c}' for c in TASK_COLUMNS)} FROM podium_locked_live(?, ?)")
-
-
-def _key(table: str, sql: str, params: Sequence[Any]) -> Any:
-    """The key of the one row a held write names, if it names one that way (None otherwise)."""
-    column = _KEYS.get(table)
-    if column is None:
-        return None
-    if sql.endswith(f"WHERE {column} = ?"):
-        return params[-1]
-    if sql.startswith(f"INSERT INTO {table} ({column},"):
-        return params[0]
-    return None
-
-
-_UNAVAILABLE = (OSError, asyncpg.exceptions.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError,
-                asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
-                asyncpg.exceptions.TooManyConnectionsError, asyncpg.exceptions.ConnectionFailureError,
-                asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError,
-                asyncpg.exceptions.InternalClientError,  # a connection the server just closed
-                asyncio.TimeoutError)
-
-
-@lru_cache(maxsize=2048)
-def numbered(sql: str) -> str:
-    """`?` placeholders (the shared SQL's) as PostgreSQL's `$1, $2 ...`."""
-    counter = iter(range(1, 10_000))
-    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
-
-
-def store_error(exc: BaseException) -> Exception:
-    """A driver error as Podium's: a lost or refusing database is retryable (503); a value the
-    request carried that no column can hold (an integer beyond the column's range, text with a NUL
-    character or a lone surrogate) is the client's, a 400 that does not quote the driver; else a 500."""
-    if isinstance(exc, (asyncpg.exceptions.CharacterNotInRepertoireError,
-                        asyncpg.exceptions.UntranslatableCharacterError)):
-        return BadRequest(UNSTORABLE_TEXT)
-    if isinstance(exc, asyncpg.exceptions.NumericValueOutOfRangeError):
-        return BadRequest(OUT_OF_RANGE)
-    if isinstance(exc, (asyncpg.exceptions.DataError, ValueError)):
-        # SQLSTATE 22 (data exception), also raised by asyncpg itself for an argument it cannot encode
-        text = str(exc)
-        if "out of int64 range" in text or "out of int32 range" in text:
-            return BadRequest(OUT_OF_RANGE)
-        if "surrogates not allowed" in text:
-            return BadRequest(UNSTORABLE_TEXT)
-        return StoreError(f"database error: {exc}")  # bad data, not an outage
-    if isinstance(exc, _UNAVAILABLE):
-        return StoreUnavailable(f"database unavailable: {type(exc).__name__}: {exc}")
-    return StoreError(f"database error: {exc}")
+#: The same rows read without the lock (an optimistic unit: `store.pg_unit`), in one snapshot,
+#: each with the execution's revision last (NULL on a task's row).
+_LIVE = (f"SELECT {', '.join(f'(ex).{c}' for c in EXECUTION_COLUMNS)}, "
+         f"{', '.join(f'(task).{c}' for c in TASK_COLUMNS)}, revision FROM ("
+         "SELECT e AS ex, NULL::tasks AS task, e.revision AS revision FROM executions e WHERE e.workflow_id = $1 "
+         "UNION ALL SELECT NULL::executions, t, NULL FROM tasks t WHERE t.workflow_id = $1 AND t.executed = 0 "
+         "UNION ALL SELECT NULL::executions, t, NULL FROM tasks t "
+         "WHERE t.workflow_id = $1 AND t.ref_name = ANY($2::text[]) AND t.executed = 1) AS live")
 
 
 @lru_cache(maxsize=16)
@@ -113,24 +68,15 @@ def _has_nul(params: Sequence[Any]) -> bool:
     return any(isinstance(p, str) and "\x00" in p for p in params)
 
 
-class PgSession(Session):
+class PgSession(PgUnit, Session):
     fts_key = "row_id"
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, conn: asyncpg.Connection, transaction: Transaction | None = None) -> None:
-        self.conn = conn
+        super().__init__(conn, transaction)
         self.committed = []
         self.abandoned = []
         self.started: list[tuple[int, str]] = []  # (time, execution id): marked once the unit commits
-        # a unit's transaction begins with its first round trip, and its plain writes are held to
-        # go together (store.batched); readers and searchers have neither
-        self.transaction = transaction
-        self.begun = False
-        self.batch = Batch() if transaction is not None else None
-        self.locked: set[str] = set()  # executions this unit holds locked
-        self.claimed: set[str] = set()  # tasks whose queue entries this unit took (`claim_rows`)
-        self.unqueued: dict[str, str] = {}  # tasks read that no claim can take (`tasks_read`): their executions
-        self.queued: set[str] = set()  # the queues of the entries held
 
     def locked_execution(self, workflow_id: str) -> None:
         self.locked.add(workflow_id)
@@ -149,10 +95,12 @@ class PgSession(Session):
         return f"{column} LIKE ? ESCAPE '\\'", escaped
 
     async def execute(self, sql: str, params: Sequence[Any]) -> None:
+        self.wrote = True
         if not await self._held(sql, params):
             await self.call(self.conn.execute, numbered(sql), *params)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.wrote = self.wrote or bool(rows)
         if len(rows) > 1 or (rows and not await self._held(sql, rows[0])):
             await self.call(self.conn.executemany, numbered(sql), rows)
 
@@ -166,77 +114,6 @@ class PgSession(Session):
         if _has_nul(params):
             return []  # no stored text holds a NUL character: nothing can match
         return [tuple(r) for r in await self.call(self.conn.fetch, numbered(sql), *params)]
-
-    async def _held(self, sql: str, params: Sequence[Any]) -> bool:
-        """Whether the write is held, to go with the unit's next ones (`store.batched`)."""
-        if self.batch is None:
-            return False
-        write = holdable(sql)
-        if write is None:
-            return False
-        key = _key(write.table, sql, params)
-        may_wait = write.may_wait and not self._held_by_this_unit(write.table, key)
-        if not self.batch.takes(write, may_wait, key):
-            await self.send()
-        self.batch.add(write, may_wait, sql, params, key)
-        if sql.startswith(_QUEUE_ENTRY):
-            self.queued.add(params[1])
-        return True
-
-    def _held_by_this_unit(self, table: str, key: Any) -> bool:
-        """Whether a row is one no other transaction can hold, so that writing it waits for no one:
-        an execution this unit holds locked; a task whose queue entry it took (whoever changes a
-        queued task takes its queue entry first, and waits for this unit there); a task read
-        unqueued (no claim can take it) of an execution it holds locked."""
-        if table == "executions":
-            return key in self.locked
-        if table == "tasks":
-            return key in self.claimed or self.unqueued.get(key) in self.locked
-        return False
-
-    async def send(self) -> None:
-        """Send the writes held so far, as one statement."""
-        if self.batch:
-            self.queued.clear()
-            statements, params = self.batch.take()
-            sql = numbered(statements[0]) if len(statements) == 1 else combined(statements)
-            await self._call(self.conn.execute, sql, *params)
-
-    async def call(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        """One round trip, after the held writes' (which the statement may need to see)."""
-        await self.send()
-        return await self._call(method, *args)
-
-    async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        try:
-            if self.transaction is not None and not self.begun:
-                await self.transaction.start()
-                self.begun = True
-            return await method(*args)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
-            raise store_error(exc) from exc
-
-    async def finish(self) -> bool:
-        """Send what is held and commit; whether anything was written. A unit that has sent nothing
-        yet sends its held writes alone, without BEGIN and COMMIT, since one statement is a
-        transaction of its own: a start is one round trip, not three."""
-        if not self.begun:
-            self.transaction = None
-            held = bool(self.batch)
-            await self.send()
-            return held
-        await self.send()
-        self.begun = False  # over, whatever COMMIT answers: PostgreSQL rolls back a commit that fails
-        assert self.transaction is not None
-        await self.transaction.commit()
-        return True
-
-    async def abandon(self) -> None:
-        """Roll back what was begun (a unit that failed or was cancelled)."""
-        if self.begun:
-            self.begun = False
-            assert self.transaction is not None
-            await self.transaction.rollback()
 
     def lock_clause(self, sql: str, lock: bool) -> str:
         return f"{sql} FOR UPDATE" if lock else sql
@@ -273,8 +150,33 @@ class PgSession(Session):
         self.claimed.update(row[0] for row in rows)
         return rows
 
+    async def claim_at_once(self, queue_name: str, now: int, limit: int, worker_id: str | None,
+                            figures: Figures, observed: tuple[str, ...]) -> list[Sequence[Any]] | None:
+        """One statement. As a unit's first, with nothing held, it is the unit's transaction: no
+        BEGIN and no COMMIT (a poll's claim is one round trip); the unit then writes nothing more
+        but what it holds, which goes alone at its end (`finish`). After an optimistic unit's
+        writes (`send_last`), it is a unit of its own in the same way."""
+        await self.send_last()  # what is held may queue a task here, or change one it takes
+        if self.transaction is not None and not self.begun and not awaiting():
+            self.transaction = None
+        rows = await self._call(self.conn.fetch, claim_at_once.statement(),
+                                *claim_at_once.params(queue_name, now, limit, worker_id, figures, observed))
+        if rows and rows[0][0] is False:
+            return None
+        taken: list[Sequence[Any]] = [tuple(row)[1:] for row in rows if row[1] is not None]
+        self.claimed.update(row[0] for row in taken)
+        return taken
+
     async def locked_live(self, workflow_id: str, refs: Sequence[str]) -> list[Sequence[Any]] | None:
-        return await self.fetchall(_LOCKED_LIVE, (workflow_id, list(refs)))
+        if not self.reads_unlocked():
+            return await self.fetchall(_LOCKED_LIVE, (workflow_id, list(refs)))
+        # an optimistic unit: no BEGIN, no lock (`store.pg_unit`)
+        rows = [tuple(r) for r in await self._call(self.conn.fetch, _LIVE, workflow_id, list(refs), begin=False)]
+        execution = [row for row in rows if row[-1] is not None]
+        if not execution:
+            return []
+        self.read_at(workflow_id, execution[0][-1])
+        return [execution[0][:-1], *(row[:-1] for row in rows if row[-1] is None)]
 
     async def fetch_ahead(self, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         """A read sent ahead of the held writes (for one that need not see them)."""
@@ -299,7 +201,7 @@ class PostgresStore(Store):
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncpg.Connection | None = None
         self._listening: asyncio.Task[None] | None = None
-        self.broadcaster = Broadcaster(self, _UNAVAILABLE)
+        self.broadcaster = Broadcaster(self, UNAVAILABLE)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -312,7 +214,7 @@ class PostgresStore(Store):
             self._pool = await asyncpg.create_pool(self.url, min_size=0, max_size=self.pool_size,
                                                    command_timeout=60, reset=_kept_as_is,
                                                    statement_cache_size=self.statement_cache)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+        except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
             raise store_error(exc) from exc
         self._listening = asyncio.get_running_loop().create_task(self._listen())
 
@@ -362,7 +264,7 @@ class PostgresStore(Store):
                 return await _apply(conn, found)
             finally:
                 await conn.close()
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+        except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
             raise store_error(exc) from exc
 
     async def schema_version(self) -> int:
@@ -391,7 +293,7 @@ class PostgresStore(Store):
                 session.run_committed()
                 if session.started:  # holds no other lock now: waiting for the row is safe
                     await _mark_started(conn, session.started)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+        except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
             dropped(carried)
             raise store_error(exc) from exc
         except BaseException:
@@ -403,7 +305,7 @@ class PostgresStore(Store):
         try:
             async with self.pool.acquire() as conn:
                 yield PgSession(conn)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+        except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
             raise store_error(exc) from exc
 
     def snapshot(self) -> AbstractAsyncContextManager[Session]:
@@ -417,7 +319,7 @@ class PostgresStore(Store):
         try:
             async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
                 yield PgSession(conn)
-        except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+        except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
             raise store_error(exc) from exc
 
 
@@ -436,7 +338,7 @@ async def _mark_started(conn: asyncpg.Connection, started: list[tuple[int, str]]
     claim stands, and the execution's next unit records the start from its task (`persist`)."""
     try:
         await conn.executemany(numbered(Session.MARK_STARTED), started)
-    except (asyncpg.PostgresError, *_UNAVAILABLE) as exc:
+    except (asyncpg.PostgresError, *UNAVAILABLE) as exc:
         failed(log, "started_time not recorded", store_error(exc), action="mark_started_error")
 
 

@@ -15,9 +15,17 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.model.records import Task
+
+if TYPE_CHECKING:
+    from podium.store.claim_at_once import Figures
+
+
+class StaleRead(Exception):
+    """An optimistic unit read an execution that another unit moved before its writes went: it
+    wrote nothing, and goes again, locked (PostgreSQL; see `store.pg_unit`)."""
 
 
 class Session(ABC):
@@ -46,6 +54,13 @@ class Session(ABC):
         order = {task_id: i for i, task_id in enumerate(ids)}
         return sorted(await task_rows(self, fields, ids), key=lambda row: order[row[0]])
 
+    async def claim_at_once(self, queue_name: str, now: int, limit: int, worker_id: str | None,
+                            figures: Figures, observed: tuple[str, ...]) -> list[Sequence[Any]] | None:
+        """A claim whose tasks' new state the database computes (`store.claim_at_once`): the claimed
+        tasks' rows (`TASK_FIELDS`) as written, in claim order; None when it took nothing because a
+        task at the head of the queue needs the claim done here (or there is no such statement: SQLite)."""
+        return None
+
     async def locked_live(self, workflow_id: str, refs: Sequence[str]) -> list[Sequence[Any]] | None:
         """The execution's row (`EXECUTION_FIELDS`), locked, then the rows (`TASK_FIELDS`) of its live
         tasks and of every settled attempt of `refs`, read once the lock is held: one round trip
@@ -71,6 +86,10 @@ class Session(ABC):
     def lock_clause(self, sql: str, lock: bool) -> str:
         """Row locking for `SELECT ... FOR UPDATE`; SQLite's single writer needs none."""
         return sql
+
+    def read_first(self) -> None:  # noqa: B027 - only PostgreSQL locks rows
+        """This unit may read its execution without the lock, and write only if it did not move
+        meanwhile (else `StaleRead`): for a unit whose execution is rarely moved by another at once."""
 
     def locked_execution(self, workflow_id: str) -> None:  # noqa: B027 - only PostgreSQL locks rows
         """This unit holds the execution's row locked (`SELECT ... FOR UPDATE`) until it ends."""

@@ -59,6 +59,10 @@ ALTER TABLE executions ADD COLUMN started_time BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX executions_started ON executions (started_time, create_time);
 CREATE INDEX executions_end_time ON executions (end_time, started_time);
 
+-- Its revision: one more with every unit that changes it or its tasks holding its row locked (a
+-- worker's update may read without the lock and write only if the revision is still the one read).
+ALTER TABLE executions ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+
 -- Search attributes: named values on an execution, set from its definition's declaration or by
 -- the dialect that starts it (TNC-O's assembly fields), searched by index, never by scanning JSON.
 CREATE TABLE search_attrs (
