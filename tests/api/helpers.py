@@ -220,3 +220,15 @@ async def wait_task(
 
 def by_ref(body: dict[str, Any], ref: str) -> list[dict[str, Any]]:
     return [t for t in body["tasks"] if t["referenceTaskName"] == ref]
+
+
+async def reading_first(client: httpx.AsyncClient) -> None:
+    """On PostgreSQL, wait until the app's store knows that every server on its database counts
+    executions' revisions (`store.broadcast`): its workers' updates then read without the lock."""
+    store = client._transport.app.state.store  # type: ignore[attr-defined]
+    broadcaster = getattr(store, "broadcaster", None)
+    async def counted() -> bool:
+        return bool(broadcaster.revisions_counted)
+
+    if broadcaster is not None:
+        await eventually(counted, timeout=5)

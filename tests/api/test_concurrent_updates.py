@@ -15,7 +15,7 @@ import pytest
 from podium.service import tasks as tasks_service
 from podium.store.pg_unit import PgUnit
 from podium.store.session import StaleRead
-from tests.api.helpers import register_task_defs, register_workflow, simple, wait_status
+from tests.api.helpers import reading_first, register_task_defs, register_workflow, simple, wait_status
 
 BRANCHES = 6
 
@@ -32,13 +32,13 @@ async def test_updates_of_one_execution_at_once_all_land(client: httpx.AsyncClie
     arrived, everyone = 0, asyncio.Event()
     checked = PgUnit._send_checked
 
-    async def after_every_read(self: PgUnit) -> bool:
+    async def after_every_read(self: PgUnit, *args: Any) -> Any:
         nonlocal arrived
         arrived += 1
         if arrived >= BRANCHES:
             everyone.set()
         await asyncio.wait_for(everyone.wait(), 5)
-        return await checked(self)
+        return await checked(self, *args)
 
     monkeypatch.setattr(PgUnit, "_send_checked", after_every_read)
     stale = 0
@@ -53,6 +53,7 @@ async def test_updates_of_one_execution_at_once_all_land(client: httpx.AsyncClie
             raise
 
     monkeypatch.setattr(tasks_service.Tasks, "_update_once", counted)
+    await reading_first(client)
     wid = (await client.post("/api/workflow", json={"name": "cu_fork", "input": {}})).text
     polled = (await client.get("/api/tasks/poll/batch/cu_branch", params={"count": BRANCHES})).json()
     assert sorted(t["referenceTaskName"] for t in polled) == refs

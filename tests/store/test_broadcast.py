@@ -46,7 +46,7 @@ async def test_a_server_alone_sends_no_wake_ups_but_always_sends_invalidations(u
     store = await opened(url)
     try:
         store.broadcaster.always = ("__metadata__",)
-        await until(lambda: any(p.endswith(f" {HERE}") for p in heard))  # its listener is up and said so
+        await until(lambda: any(HERE in p.split(" ") for p in heard))  # its listener is up and said so
         assert store.broadcaster.alone
         store.broadcaster.send("queue_a")
         store.broadcaster.send("__metadata__")
@@ -69,6 +69,20 @@ async def test_two_servers_hear_each_other_and_pass_wake_ups(url: str) -> None:
         await until(lambda: "queue_b" in woken and "a domain:a type named 100% = odd" in woken)
         assert HERE not in woken  # presence is not a channel
     finally:
+        await first.close()
+        await second.close()
+
+
+async def test_servers_that_all_count_revisions_know_it_and_one_that_does_not_is_heard(url: str) -> None:
+    """A worker's update reads without the lock only while every server counts revisions (`pg_unit`)."""
+    first, second = await opened(url), await opened(url)
+    older = await asyncpg.connect(url)
+    try:
+        await until(lambda: first.broadcaster.revisions_counted and second.broadcaster.revisions_counted)
+        await older.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, f"older-server {HERE}")  # as before 21
+        await until(lambda: not first.broadcaster.revisions_counted and not second.broadcaster.revisions_counted)
+    finally:
+        await older.close()
         await first.close()
         await second.close()
 

@@ -3,7 +3,9 @@ writes in one statement that checks the execution's revision. Alone, its writes 
 trips, without BEGIN and COMMIT; when another unit moved the execution after its read (before its
 writes went, or while they waited for that unit's lock), it writes nothing and says so
 (`StaleRead`); a unit that must send something else first takes the lock then, if the execution
-is still as read. On SQLite a unit reads as it always does: the same results."""
+is still as read. A server reads without the lock only once it knows that every server on its database counts
+revisions (`store.broadcast`); one that has heard an older server reads locked. On SQLite a unit
+reads as it always does: the same results."""
 
 from __future__ import annotations
 
@@ -15,14 +17,19 @@ import pytest
 from podium.model.enums import TaskStatus
 from podium.model.records import QueueEntry
 from podium.store import Store
+from podium.store.claim_at_once import Figures
 from podium.store.executions import get_execution, insert_execution, locked_with_live_tasks, update_execution
 from podium.store.queue import dequeue, enqueue, queue_size
 from podium.store.session import Session, StaleRead
 from podium.store.tasks import get_task, insert_tasks, update_tasks
 from tests.store.test_contract import execution, task
+from tests.waits import eventually
 
 
 async def _seed(store: Store) -> None:
+    if store.dialect == "postgresql":  # a server reads without the lock once it knows all others count revisions
+        await eventually(lambda: store.broadcaster.revisions_counted, "the store to hear that all count revisions",  # type: ignore[attr-defined]
+                         timeout=5)
     async with store.unit() as s:
         await insert_execution(s, execution("o1", task_seq=1))
         await insert_tasks(s, [task("o1-a", "o1", status=TaskStatus.IN_PROGRESS, worker_id="w")])
@@ -188,3 +195,96 @@ async def test_a_locked_unit_that_writes_counts_a_revision_and_one_that_only_rea
         await update_tasks(s, [task("o1-a", "o1", status=TaskStatus.IN_PROGRESS, worker_id="w4")])
     assert await _revision(store) == 2  # one a unit
 
+
+
+async def test_a_store_that_heard_a_server_counting_no_revisions_reads_locked(store: Store, sent: list[str]) -> None:
+    """During a rolling upgrade an older server moves executions without counting revisions."""
+    if store.dialect != "postgresql":
+        pytest.skip("only PostgreSQL counts revisions")
+    await _seed(store)
+    store.broadcaster.received("an-older-server __here__")  # type: ignore[attr-defined]
+    sent.clear()
+    async with store.unit() as s:
+        s.read_first()
+        await _complete_and_schedule(s, "b")
+    assert sent[0] == "BEGIN;" and sent[-1] == "COMMIT;", sent
+    store.broadcaster.received("a-newer-server __here__ __revisions__")  # type: ignore[attr-defined]
+    assert not store.broadcaster.revisions_counted  # type: ignore[attr-defined]
+
+
+async def _queue_other(store: Store, **odd: object) -> None:
+    """Another execution's task waiting on queue `t`, for the optimistic unit's worker to claim next."""
+    async with store.unit() as s:
+        await insert_execution(s, execution("o2"))
+        await insert_tasks(s, [task("o2-a", "o2", **odd)])  # type: ignore[arg-type]
+        await enqueue(s, [QueueEntry("o2-a", "o2", "t", 0, 0)])
+
+
+async def _claim(s: Session) -> list[object] | None:
+    return await s.claim_at_once("t", 5_000, 1, "w", Figures("t"), ())
+
+
+async def test_its_writes_and_the_workers_next_claim_go_in_one_statement(store: Store, sent: list[str]) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("no such statement on SQLite")
+    await _seed(store)
+    await _queue_other(store)
+    sent.clear()
+    async with store.unit() as s:
+        s.read_first()
+        ex, [done] = await locked_with_live_tasks(s, "o1", [])
+        assert ex is not None
+        done.status, done.executed, ex.task_seq = TaskStatus.COMPLETED, True, 2
+        await update_tasks(s, [done])
+        await update_execution(s, ex)
+        claimed = await _claim(s)
+    unit = list(sent)
+    assert claimed is not None and [row[0] for row in claimed] == ["o2-a"]  # type: ignore[index]
+    assert len(unit) == 2 and unit[1].startswith("WITH v AS (UPDATE executions") and "picked AS" in unit[1], unit
+    async with store.reader() as s:
+        assert (await get_task(s, "o1-a")).status == TaskStatus.COMPLETED  # type: ignore[union-attr]
+        assert (await get_task(s, "o2-a")).status == TaskStatus.IN_PROGRESS  # type: ignore[union-attr]
+        assert await queue_size(s, "t") == 0
+
+
+async def test_a_stale_unit_claims_nothing_with_its_writes(store: Store) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("no such statement on SQLite")
+    await _seed(store)
+    await _queue_other(store)
+    with pytest.raises(StaleRead):
+        async with store.unit() as s:
+            s.read_first()
+            _ex, [done] = await locked_with_live_tasks(s, "o1", [])
+            async with store.unit() as other:
+                assert await get_execution(other, "o1", lock=True) is not None
+                await update_tasks(other, [task("o1-a", "o1", status=TaskStatus.IN_PROGRESS, worker_id="w9")])
+            done.status, done.executed = TaskStatus.COMPLETED, True
+            await update_tasks(s, [done])
+            await _claim(s)
+    async with store.reader() as s:
+        assert (await get_task(s, "o1-a")).worker_id == "w9"  # type: ignore[union-attr]
+        assert (await get_task(s, "o2-a")).status == TaskStatus.SCHEDULED  # type: ignore[union-attr]
+        assert await queue_size(s, "t") == 1
+
+
+async def test_writes_that_went_leave_a_claim_that_cannot_go_at_once_to_its_own_transaction(store: Store) -> None:
+    """The head of the queue needs the claim done in Python: the writes went, checked; the claim
+    that follows is a transaction of its own."""
+    if store.dialect != "postgresql":
+        pytest.skip("no such statement on SQLite")
+    await _seed(store)
+    await _queue_other(store, extra={"waitUntil": 1})
+    async with store.unit() as s:
+        s.read_first()
+        _ex, [done] = await locked_with_live_tasks(s, "o1", [])
+        done.status, done.executed = TaskStatus.COMPLETED, True
+        await update_tasks(s, [done])
+        assert await _claim(s) is None
+        rows = await s.claim_rows("t", 5_000, 1, "task_id, status")
+        assert [tuple(row) for row in rows] == [("o2-a", "SCHEDULED")]
+        await update_tasks(s, [task("o2-a", "o2", status=TaskStatus.IN_PROGRESS, extra={"waitUntil": 1})])
+    async with store.reader() as s:
+        assert (await get_task(s, "o1-a")).status == TaskStatus.COMPLETED  # type: ignore[union-attr]
+        assert (await get_task(s, "o2-a")).status == TaskStatus.IN_PROGRESS  # type: ignore[union-attr]
+        assert await queue_size(s, "t") == 0

@@ -152,14 +152,20 @@ def checked(statements: tuple[str, ...], update: int | None) -> str | None:
     and nothing when `v` matched no row. It answers the number of rows `v` matched (0: stale).
     Parameters: `v`'s (then the revision read), then the others' in order. None when a write
     cannot be made to wait for `v`."""
+    parts = checked_parts(statements, update)
+    return None if parts is None else f"WITH {parts} SELECT count(*) FROM v"
+
+
+@lru_cache(maxsize=512)
+def checked_parts(statements: tuple[str, ...], update: int | None) -> str | None:
+    """The `WITH` parts of `checked` (for a statement that reads after them)."""
     first = statements[update] if update is not None else BUMP
     rest = [_after_check(sql) for n, sql in enumerate(statements) if n != update]
     if any(part is None for part in rest):
         return None
     counter = iter(range(1, 100_000))
     parts = [f"v AS ({first}{_CHECKED})", *(f"w{n} AS ({part})" for n, part in enumerate(rest))]
-    numbered = [_PLACEHOLDER.sub(lambda _: f"${next(counter)}", part) for part in parts]
-    return f"WITH {', '.join(numbered)} SELECT count(*) FROM v"
+    return ", ".join(_PLACEHOLDER.sub(lambda _: f"${next(counter)}", part) for part in parts)
 
 
 def checked_params(statements: tuple[str, ...], params: Sequence[Any], update: int | None, workflow_id: str,

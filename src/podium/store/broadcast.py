@@ -11,6 +11,13 @@ answered with a `__here__` of each server that had not heard it yet; what was no
 milliseconds is found by the waits' own periodic look (at least every second).
 Invalidations (`always`: definitions, secrets) are sent whether or not anyone was heard: a server
 that has not spoken yet must still drop its caches.
+
+A server's `__here__` also says that it counts executions' revisions (`__revisions__`, migration
+21): a worker's update may read its execution without the lock only while every server on the
+database counts them (`store.pg_unit`), so a server that has heard one that does not (an older
+version, during a rolling upgrade) reads locked until that one has been silent for `PEER_TTL_S`,
+and so does a server that has listened for less than `ANSWERED_S` (the others have not answered
+its first `__here__` yet).
 """
 
 from __future__ import annotations
@@ -27,9 +34,11 @@ from podium.store.port import Store
 
 NOTIFY_CHANNEL = "podium"
 HERE = "__here__"
+REVISIONS = "__revisions__"  # with HERE: this server counts executions' revisions
 HERE_EVERY_S = 5.0
 PEER_TTL_S = 3 * HERE_EVERY_S  # three missed `__here__`s: the other server is gone
 MAX_PAYLOAD = 7900  # NOTIFY's payload limit is 8000 bytes
+ANSWERED_S = 1.0  # after its LISTEN, a server has heard every other's answer (they come within milliseconds)
 
 
 class Broadcaster:
@@ -47,6 +56,19 @@ class Broadcaster:
         self._heard_until = 0.0  # time.monotonic() until which another server counts as present
         self._heard: dict[str, float] = {}  # other origins, when last heard (time.monotonic())
         self._answering: set[asyncio.Task[None]] = set()
+        self._listening_since: float | None = None  # time.monotonic() of the listener's LISTEN
+        self._uncounted_until = 0.0  # until when a server that counts no revisions counts as present
+
+    def listening(self, listens: bool) -> None:
+        """The listener's LISTEN began (True) or its connection was lost (False)."""
+        self._listening_since = time.monotonic() if listens else None
+
+    @property
+    def revisions_counted(self) -> bool:
+        """Whether every server on the database counts executions' revisions, as far as this one knows."""
+        now = time.monotonic()
+        return (self._listening_since is not None and now - self._listening_since >= ANSWERED_S
+                and now >= self._uncounted_until)
 
     @property
     def alone(self) -> bool:
@@ -78,8 +100,8 @@ class Broadcaster:
                 for start in range(0, len(words), 100)]
 
     def here(self) -> str:
-        """The payload that tells the other servers this one listens."""
-        return f"{self.origin} {HERE}"
+        """The payload that tells the other servers this one listens (and counts revisions)."""
+        return f"{self.origin} {HERE} {REVISIONS}"
 
     def received(self, payload: str) -> None:
         origin, *channels = payload.split(" ")
@@ -93,8 +115,10 @@ class Broadcaster:
             answer.add_done_callback(self._answering.discard)
         self._heard[origin] = now
         self._heard_until = now + PEER_TTL_S
+        if HERE in channels and REVISIONS not in channels:
+            self._uncounted_until = now + PEER_TTL_S
         if self.deliver is not None:
             for channel in channels:
-                if channel != HERE:
+                if channel not in (HERE, REVISIONS):
                     self.deliver(unquote(channel))
 

@@ -27,7 +27,7 @@ import asyncpg
 from asyncpg.transaction import Transaction
 
 from podium.errors import OUT_OF_RANGE, UNSTORABLE_TEXT, BadRequest, StoreError, StoreUnavailable
-from podium.store.batched import BUMP, Batch, checked, checked_params, combined, holdable, revised
+from podium.store.batched import BUMP, Batch, checked, checked_params, checked_parts, combined, holdable, revised
 from podium.store.pending import awaiting
 from podium.store.session import StaleRead
 
@@ -100,6 +100,7 @@ class PgUnit:
         self.claimed: set[str] = set()  # tasks whose queue entries this unit took (`claim_rows`)
         self.unqueued: dict[str, str] = {}  # tasks read that no claim can take (`tasks_read`): their executions
         self.queued: set[str] = set()  # the queues of the entries held
+        self.may_read_first = False  # every server on the database counts revisions (`Broadcaster`)
         self.optimistic = False  # asked to read its execution without the lock (`read_first`)
         self.expected: tuple[str, int] | None = None  # (execution, revision) read so, not yet checked
         self.revised: set[str] = set()  # locked executions whose revision this unit's writes count
@@ -108,7 +109,7 @@ class PgUnit:
 
     def read_first(self) -> None:
         """Read the execution without the lock, and check at the end that it did not move."""
-        self.optimistic = self.batch is not None
+        self.optimistic = self.batch is not None and self.may_read_first
 
     def reads_unlocked(self) -> bool:
         """Whether the execution about to be read is read without the lock (see the module)."""
@@ -168,36 +169,46 @@ class PgUnit:
     async def send_last(self) -> None:
         """Send what is held when nothing the unit writes comes after: an optimistic unit's writes,
         checked, end its work there (what comes after is a unit of its own: a claim)."""
-        if (self.expected is not None and not self.begun and self.batch and not awaiting()
-                and await self._send_checked()):
-            self.transaction = self.conn.transaction()  # for what follows, if it must be one
+        if self.sends_checked() and await self._send_checked() is not None:
             return
         await self.send()
 
-    async def _send_checked(self) -> bool:
-        """The optimistic unit's held writes as one checked statement (`batched.checked`); False,
-        with nothing sent, when they cannot go so."""
+    def sends_checked(self) -> bool:
+        """Whether the held writes would go checked now (an optimistic unit that sent nothing, and
+        whose request's audit entry, if any, is written already)."""
+        return self.expected is not None and not self.begun and bool(self.batch) and not awaiting()
+
+    async def _send_checked(self, then: Callable[[str, int], str] | None = None,
+                            then_params: Sequence[Any] = ()) -> list[Any] | None:
+        """The optimistic unit's held writes as one checked statement (`batched.checked`), with
+        `then(parts, n)` after them if given (a read in the same statement, after the `WITH`
+        parts of the writes and their `n` parameters, with `then_params`); its rows (the first
+        column of the first: the rows the check matched). None, with nothing sent, when the
+        writes cannot go so; `StaleRead` when the execution moved since it was read."""
         assert self.expected is not None and self.batch is not None
         workflow_id, revision = self.expected
         statements = tuple(self.batch.statements)
         update = next((n for n, sql in enumerate(statements)
                        if sql.startswith("UPDATE executions SET revision = revision + 1, ")
                        and sql.endswith("WHERE workflow_id = ?")), None)
-        sql = checked(statements, update)
-        if sql is None:
-            return False
+        parts = checked_parts(statements, update)
+        if parts is None:
+            return None
         values = checked_params(statements, self.batch.params, update, workflow_id, revision)
         if update is not None and values[update_key(statements, update)] != workflow_id:
-            return False  # another execution's update (a parent's): go on locked
+            return None  # another execution's update (a parent's): go on locked
+        sql = then(parts, len(values)) if then is not None else checked(statements, update)
         self.batch.take()
         self.queued.clear()
         self.expected = None
-        if not await self._call(self.conn.fetchval, sql, *values, begin=False):
+        rows = await self._call(self.conn.fetch, sql, *values, *then_params, begin=False)
+        if not rows or not rows[0][0]:
             raise StaleRead(workflow_id)
         self.checked_sent = True
         # what follows is a unit of its own (a claim): it holds no execution
         self.locked, self.revised, self.unqueued, self.wrote = set(), set(), {}, False
-        return True
+        self.transaction = self.conn.transaction()  # for what follows, if it must be one
+        return list(rows)
 
     async def call(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         """One round trip, after the held writes' (which the statement may need to see)."""
@@ -238,7 +249,8 @@ class PgUnit:
                 self.transaction = None
                 await self.send()
                 return True
-            if await self._send_checked():
+            if await self._send_checked() is not None:
+                self.transaction = None
                 return True
         await self._count_revisions()
         await self.send()  # (begins, if an optimistic unit could not go checked)

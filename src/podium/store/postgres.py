@@ -156,14 +156,21 @@ class PgSession(PgUnit, Session):
         BEGIN and no COMMIT (a poll's claim is one round trip); the unit then writes nothing more
         but what it holds, which goes alone at its end (`finish`). After an optimistic unit's
         writes (`send_last`), it is a unit of its own in the same way."""
+        values = claim_at_once.params(queue_name, now, limit, worker_id, figures, observed)
+        if self.sends_checked() and queue_name not in self.queued:  # the writes, checked, and the claim: one
+            rows = await self._send_checked(claim_at_once.statement, values)
+            if rows is not None:
+                return self._taken(rows, 1)
         await self.send_last()  # what is held may queue a task here, or change one it takes
         if self.transaction is not None and not self.begun and not awaiting():
             self.transaction = None
-        rows = await self._call(self.conn.fetch, claim_at_once.statement(),
-                                *claim_at_once.params(queue_name, now, limit, worker_id, figures, observed))
-        if rows and rows[0][0] is False:
+        return self._taken(await self._call(self.conn.fetch, claim_at_once.statement(), *values), 0)
+
+    def _taken(self, rows: Sequence[Any], skip: int) -> list[Sequence[Any]] | None:
+        """The tasks a claim at once took, from its rows (after `skip` columns); None if it could not."""
+        if rows and rows[0][skip] is False:
             return None
-        taken: list[Sequence[Any]] = [tuple(row)[1:] for row in rows if row[1] is not None]
+        taken: list[Sequence[Any]] = [tuple(row)[skip + 1:] for row in rows if row[skip + 1] is not None]
         self.claimed.update(row[0] for row in taken)
         return taken
 
@@ -234,6 +241,7 @@ class PostgresStore(Store):
             try:
                 conn = await asyncpg.connect(self.url)
                 await conn.add_listener(NOTIFY_CHANNEL, lambda *args: self.broadcaster.received(str(args[3])))
+                self.broadcaster.listening(True)
                 said = -broadcast.HERE_EVERY_S
                 while not conn.is_closed():
                     if time.monotonic() - said >= broadcast.HERE_EVERY_S:  # the other servers hear this one listens
@@ -245,6 +253,7 @@ class PostgresStore(Store):
             except Exception as exc:
                 log.warning("LISTEN connection lost; retrying", extra={"action": "listen_error", "error": str(exc)})
             finally:
+                self.broadcaster.listening(False)
                 if conn is not None and not conn.is_closed():
                     with contextlib.suppress(Exception):
                         await conn.close()
@@ -279,6 +288,7 @@ class PostgresStore(Store):
         try:
             async with self.pool.acquire() as conn:
                 session = PgSession(conn, conn.transaction())
+                session.may_read_first = self.broadcaster.revisions_counted
                 try:
                     yield session
                     carried = await carry(session)  # the request's audit entry, with its change
