@@ -6,8 +6,10 @@ Python; on SQLite there is no such statement."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import orjson
 import pytest
 
 from podium.engine import task_updates
@@ -15,7 +17,7 @@ from podium.model.definitions import TaskDef
 from podium.model.enums import TaskStatus
 from podium.model.records import QueueEntry, Task
 from podium.store import Store
-from podium.store.claim_at_once import STATE_PREFIX, Figures
+from podium.store.claim_at_once import FIRST_KEYS, Figures
 from podium.store.executions import insert_execution
 from podium.store.queue import enqueue, queue_size
 from podium.store.rows import TASK_FIELDS, task_from, task_row
@@ -38,6 +40,7 @@ SHAPES: list[dict[str, Any]] = [
     {"start_delay_seconds": 7, "first_scheduled_time": 4_900_000, "response_timeout_seconds": 600},
     {"first_scheduled_time": 1_000, "start_time": 2_000, "poll_count": 1, "correlation_id": 'q"u\\o'},
     {"workflow_type": 'we"ird\\name', "input": {"nested": {"poll_count": 99}}, "reason": "x"},
+    {"workflow_type": 'a","poll_count":5,"x', "poll_count": 2, "response_timeout_seconds": 1},
 ]
 #: Registered definitions: none; timeouts that act; alert-only ones whose deadlines are past or not.
 DEFINITIONS: list[TaskDef | None] = [
@@ -121,6 +124,19 @@ async def test_a_task_outside_the_plain_case_at_the_head_leaves_the_queue_to_the
             assert (await get_task(s, tid)).status == TaskStatus.SCHEDULED  # type: ignore[union-attr]
 
 
+async def test_a_state_text_that_does_not_start_as_written_leaves_the_queue_to_the_claim_in_python(
+        store: Store) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("no such statement on SQLite")
+    await _seed(store, [task("t1")])
+    for odd in ('{"poll_count":1}', '{"workflow_type":"flow","poll_count":x,"first_scheduled_time":0}', "{}"):
+        async with store.pool.acquire() as conn:  # type: ignore[attr-defined]
+            await conn.execute("UPDATE tasks SET state = $1 WHERE task_id = 't1'", odd)
+        assert await _claim(store, None, 1) is None
+    async with store.reader() as s:
+        assert await queue_size(s, "t") == 1
+
+
 async def test_a_workflow_type_a_dialect_follows_is_left_to_the_claim_in_python(store: Store) -> None:
     if store.dialect != "postgresql":
         pytest.skip("no such statement on SQLite")
@@ -142,13 +158,14 @@ async def test_an_entry_whose_task_is_not_scheduled_goes_and_is_not_handed_out(s
 
 
 def test_the_state_text_of_any_task_starts_as_the_statement_reads_it() -> None:
-    """The statement reads its figures at the start of `state` as `task_row` writes it."""
-    import re
-
-    pattern = re.compile(STATE_PREFIX)
+    """The statement reads its figures at the start of `state` as `task_row` writes it: the workflow
+    type, then `FIRST_KEYS`, each with an integer."""
+    keys = ",".join(f'"{key}":(-?[0-9]+)' for key in FIRST_KEYS)
+    pattern = re.compile(r'\{"workflow_type":("(?:[^"\\]|\\.)*"),' + keys + ",")
     for shape in [*SHAPES, {"extra": {"held": True}, "workflow_task": {"name": "x", "asyncComplete": True}}]:
         state = task_row(task("t", **shape))[TASK_FIELDS.split(", ").index("state")]
         found = pattern.match(state)
         assert found is not None, state
-        assert int(found.group(3)) == shape.get("poll_count", 0)
-        assert int(found.group(7)) == shape.get("response_timeout_seconds", 0)
+        assert found.group(1) == orjson.dumps(shape.get("workflow_type", "flow")).decode()
+        assert int(found.group(2)) == shape.get("poll_count", 0)
+        assert int(found.group(6)) == shape.get("response_timeout_seconds", 0)

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import asyncpg
@@ -44,14 +44,10 @@ MIGRATION_LOCK = 7_346_001  # pg_advisory_lock key: one migrator at a time
 #: holds the execution's fields (and NULLs), the others a task's (after NULLs).
 _LOCKED_LIVE = (f"SELECT {', '.join(f'(ex).{c}' for c in EXECUTION_COLUMNS)}, "
                 f"{', '.join(f'(task).{c}' for c in TASK_COLUMNS)} FROM podium_locked_live(?, ?)")
-#: The same rows read without the lock (an optimistic unit: `store.pg_unit`), in one snapshot,
-#: each with the execution's revision last (NULL on a task's row).
+#: The same rows read without the lock (an optimistic unit: `store.pg_unit`), by migration 21's
+#: function, each with the execution's revision last (NULL on a task's row).
 _LIVE = (f"SELECT {', '.join(f'(ex).{c}' for c in EXECUTION_COLUMNS)}, "
-         f"{', '.join(f'(task).{c}' for c in TASK_COLUMNS)}, revision FROM ("
-         "SELECT e AS ex, NULL::tasks AS task, e.revision AS revision FROM executions e WHERE e.workflow_id = $1 "
-         "UNION ALL SELECT NULL::executions, t, NULL FROM tasks t WHERE t.workflow_id = $1 AND t.executed = 0 "
-         "UNION ALL SELECT NULL::executions, t, NULL FROM tasks t "
-         "WHERE t.workflow_id = $1 AND t.ref_name = ANY($2::text[]) AND t.executed = 1) AS live")
+         f"{', '.join(f'(task).{c}' for c in TASK_COLUMNS)}, (ex).revision FROM podium_live($1, $2)")
 
 
 @lru_cache(maxsize=16)
@@ -156,15 +152,15 @@ class PgSession(PgUnit, Session):
         BEGIN and no COMMIT (a poll's claim is one round trip); the unit then writes nothing more
         but what it holds, which goes alone at its end (`finish`). After an optimistic unit's
         writes (`send_last`), it is a unit of its own in the same way."""
-        values = claim_at_once.params(queue_name, now, limit, worker_id, figures, observed)
+        values = claim_at_once.params(queue_name, now, worker_id, figures, observed)
         if self.sends_checked() and queue_name not in self.queued:  # the writes, checked, and the claim: one
-            rows = await self._send_checked(claim_at_once.statement, values)
+            rows = await self._send_checked(partial(claim_at_once.statement, limit), values)
             if rows is not None:
                 return self._taken(rows, 1)
         await self.send_last()  # what is held may queue a task here, or change one it takes
         if self.transaction is not None and not self.begun and not awaiting():
             self.transaction = None
-        return self._taken(await self._call(self.conn.fetch, claim_at_once.statement(), *values), 0)
+        return self._taken(await self._call(self.conn.fetch, claim_at_once.statement(limit), *values), 0)
 
     def _taken(self, rows: Sequence[Any], skip: int) -> list[Sequence[Any]] | None:
         """The tasks a claim at once took, from its rows (after `skip` columns); None if it could not."""
