@@ -120,7 +120,8 @@ facts AS (
   SELECT p.task_id, p.priority, p.visible_at, t.status, t.task_def_name = {p(4)} AS registered,
          left(t.state, {len(_OPENING)}) = '{_OPENING}' AND right(t.state, {len(_PLAIN_END)}) = '{_PLAIN_END}'
          AND strpos(t.state, '"asyncComplete":true') = 0 AND strpos(t.state, '"taskDefinition"') = 0 AS plain_text,
-         r.at, r.rest, substr(t.state, {len(_OPENING)}, greatest(r.at - {len(_OPENING) - 1}, 0)) AS workflow_type, {keys}
+         r.at, r.rest, substr(t.state, {len(_OPENING)}, greatest(r.at - {len(_OPENING) - 1}, 0)) AS workflow_type,
+         {keys}
   FROM picked p JOIN tasks t ON t.task_id = p.task_id,
        LATERAL (SELECT a.at, substr(t.state, a.at + {len(_AFTER_TYPE)}) AS rest
                 FROM (SELECT strpos(t.state, '{_AFTER_TYPE}') AS at) a) r),
