@@ -155,7 +155,8 @@ class Tasks:
                                now: int) -> list[Task] | None:
         """The claim done by the database in one statement (`store.claim_at_once`), where it can be:
         a worker's task type, whose claims announce nothing; None where it cannot."""
-        if operator_for(task_type).mode != "worker" or self.x.context.task_notices(task_type):
+        if (not s.claims_at_once or operator_for(task_type).mode != "worker"
+                or self.x.context.task_notices(task_type)):
             return None
         figures = Figures.of(task_type, self.x.metadata.task_def(task_type))
         rows = await s.claim_at_once(qname, now, limit, worker_id, figures, tuple(self.x.observers))

@@ -67,6 +67,7 @@ def _has_nul(params: Sequence[Any]) -> bool:
 class PgSession(PgUnit, Session):
     fts_key = "row_id"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    claims_at_once = True
 
     def __init__(self, conn: asyncpg.Connection, transaction: Transaction | None = None) -> None:
         super().__init__(conn, transaction)

@@ -38,6 +38,8 @@ class Session(ABC):
     fts_key = "rowid"
     #: Appended to the inner SELECT of a claim: PostgreSQL skips rows another process is claiming.
     skip_locked = ""
+    #: Whether `claim_at_once` can claim (PostgreSQL).
+    claims_at_once = False
     #: The statement that records when executions' work started (see `mark_started`).
     MARK_STARTED = "UPDATE executions SET started_time = ? WHERE workflow_id = ? AND started_time = 0"
 
