@@ -1,19 +1,21 @@
-"""Two shapes of a worker's update on PostgreSQL, the same writes in both, measured one unit after
-another on one connection (issue 18, item 4): what each costs the client (the server process) and
-PostgreSQL in CPU, and how long it takes.
+"""Two shapes of a worker's update on PostgreSQL, the same writes in both, by Podium's own store
+code, measured one unit after another on one pooled connection (issue 18, item 4): what each costs
+the client (the server process) and PostgreSQL in CPU, and how long it takes.
 
-- `locked` (Podium's today): BEGIN; the execution locked and its live tasks read (migration 20's
-  `podium_locked_live`); the next task of the type claimed; the writes held and sent as one
-  statement (the task completed, the next task and its queue entry, the execution's counter, the
-  claimed task started); COMMIT. Five round trips.
-- `optimistic` (considered, not built): the execution and its live tasks read without a lock or a
-  transaction; then one call of a function that changes the execution only if it is still as read
-  (its `update_time`), makes the same writes and the same claim, and returns the claimed task: one
-  statement, its own transaction. Two round trips.
+- `locked`: BEGIN; the execution locked and its live tasks read (`podium_locked_live`); the writes
+  held (the task completed, the next task and its queue entry, the execution's counter); the next
+  task of the type claimed and started in Python (`claim_rows`, `task_updates.claim`, its update
+  held); COMMIT. Five round trips: a worker's update-v2 before `read_first`, and now whenever an
+  update cannot go optimistically (an older server on the database, an execution updated by two
+  units at once lately).
+- `optimistic` (`Session.read_first`, `store/pg_unit.py`): the execution and its live tasks read
+  without a lock or a transaction (`podium_live`), then the same writes, checked against the
+  execution's revision, and the claim computed by the database (`store/claim_at_once.py`), in one
+  statement. Two round trips.
 
-A fresh database with Podium's schema (`podium.store.postgres`), filled with one execution, one task
-in progress and one queued task to claim per unit to run; rounds alternate the shapes. CPU is user
-+ system from /proc: the client's own, and the PostgreSQL backend's of the connection.
+A fresh database with Podium's schema, filled (through the store) with one execution and one task
+in progress per unit to run, and as many queued tasks to claim; rounds alternate the shapes. CPU
+is user + system from /proc: the client's own, and the PostgreSQL backend's of the connection.
 
     python bench/pg_unit_shapes.py [--admin-url postgresql://postgres@127.0.0.1:5432/postgres] [--rounds 6]
 """
@@ -21,6 +23,7 @@ in progress and one queued task to claim per unit to run; rounds alternate the s
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import time
 import uuid
@@ -29,96 +32,96 @@ import asyncpg
 import uvloop
 from podium_bench.observe import cpu_seconds
 
+from podium.engine import task_updates
+from podium.model.enums import TaskStatus, WorkflowStatus
+from podium.model.records import Execution, QueueEntry, Task
+from podium.store.claim_at_once import Figures
+from podium.store.executions import insert_execution, locked_with_live_tasks, update_execution
 from podium.store.postgres import PostgresStore
+from podium.store.queue import enqueue
+from podium.store.session import Session
+from podium.store.tasks import claim_tasks, insert_tasks, update_tasks
 
-APPLY = """
-CREATE FUNCTION bench_apply(p_wid TEXT, p_seen BIGINT, p_now BIGINT, p_done TEXT, p_output TEXT,
-                            p_next TEXT, p_worker TEXT, p_queue TEXT)
-RETURNS SETOF tasks LANGUAGE plpgsql AS $$
-DECLARE claimed TEXT;
-BEGIN
-  UPDATE executions SET task_seq = task_seq + 1, update_time = p_now
-  WHERE workflow_id = p_wid AND update_time = p_seen;
-  IF NOT FOUND THEN
-    RETURN;  -- changed since it was read: the caller does the unit again, locked
-  END IF;
-  UPDATE tasks SET status = 'COMPLETED', executed = 1, end_time = p_now, update_time = p_now, output = p_output
-  WHERE task_id = p_done;
-  INSERT INTO tasks (task_id, workflow_id, seq, ref_name, retry_count, task_type, task_def_name, status,
-                     scheduled_time, update_time, input)
-  VALUES (p_next, p_wid, 2, 'two', 0, 'bench_two', 'bench_two', 'SCHEDULED', p_now, p_now, '{"n": 2}');
-  INSERT INTO queue (task_id, queue_name, priority, visible_at, workflow_id)
-  VALUES (p_next, 'bench_two', 0, p_now, p_wid);
-  DELETE FROM queue WHERE task_id = (SELECT task_id FROM queue WHERE queue_name = p_queue AND visible_at <= p_now
-                                     ORDER BY priority DESC, visible_at, task_id LIMIT 1 FOR UPDATE SKIP LOCKED)
-  RETURNING task_id INTO claimed;
-  IF claimed IS NOT NULL THEN
-    RETURN QUERY UPDATE tasks SET status = 'IN_PROGRESS', start_time = p_now, update_time = p_now,
-                                  worker_id = p_worker
-                 WHERE task_id = claimed RETURNING *;
-  END IF;
-END $$;
-"""
-
-READ = ("SELECT e.workflow_id, e.update_time, e.task_seq, e.input, e.output, e.variables, e.state, NULL AS task_id, "
-        "NULL AS status, NULL AS tinput, NULL AS toutput, NULL AS tstate FROM executions e WHERE e.workflow_id = $1 "
-        "UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, t.task_id, t.status, t.input, t.output, t.state "
-        "FROM tasks t WHERE t.workflow_id = $1 AND t.executed = 0")
-CLAIM = ("WITH taken AS (DELETE FROM queue WHERE task_id IN (SELECT task_id FROM queue WHERE queue_name = $1 "
-         "AND visible_at <= $2 ORDER BY priority DESC, visible_at, task_id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-         "RETURNING task_id) SELECT t.* FROM taken JOIN tasks t ON t.task_id = taken.task_id")
-WRITES = ("WITH w0 AS (UPDATE tasks SET status = 'COMPLETED', executed = 1, end_time = $1, update_time = $1, "
-          "output = $2 WHERE task_id = $3), "
-          "w1 AS (INSERT INTO tasks (task_id, workflow_id, seq, ref_name, retry_count, task_type, task_def_name, "
-          "status, scheduled_time, update_time, input) VALUES ($4, $5, 2, 'two', 0, 'bench_two', 'bench_two', "
-          "'SCHEDULED', $1, $1, '{\"n\": 2}')), "
-          "w2 AS (INSERT INTO queue (task_id, queue_name, priority, visible_at, workflow_id) "
-          "VALUES ($4, 'bench_two', 0, $1, $5)), "
-          "w3 AS (UPDATE executions SET task_seq = task_seq + 1, update_time = $1 WHERE workflow_id = $5), "
-          "w4 AS (UPDATE tasks SET status = 'IN_PROGRESS', start_time = $1, update_time = $1, worker_id = $6 "
-          "WHERE task_id = $7) SELECT 1")
-OUTPUT = '{"result": "done", "attempt": 0, "note": "' + "x" * 80 + '"}'
+OUTPUT = {"result": "done", "attempt": 0, "note": "x" * 80}
+NOW = 5_000_000_000_000  # every queued task is visible
 
 
-async def fill(conn: asyncpg.Connection, units: int) -> list[tuple[str, str]]:
-    """`units` executions, each with one task in progress (to complete), and as many queued tasks of
-    type `bench_one` (to claim); the (execution, task) pairs to complete."""
-    now = int(time.time() * 1000)
+def _execution(wid: str) -> Execution:
+    return Execution(workflow_id=wid, workflow_type="bench", version=1, status=WorkflowStatus.RUNNING,
+                     def_hash="h", create_time=1000, update_time=1000, task_seq=1, input={"in": 1})
+
+
+def _task(tid: str, wid: str, ref: str, task_type: str, status: TaskStatus, seq: int = 1) -> Task:
+    return Task(task_id=tid, workflow_id=wid, workflow_type="bench", seq=seq, ref_name=ref, task_type=task_type,
+                task_def_name=task_type, status=status, scheduled_time=1000, update_time=1000,
+                response_timeout_seconds=3600, input={"n": 1},
+                worker_id="w" if status == TaskStatus.IN_PROGRESS else None,
+                workflow_task={"name": task_type, "taskReferenceName": ref, "type": "SIMPLE",
+                               "inputParameters": {"n": "${workflow.input.in}"}})
+
+
+async def fill(store: PostgresStore, units: int) -> list[tuple[str, str]]:
+    """`units` executions, each with one task in progress (to complete), and as many queued tasks
+    of type `bench_one` (to claim); the (execution, task) pairs to complete."""
     pairs = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(units)]
     queued = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(units)]
-    executions = [(wid, "bench", 1, "RUNNING", now, now, "h", 1, '{"in": 1}')
-                  for wid, _ in pairs + queued]
-    await conn.copy_records_to_table("executions", records=executions, columns=[
-        "workflow_id", "workflow_type", "version", "status", "create_time", "update_time", "def_hash", "task_seq",
-        "input"])
-    tasks = [(tid, wid, 1, "one", 0, "bench_one", "bench_one", "IN_PROGRESS", now, now, now, "w", '{"n": 1}')
-             for wid, tid in pairs]
-    tasks += [(tid, wid, 1, "one", 0, "bench_one", "bench_one", "SCHEDULED", now, 0, now, None, '{"n": 1}')
-              for wid, tid in queued]
-    await conn.copy_records_to_table("tasks", records=tasks, columns=[
-        "task_id", "workflow_id", "seq", "ref_name", "retry_count", "task_type", "task_def_name", "status",
-        "scheduled_time", "start_time", "update_time", "worker_id", "input"])
-    await conn.copy_records_to_table("queue", records=[(tid, "bench_one", 0, now - 1000, wid) for wid, tid in queued],
-                                     columns=["task_id", "queue_name", "priority", "visible_at", "workflow_id"])
-    await conn.execute("ANALYZE")
+    for start in range(0, units, 500):
+        async with store.unit() as s:
+            for wid, _ in pairs[start:start + 500] + queued[start:start + 500]:
+                await insert_execution(s, _execution(wid))
+            await insert_tasks(s, [_task(tid, wid, "one", "bench_one", TaskStatus.IN_PROGRESS)
+                                   for wid, tid in pairs[start:start + 500]])
+            await insert_tasks(s, [_task(tid, wid, "one", "bench_one", TaskStatus.SCHEDULED)
+                                   for wid, tid in queued[start:start + 500]])
+            await enqueue(s, [QueueEntry(tid, wid, "bench_one", 0, 1000) for wid, tid in queued[start:start + 500]])
+    async with store.pool.acquire() as conn:
+        await conn.execute("ANALYZE")
     return pairs
 
 
-async def locked(conn: asyncpg.Connection, wid: str, tid: str) -> None:
-    now = int(time.time() * 1000)
-    async with conn.transaction():
-        await conn.fetch("SELECT * FROM podium_locked_live($1, $2)", wid, ["one"])
-        claimed = await conn.fetch(CLAIM, "bench_one", now)
-        await conn.execute(WRITES, now, OUTPUT, tid, str(uuid.uuid4()), wid, "w", claimed[0]["task_id"])
+async def _writes(s: Session, wid: str, tid: str) -> None:
+    """The update's own writes: the task completed, the next one scheduled and queued, the execution moved."""
+    ex, live = await locked_with_live_tasks(s, wid, ["one"])
+    assert ex is not None
+    [done] = [t for t in live if t.task_id == tid]
+    done.status, done.executed, done.output, done.end_time = TaskStatus.COMPLETED, True, OUTPUT, NOW
+    following = _task(str(uuid.uuid4()), wid, "two", "bench_two", TaskStatus.SCHEDULED, seq=2)
+    await enqueue(s, [QueueEntry(following.task_id, wid, "bench_two", 0, NOW)])
+    await update_tasks(s, [done])
+    await insert_tasks(s, [following])
+    ex.task_seq += 1
+    ex.update_time = NOW
+    await update_execution(s, ex)
 
 
-async def optimistic(conn: asyncpg.Connection, wid: str, tid: str) -> None:
-    now = int(time.time() * 1000)
-    rows = await conn.fetch(READ, wid)
-    seen = rows[0]["update_time"]
-    claimed = await conn.fetch("SELECT * FROM bench_apply($1, $2, $3, $4, $5, $6, $7, $8)", wid, seen, now, tid,
-                               OUTPUT, str(uuid.uuid4()), "w", "bench_one")
-    assert claimed, "nothing claimed (or the execution changed, which nothing here does)"
+async def locked(store: PostgresStore, wid: str, tid: str) -> None:
+    async with store.unit() as s:
+        await _writes(s, wid, tid)
+        claimed = await claim_tasks(s, "bench_one", NOW, 1)
+        for task in claimed:
+            timer = task_updates.claim(task, "w", None, NOW)
+            task.due_at = timer.due_at if timer is not None else None
+        await update_tasks(s, claimed)
+    assert claimed, "nothing claimed"
+
+
+async def optimistic(store: PostgresStore, wid: str, tid: str) -> None:
+    async with store.unit() as s:
+        s.read_first()
+        await _writes(s, wid, tid)
+        claimed = await s.claim_at_once("bench_one", NOW, 1, "w", Figures("bench_one"), ())
+    assert claimed, "nothing claimed (or the claim could not go at once)"
+
+
+async def opened(url: str) -> PostgresStore:
+    """The store on `url`, migrated, once it may read without the lock (its listener has heard that
+    every server counts revisions)."""
+    store = PostgresStore(url, pool_size=1)
+    await store.migrate()
+    await store.open()
+    while not store.broadcaster.revisions_counted:
+        await asyncio.sleep(0.05)
+    return store
 
 
 async def run(admin_url: str, rounds: int, units: int) -> dict[str, dict[str, list[float]]]:
@@ -129,28 +132,26 @@ async def run(admin_url: str, rounds: int, units: int) -> dict[str, dict[str, li
     shapes = {"locked": locked, "optimistic": optimistic}
     got: dict[str, dict[str, list[float]]] = {s: {"client_us": [], "postgres_us": [], "wall_us": []} for s in shapes}
     try:
-        store = PostgresStore(url)
-        await store.migrate()
-        conn = await asyncpg.connect(url)
+        store = await opened(url)
         try:
-            await conn.execute(APPLY)
-            pairs = await fill(conn, rounds * len(shapes) * units + 2 * len(shapes))
-            backend = await conn.fetchval("SELECT pg_backend_pid()")
+            pairs = await fill(store, rounds * len(shapes) * units + 2 * len(shapes))
+            async with store.pool.acquire() as conn:
+                backend = await conn.fetchval("SELECT pg_backend_pid()")
             for shape in shapes.values():  # warm: statements prepared, plans made
                 for wid, tid in (pairs.pop(), pairs.pop()):
-                    await shape(conn, wid, tid)
+                    await shape(store, wid, tid)
             for r in range(rounds):
                 for label in (("locked", "optimistic") if r % 2 == 0 else ("optimistic", "locked")):
                     batch, pairs = pairs[:units], pairs[units:]
                     c0, p0, t0 = time.process_time(), cpu_seconds(backend), time.perf_counter()
                     for wid, tid in batch:
-                        await shapes[label](conn, wid, tid)
+                        await shapes[label](store, wid, tid)
                     c1, p1, t1 = time.process_time(), cpu_seconds(backend), time.perf_counter()
                     got[label]["client_us"].append((c1 - c0) / units * 1e6)
                     got[label]["postgres_us"].append((p1 - p0) / units * 1e6)
                     got[label]["wall_us"].append((t1 - t0) / units * 1e6)
         finally:
-            await conn.close()
+            await store.close()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
