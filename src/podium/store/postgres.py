@@ -2,10 +2,12 @@
 
 Every unit of work is one transaction on a pooled connection. An execution's row is locked
 (`SELECT ... FOR UPDATE`) by every unit that changes it, so units on one execution take turns
-across processes; claims take queue rows with `FOR UPDATE SKIP LOCKED`, so two servers never hand
-out one task. Lock order is execution -> queue -> tasks everywhere (a claim takes queue -> tasks),
-so units cannot deadlock one another. Wake-ups travel between processes as `NOTIFY podium`
-(see `Broadcaster`); waits also look again at least every second.
+across processes; a worker's update may instead read it unlocked and write in one statement whose
+first part locks it where it is still as read (`store.pg_unit`). Claims take queue rows with
+`FOR UPDATE SKIP LOCKED`, so two servers never hand out one task. Lock order is execution -> queue
+-> tasks everywhere (a claim takes queue -> tasks), so units cannot deadlock one another. Wake-ups
+travel between processes as `NOTIFY podium` (see `Broadcaster`); waits also look again at least
+every second.
 """
 
 from __future__ import annotations
