@@ -87,9 +87,8 @@ def statement(limit: int, writes: str | None = None, before: int = 0) -> str:
     lock order of a unit: execution, then queue, then tasks), and a column ahead of the others
     gives the rows `v` matched (0: stale, nothing written).
 
-    The limit is written into the statement, not passed: PostgreSQL's plan for a parameter there
-    assumes a tenth of the queue, so it would plan the statement anew at every call (custom plans)
-    rather than once (a generic plan)."""
+    The limit is written into the statement (one statement per limit: an update's 1, a poll's
+    batch size), so that the plan PostgreSQL keeps for it is made for that limit."""
     def p(n: int) -> str:
         return f"${n + before}"
 
