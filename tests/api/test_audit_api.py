@@ -24,7 +24,19 @@ from podium.service.clock import SystemClock
 from podium.settings import Settings
 from podium.store import open_store
 from podium.store.audit import insert_entry
-from tests.api.helpers import API, assert_error, chain, poll_one, register_workflow, simple, start, update, workflow
+from podium.store.pg_unit import PgUnit
+from tests.api.helpers import (
+    API,
+    assert_error,
+    chain,
+    poll_one,
+    reading_first,
+    register_workflow,
+    simple,
+    start,
+    update,
+    workflow,
+)
 
 PAUSE = "PUT /api/workflow/{workflow_id}/pause"
 
@@ -142,6 +154,41 @@ async def test_worker_calls_are_recorded_when_asked(db_url: str) -> None:
         found = [(e["action"], e["targets"]) for e in await entries(client, "action STARTS_WITH 'GET /api/tasks' "
                                                                             "OR action = 'POST /api/tasks'")]
         assert found == [("POST /api/tasks", []), ("GET /api/tasks/poll/batch/{task_type}", ["a"])]
+
+
+async def test_worker_updates_read_without_the_lock_are_recorded_with_their_change(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL a worker's update reads its execution without the lock and writes checked
+    (`store.pg_unit`); an audit entry is written in the same unit: with the checked writes, or, with
+    update-v2's next claim, in the transaction the unit then begins."""
+    checked: list[int] = []
+    send_checked = PgUnit._send_checked
+
+    async def counted(self: PgUnit, *args: Any) -> Any:
+        rows = await send_checked(self, *args)
+        checked.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(PgUnit, "_send_checked", counted)
+    app = create_app(Settings(database_url=db_url, audit_worker_calls=True))
+    async for client in _client(app):
+        await reading_first(client)
+        await chain(client, "work", "a", "b")
+        await start(client, "work")
+        await start(client, "work")
+        first = await poll_one(client, "a")
+        await update(client, first)  # POST /api/tasks
+        second = await poll_one(client, "a")
+        r = await client.post(f"{API}/tasks/update-v2", json={
+            "workflowInstanceId": second["workflowInstanceId"], "taskId": second["taskId"], "status": "COMPLETED",
+            "outputData": {}})
+        assert r.status_code in (200, 204), r.text
+        found = [e["action"] for e in await entries(client, "action STARTS_WITH 'POST /api/tasks'")]
+        assert sorted(found) == ["POST /api/tasks", "POST /api/tasks/update-v2"]
+        for task in (first, second):
+            assert (await workflow(client, task["workflowInstanceId"]))["tasks"][0]["status"] == "COMPLETED"
+    if db_url.startswith("postgresql"):
+        assert checked == [True]  # the plain update's writes and entry went checked; update-v2's went locked
 
 
 async def test_reads_leave_no_entry_and_state_changing_gets_do(audited: httpx.AsyncClient) -> None:
