@@ -48,6 +48,18 @@ async def _complete_and_schedule(s: Session, step: str) -> None:
     await update_execution(s, ex)
 
 
+async def _moved_elsewhere(store: Store, *, worker_id: str | None = None, task_seq: int | None = None) -> None:
+    """Another unit, locked, moves execution o1: its task's worker, or its counter."""
+    async with store.unit() as other:
+        ex = await get_execution(other, "o1", lock=True)
+        assert ex is not None
+        if worker_id is not None:
+            await update_tasks(other, [task("o1-a", "o1", status=TaskStatus.IN_PROGRESS, worker_id=worker_id)])
+        if task_seq is not None:
+            ex.task_seq = task_seq
+            await update_execution(other, ex)
+
+
 @pytest.fixture
 async def sent(store: Store) -> AsyncIterator[list[str]]:
     """What the pool's one connection sends (PostgreSQL)."""
@@ -90,9 +102,7 @@ async def test_a_unit_that_moved_the_execution_after_the_read_makes_it_write_not
         async with store.unit() as s:
             s.read_first()
             ex, _ = await locked_with_live_tasks(s, "o1", [])
-            async with store.unit() as other:  # moves only a task, locked: the revision counts it
-                assert await get_execution(other, "o1", lock=True) is not None
-                await update_tasks(other, [task("o1-a", "o1", status=TaskStatus.IN_PROGRESS, worker_id="w2")])
+            await _moved_elsewhere(store, worker_id="w2")  # only a task, locked: the revision counts it
             assert ex is not None
             ex.task_seq = 7
             await update_execution(s, ex)
@@ -166,11 +176,7 @@ async def test_a_unit_that_sends_something_else_first_after_the_execution_moved_
         async with store.unit() as s:
             s.read_first()
             await locked_with_live_tasks(s, "o1", [])
-            async with store.unit() as other:
-                ex = await get_execution(other, "o1", lock=True)
-                assert ex is not None
-                ex.task_seq = 9
-                await update_execution(other, ex)
+            await _moved_elsewhere(store, task_seq=9)
             await dequeue(s, ["o1-a"])
     async with store.reader() as s:
         assert (await get_execution(s, "o1")).task_seq == 9  # type: ignore[union-attr]
@@ -256,9 +262,7 @@ async def test_a_stale_unit_claims_nothing_with_its_writes(store: Store) -> None
         async with store.unit() as s:
             s.read_first()
             _ex, [done] = await locked_with_live_tasks(s, "o1", [])
-            async with store.unit() as other:
-                assert await get_execution(other, "o1", lock=True) is not None
-                await update_tasks(other, [task("o1-a", "o1", status=TaskStatus.IN_PROGRESS, worker_id="w9")])
+            await _moved_elsewhere(store, worker_id="w9")
             done.status, done.executed = TaskStatus.COMPLETED, True
             await update_tasks(s, [done])
             await _claim(s)
