@@ -6,6 +6,7 @@ Python; on SQLite there is no such statement."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -18,7 +19,7 @@ from podium.model.enums import TaskStatus
 from podium.model.records import QueueEntry, Task
 from podium.store import Store
 from podium.store.claim_at_once import FIRST_KEYS, Figures
-from podium.store.executions import insert_execution
+from podium.store.executions import get_execution, insert_execution
 from podium.store.queue import enqueue, queue_size
 from podium.store.rows import TASK_FIELDS, task_from, task_row
 from podium.store.tasks import get_task, insert_tasks
@@ -169,3 +170,31 @@ def test_the_state_text_of_any_task_starts_as_the_statement_reads_it() -> None:
         assert found.group(1) == orjson.dumps(shape.get("workflow_type", "flow")).decode()
         assert int(found.group(2)) == shape.get("poll_count", 0)
         assert int(found.group(6)) == shape.get("response_timeout_seconds", 0)
+
+
+async def test_it_records_when_each_executions_work_started_where_it_need_not_wait(store: Store) -> None:
+    """A claimed task's execution gets its `started_time` in the claim's own statement; one whose
+    row another transaction holds is not waited for (the claim holds queue and task rows that its
+    holder may be waiting for) but left to the mark after the claim commits; a start already
+    recorded stays as it was."""
+    if store.dialect != "postgresql":
+        pytest.skip("no such statement on SQLite")
+    async with store.unit() as s:
+        for wid, started in (("w1", 0), ("w2", 0), ("w3", 500)):
+            await insert_execution(s, execution(wid, started_time=started))
+        await insert_tasks(s, [task(f"t{n}", f"w{n}") for n in (1, 2, 3)])
+        await enqueue(s, [QueueEntry(f"t{n}", f"w{n}", "t", 0, 1000 + n) for n in (1, 2, 3)])
+    async with store.pool.acquire() as holder:  # type: ignore[attr-defined]
+        held = holder.transaction()
+        await held.start()
+        await holder.execute("SELECT 1 FROM executions WHERE workflow_id = 'w2' FOR UPDATE")
+        async with store.unit() as s:
+            try:
+                rows = await asyncio.wait_for(s.claim_at_once("t", NOW, 3, "w", Figures("t"), ()), 5)
+            finally:
+                await held.rollback()  # the mark after the commit may wait for the row: it holds nothing else
+            assert rows is not None and [row[0] for row in rows] == ["t1", "t2", "t3"]
+            await s.mark_started(["w1", "w2", "w3"], NOW)  # as `Tasks._claim_in` does for starts it does not know
+            assert s.started == [(NOW, "w2"), (NOW, "w3")]  # type: ignore[attr-defined]
+    async with store.reader() as s:
+        assert [(await get_execution(s, w)).started_time for w in ("w1", "w2", "w3")] == [NOW, NOW, 500]  # type: ignore[union-attr]

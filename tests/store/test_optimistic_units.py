@@ -292,3 +292,32 @@ async def test_writes_that_went_leave_a_claim_that_cannot_go_at_once_to_its_own_
         assert (await get_task(s, "o1-a")).status == TaskStatus.COMPLETED  # type: ignore[union-attr]
         assert (await get_task(s, "o2-a")).status == TaskStatus.IN_PROGRESS  # type: ignore[union-attr]
         assert await queue_size(s, "t") == 0
+
+
+async def test_a_claim_with_its_writes_leaves_the_start_of_their_own_execution_to_after_the_commit(
+        store: Store, sent: list[str]) -> None:
+    """The claim in the checked statement takes a task of the execution the writes change (a fork's
+    sibling, say): that execution's row is `v`'s to update, and a statement may not update a row
+    twice, so its start is recorded after the commit, as a claim done in Python records it."""
+    if store.dialect != "postgresql":
+        pytest.skip("no such statement on SQLite")
+    await _seed(store)
+    async with store.unit() as s:
+        await insert_tasks(s, [task("o1-b", "o1", ref="b", seq=2)])
+        await enqueue(s, [QueueEntry("o1-b", "o1", "t", 0, 0)])
+    sent.clear()
+    async with store.unit() as s:
+        s.read_first()
+        ex, live = await locked_with_live_tasks(s, "o1", [])
+        assert ex is not None and ex.started_time == 0
+        [done] = [t for t in live if t.task_id == "o1-a"]
+        done.status, done.executed = TaskStatus.COMPLETED, True
+        await update_tasks(s, [done])
+        claimed = await _claim(s)
+        assert claimed is not None and [row[0] for row in claimed] == ["o1-b"]  # type: ignore[index]
+        await s.mark_started(["o1"], 5_000)
+        assert s.started == [(5_000, "o1")]  # type: ignore[attr-defined]
+    # the read; the writes and the claim in one; the start, after the commit
+    assert len(sent) == 3 and "marked AS" in sent[1] and sent[2].startswith("UPDATE executions SET started_time"), sent
+    async with store.reader() as s:
+        assert (await get_execution(s, "o1")).started_time == 5_000  # type: ignore[union-attr]

@@ -120,7 +120,7 @@ _EXECUTION_UPDATE = "UPDATE executions SET "
 #: A unit that holds an execution locked and changes it, or its tasks, counts a revision: its own
 #: update of the execution's row says so, else this write does.
 BUMP = "UPDATE executions SET revision = revision + 1 WHERE workflow_id = ?"
-_CHECKED = " AND revision = ? RETURNING 1 AS fresh"
+_CHECKED = " AND revision = ? RETURNING 1 AS fresh, workflow_id AS checked_id"
 _INSERT = re.compile(r"(INSERT INTO \w+ \([^()]*\)) VALUES \(([^()]*)\)((?! *,).*)", re.DOTALL)
 
 

@@ -1,6 +1,10 @@
 """A claim in one statement (PostgreSQL): the queue entries taken, and their tasks' new state
 computed by the database, so that a claim needs no transaction of its own (one round trip
-instead of BEGIN, claim, write, COMMIT).
+instead of BEGIN, claim, write, COMMIT). The same statement records when the work of a claimed
+task's execution started (`started_time`, where it is still 0), for each execution whose row it
+can lock without waiting (`SKIP LOCKED`: holding the queue's and the tasks' rows, it must not wait
+for an execution's, which a unit holding that execution may be waiting to give up for them); the
+others are recorded after the claim commits, as a claim done in Python records them all.
 
 A claim's effect on a task is `engine.task_updates.claim`: IN_PROGRESS, its start and update time,
 its worker, one more poll, no callback delay, and its timer at the earliest of its deadlines
@@ -78,8 +82,9 @@ def _unless_spent(deadline: str, p: Callable[[int], str]) -> str:
 
 @lru_cache(maxsize=256)
 def statement(limit: int, writes: str | None = None, before: int = 0) -> str:
-    """The claim; its first column says whether it could (False: it took nothing), the others are
-    the claimed tasks' columns (`TASK_COLUMNS`), in claim order, NULL when none was taken.
+    """The claim; its first column says whether it could (False: it took nothing), the next are
+    the claimed tasks' columns (`TASK_COLUMNS`), in claim order, NULL when none was taken, and
+    the last whether the statement recorded the start of the task's execution.
 
     After `writes` (an optimistic unit's held writes, checked: `batched.checked_parts`, with
     `before` parameters), it is one statement with them: its parameters follow theirs, it takes
@@ -111,6 +116,8 @@ def statement(limit: int, writes: str | None = None, before: int = 0) -> str:
     returned = ", ".join(f"t.{c}" for c in TASK_COLUMNS)
     listed = ", ".join(f"c.{c}" for c in TASK_COLUMNS)
     gate, fresh = (" AND EXISTS (SELECT 1 FROM v)", "(SELECT count(*) FROM v), ") if writes is not None else ("", "")
+    # `v`'s execution is updated by `v`: a statement must not update a row twice
+    apart = " AND x.workflow_id NOT IN (SELECT checked_id FROM v)" if writes is not None else ""
     parts = f"""
 picked AS (
   SELECT task_id, priority, visible_at FROM queue WHERE queue_name = {p(1)} AND visible_at <= {p(2)}::bigint{gate}
@@ -138,7 +145,14 @@ claimed AS (
                    CASE WHEN {response} > 0 THEN {p(2)}::bigint + {response} * 1000 END)
   FROM facts f JOIN taken ON taken.task_id = f.task_id
   WHERE t.task_id = f.task_id AND f.status = 'SCHEDULED'
-  RETURNING {returned}, f.priority, f.visible_at)"""
+  RETURNING {returned}, f.priority, f.visible_at),
+marked AS (
+  UPDATE executions e SET started_time = {p(2)}::bigint
+  WHERE e.workflow_id IN (SELECT x.workflow_id FROM executions x
+                          WHERE x.workflow_id IN (SELECT workflow_id FROM claimed) AND x.started_time = 0{apart}
+                          FOR UPDATE OF x SKIP LOCKED)
+  RETURNING e.workflow_id)"""
     ahead = f"{writes}, " if writes is not None else ""
-    return (f"WITH {ahead}{parts}\nSELECT {fresh}fit.ok, {listed} FROM fit LEFT JOIN claimed c ON true "
+    return (f"WITH {ahead}{parts}\nSELECT {fresh}fit.ok, {listed}, "
+            "c.workflow_id IN (SELECT workflow_id FROM marked) FROM fit LEFT JOIN claimed c ON true "
             "ORDER BY c.priority DESC, c.visible_at, c.task_id")

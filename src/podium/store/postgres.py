@@ -62,6 +62,9 @@ def _claim_sql(fields: str) -> str:
             "ON t.task_id = taken.task_id ORDER BY taken.priority DESC, taken.visible_at, taken.task_id")
 
 
+_WORKFLOW_ID = TASK_COLUMNS.index("workflow_id")
+
+
 def _has_nul(params: Sequence[Any]) -> bool:
     return any(isinstance(p, str) and "\x00" in p for p in params)
 
@@ -76,6 +79,7 @@ class PgSession(PgUnit, Session):
         self.committed = []
         self.abandoned = []
         self.started: list[tuple[int, str]] = []  # (time, execution id): marked once the unit commits
+        self.marked: set[str] = set()  # executions whose start a claim at once recorded
 
     def locked_execution(self, workflow_id: str) -> None:
         self.locked.add(workflow_id)
@@ -86,8 +90,9 @@ class PgSession(PgUnit, Session):
     async def mark_started(self, workflow_ids: Sequence[str], now: int) -> None:
         """Recorded after the claim commits (`PgStore.unit`), outside its transaction: inside, it
         would wait for an execution's row lock while holding the claimed queue and task rows, which
-        a unit holding that execution may be waiting for (a deadlock)."""
-        self.started += [(now, w) for w in workflow_ids]
+        a unit holding that execution may be waiting for (a deadlock). A claim at once records it
+        itself where it can take the row without waiting (`claim_at_once`): those are left out."""
+        self.started += [(now, w) for w in workflow_ids if w not in self.marked]
 
     def wildcard(self, column: str, pattern: str) -> tuple[str, str]:
         escaped = re.sub(r"([\\%_])", r"\\\1", pattern).replace("*", "%")
@@ -169,8 +174,10 @@ class PgSession(PgUnit, Session):
         """The tasks a claim at once took, from its rows (after `skip` columns); None if it could not."""
         if rows and rows[0][skip] is False:
             return None
-        taken: list[Sequence[Any]] = [tuple(row)[skip + 1:] for row in rows if row[skip + 1] is not None]
+        got = [tuple(row)[skip + 1:] for row in rows if row[skip + 1] is not None]
+        taken: list[Sequence[Any]] = [row[:-1] for row in got]  # the last column: its start recorded
         self.claimed.update(row[0] for row in taken)
+        self.marked.update(row[_WORKFLOW_ID] for row in got if row[-1])
         return taken
 
     async def locked_live(self, workflow_id: str, refs: Sequence[str]) -> list[Sequence[Any]] | None:
