@@ -117,7 +117,7 @@ def statement(limit: int, writes: str | None = None, before: int = 0) -> str:
     listed = ", ".join(f"c.{c}" for c in TASK_COLUMNS)
     gate, fresh = (" AND EXISTS (SELECT 1 FROM v)", "(SELECT count(*) FROM v), ") if writes is not None else ("", "")
     # `v`'s execution is updated by `v`: a statement must not update a row twice
-    apart = " AND x.workflow_id NOT IN (SELECT checked_id FROM v)" if writes is not None else ""
+    apart = " AND x.workflow_id <> ALL(ARRAY(SELECT checked_id FROM v))" if writes is not None else ""
     parts = f"""
 picked AS (
   SELECT task_id, priority, visible_at FROM queue WHERE queue_name = {p(1)} AND visible_at <= {p(2)}::bigint{gate}
@@ -149,7 +149,8 @@ claimed AS (
 marked AS (
   UPDATE executions e SET started_time = {p(2)}::bigint
   WHERE e.workflow_id IN (SELECT x.workflow_id FROM executions x
-                          WHERE x.workflow_id IN (SELECT workflow_id FROM claimed) AND x.started_time = 0{apart}
+                          WHERE x.workflow_id = ANY(ARRAY(SELECT workflow_id FROM claimed))
+                            AND x.started_time + 0 = 0{apart}
                           FOR UPDATE OF x SKIP LOCKED)
   RETURNING e.workflow_id)"""
     ahead = f"{writes}, " if writes is not None else ""
