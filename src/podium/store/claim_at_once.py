@@ -148,10 +148,11 @@ claimed AS (
   RETURNING {returned}, f.priority, f.visible_at),
 marked AS (
   UPDATE executions e SET started_time = {p(2)}::bigint
-  WHERE e.workflow_id IN (SELECT x.workflow_id FROM executions x
-                          WHERE x.workflow_id = ANY(ARRAY(SELECT workflow_id FROM claimed))
-                            AND x.started_time + 0 = 0{apart}
-                          FOR UPDATE OF x SKIP LOCKED)
+  FROM (SELECT DISTINCT workflow_id FROM claimed) c,
+       LATERAL (SELECT x.workflow_id FROM executions x
+                WHERE x.workflow_id = c.workflow_id AND x.started_time + 0 = 0{apart}
+                FOR UPDATE OF x SKIP LOCKED) l
+  WHERE e.workflow_id = l.workflow_id
   RETURNING e.workflow_id)"""
     ahead = f"{writes}, " if writes is not None else ""
     return (f"WITH {ahead}{parts}\nSELECT {fresh}fit.ok, {listed}, "
