@@ -286,35 +286,6 @@ async def test_a_poll_reads_its_queue_before_it_claims(
     assert task["workerId"] == "w0" and task["status"] == "IN_PROGRESS"
 
 
-async def test_an_update_v2_tries_no_claim_while_long_polls_wait_on_its_queue(
-        client: httpx.AsyncClient, counting: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """While a long poll waits on a queue, a task scheduled for it goes to the poll as it is
-    scheduled, so the queue holds nothing for a worker's update-v2 to claim: it tries no claim, and
-    its worker polls and waits with the others. With no poll waiting, it claims as before."""
-    monkeypatch.setattr(tasks_service, "FALLBACK_POLL_S", 60.0)
-    await register_task_defs(client, {"name": "sb_next", "retryCount": 0})
-    await register_workflow(client, "sb_next", [simple("sb_next", "w")])
-    waker = client._transport.app.state.services.executions.waker  # type: ignore[attr-defined]
-    for _ in range(2):
-        assert (await client.post("/api/workflow", json={"name": "sb_next", "input": {}})).status_code == 200
-    held = await _poll_all(client, "sb_next", 2)
-    poller = asyncio.create_task(client.get("/api/tasks/poll/batch/sb_next",
-                                            params={"count": 1, "timeout": 5000, "workerid": "w9"}))
-    while waker.claimants("sb_next") < 1:
-        await asyncio.sleep(0.01)
-    with counting() as waited:
-        r = await client.post("/api/tasks/update-v2", json={
-            "workflowInstanceId": held[0]["workflowInstanceId"], "taskId": held[0]["taskId"], "status": "COMPLETED"})
-        assert r.status_code == 204, r.text
-    assert claims(waited) == 0, waited.by_sql
-    assert (await client.post("/api/workflow", json={"name": "sb_next", "input": {}})).status_code == 200
-    [handed] = (await asyncio.wait_for(poller, 5)).json()
-    assert handed["workerId"] == "w9"
-    with counting() as alone:
-        await _update_v2(client, held[1])
-    assert claims(alone) == 1, alone.by_sql
-
-
 async def test_a_bbs_task(client: httpx.AsyncClient, counting: Any, db_url: str) -> None:
     """Desired, started by a cell, completed, resolved and deleted: a BBS task's whole life."""
     async def ok(route: str, body: dict[str, Any]) -> None:

@@ -187,10 +187,7 @@ class Tasks:
         return task
 
     async def update_v2(self, result: TaskResult) -> dict[str, Any] | None:
-        """Update, then hand the worker the next task of the same type, in the same transaction.
-        None while long polls of this process wait on its queue: a task scheduled here goes to them
-        as it is scheduled (`Executions._hand_off`), so a claim would find nothing queued; the
-        worker polls and waits with them (a task another server queued wakes them all)."""
+        """Update, then hand the worker the next task of the same type, in the same transaction."""
         task, outcome, following = await self._update_unit(result, follow=True)
         if outcome is not None:
             self.x.after_commit(outcome)
@@ -226,7 +223,7 @@ class Tasks:
                 s.read_first()
             task, outcome = await self._apply(s, result, whole=whole)
             following: list[Task] = []
-            if follow and task is not None and task.status.terminal and not self.x.waker.claimants(task.queue_name):
+            if follow and task is not None and task.status.terminal:
                 following = await self._claim_in(s, task.queue_name, task.task_type, result.worker_id, 1)
         return task, outcome, following
 
