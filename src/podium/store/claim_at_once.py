@@ -116,7 +116,9 @@ def statement(limit: int, writes: str | None = None, before: int = 0) -> str:
     returned = ", ".join(f"t.{c}" for c in TASK_COLUMNS)
     listed = ", ".join(f"c.{c}" for c in TASK_COLUMNS)
     gate, fresh = (" AND EXISTS (SELECT 1 FROM v)", "(SELECT count(*) FROM v), ") if writes is not None else ("", "")
-    # `v`'s execution is updated by `v`: a statement must not update a row twice
+    # The start's part looks each execution up by id, claimed task by claimed task (`LATERAL`;
+    # `started_time + 0` keeps the planner off the `started_time` index, which it took on a table
+    # never analyzed). `v`'s execution is updated by `v`: a statement must not update a row twice.
     apart = " AND x.workflow_id <> ALL(ARRAY(SELECT checked_id FROM v))" if writes is not None else ""
     parts = f"""
 picked AS (
