@@ -2,13 +2,15 @@
 
     python bench/ab.py BASE [NEW] [--pairs 4] [--postgres] [-- extra bench/run.py options]
 
-BASE and NEW are commits (NEW defaults to the working tree as it is). Each is exported with
-`git archive` into a temp dir, and `bench/run.py --phases peer --peer-no-celery --src <snapshot>`
-runs A, B, A, B, ... (`--pairs` of each, the order of each pair swapped every time so neither
-side always runs first). The report gives each run's chains/s, server (and PostgreSQL) CPU per
-chain and idle dispatch p50, then the medians and the ratio B / A. With --postgres it also gives
-the chains/s of each round's SQLite part (the peer phase runs it too): when the change leaves the
-SQLite path alone, a B/A away from 1 there is the machine drifting, not the change.
+BASE and NEW are commits (NEW defaults to the working tree as it is). Each is exported with `git
+archive` into a temp dir, and `bench/run.py --phases peer --peer-no-celery --src <snapshot>` runs
+A, B, A, B, ... (`--pairs` of each, the order of each pair swapped every time so neither side
+always runs first). The report gives each run's chains/s, server (and PostgreSQL) CPU per chain and
+idle dispatch p50 (and with --postgres the WAL PostgreSQL wrote per chain, a count of its work that
+moves with the code and hardly with the machine), then the medians and the ratio B / A. With
+--postgres it also gives the chains/s of each round's SQLite part (the peer phase runs it too):
+when the change leaves the SQLite path alone, a B/A away from 1 there is the machine drifting, not
+the change.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ def one(src: Path, postgres: bool, extra: list[str], out: Path) -> dict[str, flo
     cpu = part["cpu_ms_per_chain"]
     got = {"chains_per_s": part["chains_per_s"], "server_ms": cpu["server"],
            "database_ms": cpu["database"] or 0.0, "idle_p50_ms": part["idle_dispatch_p50_ms"]}
+    if postgres:  # PostgreSQL's WAL a chain: a count of its work that the machine's noise hardly moves
+        got["wal_kb_per_chain"] = part.get("wal_kb_per_chain") or 0.0
     if postgres:  # the round's SQLite part ran too: beside a change that leaves SQLite alone, a drift check
         got["sqlite_chains_per_s"] = summary["podium_sqlite"]["chains_per_s"]
     return got

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from .definitions import Names, register
 from .load import Load, load_specs, merge_counters
 from .observe import CpuWindow, Observer, per_op_cpu
 from .phases import chain_pollers, phase_idle
 from .servers import Servers
-from .util import log, now, pg_database
+from .util import is_postgres, log, now, pg_database
 
 FOREVER = 10**9  # the closed loop's start count: the window ends it, not a count
 
@@ -45,12 +48,13 @@ async def phase_closed(args: argparse.Namespace, server: Servers, obs: Observer,
     cpu = CpuWindow(obs, load)
     w0 = load.start() + args.peer_warmup
     w1 = w0 + args.peer_window
-    await asyncio.sleep(max(0.0, w0 - now()))
-    c0 = cpu.mark()
-    backend = "postgresql" if server.database_url.startswith("postgresql") else "sqlite"
-    server.start_profile(f"closed-{backend}")  # --profile, --perf: the measured window only
-    await asyncio.sleep(max(0.0, w1 - now()))
-    c1 = cpu.mark()
+    async with _wal(server.database_url) as wal:
+        await asyncio.sleep(max(0.0, w0 - now()))
+        c0, l0 = cpu.mark(), await wal()
+        backend = "postgresql" if server.database_url.startswith("postgresql") else "sqlite"
+        server.start_profile(f"closed-{backend}")  # --profile, --perf: the measured window only
+        await asyncio.sleep(max(0.0, w1 - now()))
+        c1, l1 = cpu.mark(), await wal()
     server.stop_profile()
     results = await load.finish()
     done = [t for r in results for t in r["done"].get(n.steps[2], []) if w0 <= t < w1]
@@ -67,7 +71,29 @@ async def phase_closed(args: argparse.Namespace, server: Servers, obs: Observer,
         "cpu_ms_per_chain": per_chain(report, len(done)),
         **per_op_cpu(report, len(done)),
         "rss_peak_mb": round(obs.peak_kb.get("closed", 0) / 1024, 1),
+        # PostgreSQL's WAL written in the window (the whole cluster's; nothing else runs on it), a
+        # count of the database's work that the machine's noise does not move as it moves CPU time
+        "wal_kb_per_chain": round((l1 - l0) / 1024 / len(done), 2) if l0 is not None and l1 is not None and done
+        else None,
     }
+
+
+@contextlib.asynccontextmanager
+async def _wal(database_url: str) -> Any:
+    """A reader of PostgreSQL's WAL insert position in bytes (`pg_current_wal_insert_lsn`, exact at
+    the moment it is read); for SQLite, one that reads None."""
+    if not is_postgres(database_url):
+        async def nothing() -> int | None:
+            return None
+        yield nothing
+        return
+    conn = await asyncpg.connect(database_url)
+    try:
+        async def position() -> int | None:
+            return int(await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')"))
+        yield position
+    finally:
+        await conn.close()
 
 
 def per_chain(cpu: dict[str, Any], chains: int) -> dict[str, float | None]:

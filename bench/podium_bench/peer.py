@@ -99,6 +99,7 @@ def summarize(rounds: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
             "idle_dispatch_p50_ms": median([g["idle_dispatch"]["from_send_p50_ms"] for g in got]),
             "idle_dispatch_p99_ms": median([g["idle_dispatch"]["from_send_p99_ms"] for g in got]),
             "other_pct_of_core": median([g["cpu"].get("other_pct_of_core") for g in got]),
+            "wal_kb_per_chain": median([g.get("wal_kb_per_chain") for g in got]),
         }
     return out
 

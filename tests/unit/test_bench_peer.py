@@ -69,6 +69,7 @@ def test_ratios_and_medians() -> None:
     assert summary["celery"]["cpu_ms_per_chain"] == {"server": 4.2, "database": None, "client": 0.5, "broker": None}
     assert summary["ratio_sqlite"] == 1.2
     assert "ratio_postgresql" not in summary
+    assert summary["podium_sqlite"]["wal_kb_per_chain"] is None  # PostgreSQL's WAL: none to count
 
 
 def test_each_round_gets_its_own_database_beside_the_admin_one() -> None:
