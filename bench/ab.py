@@ -48,9 +48,10 @@ def one(src: Path, postgres: bool, extra: list[str], out: Path) -> dict[str, flo
     cpu = part["cpu_ms_per_chain"]
     got = {"chains_per_s": part["chains_per_s"], "server_ms": cpu["server"],
            "database_ms": cpu["database"] or 0.0, "idle_p50_ms": part["idle_dispatch_p50_ms"]}
-    if postgres:  # PostgreSQL's WAL a chain: a count of its work that the machine's noise hardly moves
+    if postgres:
+        # PostgreSQL's WAL a chain: a count of its work that the machine's noise hardly moves
         got["wal_kb_per_chain"] = part.get("wal_kb_per_chain") or 0.0
-    if postgres:  # the round's SQLite part ran too: beside a change that leaves SQLite alone, a drift check
+        # the round's SQLite part ran too: beside a change that leaves SQLite alone, a drift check
         got["sqlite_chains_per_s"] = summary["podium_sqlite"]["chains_per_s"]
     return got
 
