@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import shutil
 import tempfile
 import uuid
@@ -48,13 +47,17 @@ async def phase_closed(args: argparse.Namespace, server: Servers, obs: Observer,
     cpu = CpuWindow(obs, load)
     w0 = load.start() + args.peer_warmup
     w1 = w0 + args.peer_window
-    async with _wal(server.database_url) as wal:
+    wal = await asyncpg.connect(server.database_url) if is_postgres(server.database_url) else None
+    try:
         await asyncio.sleep(max(0.0, w0 - now()))
-        c0, l0 = cpu.mark(), await wal()
-        backend = "postgresql" if server.database_url.startswith("postgresql") else "sqlite"
+        c0, l0 = cpu.mark(), await _wal_position(wal)
+        backend = "postgresql" if wal is not None else "sqlite"
         server.start_profile(f"closed-{backend}")  # --profile, --perf: the measured window only
         await asyncio.sleep(max(0.0, w1 - now()))
-        c1, l1 = cpu.mark(), await wal()
+        c1, l1 = cpu.mark(), await _wal_position(wal)
+    finally:
+        if wal is not None:
+            await wal.close()
     server.stop_profile()
     results = await load.finish()
     done = [t for r in results for t in r["done"].get(n.steps[2], []) if w0 <= t < w1]
@@ -78,22 +81,12 @@ async def phase_closed(args: argparse.Namespace, server: Servers, obs: Observer,
     }
 
 
-@contextlib.asynccontextmanager
-async def _wal(database_url: str) -> Any:
-    """A reader of PostgreSQL's WAL insert position in bytes (`pg_current_wal_insert_lsn`, exact at
-    the moment it is read); for SQLite, one that reads None."""
-    if not is_postgres(database_url):
-        async def nothing() -> int | None:
-            return None
-        yield nothing
-        return
-    conn = await asyncpg.connect(database_url)
-    try:
-        async def position() -> int | None:
-            return int(await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')"))
-        yield position
-    finally:
-        await conn.close()
+async def _wal_position(conn: asyncpg.Connection | None) -> int | None:
+    """PostgreSQL's WAL insert position in bytes (`pg_current_wal_insert_lsn`, exact at the moment
+    it is read); None for SQLite."""
+    if conn is None:
+        return None
+    return int(await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')"))
 
 
 def per_chain(cpu: dict[str, Any], chains: int) -> dict[str, float | None]:
