@@ -73,10 +73,7 @@ def counting(monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient) -> Call
     at_once = PgSession.claim_at_once
 
     async def counted_claim(self: PgSession, *args: Any) -> Any:
-        counts = _counting.get()
-        if counts is not None:
-            counts.statements += 1
-            counts.by_sql[CLAIM_AT_ONCE] = counts.by_sql.get(CLAIM_AT_ONCE, 0) + 1
+        _tally(CLAIM_AT_ONCE)  # its round trip is counted by `_call`
         return await at_once(self, *args)
 
     monkeypatch.setattr(PgSession, "claim_at_once", counted_claim)
@@ -95,11 +92,7 @@ def counting(monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient) -> Call
     mark = postgres._mark_started
 
     async def counted_mark(conn: Any, started: list[tuple[int, str]]) -> None:  # after the unit, on its connection
-        counts = _counting.get()
-        if counts is not None:
-            counts.statements += 1
-            counts.round_trips += 1
-            counts.by_sql[MARK_STARTED] = counts.by_sql.get(MARK_STARTED, 0) + 1
+        _tally(MARK_STARTED, round_trip=True)
         await mark(conn, started)
 
     monkeypatch.setattr(postgres, "_mark_started", counted_mark)
@@ -124,6 +117,15 @@ def counting(monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient) -> Call
             _counting.reset(token)
 
     return block
+
+
+def _tally(name: str, *, round_trip: bool = False) -> None:
+    """One statement counted under `name` (and its round trip, where `_call` does not see it)."""
+    counts = _counting.get()
+    if counts is not None:
+        counts.statements += 1
+        counts.round_trips += round_trip
+        counts.by_sql[name] = counts.by_sql.get(name, 0) + 1
 
 
 def per(total: int, n: int) -> float:
